@@ -1,0 +1,29 @@
+"""Exceptions raised by microdl."""
+
+
+class ModelError(ValueError):
+    """The .tflite model is malformed: truncated, corrupted, or internally inconsistent.
+
+    The message names the tensor, buffer or operator at fault."""
+
+
+class UnsupportedOpError(ModelError):
+    """The model uses operators (or versions, or dtype combinations) microdl cannot run.
+
+    Attributes:
+        ops: list of dicts, one per unsupported operator, with keys ``index``,
+            ``op_name``, ``version``, ``dtypes`` (input dtypes then output dtypes, as
+            strings) and ``reason``.
+    """
+
+    def __init__(self, ops):
+        self.ops = list(ops)
+        lines = [
+            f"  op {o['index']}: {o['op_name']} v{o['version']} "
+            f"({', '.join(o['dtypes'])}): {o['reason']}"
+            for o in self.ops
+        ]
+        super().__init__(
+            f"the model has {len(self.ops)} operator(s) microdl cannot run:\n"
+            + "\n".join(lines)
+        )

@@ -1,0 +1,104 @@
+"""microdl's intermediate representation: tensors and ops in execution order (NHWC).
+
+No I/O and no math here; microdl.tflite.reader builds a Graph from a .tflite
+flatbuffer, microdl.tflite.writer writes one back, and microdl.runtime prepares one
+for the C engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class Quantization:
+    """Affine quantization real = scale * (q - zero_point) (TFLite quantization spec).
+
+    scales, zero_points: float32 / int64 arrays of length 1 (per-tensor) or of the size
+    of dimension `quantized_dimension` (per-channel)."""
+
+    scales: np.ndarray
+    zero_points: np.ndarray
+    quantized_dimension: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return self.scales.size > 1
+
+    @property
+    def scale(self) -> float:
+        return float(self.scales[0])
+
+    @property
+    def zero_point(self) -> int:
+        return int(self.zero_points[0])
+
+
+@dataclass
+class Tensor:
+    """One tensor of the graph.
+
+    shape: static shape (tuple of ints >= 0); shape_signature: shape with -1 for
+    dynamic dims (equal to shape for static models); dtype: numpy dtype; data: the
+    constant value (read-only array of `shape` and `dtype`) or None for activations."""
+
+    index: int
+    name: str
+    dtype: np.dtype
+    shape: tuple
+    shape_signature: tuple
+    quant: Optional[Quantization] = None
+    data: Optional[np.ndarray] = None
+    is_variable: bool = False
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Size in bytes."""
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Op:
+    """One operator: builtin name (e.g. "CONV_2D"), op version, input and output tensor
+    indices (-1 for an omitted optional input) and the builtin options as a dict with
+    snake_case keys (e.g. {"stride_w": 1, "padding": 0, ...})."""
+
+    index: int
+    name: str
+    version: int
+    inputs: list
+    outputs: list
+    options: dict = field(default_factory=dict)
+    custom_code: Optional[str] = None
+
+
+@dataclass
+class Graph:
+    """A single-subgraph model: tensors, ops in execution order, graph input and output
+    tensor indices."""
+
+    tensors: list
+    ops: list
+    inputs: list
+    outputs: list
+    description: str = ""
+
+    def consumers(self) -> dict:
+        """Map tensor index -> list of op indices reading it."""
+        out = {}
+        for op in self.ops:
+            for t in op.inputs:
+                if t >= 0:
+                    out.setdefault(t, []).append(op.index)
+        return out

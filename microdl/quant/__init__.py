@@ -1,0 +1,1 @@
+"""Quantization arithmetic (fixed point) shared by the runtime and the converter."""

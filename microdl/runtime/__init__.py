@@ -1,0 +1,1 @@
+"""The int8 runtime: prepare, arena planner, C engine and the Interpreter."""

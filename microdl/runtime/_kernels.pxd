@@ -1,0 +1,28 @@
+# cdef extern declarations of cext/include: the node, the kernel table and the invoke loop.
+from libc.stdint cimport int32_t
+
+cdef extern from "mdl_node.h" nogil:
+    ctypedef enum mdl_status:
+        MDL_OK
+        MDL_ERR_BAD_PARAM
+        MDL_ERR_UNSUPPORTED
+
+    int MDL_MAX_NODE_INPUTS
+
+    ctypedef mdl_status (*mdl_node_fn)(const mdl_node* node)
+
+    ctypedef struct mdl_node:
+        mdl_node_fn run
+        const void* params
+        const void** in_ "in"
+        void* out
+        void* scratch
+
+    ctypedef struct mdl_kernel_info:
+        const char* name
+        mdl_node_fn run
+        const char* fields
+
+    const mdl_kernel_info mdl_kernel_table[]
+
+    mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_index)

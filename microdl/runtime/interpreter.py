@@ -1,0 +1,380 @@
+"""microdl.Interpreter: a drop-in for tflite_runtime's Interpreter on int8 models."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from microdl.errors import ModelError, UnsupportedOpError
+from microdl.graph import Graph
+from microdl.runtime import planner
+from microdl.runtime._engine import Engine, kernel_table
+from microdl.quant.fixedpoint import ROUNDINGS
+from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
+                                 Unsupported, load_all)
+from microdl.runtime.macs import op_macs
+from microdl.tflite.reader import read_model
+from microdl.tflite.schema import dtype_name
+
+ARENA_ALIGNMENT = 16
+MAX_ARENA_BYTES = 1 << 31
+
+
+def _tflite_dtype_name(dtype):
+    return "UNKNOWN" if dtype is None else np.dtype(dtype).name.upper()
+
+
+class Interpreter:
+    """Runs an int8 .tflite model in one static arena with C kernels.
+
+    Same interface as ``tflite_runtime.interpreter.Interpreter`` /
+    ``ai_edge_litert.interpreter.Interpreter`` for the calls below, plus
+    ``arena_bytes``, ``get_ops_details()`` with MACs and ``summary()``.
+
+    Args:
+        model_path: path of a .tflite file.
+        model_content: the file's bytes (instead of model_path).
+        num_threads: accepted for compatibility; kernels run on the calling thread.
+        rounding: requantization rounding to be bit-exact with: "single" (default;
+            TFLITE_SINGLE_ROUNDING, as in the LiteRT / tflite-runtime pip wheels) or
+            "double" (TFLite Micro and TFLite's source-build default).
+        preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
+            so invoke() can be repeated without set_tensor); False lets the arena reuse
+            input memory, which lowers arena_bytes on chain models.
+        experimental_*: accepted and ignored, for drop-in compatibility.
+
+    Raises:
+        ModelError: the file is malformed (names the tensor/op at fault).
+        UnsupportedOpError: the model uses ops microdl cannot run (lists all of them).
+        ValueError: neither or both of model_path / model_content given.
+    """
+
+    def __init__(self, model_path=None, model_content=None, num_threads=None,
+                 experimental_delegates=None, experimental_op_resolver_type=None,
+                 experimental_preserve_all_tensors=False, preserve_inputs=True,
+                 rounding="single"):
+        if (model_path is None) == (model_content is None):
+            raise ValueError("pass exactly one of model_path or model_content")
+        if model_path is not None:
+            with open(os.fspath(model_path), "rb") as f:
+                model_content = f.read()
+        self._graph: Graph = read_model(model_content)
+        if num_threads is not None and (not isinstance(num_threads, int) or
+                                        num_threads < -1):
+            raise ValueError(f"num_threads must be an int >= -1, got {num_threads!r}")
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {sorted(ROUNDINGS)}, got "
+                             f"{rounding!r}")
+        self._ctx = PrepareContext(rounding=ROUNDINGS[rounding])
+        self._preserve_inputs = bool(preserve_inputs)
+        self._steps = self._prepare()
+        self._engine = None
+        self._arena = None
+        self._views = {}
+        self.arena_bytes = 0
+        self.lower_bound_bytes = 0
+
+    # ------------------------------------------------------------------ prepare
+    def _prepare(self):
+        load_all()
+        g = self._graph
+        steps = []  # (op index, step)
+        unsupported = []
+        for op in g.ops:
+            try:
+                fn = PREPARERS.get(op.name)
+                if fn is None:
+                    raise Unsupported("no microdl kernel for this operator")
+                for t in list(op.inputs) + list(op.outputs):
+                    if t >= 0 and g.tensors[t].dtype is None:
+                        raise Unsupported(f"tensor {t} has a type microdl cannot hold")
+                for step in fn(op, g, self._ctx):
+                    if isinstance(step, Constant):
+                        t = g.tensors[step.output]
+                        value = np.asarray(step.value, t.dtype).reshape(t.shape)
+                        value.flags.writeable = False
+                        t.data = value
+                    steps.append((op.index, step))
+            except Unsupported as e:
+                dtypes = [dtype_name(g.tensors[t].dtype) for t in op.inputs if t >= 0]
+                dtypes += [dtype_name(g.tensors[t].dtype) for t in op.outputs]
+                unsupported.append(dict(index=op.index, op_name=op.name,
+                                        version=op.version, dtypes=dtypes,
+                                        reason=str(e)))
+            except ModelError as e:
+                raise ModelError(f"op {op.index} ({op.name}): {e}") from None
+        if unsupported:
+            raise UnsupportedOpError(unsupported)
+        return steps
+
+    # ----------------------------------------------------------------- allocate
+    def allocate_tensors(self):
+        """Plan the arena, allocate it once and bind every C node to its addresses."""
+        g = self._graph
+        nodes = [(i, s) for i, s in self._steps if isinstance(s, Node)]
+        root = {}
+        for _, s in self._steps:
+            if isinstance(s, Alias):
+                src, dst = g.tensors[s.input], g.tensors[s.output]
+                if src.nbytes != dst.nbytes:
+                    raise ModelError(f"tensor {dst.index} cannot alias tensor "
+                                     f"{src.index}: {dst.nbytes} vs {src.nbytes} bytes")
+                root[s.output] = root.get(s.input, s.input)
+
+        def is_arena(t):
+            return g.tensors[t].data is None
+
+        last = max(len(nodes) - 1, 0)
+        span = {}
+
+        def touch(t, step):
+            r = root.get(t, t)
+            lo, hi = span.get(r, (step, step))
+            span[r] = (min(lo, step), max(hi, step))
+
+        for t in g.inputs:
+            if is_arena(t):
+                touch(t, 0)
+                if self._preserve_inputs:
+                    touch(t, last)
+        for k, (_, node) in enumerate(nodes):
+            for ref in node.inputs:
+                if isinstance(ref, (int, np.integer)) and is_arena(ref):
+                    touch(int(ref), k)
+            touch(node.output, k)
+        for t in g.outputs:
+            if is_arena(t):
+                touch(t, last)
+        for t in g.tensors:
+            if t.is_variable and t.data is None:
+                touch(t.index, 0)
+                touch(t.index, last)
+        buffers = [planner.Buffer(r, g.tensors[r].nbytes, lo, hi)
+                   for r, (lo, hi) in span.items()]
+        buffers += [planner.Buffer(("scratch", k), node.scratch_bytes, k, k)
+                    for k, (_, node) in enumerate(nodes) if node.scratch_bytes > 0]
+        offsets, total = planner.plan(buffers, ARENA_ALIGNMENT)
+        if total > MAX_ARENA_BYTES:
+            raise ModelError(f"the model needs a {total}-byte arena, more than the "
+                             f"{MAX_ARENA_BYTES} bytes microdl allows")
+        self.lower_bound_bytes = planner.lower_bound(buffers, ARENA_ALIGNMENT)
+        # One allocation; sliced so the arena base is 16-byte aligned.
+        raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
+        shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
+        arena = raw[shift:shift + total]
+        self._arena = arena
+        self._offsets = {}
+        views = {}
+        for t in g.tensors:
+            if t.data is not None:
+                views[t.index] = t.data
+                continue
+            r = root.get(t.index, t.index)
+            if r not in offsets:
+                continue
+            off = offsets[r]
+            self._offsets[t.index] = off
+            views[t.index] = arena[off:off + t.nbytes].view(t.dtype).reshape(t.shape)
+        self._views = views
+        self._bind(nodes, offsets, arena)
+        self.arena_bytes = int(total)
+        self._node_ops = [i for i, _ in nodes]
+
+    def _bind(self, nodes, offsets, arena):
+        table = kernel_table()
+        engine = Engine(len(nodes))
+        keep = []
+        base = arena.ctypes.data
+        for k, (op_index, node) in enumerate(nodes):
+            if node.kernel not in table:
+                raise RuntimeError(f"kernel {node.kernel!r} is not in the C kernel table")
+            kidx, fields = table[node.kernel]
+            params = _pack_params(node.kernel, fields, node.params)
+            keep.append(params)
+            addrs = []
+            for ref in node.inputs:
+                if ref is None:
+                    addrs.append(0)
+                elif isinstance(ref, np.ndarray):
+                    arr = np.ascontiguousarray(ref)
+                    keep.append(arr)
+                    addrs.append(arr.ctypes.data)
+                else:
+                    addrs.append(self._views[int(ref)].ctypes.data)
+            out = self._views[node.output]
+            if out.base is None or self._graph.tensors[node.output].data is not None:
+                raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
+            scratch = base + offsets[("scratch", k)] if node.scratch_bytes > 0 else 0
+            engine.set_node(k, kidx, params.ctypes.data, addrs, out.ctypes.data, scratch)
+        self._keep = keep
+        self._engine = engine
+
+    # ------------------------------------------------------------------- invoke
+    def invoke(self):
+        """Run the model.  Integer-only C kernels, GIL released, no allocation.
+
+        Raises:
+            RuntimeError: allocate_tensors() has not been called."""
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("Invoke called on model that is not ready.")
+        engine.run()
+
+    # ------------------------------------------------------------------ tensors
+    def _check_index(self, index):
+        n = len(self._graph.tensors)
+        if not isinstance(index, (int, np.integer)) or not 0 <= index < n:
+            raise ValueError(f"Invalid tensor index {index} exceeds max tensor index "
+                             f"{n - 1}")
+        return int(index)
+
+    def set_tensor(self, tensor_index, value):
+        """Copy `value` into the tensor (strict dtype and shape, as LiteRT).
+
+        Raises:
+            ValueError: bad index, unallocated tensor, wrong dtype or shape."""
+        index = self._check_index(tensor_index)
+        t = self._graph.tensors[index]
+        view = self._views.get(index)
+        if view is None or self._engine is None:
+            raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling "
+                             "allocate_tensors() first")
+        value = np.asarray(value)
+        if value.dtype != t.dtype:
+            raise ValueError(f"Cannot set tensor: Got value of type "
+                             f"{_tflite_dtype_name(value.dtype)} but expected type "
+                             f"{_tflite_dtype_name(t.dtype)} for input {index}, name: "
+                             f"{t.name} ")
+        if value.ndim != len(t.shape):
+            raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {value.ndim} "
+                             f"but expected {len(t.shape)} for input {index}.")
+        for d, (got, want) in enumerate(zip(value.shape, t.shape)):
+            if got != want:
+                raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {got} but "
+                                 f"expected {want} for dimension {d} of input {index}.")
+        if t.data is not None:
+            raise ValueError(f"Cannot set tensor: tensor {index} ({t.name}) is a "
+                             f"constant of the model")
+        view[...] = value
+
+    def get_tensor(self, tensor_index, subgraph_index=0):
+        """A copy of the tensor's current value."""
+        index = self._check_index(tensor_index)
+        view = self._views.get(index)
+        if view is None:
+            raise ValueError("Tensor data is null. Run allocate_tensors() first")
+        return np.array(view, copy=True)
+
+    def tensor(self, tensor_index):
+        """A function returning a numpy view of the tensor's memory in the arena
+        (valid until allocate_tensors() is called again)."""
+        index = self._check_index(tensor_index)
+
+        def view():
+            v = self._views.get(index)
+            if v is None:
+                raise ValueError("Tensor data is null. Run allocate_tensors() first")
+            return v
+
+        return view
+
+    # ------------------------------------------------------------------ details
+    def _details(self, index):
+        t = self._graph.tensors[index]
+        q = t.quant
+        if q is None:
+            scales, zps, qdim = np.array([], np.float32), np.array([], np.int32), 0
+            quantization = (0.0, 0)
+        else:
+            scales = q.scales.astype(np.float32)
+            zps = q.zero_points.astype(np.int32)
+            qdim = q.quantized_dimension
+            quantization = (float(scales[0]), int(zps[0])) if scales.size == 1 else (0.0, 0)
+        return {
+            "name": t.name,
+            "index": index,
+            "shape": np.array(t.shape, np.int32),
+            "shape_signature": np.array(t.shape_signature, np.int32),
+            "dtype": t.dtype.type if t.dtype is not None else None,
+            "quantization": quantization,
+            "quantization_parameters": {"scales": scales, "zero_points": zps,
+                                        "quantized_dimension": qdim, "block_size": 0},
+            "sparsity_parameters": {},
+        }
+
+    def get_input_details(self):
+        """List of dicts (name, index, shape, shape_signature, dtype, quantization,
+        quantization_parameters, sparsity_parameters), one per model input."""
+        return [self._details(i) for i in self._graph.inputs]
+
+    def get_output_details(self):
+        """As get_input_details, for the model outputs."""
+        return [self._details(i) for i in self._graph.outputs]
+
+    def get_tensor_details(self):
+        """As get_input_details, for every tensor of the model."""
+        return [self._details(t.index) for t in self._graph.tensors]
+
+    def get_signature_list(self):
+        return {}
+
+    def get_ops_details(self):
+        """Per op: index, op_name, version, inputs, outputs (tensor indices) and macs
+        (multiply-accumulates of one invoke)."""
+        g = self._graph
+        return [dict(index=op.index, op_name=op.name, version=op.version,
+                     inputs=np.array(op.inputs, np.int32),
+                     outputs=np.array(op.outputs, np.int32), macs=op_macs(op, g))
+                for op in g.ops]
+
+    def summary(self) -> str:
+        """A per-layer table: op, output shape, MACs, weight bytes, and the output's
+        arena offset and size in bytes (after allocate_tensors())."""
+        g = self._graph
+        rows = [("#", "op", "output shape", "MACs", "weights B", "arena off", "size B")]
+        total_macs = total_w = 0
+        for op in g.ops:
+            out = g.tensors[op.outputs[0]] if op.outputs else None
+            macs = op_macs(op, g)
+            wbytes = sum(g.tensors[t].nbytes for t in op.inputs
+                         if t >= 0 and g.tensors[t].data is not None)
+            total_macs += macs
+            total_w += wbytes
+            off = self._offsets.get(out.index) if (out is not None and self._engine) else None
+            rows.append((str(op.index), op.name,
+                         "x".join(map(str, out.shape)) if out is not None else "-",
+                         f"{macs:,}", f"{wbytes:,}", "-" if off is None else str(off),
+                         f"{out.nbytes:,}" if out is not None else "-"))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = ["  ".join(v.rjust(w) if c not in (1, 2) else v.ljust(w)
+                           for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
+        lines.append(f"total: {total_macs:,} MACs, {total_w:,} weight bytes, "
+                     f"arena {self.arena_bytes:,} bytes")
+        return "\n".join(lines)
+
+
+def _pack_params(kernel, fields, params):
+    """{field: value} -> int32 array in the C struct's field order (strict)."""
+    values = []
+    seen = set()
+    for f in fields:
+        if f.endswith("]"):
+            name, n = f[:-1].split("[")
+            n = int(n)
+            v = params.get(name)
+            if v is None or len(v) != n:
+                raise RuntimeError(f"{kernel}: parameter {name} needs {n} values, got {v!r}")
+            values.extend(int(x) for x in v)
+        else:
+            name = f
+            if name not in params:
+                raise RuntimeError(f"{kernel}: missing parameter {name}")
+            values.append(int(params[name]))
+        seen.add(name)
+    extra = set(params) - seen
+    if extra:
+        raise RuntimeError(f"{kernel}: unknown parameters {sorted(extra)}")
+    arr = np.array(values, np.int64)
+    if np.any(arr < -(1 << 31)) or np.any(arr >= (1 << 31)):
+        raise ModelError(f"{kernel}: a parameter does not fit in int32: {params}")
+    return arr.astype(np.int32)

@@ -1,0 +1,100 @@
+"""Per-operator prepare functions: TFLite op -> validated C nodes.
+
+Each builtin op microdl runs has one prepare function registered with
+``@register("OP_NAME")``.  It is called once, at load time, as ``fn(op, graph, ctx)`` (ctx: PrepareContext) and
+does all validation and float math (TFLite Micro's Prepare): it returns a list of
+steps, each one of
+
+- ``Node``: one call of a C kernel from the kernel table (cext/src/registry.c);
+- ``Alias``: the output tensor shares the input tensor's arena memory (RESHAPE,
+  SQUEEZE): no work at invoke;
+- ``Constant``: the output's value, computed now because it does not depend on the
+  model's inputs (SHAPE of a static tensor, arithmetic on constants).
+
+or raises ``Unsupported(reason)`` when microdl cannot run this op / version / dtype
+combination (collected for all ops into one UnsupportedOpError), or ModelError when the
+model is inconsistent.  Eval is then integer-only C with no validation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+PREPARERS: dict = {}
+
+
+class Unsupported(Exception):
+    """Raised by a prepare function: microdl cannot run this op as configured."""
+
+
+@dataclass
+class Node:
+    """One C kernel call.
+
+    kernel: name in the C kernel table (e.g. "fully_connected_s8").
+    params: {field name: int or sequence of ints} for every field of the kernel's
+        parameter struct (array fields take a sequence of exactly their length).
+    inputs: data pointers in the order the kernel's node entry documents; each is a
+        tensor index (int, arena or constant tensor), a numpy array computed at prepare
+        time (multipliers, shifts, lookup tables; kept alive by the interpreter), or
+        None for NULL.
+    output: tensor index written by the kernel.
+    scratch_bytes: arena scratch the kernel needs during this node only.
+    """
+
+    kernel: str
+    params: dict
+    inputs: list
+    output: int
+    scratch_bytes: int = 0
+
+
+@dataclass
+class Alias:
+    """Tensor `output` occupies the same bytes as tensor `input` (same byte size)."""
+
+    input: int
+    output: int
+
+
+@dataclass
+class Constant:
+    """Tensor `output` is the constant `value`, known at prepare time."""
+
+    output: int
+    value: np.ndarray
+
+
+Step = Union[Node, Alias, Constant]
+
+
+@dataclass
+class PrepareContext:
+    """What a prepare function may need beyond the op and the graph.
+
+    rounding: requantization rounding for kernels' `rounding` parameter,
+        microdl.quant.fixedpoint.ROUNDING_SINGLE (LiteRT pip wheels) or
+        ROUNDING_DOUBLE (TFLite Micro / TFLite source default).
+    """
+
+    rounding: int
+
+
+def register(*names: str) -> Callable:
+    """Decorator: register a prepare function for builtin op names."""
+
+    def deco(fn):
+        for name in names:
+            if name in PREPARERS:
+                raise RuntimeError(f"{name} registered twice")
+            PREPARERS[name] = fn
+        return fn
+
+    return deco
+
+
+def load_all():
+    """Import every op module so their @register calls run."""
+    from microdl.runtime.ops import _modules  # noqa: F401

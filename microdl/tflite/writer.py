@@ -1,0 +1,164 @@
+"""Write a microdl Graph as a standard TFLite flatbuffer (schema version 3).
+
+Uses the builder functions generated into the `tflite` package, so every file written
+here opens in LiteRT, TFLite Micro and Netron.
+"""
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+import tflite
+
+from microdl.graph import Graph
+from microdl.tflite import schema
+
+_T = tflite  # generated builder functions live in per-table modules
+_ALIGN = 16
+
+
+def _vector(builder, start_fn, values, prepend):
+    start_fn(builder, len(values))
+    for v in reversed(values):
+        prepend(v)
+    return builder.EndVector()
+
+
+def _int_vector(builder, start_fn, values):
+    return _vector(builder, start_fn, [int(v) for v in values], builder.PrependInt32)
+
+
+def _options(builder, op):
+    name = op.options.get("_options_type")
+    if name is None and op.options:
+        name = schema.options_name_for_op(op.name)
+    if name is None:
+        return 0, 0
+    module, cls, fields = schema.options_fields(name)
+    vectors = {}
+    for camel, key, is_vector in fields:
+        if is_vector and op.options.get(key):
+            start = getattr(module, f"{name}Start{camel}Vector")
+            vectors[camel] = _int_vector(builder, start, op.options[key])
+    getattr(module, f"{name}Start")(builder)
+    for camel, key, is_vector in fields:
+        if is_vector:
+            if camel in vectors:
+                getattr(module, f"{name}Add{camel}")(builder, vectors[camel])
+        elif key in op.options:
+            getattr(module, f"{name}Add{camel}")(builder, op.options[key])
+    return schema.OPTIONS_CODES[name], getattr(module, f"{name}End")(builder)
+
+
+def write_model(graph: Graph, description: str = "microdl") -> bytes:
+    """Serialize `graph` to .tflite bytes.
+
+    Constant tensors get their own 16-byte-aligned buffer; activations point at the
+    empty buffer 0.  Op options are taken from `Op.options` (snake_case keys of the
+    op's BuiltinOptions table)."""
+    b = flatbuffers.Builder(1024)
+    # Buffers: 0 is the empty sentinel.
+    buffer_index = {}
+    buffer_offsets = []
+    consts = [t for t in graph.tensors if t.data is not None]
+    for t in consts:
+        raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
+        b.StartVector(1, len(raw), _ALIGN)
+        b.head = b.head - len(raw)
+        b.Bytes[b.head:b.head + len(raw)] = raw
+        data = b.EndVector()
+        _T.BufferStart(b)
+        _T.BufferAddData(b, data)
+        buffer_offsets.append(b.EndObject())
+        buffer_index[t.index] = len(buffer_offsets)
+    _T.BufferStart(b)
+    empty = b.EndObject()
+    buffers = _vector(b, _T.ModelStartBuffersVector, [empty] + buffer_offsets,
+                      b.PrependUOffsetTRelative)
+
+    tensor_offsets = []
+    for t in graph.tensors:
+        name = b.CreateString(t.name)
+        shape = _int_vector(b, _T.TensorStartShapeVector, t.shape)
+        sig = _int_vector(b, _T.TensorStartShapeSignatureVector, t.shape_signature)
+        quant = 0
+        if t.quant is not None:
+            scales = _vector(b, _T.QuantizationParametersStartScaleVector,
+                             [float(s) for s in t.quant.scales], b.PrependFloat32)
+            zps = _vector(b, _T.QuantizationParametersStartZeroPointVector,
+                          [int(z) for z in t.quant.zero_points], b.PrependInt64)
+            _T.QuantizationParametersStart(b)
+            _T.QuantizationParametersAddScale(b, scales)
+            _T.QuantizationParametersAddZeroPoint(b, zps)
+            _T.QuantizationParametersAddQuantizedDimension(b, t.quant.quantized_dimension)
+            quant = _T.QuantizationParametersEnd(b)
+        _T.TensorStart(b)
+        _T.TensorAddShape(b, shape)
+        _T.TensorAddShapeSignature(b, sig)
+        _T.TensorAddType(b, schema.TENSOR_TYPE_BY_DTYPE[np.dtype(t.dtype)])
+        _T.TensorAddBuffer(b, buffer_index.get(t.index, 0))
+        _T.TensorAddName(b, name)
+        if quant:
+            _T.TensorAddQuantization(b, quant)
+        if t.is_variable:
+            _T.TensorAddIsVariable(b, True)
+        tensor_offsets.append(_T.TensorEnd(b))
+
+    codes = []
+    code_index = {}
+    op_offsets = []
+    for op in graph.ops:
+        key = (op.name, op.version, op.custom_code)
+        if key not in code_index:
+            code_index[key] = len(codes)
+            codes.append(key)
+        ins = _int_vector(b, _T.OperatorStartInputsVector, op.inputs)
+        outs = _int_vector(b, _T.OperatorStartOutputsVector, op.outputs)
+        otype, opts = _options(b, op)
+        _T.OperatorStart(b)
+        _T.OperatorAddOpcodeIndex(b, code_index[key])
+        _T.OperatorAddInputs(b, ins)
+        _T.OperatorAddOutputs(b, outs)
+        if opts:
+            _T.OperatorAddBuiltinOptionsType(b, otype)
+            _T.OperatorAddBuiltinOptions(b, opts)
+        op_offsets.append(_T.OperatorEnd(b))
+
+    tensors = _vector(b, _T.SubGraphStartTensorsVector, tensor_offsets,
+                      b.PrependUOffsetTRelative)
+    operators = _vector(b, _T.SubGraphStartOperatorsVector, op_offsets,
+                        b.PrependUOffsetTRelative)
+    inputs = _int_vector(b, _T.SubGraphStartInputsVector, graph.inputs)
+    outputs = _int_vector(b, _T.SubGraphStartOutputsVector, graph.outputs)
+    sg_name = b.CreateString("main")
+    _T.SubGraphStart(b)
+    _T.SubGraphAddTensors(b, tensors)
+    _T.SubGraphAddInputs(b, inputs)
+    _T.SubGraphAddOutputs(b, outputs)
+    _T.SubGraphAddOperators(b, operators)
+    _T.SubGraphAddName(b, sg_name)
+    subgraph = _T.SubGraphEnd(b)
+    subgraphs = _vector(b, _T.ModelStartSubgraphsVector, [subgraph],
+                        b.PrependUOffsetTRelative)
+
+    code_offsets = []
+    for name, version, custom in codes:
+        custom_off = b.CreateString(custom) if custom else 0
+        code = schema.BUILTIN_CODES[name]
+        _T.OperatorCodeStart(b)
+        _T.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+        _T.OperatorCodeAddBuiltinCode(b, code)
+        _T.OperatorCodeAddVersion(b, version)
+        if custom_off:
+            _T.OperatorCodeAddCustomCode(b, custom_off)
+        code_offsets.append(_T.OperatorCodeEnd(b))
+    opcodes = _vector(b, _T.ModelStartOperatorCodesVector, code_offsets,
+                      b.PrependUOffsetTRelative)
+    desc = b.CreateString(description)
+    _T.ModelStart(b)
+    _T.ModelAddVersion(b, 3)
+    _T.ModelAddOperatorCodes(b, opcodes)
+    _T.ModelAddSubgraphs(b, subgraphs)
+    _T.ModelAddDescription(b, desc)
+    _T.ModelAddBuffers(b, buffers)
+    b.Finish(_T.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())

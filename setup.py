@@ -1,0 +1,37 @@
+"""Build microdl: one C extension (cext/ + the Cython engine)."""
+import glob
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+DEBUG = os.environ.get("MICRODL_DEBUG") == "1"
+
+extra_compile_args = ["-std=c99", "-O2", "-fno-strict-aliasing"]
+if DEBUG:
+    extra_compile_args = ["-std=c99", "-O0", "-g", "-fno-strict-aliasing"]
+if os.name == "nt":
+    extra_compile_args = ["/O2"]
+
+ext = Extension(
+    "microdl.runtime._engine",
+    sources=["microdl/runtime/_engine.pyx"] + sorted(glob.glob("cext/src/*.c")),
+    include_dirs=["cext/include", np.get_include()],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    extra_compile_args=extra_compile_args,
+)
+
+setup(
+    packages=find_packages(include=["microdl", "microdl.*"]),
+    ext_modules=cythonize(
+        [ext],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": DEBUG,
+            "wraparound": DEBUG,
+        },
+    ),
+    package_data={"microdl": ["py.typed"]},
+    zip_safe=False,
+)
