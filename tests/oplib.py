@@ -1,0 +1,111 @@
+"""Build single-op .tflite models and run them in microdl and in LiteRT's reference
+kernels (the oracle).  Used by the per-op tests."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.tflite.writer import write_model
+
+MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "..", "shared", "models")
+
+
+def spec(shape, dtype=np.int8, scale=None, zero_point=0, data=None, scales=None,
+         zero_points=None, quantized_dimension=0, name=None):
+    """A tensor description for op_model.  `data` makes it a constant; `scales` (a
+    sequence) makes it per-channel along `quantized_dimension`."""
+    return dict(shape=tuple(shape), dtype=np.dtype(dtype), scale=scale,
+                zero_point=zero_point, data=data, scales=scales,
+                zero_points=zero_points, quantized_dimension=quantized_dimension,
+                name=name)
+
+
+def op_model(op_name, inputs, outputs, options=None, version=1):
+    """Serialize a one-op model.  inputs/outputs: lists of spec() dicts, or None for
+    an omitted optional input.  Non-constant inputs become the model inputs in order.
+    Returns the .tflite bytes."""
+    tensors, op_inputs, op_outputs, graph_inputs = [], [], [], []
+
+    def add(s, default_name):
+        idx = len(tensors)
+        quant = None
+        if s["scales"] is not None:
+            zps = s["zero_points"] if s["zero_points"] is not None else [0] * len(s["scales"])
+            quant = Quantization(np.asarray(s["scales"], np.float32),
+                                 np.asarray(zps, np.int64), s["quantized_dimension"])
+        elif s["scale"] is not None:
+            quant = Quantization(np.array([s["scale"]], np.float32),
+                                 np.array([s["zero_point"]], np.int64), 0)
+        data = None
+        if s["data"] is not None:
+            data = np.asarray(s["data"], s["dtype"]).reshape(s["shape"])
+        tensors.append(Tensor(index=idx, name=s["name"] or default_name,
+                              dtype=s["dtype"], shape=s["shape"],
+                              shape_signature=s["shape"], quant=quant, data=data))
+        return idx
+
+    for k, s in enumerate(inputs):
+        if s is None:
+            op_inputs.append(-1)
+            continue
+        idx = add(s, f"input{k}")
+        op_inputs.append(idx)
+        if s["data"] is None:
+            graph_inputs.append(idx)
+    for k, s in enumerate(outputs):
+        op_outputs.append(add(s, f"output{k}"))
+    op = Op(index=0, name=op_name, version=version, inputs=op_inputs,
+            outputs=op_outputs, options=dict(options or {}))
+    g = Graph(tensors=tensors, ops=[op], inputs=graph_inputs, outputs=op_outputs)
+    return write_model(g)
+
+
+def run_litert(model, inputs):
+    """Outputs of LiteRT's reference kernels (BUILTIN_REF) for a list of inputs."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = Interpreter(model_content=model, num_threads=1,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def run_microdl(model, inputs, rounding="single"):
+    """Outputs of microdl's Interpreter for a list of inputs."""
+    from microdl import Interpreter
+
+    it = Interpreter(model_content=model, rounding=rounding)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def random_int(rng, shape, dtype=np.int8):
+    """Uniform random integers over the dtype's full range."""
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64).astype(dtype)
+
+
+def assert_same_as_litert(model, inputs, rounding="single"):
+    """Every output element of microdl equals LiteRT's reference kernels."""
+    want = run_litert(model, inputs)
+    got = run_microdl(model, inputs, rounding=rounding)
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        assert w.dtype == g.dtype and w.shape == g.shape, (w.dtype, g.dtype, w.shape, g.shape)
+        if not np.array_equal(w, g):
+            diff = np.argwhere(w != g)
+            raise AssertionError(
+                f"{len(diff)} of {w.size} elements differ; first at {diff[0].tolist()}: "
+                f"litert {w[tuple(diff[0])]} microdl {g[tuple(diff[0])]}")
