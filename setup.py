@@ -8,7 +8,7 @@ from setuptools import Extension, find_packages, setup
 
 DEBUG = os.environ.get("MICRODL_DEBUG") == "1"
 
-extra_compile_args = ["-std=c99", "-O2", "-fno-strict-aliasing"]
+extra_compile_args = ["-std=c99", "-O3", "-fno-strict-aliasing"]
 if DEBUG:
     extra_compile_args = ["-std=c99", "-O0", "-g", "-fno-strict-aliasing"]
 if os.name == "nt":

@@ -40,4 +40,15 @@ typedef enum {
 #define MDL_RESTRICT
 #endif
 
+/* Hot loops may be compiled for several x86-64 ISA levels and picked at load time by
+ * the CPU (GCC/Clang function multi-versioning via ifunc); elsewhere they build once
+ * for the baseline target.  Never -march=native: a wheel must run on any x86-64. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
+    !defined(MDL_NO_MULTIVERSION) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && __GNUC__ >= 8))
+#define MDL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define MDL_MULTIVERSION
+#endif
+
 #endif /* MDL_TYPES_H */

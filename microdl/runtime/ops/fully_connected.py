@@ -57,10 +57,17 @@ def prepare_fully_connected(op, graph, ctx):
     per_channel = int(w.quant.scales.size > 1)
     if not per_channel:
         mult, shift = mult[:1], shift[:1]
+    # Fold the input zero point into the bias (symmetric weights): the C inner loop is
+    # then a plain int8 dot product.  Same integers as TFLite's (x + offset) * w sum.
+    row_sums = w.data.astype(np.int64).sum(axis=1)
+    eff_bias = (-in_zp) * row_sums
+    if bias is not None:
+        eff_bias = eff_bias + bias.data.astype(np.int64)
+    eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   input_offset=-in_zp, filter_offset=0, output_offset=out_zp,
-                  per_channel=per_channel, act_min=act_min, act_max=act_max,
+                  input_offset_folded=1, per_channel=per_channel, act_min=act_min, act_max=act_max,
                   rounding=ctx.rounding)
     return [Node("fully_connected_s8", params,
-                 [x.index, w.index, None if bias is None else bias.index, mult, shift],
+                 [x.index, w.index, eff_bias, mult, shift],
                  y.index)]

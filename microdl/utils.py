@@ -1,0 +1,50 @@
+"""Small shared helpers for the command-line tools and benchmarks."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def median_latency(fn, repeats=50, warmup=5, min_seconds=0.2):
+    """Median wall time of fn() in seconds, after `warmup` calls; runs at least
+    `repeats` times and at least `min_seconds` in total.  Returns (median, p10, p90)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) > 100_000:
+            break
+    t = np.array(times)
+    return float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90))
+
+
+def random_inputs(details, seed=0):
+    """One random array per input detail: integers over the dtype's full range, or
+    standard-normal floats."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in details:
+        dt = np.dtype(d["dtype"])
+        if dt.kind in "iu":
+            info = np.iinfo(dt)
+            out.append(rng.integers(info.min, info.max + 1, size=d["shape"],
+                                    dtype=np.int64).astype(dt))
+        else:
+            out.append(rng.standard_normal(d["shape"]).astype(dt))
+    return out
+
+
+def load_bmp_as_int8(path, shape):
+    """An 8-bit BMP's pixels (top row first) copied byte for byte into an int8 array
+    of `shape`, as the TFLite Micro person_detection example feeds its model.
+    Requires Pillow."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        raw = img.tobytes()
+    return np.frombuffer(raw, np.uint8).view(np.int8).reshape(shape).copy()

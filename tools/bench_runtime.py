@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Arena and latency of microdl beside TFLite Micro and LiteRT, one run, one thread.
+
+For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
+  - arena bytes: microdl (inputs preserved, as LiteRT; and inputs reusable, as TFLite
+    Micro), TFLite Micro's measured minimum arena (head + tail, x86-64, from
+    ../shared/models/README.md) and the activation lower bound (largest live set);
+  - median invoke() latency from Python over the same random inputs: microdl, LiteRT's
+    reference kernels (BUILTIN_REF), LiteRT's optimized builtin kernels
+    (BUILTIN_WITHOUT_DEFAULT_DELEGATES) and LiteRT's default (XNNPACK), with ratios.
+
+    python tools/bench_runtime.py [--repeats N] [--markdown]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import microdl  # noqa: E402
+from microdl.utils import median_latency, random_inputs  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "models"))
+
+# name, path, TFLite Micro minimum arena (bytes, head + tail, x86-64) as measured in
+# ../shared/models/README.md (None where not measured).
+MODELS = [
+    ("KWS", "mlperf_tiny/kws_ref_model.tflite", 24285),
+    ("VWW", "mlperf_tiny/vww_96_int8.tflite", 103683),
+    ("IC", "mlperf_tiny/pretrainedResnet_quant.tflite", 55993),
+    ("AD", "mlperf_tiny/ad01_int8.tflite", 3983),
+    ("hello_world", "tflm/hello_world_int8.tflite", None),
+    ("micro_speech", "tflm/micro_speech_quantized.tflite", None),
+    ("person_detect", "tflm/person_detect.tflite", None),
+]
+
+
+def litert(path, resolver):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    kind = {"ref": OpResolverType.BUILTIN_REF,
+            "opt": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            "xnnpack": OpResolverType.AUTO}[resolver]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = Interpreter(model_path=path, num_threads=1,
+                         experimental_op_resolver_type=kind)
+    it.allocate_tensors()
+    return it
+
+
+def time_interpreter(it, xs, repeats):
+    for d, x in zip(it.get_input_details(), xs):
+        it.set_tensor(d["index"], x)
+    return median_latency(it.invoke, repeats=repeats)[0]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    args = ap.parse_args(argv)
+    arena_rows, speed_rows = [], []
+    for name, rel, tflm_arena in MODELS:
+        path = os.path.join(MODELS_DIR, rel)
+        if not os.path.exists(path):
+            print(f"{name}: {path} missing, skipped", file=sys.stderr)
+            continue
+        ours = microdl.Interpreter(model_path=path)
+        ours.allocate_tensors()
+        reuse = microdl.Interpreter(model_path=path, preserve_inputs=False)
+        reuse.allocate_tensors()
+        arena_rows.append((name, ours.arena_bytes, reuse.arena_bytes, tflm_arena,
+                           reuse.lower_bound_bytes))
+        xs = random_inputs(ours.get_input_details(), seed=1)
+        t_ours = time_interpreter(ours, xs, args.repeats)
+        peers = {}
+        for kind in ("ref", "opt", "xnnpack"):
+            try:
+                peers[kind] = time_interpreter(litert(path, kind), xs, args.repeats)
+            except (RuntimeError, ValueError):
+                peers[kind] = None  # LiteRT refuses the model (person_detect)
+        speed_rows.append((name, t_ours, peers))
+
+    def cell(v):
+        return "n/a" if v is None else f"{v:,}"
+
+    print("Arena bytes (lower is better)")
+    hdr = ["model", "microdl", "microdl (inputs reusable)", "TFLite Micro",
+           "lower bound", "microdl / TFLM"]
+    rows = [[n, cell(a), cell(b), cell(t), cell(lb),
+             "n/a" if t is None else f"{a / t:.2f}"] for n, a, b, t, lb in arena_rows]
+    _table(hdr, rows, args.markdown)
+    print()
+    print("Median invoke() latency, one thread (ms; ratio = peer / microdl, >1 means "
+          "microdl is faster)")
+    hdr = ["model", "microdl", "LiteRT reference", "ratio", "LiteRT optimized",
+           "ratio", "LiteRT XNNPACK", "ratio"]
+    rows = []
+    for n, t, peers in speed_rows:
+        row = [n, f"{t * 1e3:.3f}"]
+        for kind in ("ref", "opt", "xnnpack"):
+            p = peers[kind]
+            row += ["n/a", "n/a"] if p is None else [f"{p * 1e3:.3f}", f"{p / t:.2f}x"]
+        rows.append(row)
+    _table(hdr, rows, args.markdown)
+    return 0
+
+
+def _table(hdr, rows, markdown):
+    if markdown:
+        print("| " + " | ".join(hdr) + " |")
+        print("|" + "|".join("---" for _ in hdr) + "|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+        return
+    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
+    for r in [hdr] + rows:
+        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
