@@ -1,0 +1,202 @@
+/* microdl: convolutions: CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV.
+ *
+ * int8 kernels (_s8): int8 activations, int8 symmetric weights, int32 bias, as TFLite's
+ * reference_integer_ops ConvPerChannel / DepthwiseConvPerChannel / TransposeConv.
+ * 16x8 kernels (_s16): int16 activations with zero point 0, int8 symmetric weights,
+ * int64 bias with a 64-bit accumulator (acc64 = 1) or int32 bias with a 32-bit
+ * accumulator (acc64 = 0), as the int16 overloads of the same TFLite kernels.
+ *
+ * Layouts: activations NHWC; CONV_2D and TRANSPOSE_CONV filters OHWI
+ * [output_c, filter_h, filter_w, filter_c]; DEPTHWISE_CONV_2D filters 1HWO
+ * [1, filter_h, filter_w, input_c * depth_multiplier].  Every kernel takes one
+ * multiplier/shift pair per output channel (a per-tensor weight scale is broadcast by
+ * prepare).  Padding is the number of rows/columns before the first input row/column;
+ * taps that fall outside the input are skipped (TFLite's zero padding of the offset
+ * input).
+ */
+#ifndef MDL_CONV_H
+#define MDL_CONV_H
+
+#include "mdl_fixedpoint.h"
+#include "mdl_node.h"
+
+/* TFLite MultiplyByQuantizedMultiplier(int64_t x, int32_t multiplier, int shift), used by
+ * the 16x8 kernels with int64 bias.  TFLite (tensorflow/lite/kernels/internal/common.cc,
+ * identical in its single- and double-rounding builds and in TFLite Micro) first rounds
+ * the Q0.31 multiplier to 16 bits (0x7FFF when it would overflow), then does one rounding
+ * shift: (x * reduced + 2^(14 - shift)) >> (15 - shift), truncated to int32.
+ * shift must be in [-31, 14] (prepare checks it); the multiply wraps modulo 2^64 rather
+ * than being undefined when x is outside TFLite's documented |x| < 2^47. */
+MDL_INLINE int32_t mdl_requantize64(int64_t x, int32_t multiplier, int32_t shift) {
+  const int64_t reduced =
+      multiplier < 0x7FFF0000 ? (int64_t)((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+  const int32_t total_shift = 15 - shift;
+  const uint64_t round = (uint64_t)1 << (total_shift - 1);
+  const int64_t scaled = (int64_t)((uint64_t)x * (uint64_t)reduced + round);
+  return (int32_t)(scaled >> total_shift);
+}
+
+/* Geometry shared by CONV_2D kernels.  Grouped convolution: input_c = groups * filter_c
+ * and output_c = groups * (filters per group); output channel o reads input channels
+ * [g * filter_c, (g + 1) * filter_c) with g = o / (output_c / groups). */
+#define MDL_CONV_GEOMETRY_(F, A)                                                  \
+  F(batches)                                                                      \
+  F(input_h)                                                                      \
+  F(input_w)                                                                      \
+  F(input_c)                                                                      \
+  F(filter_h)                                                                     \
+  F(filter_w)                                                                     \
+  F(filter_c)   /* input channels per group (filter dimension 3) */               \
+  F(output_h)                                                                     \
+  F(output_w)                                                                     \
+  F(output_c)                                                                     \
+  F(stride_h)                                                                     \
+  F(stride_w)                                                                     \
+  F(dilation_h)                                                                   \
+  F(dilation_w)                                                                   \
+  F(pad_h)      /* padding rows before the first input row */                     \
+  F(pad_w)      /* padding columns before the first input column */
+
+/* ---------------------------------------------------------------- CONV_2D int8 */
+#define MDL_CONV_S8_PARAMS(F, A)                                                  \
+  MDL_CONV_GEOMETRY_(F, A)                                                        \
+  F(input_offset)  /* negated input zero point */                                 \
+  F(output_offset) /* output zero point */                                        \
+  F(act_min)       /* fused activation clamp, in output quantized units */        \
+  F(act_max)                                                                      \
+  F(rounding)      /* MDL_ROUNDING_DOUBLE or MDL_ROUNDING_SINGLE */
+MDL_DECLARE_PARAMS(mdl_conv_s8_params, MDL_CONV_S8_PARAMS)
+
+/* output[b, y, x, o] = clamp(requantize(bias[o] + sum over (fy, fx, c) inside the input
+ *     of (input[b, y*sh - ph + fy*dh, x*sw - pw + fx*dw, g*filter_c + c] + input_offset)
+ *     * filter[o, fy, fx, c], multiplier[o], shift[o]) + output_offset, act_min, act_max)
+ * int32 accumulator (wrapping).  bias may be NULL. */
+mdl_status mdl_conv_s8(const mdl_conv_s8_params* p, const int32_t* multiplier,
+                       const int32_t* shift, const int8_t* input, const int8_t* filter,
+                       const int32_t* bias, int8_t* output);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
+mdl_status mdl_node_conv_s8(const mdl_node* node);
+
+/* --------------------------------------------------------------- CONV_2D 16x8 */
+#define MDL_CONV_S16_PARAMS(F, A)                                                 \
+  MDL_CONV_GEOMETRY_(F, A)                                                        \
+  F(act_min)   /* fused activation clamp, in output quantized units */            \
+  F(act_max)                                                                      \
+  F(acc64)     /* 1: int64 bias and accumulator, mdl_requantize64; 0: int32 */    \
+  F(rounding)  /* MDL_ROUNDING_*, for the int32 path (acc64 = 0) */
+MDL_DECLARE_PARAMS(mdl_conv_s16_params, MDL_CONV_S16_PARAMS)
+
+/* As mdl_conv_s8 with zero input and output offsets; bias is int64_t* (acc64 = 1) or
+ * int32_t* (acc64 = 0) or NULL.  input/output int16. */
+mdl_status mdl_conv_s16(const mdl_conv_s16_params* p, const int32_t* multiplier,
+                        const int32_t* shift, const int16_t* input, const int8_t* filter,
+                        const void* bias, int16_t* output);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
+mdl_status mdl_node_conv_s16(const mdl_node* node);
+
+/* ------------------------------------------------------ DEPTHWISE_CONV_2D int8 */
+#define MDL_DEPTHWISE_CONV_S8_PARAMS(F, A)                                        \
+  F(batches)                                                                      \
+  F(input_h)                                                                      \
+  F(input_w)                                                                      \
+  F(input_c)                                                                      \
+  F(filter_h)                                                                     \
+  F(filter_w)                                                                     \
+  F(depth_multiplier) /* output channels per input channel */                     \
+  F(output_h)                                                                     \
+  F(output_w)                                                                     \
+  F(stride_h)                                                                     \
+  F(stride_w)                                                                     \
+  F(dilation_h)                                                                   \
+  F(dilation_w)                                                                   \
+  F(pad_h)         /* padding rows before the first input row */                  \
+  F(pad_w)         /* padding columns before the first input column */            \
+  F(input_offset)  /* negated input zero point */                                 \
+  F(output_offset) /* output zero point */                                        \
+  F(act_min)       /* fused activation clamp, in output quantized units */        \
+  F(act_max)                                                                      \
+  F(rounding)      /* MDL_ROUNDING_DOUBLE or MDL_ROUNDING_SINGLE */
+MDL_DECLARE_PARAMS(mdl_depthwise_conv_s8_params, MDL_DEPTHWISE_CONV_S8_PARAMS)
+
+/* Output channel o = c * depth_multiplier + m reads input channel c only:
+ * output[b, y, x, o] = clamp(requantize(bias[o] + sum over (fy, fx) inside the input of
+ *     (input[b, y*sh - ph + fy*dh, x*sw - pw + fx*dw, c] + input_offset)
+ *     * filter[0, fy, fx, o], multiplier[o], shift[o]) + output_offset, act_min, act_max)
+ * filter: 1HWO [1, filter_h, filter_w, input_c * depth_multiplier]; bias may be NULL. */
+mdl_status mdl_depthwise_conv_s8(const mdl_depthwise_conv_s8_params* p,
+                                 const int32_t* multiplier, const int32_t* shift,
+                                 const int8_t* input, const int8_t* filter,
+                                 const int32_t* bias, int8_t* output);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
+mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
+
+/* ------------------------------------------------------- TRANSPOSE_CONV common */
+#define MDL_TRANSPOSE_CONV_GEOMETRY_(F, A)                                        \
+  F(batches)                                                                      \
+  F(input_h)                                                                      \
+  F(input_w)                                                                      \
+  F(input_c)                                                                      \
+  F(filter_h)                                                                     \
+  F(filter_w)                                                                     \
+  F(output_h)                                                                     \
+  F(output_w)                                                                     \
+  F(output_c)                                                                     \
+  F(stride_h)                                                                     \
+  F(stride_w)                                                                     \
+  F(pad_h)      /* output rows cropped before the first output row */             \
+  F(pad_w)      /* output columns cropped before the first output column */
+
+/* --------------------------------------------------------- TRANSPOSE_CONV int8 */
+#define MDL_TRANSPOSE_CONV_S8_PARAMS(F, A)                                        \
+  MDL_TRANSPOSE_CONV_GEOMETRY_(F, A)                                              \
+  F(input_offset)  /* negated input zero point */                                 \
+  F(output_offset) /* output zero point */                                        \
+  F(act_min)       /* fused activation clamp, in output quantized units */        \
+  F(act_max)                                                                      \
+  F(rounding)      /* MDL_ROUNDING_DOUBLE or MDL_ROUNDING_SINGLE */
+MDL_DECLARE_PARAMS(mdl_transpose_conv_s8_params, MDL_TRANSPOSE_CONV_S8_PARAMS)
+
+/* Scatter form (TFLite reference_integer_ops::TransposeConv): every input element
+ * (b, iy, ix, c) adds (input + input_offset) * filter[o, fy, fx, c] to
+ * acc[b, iy*sh - ph + fy, ix*sw - pw + fx, o] when that position is inside the output;
+ * then output = clamp(requantize(acc + bias[o], multiplier[o], shift[o]) + output_offset,
+ * act_min, act_max).  acc: int32 scratch of batches*output_h*output_w*output_c entries.
+ * filter: OHWI [output_c, filter_h, filter_w, input_c]; bias may be NULL.
+ * output_shape, when not NULL, is the op's int32[4] output-shape input, checked against
+ * (batches, output_h, output_w, output_c): MDL_ERR_BAD_PARAM if it differs. */
+mdl_status mdl_transpose_conv_s8(const mdl_transpose_conv_s8_params* p,
+                                 const int32_t* multiplier, const int32_t* shift,
+                                 const int8_t* input, const int8_t* filter,
+                                 const int32_t* bias, const int32_t* output_shape,
+                                 int8_t* output, int32_t* scratch);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift, output_shape or NULL};
+ * scratch: int32 accumulators (4 * output elements bytes). */
+mdl_status mdl_node_transpose_conv_s8(const mdl_node* node);
+
+/* -------------------------------------------------------- TRANSPOSE_CONV 16x8 */
+#define MDL_TRANSPOSE_CONV_S16_PARAMS(F, A)                                       \
+  MDL_TRANSPOSE_CONV_GEOMETRY_(F, A)                                              \
+  F(act_min)   /* fused activation clamp, in output quantized units */            \
+  F(act_max)                                                                      \
+  F(acc64)     /* 1: int64 bias and scratch, mdl_requantize64; 0: int32 */        \
+  F(rounding)  /* MDL_ROUNDING_*, for the int32 path (acc64 = 0) */
+MDL_DECLARE_PARAMS(mdl_transpose_conv_s16_params, MDL_TRANSPOSE_CONV_S16_PARAMS)
+
+/* As mdl_transpose_conv_s8 with zero input and output offsets; int16 input/output;
+ * bias int64_t* (acc64 = 1) or int32_t* (acc64 = 0) or NULL; scratch holds int64_t
+ * (acc64 = 1) or int32_t (acc64 = 0) accumulators. */
+mdl_status mdl_transpose_conv_s16(const mdl_transpose_conv_s16_params* p,
+                                  const int32_t* multiplier, const int32_t* shift,
+                                  const int16_t* input, const int8_t* filter,
+                                  const void* bias, const int32_t* output_shape,
+                                  int16_t* output, void* scratch);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift, output_shape or NULL};
+ * scratch: accumulators (8 or 4 bytes per output element, by acc64). */
+mdl_status mdl_node_transpose_conv_s16(const mdl_node* node);
+
+#endif /* MDL_CONV_H */

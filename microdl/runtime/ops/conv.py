@@ -1,0 +1,317 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (int8, and 16x8 for CONV_2D and
+TRANSPOSE_CONV).
+
+Follows TFLite's Prepare functions (tensorflow/lite/kernels/conv.cc,
+depthwise_conv.cc, transpose_conv.cc, kernel_util.cc
+PopulateConvolutionQuantizationParams, padding.h) and the reference kernels
+(kernels/internal/reference/integer_ops/conv.h, depthwise_conv.h, transpose_conv.h).
+Kernels: cext/include/mdl_conv.h.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from microdl.errors import ModelError
+from microdl.quant.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
+                                      quantize_multiplier_array)
+from microdl.runtime.ops import Node, Unsupported, register
+from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64, PADDING_SAME,
+                                        PADDING_VALID, activation_range, channel_scales,
+                                        per_tensor_quant, require_constant,
+                                        require_dtype, require_io_count, tensor_at)
+
+# tflite TensorType codes of Conv2DOptions / TransposeConvOptions.quantized_bias_type
+_TENSOR_TYPE_INT32 = 2
+_TENSOR_TYPE_INT64 = 4
+_BIAS_TYPE_CODES = {_TENSOR_TYPE_INT32: INT32, _TENSOR_TYPE_INT64: INT64}
+
+# Highest op version whose semantics are implemented (tools/versioning/op_version.cc):
+# CONV_2D 1..8 (3 int8, 4 16x8, 6 grouped, 8 quantized_bias_type; 2/5 hybrid and 7 int4
+# are rejected by the dtype checks), DEPTHWISE_CONV_2D 1..7 (2 dilation, 3 int8; 4/6
+# hybrid, 5 int16 and 7 int4 are rejected by the dtype checks), TRANSPOSE_CONV 1..5
+# (2 int8, 3 bias, 4 fused activation, 5 quantized_bias_type).
+_MAX_VERSION = {"CONV_2D": 8, "DEPTHWISE_CONV_2D": 7, "TRANSPOSE_CONV": 5}
+
+# mdl_requantize64 needs 15 - shift >= 1.
+_MAX_SHIFT_64 = 14
+
+# Requantization rounding of the convolution kernels for each PrepareContext.rounding.
+# "single" means bit-exact with the LiteRT pip wheel (2.3), whose reference
+# convolution kernels (BUILTIN_REF: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, int8
+# and 16x8 with int32 bias) were measured to requantize with gemmlowp's double
+# rounding, unlike its FULLY_CONNECTED (single rounding); tests/test_conv.py pins this
+# (test_litert_reference_convs_use_double_rounding).  TFLite Micro ("double") uses
+# double rounding too.  The 16x8 int64-bias path has one rounding in every build.
+_KERNEL_ROUNDING = {ROUNDING_SINGLE: ROUNDING_DOUBLE, ROUNDING_DOUBLE: ROUNDING_DOUBLE}
+
+
+def kernel_rounding(ctx):
+    """MDL_ROUNDING_* code the convolution kernels use under ctx.rounding."""
+    return _KERNEL_ROUNDING[ctx.rounding]
+
+
+def _c_div(a, b):
+    """C integer division (truncates toward zero), as TFLite's padding.h computes."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def conv_out_size(padding, in_size, filter_size, stride, dilation=1):
+    """TFLite ComputeOutSize (padding.h) for SAME / VALID padding."""
+    eff = (filter_size - 1) * dilation + 1
+    if padding == PADDING_SAME:
+        return _c_div(in_size + stride - 1, stride)
+    if padding == PADDING_VALID:
+        return _c_div(in_size + stride - eff, stride)
+    raise Unsupported(f"padding type {padding}")
+
+
+def conv_padding(stride, dilation, in_size, filter_size, out_size):
+    """TFLite ComputePaddingWithOffset: rows/columns of padding before the input."""
+    eff = (filter_size - 1) * dilation + 1
+    total = max((out_size - 1) * stride + eff - in_size, 0)
+    return total // 2
+
+
+def _check_extent(*extents):
+    """Unsupported unless every window extent (e.g. (out - 1) * stride + (k - 1) *
+    dilation) fits the kernels' int32 index arithmetic."""
+    if max(extents) >= (1 << 31) - 1:
+        raise Unsupported("strides/dilations/sizes overflow 32-bit index arithmetic")
+
+
+def _version_check(op):
+    if not 1 <= op.version <= _MAX_VERSION[op.name]:
+        raise Unsupported(f"version {op.version}")
+
+
+def _stride_dilation(op, dilation=True):
+    o = op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    if sh < 1 or sw < 1:
+        raise ModelError(f"strides must be >= 1, got {sh}x{sw}")
+    dh, dw = 1, 1
+    if dilation:
+        dh = int(o.get("dilation_h_factor", 1))
+        dw = int(o.get("dilation_w_factor", 1))
+        if dh < 1 or dw < 1:
+            raise ModelError(f"dilation factors must be >= 1, got {dh}x{dw}")
+    return sh, sw, dh, dw
+
+
+def _require_rank(t, rank, what):
+    if len(t.shape) != rank:
+        raise ModelError(f"{what} (tensor {t.index}) must be {rank}-D, got shape "
+                         f"{tuple(t.shape)}")
+
+
+def _expect_shape(t, expected):
+    if tuple(t.shape) != tuple(int(d) for d in expected):
+        raise ModelError(f"output tensor {t.index} ({t.name!r}) has shape "
+                         f"{tuple(t.shape)}, the op computes "
+                         f"{tuple(int(d) for d in expected)}")
+
+
+def _quant_params(op, x, w, bias, y, n_out, axis, wide):
+    """Dtype and quantization checks shared by the three ops; returns
+    (multiplier, shift, act_min, act_max, acc64).
+
+    wide: the op runs 16x8 (int16 activations).  acc64 tells the 16x8 kernels to use
+    int64 bias/accumulators (TFLite's default) rather than int32 ones."""
+    act_dtype = INT16 if wide else INT8
+    require_dtype(y, act_dtype)
+    require_dtype(w, INT8)
+    require_constant(op, w, "filter")
+    in_scale, in_zp = per_tensor_quant(x)
+    out_scale, out_zp = per_tensor_quant(y)
+    if wide and (in_zp != 0 or out_zp != 0):
+        raise Unsupported("16x8 convolutions need zero points 0 on the int16 input and "
+                          f"output (got {in_zp} and {out_zp})")
+    w_scales = channel_scales(w, n_out, axis=axis)
+    acc64 = 0
+    if wide:
+        code = int(op.options.get("quantized_bias_type", 0) or 0)
+        if code not in (0, _TENSOR_TYPE_INT32, _TENSOR_TYPE_INT64):
+            raise ModelError(f"quantized_bias_type {code} must be INT32 or INT64")
+        if bias is not None:
+            require_dtype(bias, INT64, INT32)
+            if code and np.dtype(bias.dtype) != _BIAS_TYPE_CODES[code]:
+                raise ModelError(f"bias is {np.dtype(bias.dtype).name} but "
+                                 f"quantized_bias_type says "
+                                 f"{_BIAS_TYPE_CODES[code].name}")
+            acc64 = int(np.dtype(bias.dtype) == INT64)
+        else:
+            acc64 = int(code != _TENSOR_TYPE_INT32)
+    elif bias is not None:
+        require_dtype(bias, INT32)
+    if bias is not None:
+        require_constant(op, bias, "bias")
+        if bias.size != n_out:
+            raise ModelError(f"bias has {bias.size} elements, expected {n_out}")
+    # PopulateConvolutionQuantizationParams: double(input_scale) * double(filter_scale)
+    # / double(output_scale), per output channel (a per-tensor scale is broadcast).
+    real = np.float64(in_scale) * w_scales.astype(np.float64) / np.float64(out_scale)
+    try:
+        mult, shift = quantize_multiplier_array(real)
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    if acc64 and int(shift.max()) > _MAX_SHIFT_64:
+        raise Unsupported(f"effective output scale {float(real.max())} is too large "
+                          f"for TFLite's 64-bit requantization")
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", 0), y)
+    return mult, shift, act_min, act_max, acc64
+
+
+@register("CONV_2D")
+def prepare_conv_2d(op, graph, ctx):
+    """input NHWC int8 (or int16, zero point 0), filter OHWI
+    [output_c, filter_h, filter_w, filter_c] int8 constant (symmetric, per-channel along
+    dimension 0 or per-tensor), optional bias [output_c] int32 (int64 or int32 for 16x8);
+    output NHWC.  Grouped when input_c = groups * filter_c.  Padding and output size:
+    TFLite ComputePaddingHeightWidth; multipliers: PopulateConvolutionQuantizationParams
+    (tensorflow/lite/kernels/conv.cc, kernel_util.cc)."""
+    _version_check(op)
+    require_io_count(op, 2, 1, max_in=3)
+    x, w = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    bias = tensor_at(graph, op, 2, optional=True)
+    y = tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8, INT16)
+    wide = np.dtype(x.dtype) == INT16
+    for t, what in ((x, "input"), (w, "filter"), (y, "output")):
+        _require_rank(t, 4, what)
+    batches, in_h, in_w, in_c = x.shape
+    out_c, f_h, f_w, f_c = w.shape
+    if f_c < 1 or in_c < 1 or in_c % f_c:
+        raise ModelError(f"input has {in_c} channels, not a multiple of the "
+                         f"filter's {f_c}")
+    groups = in_c // f_c
+    if out_c % groups:
+        raise ModelError(f"{out_c} filters do not split into {groups} groups")
+    sh, sw, dh, dw = _stride_dilation(op)
+    padding = op.options.get("padding", PADDING_SAME)
+    out_h = conv_out_size(padding, in_h, f_h, sh, dh)
+    out_w = conv_out_size(padding, in_w, f_w, sw, dw)
+    _expect_shape(y, (batches, out_h, out_w, out_c))
+    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, out_c, 0, wide)
+    params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
+                  filter_h=f_h, filter_w=f_w, filter_c=f_c, output_h=out_h,
+                  output_w=out_w, output_c=out_c, stride_h=sh, stride_w=sw,
+                  dilation_h=dh, dilation_w=dw,
+                  pad_h=conv_padding(sh, dh, in_h, f_h, out_h),
+                  pad_w=conv_padding(sw, dw, in_w, f_w, out_w),
+                  act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
+    if wide:
+        params["acc64"] = acc64
+        kernel = "conv_s16"
+    else:
+        params["input_offset"] = -per_tensor_quant(x)[1]
+        params["output_offset"] = per_tensor_quant(y)[1]
+        kernel = "conv_s8"
+    return [Node(kernel, params,
+                 [x.index, w.index, None if bias is None else bias.index, mult, shift],
+                 y.index)]
+
+
+@register("DEPTHWISE_CONV_2D")
+def prepare_depthwise_conv_2d(op, graph, ctx):
+    """input NHWC int8, filter 1HWO [1, filter_h, filter_w, input_c * depth_multiplier]
+    int8 constant (symmetric, per-channel along dimension 3 or per-tensor), optional bias
+    [output_c] int32; output NHWC int8.  The depth multiplier is taken from the shapes,
+    as TFLite's ComputeDepthMultiplier (tensorflow/lite/kernels/depthwise_conv.cc); the
+    depth_multiplier option is not used."""
+    _version_check(op)
+    require_io_count(op, 2, 1, max_in=3)
+    x, w = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    bias = tensor_at(graph, op, 2, optional=True)
+    y = tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8)
+    for t, what in ((x, "input"), (w, "filter"), (y, "output")):
+        _require_rank(t, 4, what)
+    batches, in_h, in_w, in_c = x.shape
+    one, f_h, f_w, out_c = w.shape
+    if one != 1:
+        raise ModelError(f"filter must be [1, H, W, C], got {tuple(w.shape)}")
+    if in_c < 1 or out_c % in_c:
+        raise ModelError(f"filter has {out_c} channels, not a multiple of the "
+                         f"input's {in_c}")
+    sh, sw, dh, dw = _stride_dilation(op)
+    padding = op.options.get("padding", PADDING_SAME)
+    out_h = conv_out_size(padding, in_h, f_h, sh, dh)
+    out_w = conv_out_size(padding, in_w, f_w, sw, dw)
+    _expect_shape(y, (batches, out_h, out_w, out_c))
+    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    mult, shift, act_min, act_max, _ = _quant_params(op, x, w, bias, y, out_c, 3, False)
+    params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
+                  filter_h=f_h, filter_w=f_w, depth_multiplier=out_c // in_c,
+                  output_h=out_h, output_w=out_w, stride_h=sh, stride_w=sw,
+                  dilation_h=dh, dilation_w=dw,
+                  pad_h=conv_padding(sh, dh, in_h, f_h, out_h),
+                  pad_w=conv_padding(sw, dw, in_w, f_w, out_w),
+                  input_offset=-per_tensor_quant(x)[1],
+                  output_offset=per_tensor_quant(y)[1],
+                  act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
+    return [Node("depthwise_conv_s8", params,
+                 [x.index, w.index, None if bias is None else bias.index, mult, shift],
+                 y.index)]
+
+
+@register("TRANSPOSE_CONV")
+def prepare_transpose_conv(op, graph, ctx):
+    """Inputs (output_shape int32[4], filter OHWI [output_c, filter_h, filter_w, input_c]
+    int8 constant (symmetric, per-channel along dimension 0 or per-tensor), input NHWC
+    int8 (or int16, zero point 0), optional bias [output_c] int32 (int64 or int32 for
+    16x8)); output NHWC with the static shape of the output tensor.  A constant
+    output_shape must equal it; a non-constant one (as in TFLite Micro's test models) is
+    checked by the kernel at every invoke.  Padding: TFLite ComputePaddingHeightWidth on
+    the output size with dilation 1 (tensorflow/lite/kernels/transpose_conv.cc).  The
+    int32 (int64 for 16x8 with int64 bias) accumulators live in arena scratch."""
+    _version_check(op)
+    require_io_count(op, 3, 1, max_in=4)
+    shape_t, w, x = (tensor_at(graph, op, k) for k in range(3))
+    bias = tensor_at(graph, op, 3, optional=True)
+    y = tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8, INT16)
+    wide = np.dtype(x.dtype) == INT16
+    require_dtype(shape_t, INT32)
+    if tuple(shape_t.shape) != (4,):
+        raise ModelError(f"output_shape (tensor {shape_t.index}) must have 4 "
+                         f"elements, got shape {tuple(shape_t.shape)}")
+    for t, what in ((x, "input"), (w, "filter"), (y, "output")):
+        _require_rank(t, 4, what)
+    batches, in_h, in_w, in_c = x.shape
+    out_c, f_h, f_w, f_c = w.shape
+    if f_c != in_c:
+        raise ModelError(f"filter has {f_c} input channels, the input {in_c}")
+    if y.shape[0] != batches or y.shape[3] != out_c:
+        raise ModelError(f"output tensor {y.index} has shape {tuple(y.shape)}, "
+                         f"expected batch {batches} and {out_c} channels")
+    shape_ref = None
+    if shape_t.data is not None:
+        if tuple(int(v) for v in shape_t.data) != tuple(y.shape):
+            raise ModelError(f"output_shape {[int(v) for v in shape_t.data]} differs "
+                             f"from the output tensor's shape {tuple(y.shape)}")
+    else:
+        shape_ref = shape_t.index
+    sh, sw, _, _ = _stride_dilation(op, dilation=False)
+    padding = op.options.get("padding", PADDING_SAME)
+    out_h, out_w = y.shape[1], y.shape[2]
+    _check_extent(in_h * sh + f_h + out_h, in_w * sw + f_w + out_w)
+    pad_h = conv_padding(sh, 1, out_h, f_h, conv_out_size(padding, out_h, f_h, sh))
+    pad_w = conv_padding(sw, 1, out_w, f_w, conv_out_size(padding, out_w, f_w, sw))
+    mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, out_c, 0, wide)
+    params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
+                  filter_h=f_h, filter_w=f_w, output_h=out_h, output_w=out_w,
+                  output_c=out_c, stride_h=sh, stride_w=sw, pad_h=pad_h, pad_w=pad_w,
+                  act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
+    if wide:
+        params["acc64"] = acc64
+        kernel, acc_bytes = "transpose_conv_s16", (8 if acc64 else 4)
+    else:
+        params["input_offset"] = -per_tensor_quant(x)[1]
+        params["output_offset"] = per_tensor_quant(y)[1]
+        kernel, acc_bytes = "transpose_conv_s8", 4
+    return [Node(kernel, params,
+                 [x.index, w.index, None if bias is None else bias.index, mult, shift,
+                  shape_ref],
+                 y.index, scratch_bytes=acc_bytes * y.size)]
