@@ -157,6 +157,26 @@ def test_softmax_matches_litert(depth, beta):
                 np.testing.assert_array_equal(ref.softmax_s8(x, in_s, beta, r), want)
 
 
+@pytest.mark.parametrize("depth", [1, 2, 10, 300])
+def test_softmax_int16_output_matches_litert(depth):
+    """int8 -> int16 (scale 1/65536, zero point -32768), as in keyword_scrambled."""
+    rng = np.random.default_rng(depth)
+    for k in range(3):
+        in_s = float(F32(10 ** rng.uniform(-2, 0)))
+        beta = float(F32(rng.choice([1.0, 0.5, 1.7])))
+        shape = (3, depth)
+        model = op_model("SOFTMAX", [spec(shape, scale=in_s, zero_point=2)],
+                         [spec(shape, np.int16, scale=1 / 65536, zero_point=-32768)],
+                         {"beta": beta})
+        x = random_int(rng, shape)
+        want, = run_litert(model, [x])
+        for rounding in ("single", "double"):
+            np.testing.assert_array_equal(run_microdl(model, [x], rounding=rounding)[0],
+                                          want)
+        np.testing.assert_array_equal(
+            ref.softmax_s8(x, in_s, beta, ref.ROUNDING_DOUBLE, np.int16), want)
+
+
 def test_softmax_odd_betas_and_scales():
     rng = np.random.default_rng(5)
     for beta, in_s in [(0.1, 0.05), (3.7, 0.01), (1.0, 20.0), (1.0, 300.0),
@@ -191,6 +211,7 @@ def test_softmax_wide_rows_do_not_crash():
     ("SOFTMAX", np.int8, (1 / 128, -128), {"beta": 1.0}),
     ("SOFTMAX", np.int8, (1 / 256, -128), {"beta": 0.0}),
     ("SOFTMAX", np.int8, (1 / 256, -128), {"beta": 1e-9}),  # multiplier <= 1
+    ("SOFTMAX", np.int16, (1 / 32768, 0), {"beta": 1.0}),   # int16 input
     ("HARD_SWISH", np.int8, (1e-4, 0), {}),               # output exponent > 0
     ("RELU", np.int16, (0.01, 3), {}),                    # int16 needs zero point 0
     ("RELU_N1_TO_1", np.int16, (0.01, 0), {}),
@@ -214,3 +235,13 @@ def test_unsupported_version_and_per_channel():
                      [spec(shape, scale=1 / 128)])
     with pytest.raises(UnsupportedOpError):
         run_microdl(model, [np.zeros(shape, np.int8)])
+
+
+def test_unsupported_softmax_int16_output_quantization():
+    shape = (2, 8)
+    for scale, zp in [(1 / 65536, 0), (1 / 256, -32768)]:
+        model = op_model("SOFTMAX", [spec(shape, scale=0.05)],
+                         [spec(shape, np.int16, scale=scale, zero_point=zp)],
+                         {"beta": 1.0})
+        with pytest.raises(UnsupportedOpError):
+            run_microdl(model, [np.zeros(shape, np.int8)])

@@ -54,20 +54,23 @@ mdl_status mdl_node_leaky_relu_s16(const mdl_node* node);
 
 /* ---- int8 SOFTMAX ---------------------------------------------------------------- */
 
-#define MDL_SOFTMAX_S8_PARAMS(F, A)               \
-  F(outer_size) /* rows: elements / depth */      \
-  F(depth)      /* length of the last axis (>= 1) */
+#define MDL_SOFTMAX_S8_PARAMS(F, A)                                 \
+  F(outer_size)  /* rows: elements / depth */                       \
+  F(depth)       /* length of the last axis (>= 1) */               \
+  F(output_bits) /* 8: int8 (1/256, -128); 16: int16 (1/65536, -32768) */
 MDL_DECLARE_PARAMS(mdl_softmax_s8_params, MDL_SOFTMAX_S8_PARAMS)
 
-/* Softmax over the last axis, int8 in -> int8 out (scale 1/256, zero point -128),
- * TFLite reference_ops::Softmax (gemmlowp fixed point).  exp_table[k] (k = 0..255) is
+/* Softmax over the last axis, int8 in -> int8 out (scale 1/256, zero point -128) or
+ * int16 out (scale 1/65536, zero point -32768), TFLite reference_ops::Softmax
+ * (gemmlowp fixed point).  exp_table[k] (k = 0..255) is
  * exp(beta * input_scale * -k) in Q0.31 as the reference computes it for the input
  * difference -k from the row maximum (exp_on_negative_values of the rescaled Q5.26
  * difference), or 0 where -k < diff_min (those inputs contribute nothing and output
- * -128); exp_table[0] must be INT32_MAX.  The sum of exps is accumulated in Q12.19.
- * input, output: [outer_size, depth] int8. */
+ * the output minimum); exp_table[0] must be INT32_MAX.  The sum of exps is accumulated
+ * in Q12.19.  input: [outer_size, depth] int8; output: the same shape, int8 or int16
+ * (output_bits). */
 mdl_status mdl_softmax_s8(const mdl_softmax_s8_params* p, const int32_t* exp_table,
-                          const int8_t* input, int8_t* output);
+                          const int8_t* input, void* output);
 
 /* Node: in = {input, exp_table int32[256]}. */
 mdl_status mdl_node_softmax_s8(const mdl_node* node);

@@ -290,8 +290,11 @@ def one_over_one_plus_x(a):
     return _sat_mul_pot(x, 1)
 
 
-def softmax_s8(x, in_scale, beta, rounding):
-    """SOFTMAX int8 -> int8 (scale 1/256, zero point -128) over the last axis."""
+def softmax_s8(x, in_scale, beta, rounding, out_dtype=np.int8):
+    """SOFTMAX int8 -> int8 (scale 1/256, zero point -128) or int16 (scale 1/65536,
+    zero point -32768) over the last axis."""
+    info = np.iinfo(out_dtype)
+    out_bits = np.dtype(out_dtype).itemsize * 8
     max_real = (1 << 30) - 1.0 if rounding == ROUNDING_SINGLE else (1 << 31) - 1.0
     real = min(float(beta) * float(in_scale) * (1 << 26), max_real)
     mult, shift = quantize_multiplier(real)
@@ -306,7 +309,7 @@ def softmax_s8(x, in_scale, beta, rounding):
 
     x = np.asarray(x)
     rows = x.reshape(-1, x.shape[-1]).astype(np.int64)
-    out = np.empty(rows.shape, np.int8)
+    out = np.empty(rows.shape, out_dtype)
     for r, row in enumerate(rows):
         row = [int(v) for v in row]
         top = max(row)
@@ -321,12 +324,13 @@ def softmax_s8(x, in_scale, beta, rounding):
         num_bits_over_unit = 12 - headroom_plus_one
         normalised = (total_u32 << headroom_plus_one) & 0xFFFFFFFF
         scale = one_over_one_plus_x(wrap32(normalised - (1 << 31)))
-        exponent = num_bits_over_unit + 31 - 8
+        exponent = num_bits_over_unit + 31 - out_bits
         for c, e in enumerate(exps):
             if e is None:
-                out[r, c] = -128
+                out[r, c] = info.min
             else:
-                out[r, c] = min(max(rdbpot(srdhm(scale, e), exponent) - 128, -128), 127)
+                q = rdbpot(srdhm(scale, e), exponent) + int(info.min)
+                out[r, c] = min(max(q, int(info.min)), int(info.max))
     return out.reshape(x.shape)
 
 

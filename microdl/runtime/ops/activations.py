@@ -27,13 +27,14 @@ the BUILTIN_REF resolver; checked bit for bit against the pip wheel):
 - HARD_SWISH: reference_ops::HardSwish (int16 fixed point with 16-bit multipliers,
   kernels/internal/reference/hard_swish.h), multipliers from float32 scales as in
   HardSwishPrepare; rejected if the output multiplier exponent is > 0, as LiteRT does.
-- SOFTMAX (int8 -> int8): reference_ops::Softmax with gemmlowp fixed point:
+- SOFTMAX (int8 -> int8 or int16): reference_ops::Softmax with gemmlowp fixed point:
   PreprocessSoftmaxScaling(beta, input_scale, 5 integer bits), diff_min from
   CalculateInputRadius, exp_on_negative_values of the rescaled difference from the row
   maximum, sum in Q12.19, GetReciprocal.  The exp depends only on the difference
   (0..255), so prepare computes those 256 Q0.31 values (numpy twin of gemmlowp below)
   and the C kernel ``softmax_s8`` does the sum, reciprocal and scaling.  Output must be
-  zero point -128 and scale 1/256 (within 0.1 %, LiteRT's check).
+  zero point -128 and scale 1/256 (within 0.1 %, LiteRT's check), or int16 with zero
+  point -32768 and scale 1/65536 (TFLite Micro's check).
 
 Rounding: measured on LiteRT 2.3's pip wheel, these kernels requantize with gemmlowp's
 double rounding (SaturatingRoundingDoublingHighMul then RoundingDivideByPOT), although
@@ -45,11 +46,12 @@ ctx.rounding (single: 2^30 - 1 multiplier cap and single-rounding rescale of the
 difference, as TFLite's source under TFLITE_SINGLE_ROUNDING; double: TFLite Micro);
 the two differ only on exact negative ties, which no test could expose.
 
-Rejected as Unsupported: other dtypes (uint8, float, int16 LOGISTIC / TANH /
-HARD_SWISH / SOFTMAX, int16 SOFTMAX output), per-channel quantization, configurations
-LiteRT refuses (LOGISTIC output scale other than 1/256, SOFTMAX output not
-(1/256, -128), beta * input_scale so small that the softmax multiplier is <= 1, int16
-non-zero zero points), scale ratios of 2^30 or more, op versions above LiteRT's.
+Rejected as Unsupported: other dtypes (uint8, float, int16 input to LOGISTIC / TANH /
+HARD_SWISH / SOFTMAX), per-channel quantization, configurations LiteRT refuses
+(LOGISTIC output scale other than 1/256, SOFTMAX int8 output not (1/256, -128), beta *
+input_scale so small that the softmax multiplier is <= 1, int16 non-zero zero points),
+SOFTMAX int16 output not (1/65536, -32768), scale ratios of 2^30 or more, op versions
+above LiteRT's.
 """
 from __future__ import annotations
 
@@ -440,17 +442,30 @@ def prepare_hard_swish(op, graph, ctx):
 
 @register("SOFTMAX")
 def prepare_softmax(op, graph, ctx):
-    """int8 [..., depth] -> int8 [..., depth] (scale 1/256, zero point -128), softmax of
-    beta * x over the last axis (LiteRT SoftmaxPrepare<kReference>,
-    reference_ops::Softmax)."""
-    x, y, (in_s, _), (out_s, out_zp) = _unary_io(op, graph, [INT8])
+    """int8 [..., depth] -> int8 [..., depth] (scale 1/256, zero point -128) or int16
+    (scale 1/65536, zero point -32768), softmax of beta * x over the last axis (LiteRT
+    SoftmaxPrepare<kReference>, reference_ops::Softmax; the int16 output checks are
+    TFLite Micro's, LiteRT has none)."""
+    if op.version > MAX_VERSION[op.name]:
+        raise Unsupported(f"version {op.version}")
+    require_io_count(op, 1, 1)
+    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8)
+    require_dtype(y, INT8, INT16)
+    check_shape(op, y, x.shape)
+    in_s, _ = per_tensor_quant(x)
+    out_s, out_zp = per_tensor_quant(y)
     if len(x.shape) < 1:
         raise Unsupported("SOFTMAX of a scalar (LiteRT requires rank >= 1)")
-    if out_zp != -128:
-        raise Unsupported(f"SOFTMAX int8 output zero point must be -128, got {out_zp}")
-    target = F32(1) / F32(256)
+    bits = 8 if np.dtype(y.dtype) == INT8 else 16
+    want_zp = -(1 << (bits - 1))
+    if out_zp != want_zp:
+        raise Unsupported(f"SOFTMAX int{bits} output zero point must be {want_zp}, got "
+                          f"{out_zp}")
+    target = F32(1) / F32(1 << bits)
     if abs(F32(out_s) - target) > F32(0.001) * target:
-        raise Unsupported(f"SOFTMAX int8 output scale must be 1/256, got {out_s}")
+        raise Unsupported(f"SOFTMAX int{bits} output scale must be 1/{1 << bits}, got "
+                          f"{out_s}")
     beta = float(F32(op.options.get("beta", 0.0)))
     if not (math.isfinite(beta) and beta > 0):
         raise Unsupported(f"SOFTMAX beta must be > 0, got {beta}")
@@ -458,5 +473,6 @@ def prepare_softmax(op, graph, ctx):
         return []
     depth = int(x.shape[-1])
     table = softmax_exp_table(in_s, beta, ctx.rounding)
-    return [Node("softmax_s8", dict(outer_size=x.size // depth, depth=depth),
+    return [Node("softmax_s8",
+                 dict(outer_size=x.size // depth, depth=depth, output_bits=bits),
                  [x.index, table], y.index)]
