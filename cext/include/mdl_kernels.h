@@ -3,6 +3,11 @@
 #define MDL_KERNELS_H
 
 #include "mdl_fully_connected.h"
+#include "mdl_copy.h"
+#include "mdl_conv.h"
+#include "mdl_elementwise.h"
+#include "mdl_pooling.h"
+#include "mdl_activations.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

@@ -102,7 +102,10 @@ class Interpreter:
                                         version=op.version, dtypes=dtypes,
                                         reason=str(e)))
             except ModelError as e:
-                raise ModelError(f"op {op.index} ({op.name}): {e}") from None
+                msg = str(e)
+                if not msg.startswith(f"op {op.index} "):
+                    msg = f"op {op.index} ({op.name}): {msg}"
+                raise ModelError(msg) from None
         if unsupported:
             raise UnsupportedOpError(unsupported)
         return steps

@@ -1,3 +1,9 @@
 """Imports every op module (each registers its prepare functions)."""
 # One line per module.
 from microdl.runtime.ops import fully_connected  # noqa: F401
+from microdl.runtime.ops import conv  # noqa: F401
+from microdl.runtime.ops import data  # noqa: F401
+from microdl.runtime.ops import elementwise  # noqa: F401
+from microdl.runtime.ops import pooling  # noqa: F401
+from microdl.runtime.ops import activations  # noqa: F401
+from microdl.runtime.ops import quantize  # noqa: F401

@@ -3,6 +3,8 @@ activation ranges and padding, each following the TFLite reference implementatio
 (tensorflow/lite/kernels/kernel_util.cc, padding.h)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from microdl.errors import ModelError
@@ -112,7 +114,10 @@ def channel_scales(t, n_channels, axis):
 
 
 def _round_half_away(x):
-    return np.sign(x) * np.floor(np.abs(x) + np.float32(0.5))
+    """std::round of a float32 value: half away from zero (done in double, where
+    |x| + 0.5 is exact for every float32 below 2**52)."""
+    x = float(x)
+    return math.copysign(math.floor(abs(x) + 0.5), x)
 
 
 def activation_range(act, out):
