@@ -43,7 +43,7 @@ def _fmt(arr, n=8):
 def run_model(path, images, repeats, out=sys.stdout):
     name = os.path.basename(path)
     try:
-        it = Interpreter(model_path=path, rounding="double" if images else "single")
+        it = Interpreter(model_path=path, rounding="tflm" if images else "litert")
     except UnsupportedOpError as e:
         ops = sorted({o["op_name"] for o in e.ops})
         print(f"{name}: skipped, unsupported: {', '.join(ops)}", file=out)

@@ -9,7 +9,7 @@ from microdl.errors import ModelError, UnsupportedOpError
 from microdl.graph import Graph
 from microdl.runtime import planner
 from microdl.runtime._engine import Engine, kernel_table
-from microdl.quant.fixedpoint import ROUNDINGS
+from microdl.quant.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
                                  Unsupported, load_all)
 from microdl.runtime.macs import op_macs
@@ -17,6 +17,8 @@ from microdl.tflite.reader import read_model
 from microdl.tflite.schema import dtype_name
 
 ARENA_ALIGNMENT = 16
+_ROUNDING_TARGETS = {"litert": ROUNDING_SINGLE, "single": ROUNDING_SINGLE,
+                     "tflm": ROUNDING_DOUBLE, "double": ROUNDING_DOUBLE}
 MAX_ARENA_BYTES = 1 << 31
 
 
@@ -35,9 +37,11 @@ class Interpreter:
         model_path: path of a .tflite file.
         model_content: the file's bytes (instead of model_path).
         num_threads: accepted for compatibility; kernels run on the calling thread.
-        rounding: requantization rounding to be bit-exact with: "single" (default;
-            TFLITE_SINGLE_ROUNDING, as in the LiteRT / tflite-runtime pip wheels) or
-            "double" (TFLite Micro and TFLite's source-build default).
+        rounding: whose integer rounding to reproduce bit for bit: "litert"
+            (default; the LiteRT / tflite-runtime pip wheels' reference kernels, whose
+            FULLY_CONNECTED requantizes with TFLITE_SINGLE_ROUNDING while the other
+            kernels use gemmlowp's double rounding) or "tflm" (TFLite Micro: double
+            rounding everywhere).  "single" and "double" are accepted as aliases.
         preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
             so invoke() can be repeated without set_tensor); False lets the arena reuse
             input memory, which lowers arena_bytes on chain models.
@@ -52,7 +56,7 @@ class Interpreter:
     def __init__(self, model_path=None, model_content=None, num_threads=None,
                  experimental_delegates=None, experimental_op_resolver_type=None,
                  experimental_preserve_all_tensors=False, preserve_inputs=True,
-                 rounding="single"):
+                 rounding="litert"):
         if (model_path is None) == (model_content is None):
             raise ValueError("pass exactly one of model_path or model_content")
         if model_path is not None:
@@ -62,10 +66,9 @@ class Interpreter:
         if num_threads is not None and (not isinstance(num_threads, int) or
                                         num_threads < -1):
             raise ValueError(f"num_threads must be an int >= -1, got {num_threads!r}")
-        if rounding not in ROUNDINGS:
-            raise ValueError(f"rounding must be one of {sorted(ROUNDINGS)}, got "
-                             f"{rounding!r}")
-        self._ctx = PrepareContext(rounding=ROUNDINGS[rounding])
+        if rounding not in _ROUNDING_TARGETS:
+            raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
+        self._ctx = PrepareContext(rounding=_ROUNDING_TARGETS[rounding])
         self._preserve_inputs = bool(preserve_inputs)
         self._steps = self._prepare()
         self._engine = None

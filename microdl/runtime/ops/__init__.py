@@ -74,9 +74,13 @@ Step = Union[Node, Alias, Constant]
 class PrepareContext:
     """What a prepare function may need beyond the op and the graph.
 
-    rounding: requantization rounding for kernels' `rounding` parameter,
-        microdl.quant.fixedpoint.ROUNDING_SINGLE (LiteRT pip wheels) or
-        ROUNDING_DOUBLE (TFLite Micro / TFLite source default).
+    rounding: which runtime's integer arithmetic to reproduce.
+        microdl.quant.fixedpoint.ROUNDING_SINGLE: the LiteRT pip wheels (measured on
+        LiteRT 2.3: FULLY_CONNECTED requantizes with TFLITE_SINGLE_ROUNDING, CONV_2D,
+        DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD/SUB/MUL, MEAN, activations and QUANTIZE
+        with gemmlowp's double rounding); ROUNDING_DOUBLE: TFLite Micro (double
+        rounding everywhere).  Each prepare function maps this to the rounding its
+        kernel's `rounding` field needs.
     """
 
     rounding: int
