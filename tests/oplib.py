@@ -24,6 +24,24 @@ def spec(shape, dtype=np.int8, scale=None, zero_point=0, data=None, scales=None,
                 name=name)
 
 
+def _tensor(s, idx, default_name):
+    """microdl Tensor from a spec() dict (per-tensor or per-channel quantization)."""
+    quant = None
+    if s["scales"] is not None:
+        zps = s["zero_points"] if s["zero_points"] is not None else [0] * len(s["scales"])
+        quant = Quantization(np.asarray(s["scales"], np.float32),
+                             np.asarray(zps, np.int64), s["quantized_dimension"])
+    elif s["scale"] is not None:
+        quant = Quantization(np.array([s["scale"]], np.float32),
+                             np.array([s["zero_point"]], np.int64), 0)
+    data = None
+    if s["data"] is not None:
+        data = np.asarray(s["data"], s["dtype"]).reshape(s["shape"])
+    return Tensor(index=idx, name=s["name"] or default_name, dtype=s["dtype"],
+                  shape=s["shape"], shape_signature=tuple(s.get("signature") or s["shape"]),
+                  quant=quant, data=data)
+
+
 def op_model(op_name, inputs, outputs, options=None, version=1):
     """Serialize a one-op model.  inputs/outputs: lists of spec() dicts, or None for
     an omitted optional input.  Non-constant inputs become the model inputs in order.
@@ -31,22 +49,8 @@ def op_model(op_name, inputs, outputs, options=None, version=1):
     tensors, op_inputs, op_outputs, graph_inputs = [], [], [], []
 
     def add(s, default_name):
-        idx = len(tensors)
-        quant = None
-        if s["scales"] is not None:
-            zps = s["zero_points"] if s["zero_points"] is not None else [0] * len(s["scales"])
-            quant = Quantization(np.asarray(s["scales"], np.float32),
-                                 np.asarray(zps, np.int64), s["quantized_dimension"])
-        elif s["scale"] is not None:
-            quant = Quantization(np.array([s["scale"]], np.float32),
-                                 np.array([s["zero_point"]], np.int64), 0)
-        data = None
-        if s["data"] is not None:
-            data = np.asarray(s["data"], s["dtype"]).reshape(s["shape"])
-        tensors.append(Tensor(index=idx, name=s["name"] or default_name,
-                              dtype=s["dtype"], shape=s["shape"],
-                              shape_signature=s["shape"], quant=quant, data=data))
-        return idx
+        tensors.append(_tensor(s, len(tensors), default_name))
+        return len(tensors) - 1
 
     for k, s in enumerate(inputs):
         if s is None:
@@ -64,6 +68,16 @@ def op_model(op_name, inputs, outputs, options=None, version=1):
     return write_model(g)
 
 
+def graph_model(tensors, ops, inputs, outputs):
+    """Serialize a multi-op graph.  tensors: list of spec() dicts (their position is
+    the tensor index; `shape_signature` may be given); ops: (name, inputs, outputs,
+    options[, version])."""
+    ts = [_tensor(s, i, f"t{i}") for i, s in enumerate(tensors)]
+    graph_ops = [Op(index=k, name=o[0], version=o[4] if len(o) > 4 else 1, inputs=list(o[1]),
+                    outputs=list(o[2]), options=dict(o[3])) for k, o in enumerate(ops)]
+    return write_model(Graph(tensors=ts, ops=graph_ops, inputs=list(inputs), outputs=list(outputs)))
+
+
 def run_litert(model, inputs):
     """Outputs of LiteRT's reference kernels (BUILTIN_REF) for a list of inputs."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -79,7 +93,7 @@ def run_litert(model, inputs):
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
-def run_microdl(model, inputs, rounding="single"):
+def run_microdl(model, inputs, rounding="litert"):
     """Outputs of microdl's Interpreter for a list of inputs."""
     from microdl import Interpreter
 
@@ -97,7 +111,7 @@ def random_int(rng, shape, dtype=np.int8):
     return rng.integers(info.min, info.max + 1, size=shape, dtype=np.int64).astype(dtype)
 
 
-def assert_same_as_litert(model, inputs, rounding="single"):
+def assert_same_as_litert(model, inputs, rounding="litert"):
     """Every output element of microdl equals LiteRT's reference kernels."""
     want = run_litert(model, inputs)
     got = run_microdl(model, inputs, rounding=rounding)

@@ -14,7 +14,8 @@ from microdl.graph import Graph, Op, Quantization, Tensor
 from microdl.reference import data as ref
 from microdl.runtime.ops import Alias, Constant, Node
 from microdl.tflite.writer import write_model
-from tests.oplib import assert_same_as_litert, op_model, random_int, run_litert, run_microdl, spec
+from tests.oplib import (assert_same_as_litert, graph_model, op_model, random_int, run_litert,
+                         run_microdl, spec)
 
 DTYPES = [np.int8, np.int16, np.int32, np.float32]
 
@@ -480,25 +481,6 @@ def test_constant_inputs_fold():
 
 
 # ----------------------------------------------------------- multi-op graphs
-def graph_model(tensors, ops, inputs, outputs):
-    """Serialize a multi-op graph.  tensors: list of spec() dicts (their position is
-    the tensor index; `shape_signature` may be given); ops: (name, inputs, outputs,
-    options[, version])."""
-    ts = []
-    for i, s in enumerate(tensors):
-        quant = None
-        if s["scale"] is not None:
-            quant = Quantization(np.array([s["scale"]], np.float32),
-                                 np.array([s["zero_point"]], np.int64), 0)
-        data = None if s["data"] is None else np.asarray(s["data"], s["dtype"]).reshape(s["shape"])
-        ts.append(Tensor(index=i, name=s["name"] or f"t{i}", dtype=s["dtype"], shape=s["shape"],
-                         shape_signature=tuple(s.get("signature") or s["shape"]), quant=quant,
-                         data=data))
-    graph_ops = [Op(index=k, name=o[0], version=o[4] if len(o) > 4 else 1, inputs=list(o[1]),
-                    outputs=list(o[2]), options=dict(o[3])) for k, o in enumerate(ops)]
-    return write_model(Graph(tensors=ts, ops=graph_ops, inputs=list(inputs), outputs=list(outputs)))
-
-
 def test_keras_flatten_pattern_then_fully_connected():
     """SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE (tf.reshape(x, [tf.shape(x)[0], -1]))
     folds to constants at prepare time; the RESHAPE is an alias feeding FULLY_CONNECTED."""

@@ -110,3 +110,40 @@ def test_person_detect_on_real_images():
     assert scores["person"][person_index] > scores["person"][no_person_index]
     assert scores["no_person"][person_index] < scores["no_person"][no_person_index]
     assert scores["person"][person_index] > scores["no_person"][person_index]
+
+
+def test_float_io_wrapped_by_quantize_dequantize():
+    """float32 in -> QUANTIZE -> CONV_2D -> FULLY_CONNECTED -> DEQUANTIZE -> float32 out,
+    the shape of a converter's model with float interfaces: same floats as LiteRT."""
+    from tests.oplib import graph_model, random_int, run_litert, run_microdl, spec
+
+    rng = np.random.default_rng(5)
+    w_conv = random_int(rng, (4, 3, 3, 2))
+    w_fc = random_int(rng, (3, 4 * 4 * 4))
+    tensors = [
+        spec((1, 4, 4, 2), np.float32),                                   # 0 float input
+        spec((1, 4, 4, 2), scale=0.02, zero_point=3),                     # 1 quantized
+        spec((4, 3, 3, 2), data=w_conv, scales=[0.01, 0.02, 0.005, 0.03]),
+        spec((4,), np.int32, data=rng.integers(-500, 500, 4),
+             scales=[0.0002, 0.0004, 0.0001, 0.0006]),
+        spec((1, 4, 4, 4), scale=0.05, zero_point=-10),                   # 4 conv out
+        spec((3, 64), data=w_fc, scale=0.01),
+        spec((3,), np.int32, data=rng.integers(-500, 500, 3), scale=0.0005),
+        spec((1, 3), scale=0.1, zero_point=7),                            # 7 fc out
+        spec((1, 3), np.float32),                                         # 8 float output
+    ]
+    ops = [
+        ("QUANTIZE", [0], [1], {}),
+        ("CONV_2D", [1, 2, 3], [4], {"padding": 0, "stride_w": 1, "stride_h": 1,
+                                     "fused_activation_function": 1,
+                                     "dilation_w_factor": 1, "dilation_h_factor": 1}, 3),
+        ("FULLY_CONNECTED", [4, 5, 6], [7], {"fused_activation_function": 0}, 4),
+        ("DEQUANTIZE", [7], [8], {}, 2),
+    ]
+    model = graph_model(tensors, ops, inputs=[0], outputs=[8])
+    for trial in range(5):
+        x = (rng.standard_normal((1, 4, 4, 2)) * (trial + 1)).astype(np.float32)
+        want = run_litert(model, [x])[0]
+        got = run_microdl(model, [x])[0]
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
