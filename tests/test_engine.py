@@ -162,3 +162,28 @@ def test_arena_within_tflite_micro_and_at_lower_bound():
         assert reused.lower_bound_bytes == LIVE_SET[name], name
         # Chain models reach the bound; VWW is the one TFLite Micro misses (73,728 B).
         assert reused.arena_bytes == LIVE_SET[name], name
+
+
+def test_preserve_all_tensors_keeps_intermediates_like_litert():
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    path = shared_model("mlperf_tiny", "kws_ref_model.tflite")
+    ours = microdl.Interpreter(model_path=path, experimental_preserve_all_tensors=True)
+    ours.allocate_tensors()
+    ref = Interpreter(model_path=path, experimental_preserve_all_tensors=True,
+                      experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ref.allocate_tensors()
+    d = ours.get_input_details()[0]
+    x = np.random.default_rng(3).integers(-128, 128, d["shape"]).astype(np.int8)
+    ours.set_tensor(d["index"], x)
+    ref.set_tensor(d["index"], x)
+    ours.invoke()
+    ref.invoke()
+    compared = 0
+    for op in ours.get_ops_details():
+        for t in op["outputs"]:
+            np.testing.assert_array_equal(ours.get_tensor(t), ref.get_tensor(t))
+            compared += 1
+    assert compared == len(ours.get_ops_details())
+    plain = _interpreter("kws_ref_model.tflite")
+    assert ours.arena_bytes > plain.arena_bytes

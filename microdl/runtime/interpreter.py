@@ -45,7 +45,11 @@ class Interpreter:
         preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
             so invoke() can be repeated without set_tensor); False lets the arena reuse
             input memory, which lowers arena_bytes on chain models.
-        experimental_*: accepted and ignored, for drop-in compatibility.
+        experimental_preserve_all_tensors: give every tensor its own arena memory for
+            the whole invoke, so intermediate tensors can be read afterwards
+            (debugging, per-layer error reports); costs arena bytes.
+        experimental_delegates, experimental_op_resolver_type: accepted and
+            ignored, for drop-in compatibility.
 
     Raises:
         ModelError: the file is malformed (names the tensor/op at fault).
@@ -70,6 +74,7 @@ class Interpreter:
             raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
         self._ctx = PrepareContext(rounding=_ROUNDING_TARGETS[rounding])
         self._preserve_inputs = bool(preserve_inputs)
+        self._preserve_all = bool(experimental_preserve_all_tensors)
         self._steps = self._prepare()
         self._engine = None
         self._arena = None
@@ -151,6 +156,10 @@ class Interpreter:
         for t in g.outputs:
             if is_arena(t):
                 touch(t, last)
+        if self._preserve_all:
+            for r in list(span):
+                touch(r, 0)
+                touch(r, last)
         for t in g.tensors:
             if t.is_variable and t.data is None:
                 touch(t.index, 0)
