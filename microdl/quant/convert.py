@@ -1,0 +1,365 @@
+"""Post-training static quantization: float Graph + calibration data -> int8 Graph.
+
+Follows the TFLite int8 quantization specification
+(https://www.tensorflow.org/lite/performance/quantization_spec):
+
+- weights int8 symmetric (zero point 0), per output channel for CONV_2D (OHWI, axis 0),
+  DEPTHWISE_CONV_2D (1HWO, axis 3) and TRANSPOSE_CONV (OHWI, axis 0), per tensor for
+  FULLY_CONNECTED (as TensorFlow's converter does); values in [-127, 127];
+- bias int32 with scale = input_scale * weight_scale[c] and zero point 0;
+- activations int8 asymmetric per tensor, ranges from calibration observers;
+- fixed output parameters: SOFTMAX and LOGISTIC scale 1/256 zero point -128, TANH
+  scale 1/128 zero point 0;
+- ops that do not requantize (pooling, reshape, squeeze, transpose, slice, pad,
+  concatenation, pack) share one (scale, zero point) between their inputs and output:
+  tensors tied this way form a group whose range is the union of its members'.
+
+Tensor indices and names of the float graph are kept, so every float tensor has its
+int8 counterpart at the same index (per-layer error reports rely on it); float32 or
+uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from microdl.errors import ModelError
+from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.quant.observers import choose_qparams, make_observer
+
+FLOAT32 = np.dtype(np.float32)
+
+# Ops whose int8 output shares the input's quantization (no requantization inside).
+SHARED_PARAMS = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "EXPAND_DIMS",
+                 "TRANSPOSE", "STRIDED_SLICE", "PAD", "PADV2", "CONCATENATION", "PACK"}
+# Which inputs of a SHARED_PARAMS op carry data (the rest are int32 shapes/axes).
+_DATA_INPUTS = {"CONCATENATION": None, "PACK": None, "PADV2": (0, 2)}
+# Fixed output (scale, zero point) of the int8 spec.
+FIXED_OUTPUT = {"SOFTMAX": (1.0 / 256.0, -128), "LOGISTIC": (1.0 / 256.0, -128),
+                "TANH": (1.0 / 128.0, 0)}
+# Weighted ops: name -> (weights input, bias input, per-channel axis of the weights).
+WEIGHTED = {"CONV_2D": (1, 2, 0), "DEPTHWISE_CONV_2D": (1, 2, 3),
+            "FULLY_CONNECTED": (1, 2, 0), "TRANSPOSE_CONV": (1, 3, 0)}
+# Op version written for the int8 form (what TensorFlow's converter emits).
+INT8_VERSION = {
+    "CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "TRANSPOSE_CONV": 3,
+    "AVERAGE_POOL_2D": 2, "MAX_POOL_2D": 2, "SOFTMAX": 2, "LOGISTIC": 2, "TANH": 2,
+    "ADD": 2, "SUB": 2, "MUL": 2, "MEAN": 2, "CONCATENATION": 2, "PAD": 2, "PADV2": 2,
+    "TRANSPOSE": 2, "STRIDED_SLICE": 2, "PACK": 2, "RELU": 2, "RELU6": 2,
+    "LEAKY_RELU": 2, "HARD_SWISH": 1, "RESHAPE": 1, "SQUEEZE": 1, "EXPAND_DIMS": 1,
+    "SHAPE": 1, "QUANTIZE": 1, "DEQUANTIZE": 2,
+}
+IO_TYPES = {"int8": np.dtype(np.int8), "uint8": np.dtype(np.uint8),
+            "float32": FLOAT32}
+
+
+class QuantizationError(ModelError):
+    """The float model cannot be quantized as asked (names the op or tensor)."""
+
+
+@dataclass
+class ConvertResult:
+    """What quantize_graph produced.
+
+    graph: the int8 Graph; ranges: {tensor index: (lo, hi)} calibrated float range;
+    qparams: {tensor index: (scale, zero_point)} of every int8 activation;
+    samples: number of calibration samples seen."""
+
+    graph: Graph
+    ranges: dict = field(default_factory=dict)
+    qparams: dict = field(default_factory=dict)
+    samples: int = 0
+
+
+def _data_inputs(op):
+    sel = _DATA_INPUTS.get(op.name, (0,))
+    if sel is None:
+        return [t for t in op.inputs if t >= 0]
+    return [op.inputs[k] for k in sel if k < len(op.inputs) and op.inputs[k] >= 0]
+
+
+class _Groups:
+    """Union-find over tensor indices that must share quantization parameters."""
+
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, t):
+        self.parent.setdefault(t, t)
+        while self.parent[t] != t:
+            self.parent[t] = self.parent[self.parent[t]]
+            t = self.parent[t]
+        return t
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+def calibrate(graph: Graph, samples, method="minmax", percentile=99.99,
+              batch_size=32, progress=True):
+    """Run the float reference over calibration data and observe every float
+    activation tensor.
+
+    Args:
+        graph: float Graph.
+        samples: list (one per graph input) of float32 arrays of shape (N, *input
+            shape without its batch dim of 1) — N calibration samples each.
+        method: "minmax", "percentile", "mse" or "entropy" (microdl.quant.observers).
+    Returns:
+        {tensor index: (lo, hi)} clipping ranges in real units.
+    """
+    from microdl.reference.executor import FloatExecutor
+
+    ex = FloatExecutor(graph)
+    float_tensors = [t.index for t in graph.tensors
+                     if t.data is None and t.dtype == FLOAT32]
+    observers = {t: make_observer(method, percentile=percentile) for t in float_tensors}
+    n = samples[0].shape[0]
+    starts = range(0, n, batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=f"calibrating ({method})", unit="batch",
+                      total=(n + batch_size - 1) // batch_size)
+    for s in starts:
+        batch = [x[s:s + batch_size] for x in samples]
+        values = ex.run_all(batch)
+        for t, obs in observers.items():
+            if t in values:
+                obs.update(values[t])
+    return {t: obs.range() for t, obs in observers.items() if obs.count > 0}
+
+
+def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
+                   per_channel=True, input_type="int8", output_type="int8",
+                   batch_size=32, progress=True) -> ConvertResult:
+    """Quantize a float Graph to the TFLite int8 spec.
+
+    Args:
+        graph: float32 Graph (from microdl.tflite.read_model or a microdl-trained
+            model's to_graph()).
+        samples: calibration data, a list with one float32 array per graph input of
+            shape (N, *input_shape[1:]).
+        method: calibration observer ("minmax", "percentile", "mse", "entropy").
+        per_channel: per-output-channel weight scales for convolutions (False: one
+            scale per tensor, for accelerators that need it).
+        input_type / output_type: "int8", "uint8" or "float32" model interface.
+    Returns:
+        ConvertResult with the int8 Graph.
+    Raises:
+        QuantizationError: an op microdl cannot quantize (named), or tensors tied to
+            two different fixed quantizations.
+        ValueError: bad arguments.
+    """
+    for name, v in (("input_type", input_type), ("output_type", output_type)):
+        if v not in IO_TYPES:
+            raise ValueError(f"{name} must be one of {sorted(IO_TYPES)}, got {v!r}")
+    graph = dequantize_hybrid_weights(graph)
+    _check_quantizable(graph)
+    ranges = calibrate(graph, samples, method, percentile, batch_size, progress)
+    g = copy.deepcopy(graph)
+
+    groups = _Groups()
+    for op in g.ops:
+        if op.name in SHARED_PARAMS:
+            members = _data_inputs(op) + list(op.outputs)
+            members = [t for t in members if g.tensors[t].dtype == FLOAT32]
+            for t in members[1:]:
+                groups.union(members[0], t)
+
+    # Group ranges: union of members' ranges; fixed parameters win.
+    group_range, group_fixed = {}, {}
+    for t, (lo, hi) in ranges.items():
+        r = groups.find(t)
+        glo, ghi = group_range.get(r, (lo, hi))
+        group_range[r] = (min(glo, lo), max(ghi, hi))
+    for op in g.ops:
+        if op.name in FIXED_OUTPUT:
+            r = groups.find(op.outputs[0])
+            fixed = FIXED_OUTPUT[op.name]
+            if group_fixed.get(r, fixed) != fixed:
+                raise QuantizationError(f"op {op.index} ({op.name}): output tied to two "
+                                        f"different fixed quantizations")
+            group_fixed[r] = fixed
+
+    qparams = {}
+    for t in g.tensors:
+        if t.data is not None or t.dtype != FLOAT32:
+            continue
+        r = groups.find(t.index)
+        if r in group_fixed:
+            qparams[t.index] = group_fixed[r]
+        elif r in group_range:
+            qparams[t.index] = choose_qparams(*group_range[r])
+        else:
+            raise QuantizationError(f"tensor {t.index} ({t.name!r}) was never computed "
+                                    f"during calibration; is it used by the graph?")
+    for t, (scale, zp) in qparams.items():
+        tensor = g.tensors[t]
+        tensor.dtype = np.dtype(np.int8)
+        tensor.quant = Quantization(np.array([scale], np.float32),
+                                    np.array([zp], np.int64), 0)
+
+    for op in g.ops:
+        if op.name in WEIGHTED:
+            _quantize_weights(g, op, per_channel)
+        elif op.name in ("ADD", "SUB", "MUL", "CONCATENATION", "PACK", "PADV2"):
+            _quantize_constant_inputs(g, op, groups, qparams)
+        op.version = INT8_VERSION.get(op.name, op.version)
+
+    _wrap_interface(g, input_type, output_type)
+    return ConvertResult(graph=g, ranges=ranges, qparams=qparams,
+                         samples=int(samples[0].shape[0]))
+
+
+def dequantize_hybrid_weights(graph: Graph) -> Graph:
+    """A copy of `graph` whose int8 weights (TFLite "hybrid" / dynamic-range models,
+    such as kws_ref_model_float32.tflite) are dequantized to float32,
+    real = scale[c] * (q - zero_point[c]), so the model is a plain float model; the
+    graph itself is returned when it has none."""
+    targets = []
+    for op in graph.ops:
+        if op.name in WEIGHTED:
+            wi = WEIGHTED[op.name][0]
+            if wi < len(op.inputs) and op.inputs[wi] >= 0:
+                t = graph.tensors[op.inputs[wi]]
+                if t.data is not None and t.dtype == np.dtype(np.int8) and t.quant:
+                    targets.append(t.index)
+    if not targets:
+        return graph
+    g = copy.deepcopy(graph)
+    for i in targets:
+        t = g.tensors[i]
+        q = t.quant
+        shape = [1] * t.data.ndim
+        if q.scales.size > 1:
+            shape[q.quantized_dimension] = q.scales.size
+        real = (t.data.astype(np.float32) - q.zero_points.reshape(shape).astype(np.float32)) \
+            * q.scales.reshape(shape).astype(np.float32)
+        real.flags.writeable = False
+        t.data, t.dtype, t.quant = real, FLOAT32, None
+    return g
+
+
+def _check_quantizable(graph):
+    from microdl.runtime.ops import PREPARERS, load_all
+
+    load_all()
+    bad = []
+    for op in graph.ops:
+        if op.name not in PREPARERS or op.name in ("QUANTIZE", "DEQUANTIZE"):
+            bad.append(f"op {op.index} ({op.name})")
+        for t in op.inputs + op.outputs:
+            if t < 0:
+                continue
+            dt = graph.tensors[t].dtype
+            if dt not in (FLOAT32, np.dtype(np.int32), np.dtype(np.int64)):
+                bad.append(f"op {op.index} ({op.name}): tensor {t} is "
+                           f"{'unknown' if dt is None else dt.name}, expected a float "
+                           f"model")
+                break
+    if bad:
+        raise QuantizationError("cannot quantize: " + "; ".join(bad))
+
+
+def _quantize_weights(g, op, per_channel):
+    wi, bi, axis = WEIGHTED[op.name]
+    w_t = g.tensors[op.inputs[wi]]
+    if w_t.data is None:
+        raise QuantizationError(f"op {op.index} ({op.name}): weights must be constant")
+    w = np.asarray(w_t.data, np.float32)
+    in_t = g.tensors[op.inputs[2 if op.name == "TRANSPOSE_CONV" else 0]]
+    in_scale = float(in_t.quant.scales[0])
+    channelwise = per_channel and op.name != "FULLY_CONNECTED"
+    n = w.shape[axis]
+    if channelwise:
+        moved = np.moveaxis(w, axis, 0).reshape(n, -1)
+        amax = np.abs(moved).max(axis=1)
+    else:
+        amax = np.full(n, np.abs(w).max())
+    scales = (np.maximum(amax, 1e-30) / 127.0).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = n
+    q = np.clip(np.round(w / scales.reshape(shape)), -127, 127).astype(np.int8)
+    _set_const(w_t, q, scales if channelwise else scales[:1], axis if channelwise else 0)
+    if bi < len(op.inputs) and op.inputs[bi] >= 0:
+        b_t = g.tensors[op.inputs[bi]]
+        if b_t.data is None:
+            raise QuantizationError(f"op {op.index} ({op.name}): bias must be constant")
+        b_scales = (np.float32(in_scale) * scales).astype(np.float32)
+        b = np.asarray(b_t.data, np.float64)
+        qb = np.clip(np.round(b / b_scales.astype(np.float64)), -(2**31 - 1), 2**31 - 1)
+        _set_const(b_t, qb.astype(np.int32), b_scales if channelwise else b_scales[:1], 0)
+
+
+def _quantize_constant_inputs(g, op, groups, qparams):
+    """Constant float operands of elementwise ops get their own per-tensor int8
+    parameters from their values (tied ones: the group's)."""
+    for t in op.inputs:
+        if t < 0:
+            continue
+        tensor = g.tensors[t]
+        if tensor.data is None or tensor.dtype != FLOAT32:
+            continue
+        v = np.asarray(tensor.data, np.float32)
+        scale, zp = choose_qparams(min(float(v.min()), 0.0), max(float(v.max()), 0.0))
+        q = np.clip(np.round(v / scale) + zp, -128, 127).astype(np.int8)
+        _set_const(tensor, q, np.array([scale], np.float32), 0, zp)
+
+
+def _set_const(t, q, scales, axis, zero_point=0):
+    q = np.ascontiguousarray(q)
+    q.flags.writeable = False
+    t.data = q
+    t.dtype = q.dtype
+    t.quant = Quantization(np.asarray(scales, np.float32),
+                           np.full(len(scales), zero_point, np.int64), axis)
+
+
+def _wrap_interface(g, input_type, output_type):
+    """Add QUANTIZE at float/uint8 inputs and DEQUANTIZE/QUANTIZE at outputs."""
+    new_inputs = []
+    for t in g.inputs:
+        inner = g.tensors[t]
+        if input_type == "int8" or inner.dtype != np.dtype(np.int8):
+            new_inputs.append(t)
+            continue
+        outer = _interface_tensor(g, inner, input_type)
+        # The op reading the outer tensor writes the inner one: rewire consumers by
+        # swapping roles — the new tensor becomes the graph input.
+        g.ops.insert(0, Op(index=-1, name="QUANTIZE", version=INT8_VERSION["QUANTIZE"],
+                           inputs=[outer.index], outputs=[inner.index]))
+        new_inputs.append(outer.index)
+    new_outputs = []
+    for t in g.outputs:
+        inner = g.tensors[t]
+        if output_type == "int8" or inner.dtype != np.dtype(np.int8):
+            new_outputs.append(t)
+            continue
+        outer = _interface_tensor(g, inner, output_type)
+        name = "DEQUANTIZE" if output_type == "float32" else "QUANTIZE"
+        g.ops.append(Op(index=-1, name=name, version=INT8_VERSION[name],
+                        inputs=[inner.index], outputs=[outer.index]))
+        new_outputs.append(outer.index)
+    g.inputs, g.outputs = new_inputs, new_outputs
+    for i, op in enumerate(g.ops):
+        op.index = i
+
+
+def _interface_tensor(g, inner, kind):
+    """A new graph-interface tensor beside int8 tensor `inner`, which keeps its
+    index; the interface tensor takes the original name, the inner one gets a
+    suffix."""
+    dtype = IO_TYPES[kind]
+    quant = None
+    if kind == "uint8":
+        quant = Quantization(inner.quant.scales.copy(), inner.quant.zero_points + 128, 0)
+    outer = Tensor(index=len(g.tensors), name=inner.name, dtype=dtype, shape=inner.shape,
+                   shape_signature=inner.shape_signature, quant=quant)
+    inner.name = inner.name + "_int8"
+    g.tensors.append(outer)
+    return outer
