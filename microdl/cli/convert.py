@@ -44,8 +44,14 @@ def load_float_graph(path):
             return read_model(f.read())
     if head[:2] == b"PK":  # a .npz (zip) written by microdl.train
         from microdl.train import load
+        from microdl.train.losses import SoftmaxCrossEntropy
 
-        return load(path).to_graph()
+        try:
+            model = load(path)
+        except (ValueError, KeyError) as e:
+            raise ModelError(f"{path}: not a readable microdl-trained model ({e})") from None
+        # Classifiers trained on logits get their SOFTMAX output, as Keras exports.
+        return model.to_graph(with_softmax=isinstance(model.loss, SoftmaxCrossEntropy))
     raise ModelError(f"{path}: neither a .tflite file (no 'TFL3' identifier) nor a "
                      f"microdl-trained model (.npz)")
 

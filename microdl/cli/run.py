@@ -1,12 +1,16 @@
-"""microdl-run: run int8 .tflite models in microdl and print outputs, latency, arena.
+"""microdl-run: the main job — microdl's firmware models end to end, then int8 .tflite
+models in microdl's runtime with outputs, latency and arena.
 
     microdl-run [MODEL.tflite | FOLDER ...] [--images A.bmp B.bmp] [--repeats N]
+                [--method minmax|percentile|mse|entropy] [--retrain]
 
-With no arguments it runs every .tflite model in ../shared/models/mlperf_tiny and
-../shared/models/tflm (relative to the current directory), feeding person_detect.tflite
-the TFLite Micro example images person.bmp and no_person.bmp found beside it, and
-every other model a seeded random input.  Models microdl cannot run (float models,
-LSTM, SVDF) are listed with the reason.
+With no model arguments it first runs the embedded default pipeline on
+firmware_models/ (shipped float model -> microdl-convert -> int8 in microdl's runtime
+on the held-out split; accuracy-vs-latency table), then every .tflite model in
+../shared/models/mlperf_tiny and ../shared/models/tflm if that folder exists (relative
+to the current directory), feeding person_detect.tflite the TFLite Micro example images
+person.bmp and no_person.bmp found beside it and every other model a seeded random
+input.  Models microdl cannot run (float models, LSTM, SVDF) are listed with the reason.
 """
 from __future__ import annotations
 
@@ -84,10 +88,26 @@ def main(argv=None):
                     help="8-bit BMP images for person_detect.tflite (default: "
                     "person.bmp and no_person.bmp beside it)")
     ap.add_argument("--repeats", type=int, default=30, help="timed invokes per model")
+    ap.add_argument("--method", default="minmax",
+                    choices=("minmax", "percentile", "mse", "entropy"),
+                    help="calibration method for the firmware models (default minmax)")
+    ap.add_argument("--retrain", action="store_true",
+                    help="train the firmware models again instead of loading them")
     args = ap.parse_args(argv)
+    if not args.models:
+        from microdl import pipeline
+
+        print("== firmware_models: float -> int8 (microdl-convert, "
+              f"{args.method}) -> microdl runtime, held-out split ==")
+        print(pipeline.format_table(pipeline.run(method=args.method, retrain=args.retrain,
+                                                 progress=False)))
+        print()
     paths = args.models or [d for d in DEFAULT_DIRS if os.path.isdir(d)]
     if not paths:
-        ap.error("no models given and ../shared/models not found; pass .tflite files")
+        print("../shared/models not found: no third-party models to run")
+        return 0
+    if not args.models:
+        print("== third-party int8 models (../shared/models) ==")
     models = _models(paths)
     if not models:
         ap.error(f"no .tflite files in {paths}")
