@@ -84,7 +84,7 @@ def test_float_mlperf_models_convert_and_run_in_both_runtimes(name):
     assert_bit_identical(model, n_inputs=2)
 
 
-@pytest.mark.parametrize("io", [("float32", "float32"), ("int8", "float32"),
+@pytest.mark.parametrize("io", [("float32", "float32"), ("int8", "float32"), ("uint8", "uint8"),
                                 ("float32", "int8")])
 def test_float_interfaces(io):
     g = float_graph("mlperf_tiny", "pretrainedResnet.tflite")

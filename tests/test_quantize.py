@@ -6,7 +6,8 @@ import pytest
 
 from microdl.errors import UnsupportedOpError
 from microdl.reference import activations as ref
-from tests.oplib import op_model, random_int, run_litert, run_microdl, spec
+from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert, run_microdl,
+                         spec)
 
 F32 = np.float32
 
@@ -158,3 +159,21 @@ def test_unsupported(op, ins, outs):
     model = op_model(op, [ins], [outs])
     with pytest.raises(UnsupportedOpError):
         run_microdl(model, [np.zeros(ins["shape"], ins["dtype"])])
+
+
+@pytest.mark.parametrize("src,dst", [(np.uint8, np.int8), (np.int8, np.uint8),
+                                     (np.uint8, np.uint8)])
+def test_quantize_uint8_interfaces_match_litert(src, dst):
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        in_scale = float(rng.uniform(0.01, 0.2))
+        same = rng.random() < 0.5
+        out_scale = in_scale if same else float(rng.uniform(0.01, 0.2))
+        lo_in = 0 if src == np.uint8 else -128
+        lo_out = 0 if dst == np.uint8 else -128
+        in_zp = int(rng.integers(lo_in, lo_in + 256))
+        out_zp = in_zp + (lo_out - lo_in) if same else int(rng.integers(lo_out, lo_out + 256))
+        model = op_model("QUANTIZE", [spec((2, 130), src, scale=in_scale, zero_point=in_zp)],
+                         [spec((2, 130), dst, scale=out_scale, zero_point=out_zp)])
+        x = np.arange(260).reshape(2, 130).astype(np.uint8).view(np.dtype(src))
+        assert_same_as_litert(model, [x])

@@ -8,7 +8,8 @@ cext/include/mdl_activations.h):
   with a float32 division and round half away from zero; NaN, infinities and
   quotients outside the int32 range convert to INT32_MIN (x86-64 cvttss2si, what the
   pip wheel does) before the zero point is added with int32 wrap-around; then clamped.
-- QUANTIZE int8 -> int8 (a lookup table, ``lut_s8``) and int8 -> int16 / int32,
+- QUANTIZE between int8 and uint8 in any direction (uint8 model interfaces; a
+  lookup table indexed by the input byte, ``lut_s8``) and int8 -> int16 / int32,
   int16 -> int8 / int16 / int32, int32 -> int8 / int16 (``requantize_int``):
   reference_ops::Requantize: ``clamp(MultiplyByQuantizedMultiplier(q - input_zp,
   input_scale / output_scale) + output_zp)``, the multiplier computed in double from
@@ -22,8 +23,8 @@ requantization uses gemmlowp double rounding (SaturatingRoundingDoublingHighMul 
 RoundingDivideByPOT), like TFLite Micro, so ``requantize_int`` always gets
 MDL_ROUNDING_DOUBLE whatever ctx.rounding says.
 
-Rejected as Unsupported: per-channel quantization, uint8 / float16 / int4 / other
-dtypes, float32 -> int32, DEQUANTIZE to anything but float32, int16 -> int16
+Rejected as Unsupported: per-channel quantization, uint8 other than to / from int8,
+float16 / int4 / other dtypes, float32 -> int32, DEQUANTIZE to anything but float32, int16 -> int16
 requantization and int16 DEQUANTIZE with non-zero zero points (LiteRT 2.3 refuses
 them), scale ratios of 2^30 or more, op versions above LiteRT's (QUANTIZE 4,
 DEQUANTIZE 7).
@@ -36,7 +37,7 @@ from microdl.quant.fixedpoint import ROUNDING_DOUBLE, requantize_r, wrap_int32
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.activations import (LUT_INPUTS, lut_node, multiplier_of,
                                              to_int8_table)
-from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, check_shape,
+from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, UINT8, check_shape,
                                         per_tensor_quant, qrange, require_dtype,
                                         require_io_count, tensor_at)
 
@@ -70,10 +71,12 @@ def prepare_quantize(op, graph, ctx):
     """float32 -> int8 / int16, or integer requantization between int8 / int16 /
     int32 (see the module docstring); same shape in and out."""
     x, y = _io(op, graph, 4)
-    require_dtype(x, FLOAT32, INT8, INT16, INT32)
-    require_dtype(y, INT8, INT16, INT32)
+    require_dtype(x, FLOAT32, INT8, INT16, INT32, UINT8)
+    require_dtype(y, INT8, INT16, INT32, UINT8)
     out_s, out_zp = per_tensor_quant(y)
     x_dtype, y_dtype = np.dtype(x.dtype), np.dtype(y.dtype)
+    if UINT8 in (x_dtype, y_dtype):
+        return [_byte_requantize(x, y, out_s, out_zp)]
     if x_dtype == FLOAT32:
         if y_dtype == INT32:
             raise Unsupported("QUANTIZE float32 -> int32")
@@ -97,6 +100,22 @@ def prepare_quantize(op, graph, ctx):
                   input_bits=_BITS[x_dtype], output_bits=_BITS[y_dtype],
                   rounding=QUANTIZE_ROUNDING)
     return [Node("requantize_int", params, [x.index], y.index)]
+
+
+def _byte_requantize(x, y, out_s, out_zp):
+    """QUANTIZE between the one-byte types int8 and uint8 (either way, or uint8 ->
+    uint8): reference_ops::Requantize evaluated for all 256 input bytes."""
+    x_dtype, y_dtype = np.dtype(x.dtype), np.dtype(y.dtype)
+    if x_dtype not in (INT8, UINT8) or y_dtype not in (INT8, UINT8):
+        raise Unsupported(f"QUANTIZE {x_dtype.name} -> {y_dtype.name}")
+    in_s, in_zp = per_tensor_quant(x)
+    mult, shift = multiplier_of(float(np.float64(np.float32(in_s)) /
+                                      np.float64(np.float32(out_s))), "QUANTIZE")
+    # lut_s8 indexes its table by the raw input byte.
+    byte_values = LUT_INPUTS if x_dtype == INT8 else np.arange(256, dtype=np.int64)
+    values = requantize_values(byte_values, in_zp, out_zp, mult, shift, y_dtype,
+                               QUANTIZE_ROUNDING)
+    return lut_node(x, y, to_int8_table(values))
 
 
 @register("DEQUANTIZE")
