@@ -133,6 +133,78 @@ mdl_status mdl_depthwise_conv_s8(const mdl_depthwise_conv_s8_params* p,
 /* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
 mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 
+/* ------------------------------------------- fast int8 CONV_2D / DEPTHWISE_CONV_2D
+ * Same results as mdl_conv_s8 / mdl_depthwise_conv_s8, bit for bit; prepare chooses
+ * them unless MICRODL_REFERENCE_KERNELS=1 (microdl/runtime/ops/conv.py).
+ *
+ * mdl_conv_s8_fast (groups == 1, filter_c == input_c): im2col + int8 GEMM.
+ * The input offset is folded into an effective bias,
+ *     bias_eff[o] = bias[o] + input_offset * sum(filter[o])   (mod 2^32, by prepare),
+ * which is exact because padded taps of a patch hold the input zero point
+ * (-input_offset), whose offset product (x + input_offset) * w is 0.  The patch of
+ * every output pixel (its filter_h * filter_w * input_c = K input values in OHWI row
+ * order [fy][fx][c]) is widened to int16, block_pixels patches at a time, zero-padded
+ * to patch_len = K rounded up to MDL_CONV_S8_FAST_K_ALIGN, into a buffer on the stack
+ * (MDL_CONV_S8_FAST_STACK_PATCH int16 entries, so that the arena needs no scratch) or,
+ * for longer patches, into arena scratch; the filter
+ * is given with rows of patch_len int8 values (zero-padded by prepare when K is not a
+ * multiple).  Then each patch is dotted with each filter row (register-blocked over
+ * 4 output channels x 2 pixels; int16 x int16 products summed in int32 lanes, which
+ * compilers turn into pmaddwd / SMLAL), bias_eff is added modulo 2^32 and each output
+ * row is requantized by mdl_requantize_rows_s8.  The dot products never overflow:
+ * prepare only chooses this kernel when K < 2^17 (|x * w| <= 2^14). */
+#define MDL_CONV_S8_FAST_K_ALIGN 16
+#define MDL_CONV_S8_FAST_MAX_BLOCK 16 /* largest block_pixels */
+#define MDL_CONV_S8_FAST_STACK_PATCH 4096 /* int16 entries of the stack patch buffer */
+#define MDL_CONV_S8_FAST_PARAMS(F, A)                                             \
+  MDL_CONV_S8_PARAMS(F, A)                                                        \
+  F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */
+MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
+
+/* Patch length (K rounded up to MDL_CONV_S8_FAST_K_ALIGN) of a fast CONV_2D. */
+MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) {
+  const int32_t k = p->filter_h * p->filter_w * p->input_c;
+  return (k + MDL_CONV_S8_FAST_K_ALIGN - 1) / MDL_CONV_S8_FAST_K_ALIGN *
+         MDL_CONV_S8_FAST_K_ALIGN;
+}
+
+/* filter: [output_c, patch_len] int8, zero beyond K in each row; bias_eff: int32
+ * [output_c] (not NULL); scratch: NULL when block_pixels * patch_len <=
+ * MDL_CONV_S8_FAST_STACK_PATCH (the patches go on the stack), else 2 * block_pixels *
+ * patch_len bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if groups != 1, block_pixels is
+ * out of range or scratch is missing. */
+mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
+                            const int32_t* shift, const int8_t* input,
+                            const int8_t* filter, const int32_t* bias_eff, int8_t* output,
+                            int16_t* scratch);
+
+/* Node: in = {input, filter (padded rows), bias_eff, multiplier, shift};
+ * scratch: int16 patches or NULL (see mdl_conv_s8_fast). */
+mdl_status mdl_node_conv_s8_fast(const mdl_node* node);
+
+/* mdl_depthwise_conv_s8_fast: same parameters and inputs as mdl_depthwise_conv_s8, any
+ * depth multiplier up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER; vectorized over channels:
+ * every output pixel sums (x + input_offset) * w over its in-bounds taps in int32
+ * lanes, one output channel per lane (a block of pixels at a time), then the block is
+ * requantized by mdl_requantize_rows_s8.  No scratch. */
+#define MDL_DEPTHWISE_FAST_MAX_MULTIPLIER 256
+mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
+                                      const int32_t* multiplier, const int32_t* shift,
+                                      const int8_t* input, const int8_t* filter,
+                                      const int32_t* bias, int8_t* output);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
+mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* node);
+
+/* For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],
+ * multiplier[i], shift[i]) + output_offset, act_min, act_max), requantize being
+ * mdl_requantize_r in the given rounding (vectorized for double rounding).  Shared by
+ * the fast convolution kernels. */
+void mdl_requantize_rows_s8(const int32_t* acc, int32_t rows, int32_t n,
+                            const int32_t* multiplier, const int32_t* shift,
+                            int32_t output_offset, int32_t act_min, int32_t act_max,
+                            int32_t rounding, int8_t* out, int32_t out_stride);
+
 /* ------------------------------------------------------- TRANSPOSE_CONV common */
 #define MDL_TRANSPOSE_CONV_GEOMETRY_(F, A)                                        \
   F(batches)                                                                      \

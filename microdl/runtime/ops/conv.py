@@ -6,8 +6,17 @@ depthwise_conv.cc, transpose_conv.cc, kernel_util.cc
 PopulateConvolutionQuantizationParams, padding.h) and the reference kernels
 (kernels/internal/reference/integer_ops/conv.h, depthwise_conv.h, transpose_conv.h).
 Kernels: cext/include/mdl_conv.h.
+
+int8 CONV_2D (groups == 1) and DEPTHWISE_CONV_2D run on fast kernels
+(conv_s8_fast: im2col + int8 GEMM with the input offset folded into the bias;
+depthwise_conv_s8_fast: vectorized over channels) that give the same bits as the plain
+reference kernels (conv_s8, depthwise_conv_s8).  Setting the environment variable
+MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the reference
+kernels instead (tests compare the two; useful when debugging a kernel).
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -43,6 +52,28 @@ _MAX_SHIFT_64 = 14
 # (test_litert_reference_convs_use_double_rounding).  TFLite Micro ("double") uses
 # double rounding too.  The 16x8 int64-bias path has one rounding in every build.
 _KERNEL_ROUNDING = {ROUNDING_SINGLE: ROUNDING_DOUBLE, ROUNDING_DOUBLE: ROUNDING_DOUBLE}
+
+
+# conv_s8_fast (cext/include/mdl_conv.h): int16 patches of patch_len = K rounded up to
+# _K_ALIGN (MDL_CONV_S8_FAST_K_ALIGN) entries, block_pixels (at most _FAST_MAX_BLOCK =
+# MDL_CONV_S8_FAST_MAX_BLOCK, an even number when possible: the GEMM works on pixel
+# pairs) of them in the kernel's stack buffer of _STACK_PATCH
+# (MDL_CONV_S8_FAST_STACK_PATCH) entries, so that the arena needs no scratch (microdl's
+# arena stays at the activations' live-set bound); longer patches go 2 at a time into
+# arena scratch.
+_K_ALIGN = 16
+_FAST_MAX_BLOCK = 16
+_STACK_PATCH = 4096
+# conv_s8_fast sums int8 x int8 products in int32 without wrapping: K < 2^17.
+_FAST_MAX_PATCH = 1 << 17
+# depthwise_conv_s8_fast handles depth multipliers up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
+_DEPTHWISE_FAST_MAX_MULTIPLIER = 256
+
+
+def use_reference_kernels():
+    """True when MICRODL_REFERENCE_KERNELS=1: prepare binds the plain reference
+    convolution kernels instead of the fast ones (same results)."""
+    return os.environ.get("MICRODL_REFERENCE_KERNELS", "") == "1"
 
 
 def kernel_rounding(ctx):
@@ -208,9 +239,47 @@ def prepare_conv_2d(op, graph, ctx):
         params["input_offset"] = -per_tensor_quant(x)[1]
         params["output_offset"] = per_tensor_quant(y)[1]
         kernel = "conv_s8"
+        if (groups == 1 and f_h * f_w * f_c < _FAST_MAX_PATCH and
+                not use_reference_kernels()):
+            return [_conv_s8_fast_node(params, x.index, w.data, w.index,
+                                       None if bias is None else bias.data, y.index,
+                                       mult, shift)]
     return [Node(kernel, params,
                  [x.index, w.index, None if bias is None else bias.index, mult, shift],
                  y.index)]
+
+
+def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, mult,
+                       shift):
+    """A conv_s8_fast node for int8 conv params (groups == 1).
+
+    weights: the OHWI int8 filter; weights_index: its tensor, read in place when its
+    rows already have the kernel's patch length (else a zero-padded copy is made), or
+    None; bias: int32 array or None.  The input offset is folded into the bias (exact
+    modulo 2^32, the kernel's int32 arithmetic: padded taps of the patches hold the
+    input zero point, whose x + input_offset is 0)."""
+    out_c = weights.shape[0]
+    rows = weights.reshape(out_c, -1)
+    k = rows.shape[1]
+    patch_len = -(-k // _K_ALIGN) * _K_ALIGN
+    if patch_len == k and weights_index is not None:
+        filt = weights_index
+    else:
+        filt = np.zeros((out_c, patch_len), np.int8)
+        filt[:, :k] = rows
+    eff_bias = params["input_offset"] * rows.astype(np.int64).sum(axis=1)
+    if bias is not None:
+        eff_bias = eff_bias + bias.astype(np.int64)
+    eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+    pixels = params["batches"] * params["output_h"] * params["output_w"]
+    fit = _STACK_PATCH // patch_len
+    block = min(_FAST_MAX_BLOCK, pixels, fit if fit < 2 else fit // 2 * 2)
+    scratch = 0
+    if block < 1:
+        block = min(2, pixels)
+        scratch = 2 * block * patch_len
+    return Node("conv_s8_fast", dict(params, block_pixels=block),
+                [x_index, filt, eff_bias, mult, shift], y_index, scratch_bytes=scratch)
 
 
 @register("DEPTHWISE_CONV_2D")
@@ -251,7 +320,19 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
                   input_offset=-per_tensor_quant(x)[1],
                   output_offset=per_tensor_quant(y)[1],
                   act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
-    return [Node("depthwise_conv_s8", params,
+    kernel = "depthwise_conv_s8"
+    if not use_reference_kernels():
+        if in_c == 1 and f_h * f_w < _FAST_MAX_PATCH:
+            # One input channel: a CONV_2D whose output_c filters are the depthwise
+            # filter's channels (1HWO -> OHWI).
+            conv = dict(params, input_c=1, filter_c=1, output_c=out_c)
+            del conv["depth_multiplier"]
+            return [_conv_s8_fast_node(conv, x.index, w.data.transpose(3, 1, 2, 0),
+                                       None, None if bias is None else bias.data,
+                                       y.index, mult, shift)]
+        if out_c // in_c <= _DEPTHWISE_FAST_MAX_MULTIPLIER:
+            kernel = "depthwise_conv_s8_fast"
+    return [Node(kernel, params,
                  [x.index, w.index, None if bias is None else bias.index, mult, shift],
                  y.index)]
 

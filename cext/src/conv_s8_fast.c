@@ -1,0 +1,404 @@
+/* CONV_2D int8, fast form (groups == 1): im2col into int16 patches, register-blocked
+ * int8 GEMM with the input offset folded into the bias, vectorized requantization.
+ * Same results as mdl_conv_s8 (conv_s8.c), bit for bit; see mdl_conv.h for why the fold
+ * is exact.  Also mdl_requantize_rows_s8, shared with depthwise_conv_s8_fast.c.
+ *
+ * Everything is plain C written so that GCC/Clang vectorize it, compiled per ISA level
+ * with MDL_MULTIVERSION.  The patches are int16 in memory on purpose: with both dot
+ * operands int8, compilers see products that fit int16 and emit 16-bit multiplies plus
+ * widening adds; with one operand loaded as int16 they emit the int16 multiply-add into
+ * int32 lanes (x86 pmaddwd), about twice as fast. */
+#include "mdl_conv.h"
+
+/* Tell the compiler that n is a multiple of MDL_CONV_S8_FAST_K_ALIGN (patch_len is),
+ * so the vectorized loops need no remainder code. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ASSUME_ALIGNED_LEN(n) \
+  do {                        \
+    if ((n) % MDL_CONV_S8_FAST_K_ALIGN != 0) __builtin_unreachable(); \
+  } while (0)
+#else
+#define ASSUME_ALIGNED_LEN(n) ((void)0)
+#endif
+
+/* ------------------------------------------------------------- requantization */
+/* mdl_requantize (gemmlowp double rounding) without branches, clamped:
+ * SaturatingRoundingDoublingHighMul(a, b) = floor((a * b + 2^30) / 2^31) in every
+ * non-saturating case (for a * b < 0, gemmlowp's nudge 1 - 2^30 followed by a division
+ * truncating toward zero is the same floor), and the result fits int32, so the low 32
+ * bits of the logical shift are exact.  RoundingDivideByPOT as in mdl_fixedpoint.h. */
+MDL_INLINE int32_t requantize_double(int32_t acc, int32_t m, int32_t s, int32_t offset,
+                                     int32_t lo, int32_t hi) {
+  const int32_t left = s > 0 ? s : 0;
+  const int32_t right = s > 0 ? 0 : -s;
+  const int32_t x = (int32_t)((uint32_t)acc << left);
+  const int64_t ab = (int64_t)x * (int64_t)m + ((int64_t)1 << 30);
+  int32_t q = (int32_t)(uint32_t)((uint64_t)ab >> 31);
+  q = (x == INT32_MIN && m == INT32_MIN) ? INT32_MAX : q;
+  const int32_t mask = (int32_t)((1u << right) - 1u);
+  const int32_t rem = q & mask;
+  const int32_t threshold = (mask >> 1) + (q < 0 ? 1 : 0);
+  int32_t v = (q >> right) + (rem > threshold ? 1 : 0);
+  v += offset;
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
+#define RQ_CHUNK 64
+
+/* out[i] = requantize_double(acc[i], m[i], s[i]) for i < n <= RQ_CHUNK.  Two loops so
+ * that the arithmetic one is vectorized over int32 lanes (8 per AVX2 register) rather
+ * than over the int8 stores (32), which would leave short rows scalar. */
+MDL_INLINE void requantize_chunk(const int32_t* MDL_RESTRICT acc,
+                                 const int32_t* MDL_RESTRICT m,
+                                 const int32_t* MDL_RESTRICT s, int32_t n, int32_t offset,
+                                 int32_t lo, int32_t hi, int8_t* MDL_RESTRICT out) {
+  int32_t t[RQ_CHUNK];
+  for (int32_t i = 0; i < n; ++i) t[i] = requantize_double(acc[i], m[i], s[i], offset, lo, hi);
+  for (int32_t i = 0; i < n; ++i) out[i] = (int8_t)t[i];
+}
+
+MDL_MULTIVERSION void mdl_requantize_rows_s8(const int32_t* MDL_RESTRICT acc,
+                                             int32_t rows, int32_t n,
+                                             const int32_t* MDL_RESTRICT multiplier,
+                                             const int32_t* MDL_RESTRICT shift,
+                                             int32_t output_offset, int32_t act_min,
+                                             int32_t act_max, int32_t rounding,
+                                             int8_t* MDL_RESTRICT out, int32_t out_stride) {
+  if (rows <= 0 || n <= 0) return;
+  if (rounding != MDL_ROUNDING_DOUBLE) {
+    for (int32_t r = 0; r < rows; ++r) {
+      for (int32_t i = 0; i < n; ++i) {
+        const int32_t v = mdl_requantize_r(acc[(size_t)r * n + i], multiplier[i], shift[i],
+                                           rounding);
+        out[(size_t)r * out_stride + i] =
+            (int8_t)mdl_clamp(v + output_offset, act_min, act_max);
+      }
+    }
+    return;
+  }
+  if (n > RQ_CHUNK / 2 || out_stride != n || rows == 1) {
+    for (int32_t r = 0; r < rows; ++r) {
+      const int32_t* a = acc + (size_t)r * n;
+      int8_t* o = out + (size_t)r * out_stride;
+      for (int32_t i = 0; i < n; i += RQ_CHUNK) {
+        const int32_t c = n - i < RQ_CHUNK ? n - i : RQ_CHUNK;
+        requantize_chunk(a + i, multiplier + i, shift + i, c, output_offset, act_min,
+                         act_max, o + i);
+      }
+    }
+    return;
+  }
+  /* Short contiguous rows: requantize them as one flat array in chunks of whole rows,
+   * with the per-channel parameters repeated across the chunk. */
+  int32_t m_rep[RQ_CHUNK], s_rep[RQ_CHUNK];
+  const int32_t per_chunk = RQ_CHUNK / n;
+  for (int32_t j = 0; j < per_chunk; ++j) {
+    for (int32_t i = 0; i < n; ++i) {
+      m_rep[j * n + i] = multiplier[i];
+      s_rep[j * n + i] = shift[i];
+    }
+  }
+  for (int32_t r = 0; r < rows; r += per_chunk) {
+    const int32_t k = rows - r < per_chunk ? rows - r : per_chunk;
+    requantize_chunk(acc + (size_t)r * n, m_rep, s_rep, k * n, output_offset, act_min,
+                     act_max, out + (size_t)r * n);
+  }
+}
+
+/* ------------------------------------------------------------------ dot products */
+/* acc[j] = sum_i x[i] * w_j[i] and acc[4 + j] = sum_i y[i] * w_j[i] for the 4 filter
+ * rows w_j = w + j * n, n a multiple of MDL_CONV_S8_FAST_K_ALIGN.  No overflow: the
+ * real part of a patch is < 2^17 long, |x * w| <= 2^14, and the padding is 0. */
+MDL_INLINE void dot_4x2(const int16_t* MDL_RESTRICT x,
+                                     const int16_t* MDL_RESTRICT y,
+                                     const int8_t* MDL_RESTRICT w, int32_t n,
+                                     int32_t* MDL_RESTRICT acc) {
+  ASSUME_ALIGNED_LEN(n);
+  const int8_t* w0 = w;
+  const int8_t* w1 = w + n;
+  const int8_t* w2 = w + 2 * (size_t)n;
+  const int8_t* w3 = w + 3 * (size_t)n;
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    const int16_t xi = x[i], yi = y[i];
+    const int16_t v0 = w0[i], v1 = w1[i], v2 = w2[i], v3 = w3[i];
+    a0 += xi * v0;
+    a1 += xi * v1;
+    a2 += xi * v2;
+    a3 += xi * v3;
+    b0 += yi * v0;
+    b1 += yi * v1;
+    b2 += yi * v2;
+    b3 += yi * v3;
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+  acc[4] = b0;
+  acc[5] = b1;
+  acc[6] = b2;
+  acc[7] = b3;
+}
+
+/* acc[j] = sum_i x[i] * w_j[i] for the 4 filter rows w_j = w + j * n. */
+MDL_INLINE void dot_4x1(const int16_t* MDL_RESTRICT x,
+                                     const int8_t* MDL_RESTRICT w, int32_t n,
+                                     int32_t* MDL_RESTRICT acc) {
+  ASSUME_ALIGNED_LEN(n);
+  const int8_t* w0 = w;
+  const int8_t* w1 = w + n;
+  const int8_t* w2 = w + 2 * (size_t)n;
+  const int8_t* w3 = w + 3 * (size_t)n;
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    const int16_t xi = x[i];
+    a0 += xi * (int16_t)w0[i];
+    a1 += xi * (int16_t)w1[i];
+    a2 += xi * (int16_t)w2[i];
+    a3 += xi * (int16_t)w3[i];
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+/* acc[0] = x . w, acc[1] = y . w. */
+MDL_INLINE void dot_1x2(const int16_t* MDL_RESTRICT x,
+                                     const int16_t* MDL_RESTRICT y,
+                                     const int8_t* MDL_RESTRICT w, int32_t n,
+                                     int32_t* MDL_RESTRICT acc) {
+  ASSUME_ALIGNED_LEN(n);
+  int32_t a = 0, b = 0;
+  for (int32_t i = 0; i < n; ++i) {
+    const int16_t v = w[i];
+    a += x[i] * v;
+    b += y[i] * v;
+  }
+  acc[0] = a;
+  acc[1] = b;
+}
+
+MDL_INLINE int32_t dot_1x1(const int16_t* MDL_RESTRICT x,
+                                        const int8_t* MDL_RESTRICT w, int32_t n) {
+  ASSUME_ALIGNED_LEN(n);
+  int32_t a = 0;
+  for (int32_t i = 0; i < n; ++i) a += x[i] * (int16_t)w[i];
+  return a;
+}
+
+/* ---------------------------------------------------------------------- im2col */
+MDL_INLINE void fill_s16(int16_t* MDL_RESTRICT dst, int16_t value, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = value;
+}
+
+MDL_INLINE void widen_s8(int16_t* MDL_RESTRICT dst, const int8_t* MDL_RESTRICT src,
+                         int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+/* The taps f in [*lo, *hi) of a window starting at `start` (stride already applied)
+ * with 0 <= start + f * dilation < size. */
+MDL_INLINE void tap_range(int32_t start, int32_t dilation, int32_t filter, int32_t size,
+                          int32_t* lo, int32_t* hi) {
+  int32_t a = 0, b = filter;
+  const int32_t last = size - 1 - start; /* largest in-bounds f * dilation */
+  if (dilation == 1) { /* no divisions in the common case */
+    if (start < 0) a = -start;
+    if (last + 1 < b) b = last < 0 ? 0 : last + 1;
+  } else {
+    if (start < 0) a = (-start + dilation - 1) / dilation;
+    const int32_t n_in = last < 0 ? 0 : last / dilation + 1;
+    if (n_in < b) b = n_in;
+  }
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+/* The patch of output pixel (y, x) of one image as int16 in OHWI row order
+ * [fy][fx][c], taps outside the input set to the input zero point, then zeros up to
+ * patch_len. */
+MDL_INLINE void im2col_pixel(const mdl_conv_s8_fast_params* p,
+                              const int8_t* MDL_RESTRICT image, int32_t y, int32_t x,
+                              int32_t patch_len, int16_t* MDL_RESTRICT dst) {
+  const int32_t c = p->input_c;
+  const int32_t row_len = p->filter_w * c;
+  const int16_t pad = (int16_t)(-p->input_offset);
+  const int32_t y0 = y * p->stride_h - p->pad_h;
+  const int32_t x0 = x * p->stride_w - p->pad_w;
+  if (p->filter_h == 1 && p->filter_w == 1 && y0 >= 0 && y0 < p->input_h && x0 >= 0 &&
+      x0 < p->input_w) {
+    widen_s8(dst, image + ((size_t)y0 * p->input_w + x0) * c, c);
+  } else {
+    int32_t fx_lo, fx_hi;
+    tap_range(x0, p->dilation_w, p->filter_w, p->input_w, &fx_lo, &fx_hi);
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      int16_t* row = dst + (size_t)fy * row_len;
+      const int32_t iy = y0 + fy * p->dilation_h;
+      if (iy < 0 || iy >= p->input_h || fx_lo == fx_hi) {
+        fill_s16(row, pad, row_len);
+        continue;
+      }
+      const int8_t* src = image + (size_t)iy * p->input_w * c;
+      fill_s16(row, pad, fx_lo * c);
+      if (p->dilation_w == 1) {
+        widen_s8(row + (size_t)fx_lo * c, src + (size_t)(x0 + fx_lo) * c,
+                 (fx_hi - fx_lo) * c);
+      } else {
+        for (int32_t fx = fx_lo; fx < fx_hi; ++fx) {
+          widen_s8(row + (size_t)fx * c, src + (size_t)(x0 + fx * p->dilation_w) * c, c);
+        }
+      }
+      fill_s16(row + (size_t)fx_hi * c, pad, (p->filter_w - fx_hi) * c);
+    }
+  }
+  const int32_t k = p->filter_h * row_len;
+  fill_s16(dst + k, 0, patch_len - k);
+}
+
+/* ------------------------------------------------------------------------ GEMM */
+MDL_INLINE int32_t add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* acc[i * n + o] = bias[o] + patch_i . w_o for np patches (stride kp) and n filter rows
+ * (stride kp). */
+MDL_MULTIVERSION static void gemm_block(const int16_t* MDL_RESTRICT patches, int32_t np,
+                                        int32_t kp, const int8_t* MDL_RESTRICT w,
+                                        const int32_t* MDL_RESTRICT bias, int32_t n,
+                                        int32_t* MDL_RESTRICT acc) {
+  int32_t o = 0;
+  for (; o + 4 <= n; o += 4) {
+    const int8_t* w4 = w + (size_t)o * kp;
+    int32_t i = 0;
+    for (; i + 2 <= np; i += 2) {
+      int32_t a[8];
+      dot_4x2(patches + (size_t)i * kp, patches + (size_t)(i + 1) * kp, w4, kp, a);
+      for (int32_t j = 0; j < 4; ++j) {
+        acc[(size_t)i * n + o + j] = add_wrap(a[j], bias[o + j]);
+        acc[(size_t)(i + 1) * n + o + j] = add_wrap(a[4 + j], bias[o + j]);
+      }
+    }
+    if (i < np) {
+      int32_t a[4];
+      dot_4x1(patches + (size_t)i * kp, w4, kp, a);
+      for (int32_t j = 0; j < 4; ++j) acc[(size_t)i * n + o + j] = add_wrap(a[j], bias[o + j]);
+    }
+  }
+  for (; o < n; ++o) {
+    const int8_t* w1 = w + (size_t)o * kp;
+    int32_t i = 0;
+    for (; i + 2 <= np; i += 2) {
+      int32_t a[2];
+      dot_1x2(patches + (size_t)i * kp, patches + (size_t)(i + 1) * kp, w1, kp, a);
+      acc[(size_t)i * n + o] = add_wrap(a[0], bias[o]);
+      acc[(size_t)(i + 1) * n + o] = add_wrap(a[1], bias[o]);
+    }
+    if (i < np) {
+      acc[(size_t)i * n + o] = add_wrap(dot_1x1(patches + (size_t)i * kp, w1, kp), bias[o]);
+    }
+  }
+}
+
+/* The next output pixel (NHWC order) of a convolution. */
+typedef struct {
+  int32_t b, y, x;
+} pixel_pos;
+
+MDL_INLINE void next_pixel(pixel_pos* q, const mdl_conv_s8_fast_params* p) {
+  if (++q->x == p->output_w) {
+    q->x = 0;
+    if (++q->y == p->output_h) {
+      q->y = 0;
+      ++q->b;
+    }
+  }
+}
+
+/* Copies the next np patches (from *q on) into scratch and advances *q. */
+MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
+                                          const int8_t* MDL_RESTRICT input, int32_t np,
+                                          int32_t kp, pixel_pos* q,
+                                          int16_t* MDL_RESTRICT scratch) {
+  const size_t image_size = (size_t)p->input_h * p->input_w * p->input_c;
+  if (kp == p->input_c && p->filter_h == 1 && p->filter_w == 1 && p->stride_w == 1 &&
+      p->pad_h == 0 && p->pad_w == 0 && q->x + np <= p->output_w) {
+    /* 1x1 filter along one row: the patches are consecutive input pixels. */
+    const int8_t* src = input + q->b * image_size +
+                        ((size_t)q->y * p->stride_h * p->input_w + q->x) * p->input_c;
+    widen_s8(scratch, src, np * kp);
+    for (int32_t i = 0; i < np; ++i) next_pixel(q, p);
+    return;
+  }
+  for (int32_t i = 0; i < np; ++i) {
+    im2col_pixel(p, input + (size_t)q->b * image_size, q->y, q->x, kp,
+                 scratch + (size_t)i * kp);
+    next_pixel(q, p);
+  }
+}
+
+#define OC_CHUNK 128  /* output channels per GEMM pass when there are more */
+#define ACC_SIZE 2048 /* int32 accumulators requantized together */
+
+mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
+                            const int32_t* shift, const int8_t* input,
+                            const int8_t* filter, const int32_t* bias_eff, int8_t* output,
+                            int16_t* scratch) {
+  const int32_t bp = p->block_pixels;
+  const int32_t kp = mdl_conv_s8_fast_patch_len(p);
+  if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK || !bias_eff) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  int16_t stack_patches[MDL_CONV_S8_FAST_STACK_PATCH];
+  if (!scratch) {
+    if ((int64_t)bp * kp > MDL_CONV_S8_FAST_STACK_PATCH) return MDL_ERR_BAD_PARAM;
+    scratch = stack_patches;
+  }
+  const int32_t oc = p->output_c;
+  int32_t acc[ACC_SIZE];
+  int8_t* out = output;
+  pixel_pos q = {0, 0, 0};
+  int32_t remaining = p->batches * p->output_h * p->output_w;
+  if (oc <= OC_CHUNK) {
+    /* Groups of whole blocks of pixels, requantized together. */
+    int32_t group = ACC_SIZE / oc / bp * bp;
+    if (group < bp) group = bp;
+    while (remaining > 0) {
+      const int32_t g = remaining < group ? remaining : group;
+      for (int32_t i = 0; i < g; i += bp) {
+        const int32_t np = g - i < bp ? g - i : bp;
+        im2col_block(p, input, np, kp, &q, scratch);
+        gemm_block(scratch, np, kp, filter, bias_eff, oc, acc + (size_t)i * oc);
+      }
+      mdl_requantize_rows_s8(acc, g, oc, multiplier, shift, p->output_offset, p->act_min,
+                             p->act_max, p->rounding, out, oc);
+      out += (size_t)g * oc;
+      remaining -= g;
+    }
+  } else {
+    while (remaining > 0) {
+      const int32_t np = remaining < bp ? remaining : bp;
+      im2col_block(p, input, np, kp, &q, scratch);
+      for (int32_t o0 = 0; o0 < oc; o0 += OC_CHUNK) {
+        const int32_t n = oc - o0 < OC_CHUNK ? oc - o0 : OC_CHUNK;
+        gemm_block(scratch, np, kp, filter + (size_t)o0 * kp, bias_eff + o0, n, acc);
+        mdl_requantize_rows_s8(acc, np, n, multiplier + o0, shift + o0, p->output_offset,
+                               p->act_min, p->act_max, p->rounding, out + o0, oc);
+      }
+      out += (size_t)np * oc;
+      remaining -= np;
+    }
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_conv_s8_fast(const mdl_node* n) {
+  return mdl_conv_s8_fast((const mdl_conv_s8_fast_params*)n->params,
+                          (const int32_t*)n->in[3], (const int32_t*)n->in[4],
+                          (const int8_t*)n->in[0], (const int8_t*)n->in[1],
+                          (const int32_t*)n->in[2], (int8_t*)n->out,
+                          (int16_t*)n->scratch);
+}
