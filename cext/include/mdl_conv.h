@@ -156,6 +156,7 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 #define MDL_CONV_S8_FAST_K_ALIGN 16
 #define MDL_CONV_S8_FAST_MAX_BLOCK 16 /* largest block_pixels */
 #define MDL_CONV_S8_FAST_STACK_PATCH 4096 /* int16 entries of the stack patch buffer */
+#define MDL_CONV_S8_FAST_SLACK 16 /* int16 entries past the patches, written as scratch */
 #define MDL_CONV_S8_FAST_PARAMS(F, A)                                             \
   MDL_CONV_S8_PARAMS(F, A)                                                        \
   F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */
@@ -170,8 +171,8 @@ MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) 
 
 /* filter: [output_c, patch_len] int8, zero beyond K in each row; bias_eff: int32
  * [output_c] (not NULL); scratch: NULL when block_pixels * patch_len <=
- * MDL_CONV_S8_FAST_STACK_PATCH (the patches go on the stack), else 2 * block_pixels *
- * patch_len bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if groups != 1, block_pixels is
+ * MDL_CONV_S8_FAST_STACK_PATCH (the patches go on the stack), else 2 * (block_pixels *
+ * patch_len + MDL_CONV_S8_FAST_SLACK) bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if groups != 1, block_pixels is
  * out of range or scratch is missing. */
 mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
                             const int32_t* shift, const int8_t* input,

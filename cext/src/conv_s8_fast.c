@@ -199,6 +199,22 @@ MDL_INLINE void widen_s8(int16_t* MDL_RESTRICT dst, const int8_t* MDL_RESTRICT s
   for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
+/* dst[i] = src[i] for i < n.  When the input has room (src + n rounded up to 16 <= end)
+ * it copies whole groups of 16 (one vector each): then it also writes up to 15 entries
+ * past dst + n, which the callers overwrite afterwards or leave in the patch buffer's
+ * slack (MDL_CONV_S8_FAST_SLACK). */
+MDL_INLINE void widen_row(int16_t* MDL_RESTRICT dst, const int8_t* MDL_RESTRICT src,
+                          int32_t n, const int8_t* end) {
+  const int32_t n16 = (n + 15) / 16 * 16;
+  if (end - src >= n16) {
+    for (int32_t i = 0; i < n16; i += 16) {
+      for (int32_t j = 0; j < 16; ++j) dst[i + j] = src[i + j];
+    }
+  } else {
+    widen_s8(dst, src, n);
+  }
+}
+
 /* The taps f in [*lo, *hi) of a window starting at `start` (stride already applied)
  * with 0 <= start + f * dilation < size. */
 MDL_INLINE void tap_range(int32_t start, int32_t dilation, int32_t filter, int32_t size,
@@ -220,18 +236,23 @@ MDL_INLINE void tap_range(int32_t start, int32_t dilation, int32_t filter, int32
 
 /* The patch of output pixel (y, x) of one image as int16 in OHWI row order
  * [fy][fx][c], taps outside the input set to the input zero point, then zeros up to
- * patch_len. */
+ * patch_len; may write up to 15 entries past the patch.  end: the end of the input. */
 MDL_INLINE void im2col_pixel(const mdl_conv_s8_fast_params* p,
-                              const int8_t* MDL_RESTRICT image, int32_t y, int32_t x,
-                              int32_t patch_len, int16_t* MDL_RESTRICT dst) {
+                              const int8_t* MDL_RESTRICT image, const int8_t* end, int32_t y,
+                              int32_t x, int32_t patch_len, int16_t* MDL_RESTRICT dst) {
   const int32_t c = p->input_c;
   const int32_t row_len = p->filter_w * c;
   const int16_t pad = (int16_t)(-p->input_offset);
   const int32_t y0 = y * p->stride_h - p->pad_h;
   const int32_t x0 = x * p->stride_w - p->pad_w;
-  if (p->filter_h == 1 && p->filter_w == 1 && y0 >= 0 && y0 < p->input_h && x0 >= 0 &&
-      x0 < p->input_w) {
-    widen_s8(dst, image + ((size_t)y0 * p->input_w + x0) * c, c);
+  if (p->dilation_w == 1 && y0 >= 0 && y0 + (p->filter_h - 1) * p->dilation_h < p->input_h &&
+      x0 >= 0 && x0 + p->filter_w <= p->input_w) {
+    /* The whole window is inside the input: filter_h contiguous rows. */
+    const int8_t* src = image + ((size_t)y0 * p->input_w + x0) * c;
+    const size_t src_row = (size_t)p->dilation_h * p->input_w * c;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      widen_row(dst + (size_t)fy * row_len, src + fy * src_row, row_len, end);
+    }
   } else {
     int32_t fx_lo, fx_hi;
     tap_range(x0, p->dilation_w, p->filter_w, p->input_w, &fx_lo, &fx_hi);
@@ -245,11 +266,12 @@ MDL_INLINE void im2col_pixel(const mdl_conv_s8_fast_params* p,
       const int8_t* src = image + (size_t)iy * p->input_w * c;
       fill_s16(row, pad, fx_lo * c);
       if (p->dilation_w == 1) {
-        widen_s8(row + (size_t)fx_lo * c, src + (size_t)(x0 + fx_lo) * c,
-                 (fx_hi - fx_lo) * c);
+        widen_row(row + (size_t)fx_lo * c, src + (size_t)(x0 + fx_lo) * c,
+                  (fx_hi - fx_lo) * c, end);
       } else {
         for (int32_t fx = fx_lo; fx < fx_hi; ++fx) {
-          widen_s8(row + (size_t)fx * c, src + (size_t)(x0 + fx * p->dilation_w) * c, c);
+          widen_row(row + (size_t)fx * c, src + (size_t)(x0 + fx * p->dilation_w) * c, c,
+                    end);
         }
       }
       fill_s16(row + (size_t)fx_hi * c, pad, (p->filter_w - fx_hi) * c);
@@ -324,6 +346,7 @@ MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
                                           int32_t kp, pixel_pos* q,
                                           int16_t* MDL_RESTRICT scratch) {
   const size_t image_size = (size_t)p->input_h * p->input_w * p->input_c;
+  const int8_t* end = input + (size_t)p->batches * image_size;
   if (kp == p->input_c && p->filter_h == 1 && p->filter_w == 1 && p->stride_w == 1 &&
       p->pad_h == 0 && p->pad_w == 0 && q->x + np <= p->output_w) {
     /* 1x1 filter along one row: the patches are consecutive input pixels. */
@@ -334,7 +357,7 @@ MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
     return;
   }
   for (int32_t i = 0; i < np; ++i) {
-    im2col_pixel(p, input + (size_t)q->b * image_size, q->y, q->x, kp,
+    im2col_pixel(p, input + (size_t)q->b * image_size, end, q->y, q->x, kp,
                  scratch + (size_t)i * kp);
     next_pixel(q, p);
   }
@@ -352,7 +375,7 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
   if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK || !bias_eff) {
     return MDL_ERR_BAD_PARAM;
   }
-  int16_t stack_patches[MDL_CONV_S8_FAST_STACK_PATCH];
+  int16_t stack_patches[MDL_CONV_S8_FAST_STACK_PATCH + MDL_CONV_S8_FAST_SLACK];
   if (!scratch) {
     if ((int64_t)bp * kp > MDL_CONV_S8_FAST_STACK_PATCH) return MDL_ERR_BAD_PARAM;
     scratch = stack_patches;

@@ -64,6 +64,7 @@ _KERNEL_ROUNDING = {ROUNDING_SINGLE: ROUNDING_DOUBLE, ROUNDING_DOUBLE: ROUNDING_
 _K_ALIGN = 16
 _FAST_MAX_BLOCK = 16
 _STACK_PATCH = 4096
+_SLACK = 16  # MDL_CONV_S8_FAST_SLACK: int16 entries the kernel may write past the patches
 # conv_s8_fast sums int8 x int8 products in int32 without wrapping: K < 2^17.
 _FAST_MAX_PATCH = 1 << 17
 # depthwise_conv_s8_fast handles depth multipliers up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
@@ -273,11 +274,10 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
     eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
     pixels = params["batches"] * params["output_h"] * params["output_w"]
     fit = _STACK_PATCH // patch_len
-    block = min(_FAST_MAX_BLOCK, pixels, fit if fit < 2 else fit // 2 * 2)
-    scratch = 0
-    if block < 1:
-        block = min(2, pixels)
-        scratch = 2 * block * patch_len
+    on_stack = fit >= 1
+    block = min(_FAST_MAX_BLOCK, fit if fit < 2 else fit // 2 * 2) if on_stack else 2
+    block = max(1, min(block, pixels))
+    scratch = 0 if on_stack else 2 * (block * patch_len + _SLACK)
     return Node("conv_s8_fast", dict(params, block_pixels=block),
                 [x_index, filt, eff_bias, mult, shift], y_index, scratch_bytes=scratch)
 
