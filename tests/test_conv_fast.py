@@ -35,7 +35,8 @@ def kernels(model, monkeypatch=None, reference=False):
             monkeypatch.setenv(REFERENCE_ENV, "1")
         else:
             monkeypatch.delenv(REFERENCE_ENV, raising=False)
-    steps = PREPARERS[g.ops[0].name](g.ops[0], g, PrepareContext(rounding=ROUNDING_SINGLE))
+    ctx = PrepareContext(rounding=ROUNDING_SINGLE)
+    steps = PREPARERS[g.ops[0].name](g.ops[0], g, ctx)
     return [s.kernel for s in steps if isinstance(s, Node)]
 
 
@@ -194,7 +195,8 @@ CONV_GEOMETRIES = {
     "same_dilation2": dict(h=11, w=9, c=3, oc=7, dilation=(2, 2)),
     "valid_dilation2x1": dict(h=10, w=7, c=5, oc=4, k=(3, 2), dilation=(2, 1),
                               padding="VALID"),
-    "same_dilation1x2_stride2": dict(h=12, w=9, c=3, oc=6, stride=(2, 2), dilation=(1, 2)),
+    "same_dilation1x2_stride2": dict(h=12, w=9, c=3, oc=6, stride=(2, 2),
+                                     dilation=(1, 2)),
     "1x1_stride2": dict(h=6, w=7, c=16, oc=5, k=(1, 1), stride=(2, 2), padding="VALID"),
     "1x1_same_stride2_odd": dict(h=7, w=7, c=32, oc=9, k=(1, 1), stride=(2, 2)),
     # Rows of consecutive pixels, not consecutive with each other.
@@ -240,7 +242,7 @@ QUANT_CASES = {
 @pytest.mark.parametrize("k,c", [((3, 3), 3), ((1, 1), 24)], ids=["3x3x3", "1x1x24"])
 def test_conv_quantization(name, k, c, monkeypatch):
     rng = _rng(name + str(k))
-    model = conv_model(rng, h=6, w=7, c=c, oc=11, k=k, padding="SAME", **QUANT_CASES[name])
+    model = conv_model(rng, h=6, w=7, c=c, oc=11, k=k, **QUANT_CASES[name])
     for kind in ("random", "min", "max"):
         check(model, _inputs(rng, (1, 6, 7, c), kind), monkeypatch, "conv_s8_fast")
 

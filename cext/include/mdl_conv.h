@@ -146,9 +146,10 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  * order [fy][fx][c]) is widened to int16, block_pixels patches at a time, zero-padded
  * to patch_len = K rounded up to MDL_CONV_S8_FAST_K_ALIGN, into a buffer on the stack
  * (MDL_CONV_S8_FAST_STACK_PATCH int16 entries, so that the arena needs no scratch) or,
- * for longer patches, into arena scratch; the filter
- * is given with rows of patch_len int8 values (zero-padded by prepare when K is not a
- * multiple).  Then each patch is dotted with each filter row (register-blocked over
+ * for longer patches, into arena scratch; the filter is given with rows of patch_len
+ * int8 values (zero-padded by prepare when K is not a multiple of
+ * MDL_CONV_S8_FAST_K_ALIGN).  Then each patch is dotted with each filter row
+ * (register-blocked over
  * 4 output channels x 2 pixels; int16 x int16 products summed in int32 lanes, which
  * compilers turn into pmaddwd / SMLAL), bias_eff is added modulo 2^32 and each output
  * row is requantized by mdl_requantize_rows_s8.  The dot products never overflow:
@@ -172,8 +173,8 @@ MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) 
 /* filter: [output_c, patch_len] int8, zero beyond K in each row; bias_eff: int32
  * [output_c] (not NULL); scratch: NULL when block_pixels * patch_len <=
  * MDL_CONV_S8_FAST_STACK_PATCH (the patches go on the stack), else 2 * (block_pixels *
- * patch_len + MDL_CONV_S8_FAST_SLACK) bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if groups != 1, block_pixels is
- * out of range or scratch is missing. */
+ * patch_len + MDL_CONV_S8_FAST_SLACK) bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if
+ * groups != 1, block_pixels is out of range or scratch is missing. */
 mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
                             const int32_t* shift, const int8_t* input,
                             const int8_t* filter, const int32_t* bias_eff, int8_t* output,
@@ -184,10 +185,13 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
 mdl_status mdl_node_conv_s8_fast(const mdl_node* node);
 
 /* mdl_depthwise_conv_s8_fast: same parameters and inputs as mdl_depthwise_conv_s8, any
- * depth multiplier up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER; vectorized over channels:
- * every output pixel sums (x + input_offset) * w over its in-bounds taps in int32
- * lanes, one output channel per lane (a block of pixels at a time), then the block is
- * requantized by mdl_requantize_rows_s8.  No scratch. */
+ * depth multiplier up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER; the same (x + input_offset)
+ * * w products over the same in-bounds taps, summed in int32 lanes (one output channel
+ * per lane), then requantized by mdl_requantize_rows_s8.  Depth multiplier 1 with
+ * stride_w 1 runs row by row: one multiply-add per tap over all the (pixel, channel)
+ * pairs of an output row, whose inputs are contiguous, with the tap's weights repeated
+ * over a period; otherwise pixel by pixel.  No scratch.  (prepare runs a depthwise
+ * convolution of one input channel as a conv_s8_fast instead.) */
 #define MDL_DEPTHWISE_FAST_MAX_MULTIPLIER 256
 mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
                                       const int32_t* multiplier, const int32_t* shift,

@@ -54,7 +54,9 @@ MDL_INLINE void requantize_chunk(const int32_t* MDL_RESTRICT acc,
                                  const int32_t* MDL_RESTRICT s, int32_t n, int32_t offset,
                                  int32_t lo, int32_t hi, int8_t* MDL_RESTRICT out) {
   int32_t t[RQ_CHUNK];
-  for (int32_t i = 0; i < n; ++i) t[i] = requantize_double(acc[i], m[i], s[i], offset, lo, hi);
+  for (int32_t i = 0; i < n; ++i) {
+    t[i] = requantize_double(acc[i], m[i], s[i], offset, lo, hi);
+  }
   for (int32_t i = 0; i < n; ++i) out[i] = (int8_t)t[i];
 }
 
@@ -64,13 +66,14 @@ MDL_MULTIVERSION void mdl_requantize_rows_s8(const int32_t* MDL_RESTRICT acc,
                                              const int32_t* MDL_RESTRICT shift,
                                              int32_t output_offset, int32_t act_min,
                                              int32_t act_max, int32_t rounding,
-                                             int8_t* MDL_RESTRICT out, int32_t out_stride) {
+                                             int8_t* MDL_RESTRICT out,
+                                             int32_t out_stride) {
   if (rows <= 0 || n <= 0) return;
   if (rounding != MDL_ROUNDING_DOUBLE) {
     for (int32_t r = 0; r < rows; ++r) {
       for (int32_t i = 0; i < n; ++i) {
-        const int32_t v = mdl_requantize_r(acc[(size_t)r * n + i], multiplier[i], shift[i],
-                                           rounding);
+        const int32_t v =
+            mdl_requantize_r(acc[(size_t)r * n + i], multiplier[i], shift[i], rounding);
         out[(size_t)r * out_stride + i] =
             (int8_t)mdl_clamp(v + output_offset, act_min, act_max);
       }
@@ -238,15 +241,17 @@ MDL_INLINE void tap_range(int32_t start, int32_t dilation, int32_t filter, int32
  * [fy][fx][c], taps outside the input set to the input zero point, then zeros up to
  * patch_len; may write up to 15 entries past the patch.  end: the end of the input. */
 MDL_INLINE void im2col_pixel(const mdl_conv_s8_fast_params* p,
-                              const int8_t* MDL_RESTRICT image, const int8_t* end, int32_t y,
-                              int32_t x, int32_t patch_len, int16_t* MDL_RESTRICT dst) {
+                              const int8_t* MDL_RESTRICT image, const int8_t* end,
+                              int32_t y, int32_t x, int32_t patch_len,
+                              int16_t* MDL_RESTRICT dst) {
   const int32_t c = p->input_c;
   const int32_t row_len = p->filter_w * c;
   const int16_t pad = (int16_t)(-p->input_offset);
   const int32_t y0 = y * p->stride_h - p->pad_h;
   const int32_t x0 = x * p->stride_w - p->pad_w;
-  if (p->dilation_w == 1 && y0 >= 0 && y0 + (p->filter_h - 1) * p->dilation_h < p->input_h &&
-      x0 >= 0 && x0 + p->filter_w <= p->input_w) {
+  if (p->dilation_w == 1 && y0 >= 0 &&
+      y0 + (p->filter_h - 1) * p->dilation_h < p->input_h && x0 >= 0 &&
+      x0 + p->filter_w <= p->input_w) {
     /* The whole window is inside the input: filter_h contiguous rows. */
     const int8_t* src = image + ((size_t)y0 * p->input_w + x0) * c;
     const size_t src_row = (size_t)p->dilation_h * p->input_w * c;
@@ -307,7 +312,9 @@ MDL_MULTIVERSION static void gemm_block(const int16_t* MDL_RESTRICT patches, int
     if (i < np) {
       int32_t a[4];
       dot_4x1(patches + (size_t)i * kp, w4, kp, a);
-      for (int32_t j = 0; j < 4; ++j) acc[(size_t)i * n + o + j] = add_wrap(a[j], bias[o + j]);
+      for (int32_t j = 0; j < 4; ++j) {
+        acc[(size_t)i * n + o + j] = add_wrap(a[j], bias[o + j]);
+      }
     }
   }
   for (; o < n; ++o) {
@@ -320,7 +327,8 @@ MDL_MULTIVERSION static void gemm_block(const int16_t* MDL_RESTRICT patches, int
       acc[(size_t)(i + 1) * n + o] = add_wrap(a[1], bias[o]);
     }
     if (i < np) {
-      acc[(size_t)i * n + o] = add_wrap(dot_1x1(patches + (size_t)i * kp, w1, kp), bias[o]);
+      acc[(size_t)i * n + o] =
+          add_wrap(dot_1x1(patches + (size_t)i * kp, w1, kp), bias[o]);
     }
   }
 }
@@ -372,7 +380,8 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
                             int16_t* scratch) {
   const int32_t bp = p->block_pixels;
   const int32_t kp = mdl_conv_s8_fast_patch_len(p);
-  if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK || !bias_eff) {
+  if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK ||
+      !bias_eff) {
     return MDL_ERR_BAD_PARAM;
   }
   int16_t stack_patches[MDL_CONV_S8_FAST_STACK_PATCH + MDL_CONV_S8_FAST_SLACK];

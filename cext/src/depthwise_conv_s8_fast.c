@@ -102,8 +102,9 @@ static int32_t row_period(int32_t c, int32_t taps) {
 }
 
 /* Row form: depth multiplier 1, stride_w 1. */
-static void depthwise_rows(const mdl_depthwise_conv_s8_params* p, const int32_t* multiplier,
-                           const int32_t* shift, const int8_t* input, const int8_t* filter,
+static void depthwise_rows(const mdl_depthwise_conv_s8_params* p,
+                           const int32_t* multiplier, const int32_t* shift,
+                           const int8_t* input, const int8_t* filter,
                            const int32_t* bias, int8_t* output, int32_t period) {
   const int32_t c = p->input_c;
   const int32_t taps = p->filter_h * p->filter_w;
@@ -111,7 +112,9 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p, const int32_t*
   const int8_t* wrep = filter; /* tap t at wrep + t * period when period == c */
   if (period != c) {
     for (int32_t t = 0; t < taps; ++t) {
-      for (int32_t i = 0; i < period; ++i) wrep_buf[t * period + i] = filter[t * c + i % c];
+      for (int32_t i = 0; i < period; ++i) {
+        wrep_buf[t * period + i] = filter[t * c + i % c];
+      }
     }
     wrep = wrep_buf;
   }
@@ -131,7 +134,8 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p, const int32_t*
           for (int32_t k = 0; k < c; ++k) acc[i * c + k] = bias ? (uint32_t)bias[k] : 0u;
         }
         for (int32_t fy = fy_lo; fy < fy_hi; ++fy) {
-          const int8_t* in_row = image + (size_t)(y0 + fy * p->dilation_h) * p->input_w * c;
+          const int8_t* in_row =
+              image + (size_t)(y0 + fy * p->dilation_h) * p->input_w * c;
           for (int32_t fx = 0; fx < p->filter_w; ++fx) {
             /* Output pixels x read input column x - pad_w + fx * dilation_w. */
             const int32_t shift_x = fx * p->dilation_w - p->pad_w;
@@ -145,7 +149,8 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p, const int32_t*
           }
         }
         mdl_requantize_rows_s8((const int32_t*)acc, np, c, multiplier, shift,
-                               p->output_offset, p->act_min, p->act_max, p->rounding, out, c);
+                               p->output_offset, p->act_min, p->act_max, p->rounding,
+                               out, c);
         out += (size_t)np * c;
       }
     }
@@ -155,8 +160,8 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p, const int32_t*
 /* Pixel form: any depth multiplier and strides. */
 static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
                              const int32_t* multiplier, const int32_t* shift,
-                             const int8_t* input, const int8_t* filter, const int32_t* bias,
-                             int8_t* output) {
+                             const int8_t* input, const int8_t* filter,
+                             const int32_t* bias, int8_t* output) {
   const int32_t m = p->depth_multiplier;
   const int32_t output_c = p->input_c * m;
   /* Channel blocks of whole input channels; pixel blocks when a pixel is short. */

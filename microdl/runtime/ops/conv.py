@@ -67,7 +67,8 @@ _STACK_PATCH = 4096
 _SLACK = 16  # MDL_CONV_S8_FAST_SLACK: int16 entries the kernel may write past the patches
 # conv_s8_fast sums int8 x int8 products in int32 without wrapping: K < 2^17.
 _FAST_MAX_PATCH = 1 << 17
-# depthwise_conv_s8_fast handles depth multipliers up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
+# depthwise_conv_s8_fast handles depth multipliers up to
+# MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
 _DEPTHWISE_FAST_MAX_MULTIPLIER = 256
 
 
