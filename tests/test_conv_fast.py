@@ -247,19 +247,19 @@ def test_conv_quantization(name, k, c, monkeypatch):
         check(model, _inputs(rng, (1, 6, 7, c), kind), monkeypatch, "conv_s8_fast")
 
 
-@pytest.mark.parametrize("k,c", [((3, 3), 300), ((1, 1), 4096), ((3, 3), 520)],
-                         ids=["block1_on_stack", "block1_at_limit", "arena_scratch"])
+@pytest.mark.parametrize("k,c", [((3, 3), 60), ((1, 1), 1024), ((3, 3), 520)],
+                         ids=["one_per_block", "at_budget", "two_per_block"])
 def test_conv_long_patches(k, c, monkeypatch):
-    """Patches longer than half the kernel's stack buffer (one per block) and longer
-    than all of it (two per block in arena scratch)."""
+    """Patches longer than half the scratch budget (one per block), exactly at it, and
+    longer than all of it (two per block); the scratch is planned in the arena."""
     rng = _rng(f"long{k}{c}")
     model = conv_model(rng, h=3, w=4, c=c, oc=6, k=k)
     check(model, _inputs(rng, (1, 3, 4, c)), monkeypatch, "conv_s8_fast")
     g = read_model(model)
     node, = PREPARERS["CONV_2D"](g.ops[0], g, PrepareContext(rounding=ROUNDING_SINGLE))
     patch_len = -(-k[0] * k[1] * c // 16) * 16
-    assert node.params["block_pixels"] == (1 if patch_len <= 4096 else 2)
-    assert node.scratch_bytes == (0 if patch_len <= 4096 else 4 * patch_len + 32)
+    assert node.params["block_pixels"] == (1 if patch_len <= 1024 else 2)
+    assert node.scratch_bytes == 2 * (node.params["block_pixels"] * patch_len + 16)
 
 
 def test_conv_without_bias(monkeypatch):

@@ -144,9 +144,8 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  * (-input_offset), whose offset product (x + input_offset) * w is 0.  The patch of
  * every output pixel (its filter_h * filter_w * input_c = K input values in OHWI row
  * order [fy][fx][c]) is widened to int16, block_pixels patches at a time, zero-padded
- * to patch_len = K rounded up to MDL_CONV_S8_FAST_K_ALIGN, into a buffer on the stack
- * (MDL_CONV_S8_FAST_STACK_PATCH int16 entries, so that the arena needs no scratch) or,
- * for longer patches, into arena scratch; the filter is given with rows of patch_len
+ * to patch_len = K rounded up to MDL_CONV_S8_FAST_K_ALIGN, into arena scratch; the
+ * filter is given with rows of patch_len
  * int8 values (zero-padded by prepare when K is not a multiple of
  * MDL_CONV_S8_FAST_K_ALIGN).  Then each patch is dotted with each filter row
  * (register-blocked over
@@ -156,7 +155,6 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  * prepare only chooses this kernel when K < 2^17 (|x * w| <= 2^14). */
 #define MDL_CONV_S8_FAST_K_ALIGN 16
 #define MDL_CONV_S8_FAST_MAX_BLOCK 16 /* largest block_pixels */
-#define MDL_CONV_S8_FAST_STACK_PATCH 4096 /* int16 entries of the stack patch buffer */
 #define MDL_CONV_S8_FAST_SLACK 16 /* int16 entries past the patches, written as scratch */
 #define MDL_CONV_S8_FAST_PARAMS(F, A)                                             \
   MDL_CONV_S8_PARAMS(F, A)                                                        \
@@ -171,9 +169,8 @@ MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) 
 }
 
 /* filter: [output_c, patch_len] int8, zero beyond K in each row; bias_eff: int32
- * [output_c] (not NULL); scratch: NULL when block_pixels * patch_len <=
- * MDL_CONV_S8_FAST_STACK_PATCH (the patches go on the stack), else 2 * (block_pixels *
- * patch_len + MDL_CONV_S8_FAST_SLACK) bytes, 2-byte aligned.  MDL_ERR_BAD_PARAM if
+ * [output_c] (not NULL); scratch: 2 * (block_pixels * patch_len +
+ * MDL_CONV_S8_FAST_SLACK) bytes of arena, 2-byte aligned.  MDL_ERR_BAD_PARAM if
  * groups != 1, block_pixels is out of range or scratch is missing. */
 mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
                             const int32_t* shift, const int8_t* input,

@@ -384,11 +384,7 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
       !bias_eff) {
     return MDL_ERR_BAD_PARAM;
   }
-  int16_t stack_patches[MDL_CONV_S8_FAST_STACK_PATCH + MDL_CONV_S8_FAST_SLACK];
-  if (!scratch) {
-    if ((int64_t)bp * kp > MDL_CONV_S8_FAST_STACK_PATCH) return MDL_ERR_BAD_PARAM;
-    scratch = stack_patches;
-  }
+  if (!scratch) return MDL_ERR_BAD_PARAM;
   const int32_t oc = p->output_c;
   int32_t acc[ACC_SIZE];
   int8_t* out = output;

@@ -57,13 +57,12 @@ _KERNEL_ROUNDING = {ROUNDING_SINGLE: ROUNDING_DOUBLE, ROUNDING_DOUBLE: ROUNDING_
 # conv_s8_fast (cext/include/mdl_conv.h): int16 patches of patch_len = K rounded up to
 # _K_ALIGN (MDL_CONV_S8_FAST_K_ALIGN) entries, block_pixels (at most _FAST_MAX_BLOCK =
 # MDL_CONV_S8_FAST_MAX_BLOCK, an even number when possible: the GEMM works on pixel
-# pairs) of them in the kernel's stack buffer of _STACK_PATCH
-# (MDL_CONV_S8_FAST_STACK_PATCH) entries, so that the arena needs no scratch (microdl's
-# arena stays at the activations' live-set bound); longer patches go 2 at a time into
-# arena scratch.
+# pairs) of them in arena scratch (planned like every tensor, counted in arena_bytes):
+# as many patches as fit _SCRATCH_PATCH entries (2 KiB; larger blocks measured no
+# faster on KWS/VWW/IC), at least 2 (1 for a single output pixel).
 _K_ALIGN = 16
 _FAST_MAX_BLOCK = 16
-_STACK_PATCH = 4096
+_SCRATCH_PATCH = 1024
 _SLACK = 16  # MDL_CONV_S8_FAST_SLACK: int16 entries the kernel may write past the patches
 # conv_s8_fast sums int8 x int8 products in int32 without wrapping: K < 2^17.
 _FAST_MAX_PATCH = 1 << 17
@@ -274,11 +273,11 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
         eff_bias = eff_bias + bias.astype(np.int64)
     eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
     pixels = params["batches"] * params["output_h"] * params["output_w"]
-    fit = _STACK_PATCH // patch_len
-    on_stack = fit >= 1
-    block = min(_FAST_MAX_BLOCK, fit if fit < 2 else fit // 2 * 2) if on_stack else 2
+    fit = _SCRATCH_PATCH // patch_len
+    block = min(_FAST_MAX_BLOCK, fit if fit < 2 else fit // 2 * 2) if fit >= 1 else 2
     block = max(1, min(block, pixels))
-    scratch = 0 if on_stack else 2 * (block * patch_len + _SLACK)
+    # The int16 patch block lives in arena scratch (planned, counted in arena_bytes).
+    scratch = 2 * (block * patch_len + _SLACK)
     return Node("conv_s8_fast", dict(params, block_pixels=block),
                 [x_index, filt, eff_bias, mult, shift], y_index, scratch_bytes=scratch)
 
