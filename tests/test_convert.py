@@ -222,3 +222,18 @@ def test_not_a_model(hello, capsys):
     assert main([str(junk), "-o", str(tmp / "z.tflite"), "--calibration-data", data,
                  "--no-progress"]) == 2
     assert "neither a .tflite" in capsys.readouterr().err
+
+
+def test_cli_accepts_a_microdl_trained_model(tmp_path):
+    from microdl import pipeline
+
+    npz = os.path.join(pipeline.DEFAULT_DIR, "digits_cnn", "digits_cnn_float.npz")
+    x = pipeline.model_data("digits_cnn")["train"][0][:64]
+    data = tmp_path / "digits.npy"
+    np.save(data, x)
+    out = tmp_path / "digits.tflite"
+    assert main([npz, "-o", str(out), "--calibration-data", str(data), "--method",
+                 "entropy", "--no-progress"]) == 0
+    q = read_model(out.read_bytes())
+    assert q.ops[-1].name == "SOFTMAX"
+    assert_bit_identical(out.read_bytes())
