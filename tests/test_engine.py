@@ -195,3 +195,14 @@ def test_preserve_all_tensors_keeps_intermediates_like_litert():
     assert compared == len(ours.get_ops_details())
     plain = _interpreter("kws_ref_model.tflite")
     assert ours.arena_bytes > plain.arena_bytes
+
+
+def test_profile_ops_covers_every_executed_op():
+    it = _interpreter("kws_ref_model.tflite")
+    rows = it.profile_ops(repeats=3)
+    executed = {op for op in it._node_ops}
+    assert [r["index"] for r in rows] == sorted(executed)
+    assert all(r["seconds"] > 0 for r in rows)
+    assert sum(r["macs"] for r in rows) == sum(o["macs"] for o in it.get_ops_details())
+    # The RESHAPE is an alias: no node, no row.
+    assert "RESHAPE" not in {r["op_name"] for r in rows}

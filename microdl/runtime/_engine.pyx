@@ -77,6 +77,18 @@ cdef class Engine:
         n.out = <void*>output
         n.scratch = <void*>scratch
 
+    def run_range(self, int start, int stop):
+        """Execute nodes [start, stop) only (profiling one layer at a time); their
+        inputs must already hold valid data.  GIL released; raises KernelError."""
+        if not 0 <= start <= stop <= self.count:
+            raise IndexError(f"node range [{start}, {stop}) outside [0, {self.count}]")
+        cdef mdl_status st
+        cdef int32_t failed = 0
+        with nogil:
+            st = mdl_run_nodes(self.nodes + start, stop - start, &failed)
+        if st != MDL_OK:
+            raise KernelError(f"kernel of node {start + failed} returned status {<int>st}")
+
     def run(self):
         """Execute all nodes in order with the GIL released; raises KernelError on a
         non-zero kernel status."""

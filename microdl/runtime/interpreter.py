@@ -235,6 +235,37 @@ class Interpreter:
             raise RuntimeError("Invoke called on model that is not ready.")
         engine.run()
 
+    def profile_ops(self, repeats=50, warmup=3):
+        """Host time of every op: each op's C nodes are run alone `repeats` times
+        (after `warmup` full invokes so every input holds real data) and the median is
+        taken.  Returns a list, one dict per op with nodes, of index, op_name,
+        seconds (median) and macs.  Uses the current input tensors.
+
+        Raises:
+            RuntimeError: allocate_tensors() has not been called."""
+        import time
+
+        if self._engine is None:
+            raise RuntimeError("Invoke called on model that is not ready.")
+        for _ in range(max(warmup, 1)):
+            self._engine.run()
+        spans = {}
+        for k, op_index in enumerate(self._node_ops):
+            lo, hi = spans.get(op_index, (k, k))
+            spans[op_index] = (min(lo, k), max(hi, k) + 1)
+        g = self._graph
+        rows = []
+        for op_index, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1]):
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                self._engine.run_range(lo, hi)
+                times.append(time.perf_counter() - t0)
+            op = g.ops[op_index]
+            rows.append(dict(index=op_index, op_name=op.name,
+                             seconds=float(np.median(times)), macs=op_macs(op, g)))
+        return rows
+
     # ------------------------------------------------------------------ tensors
     def _check_index(self, index):
         n = len(self._graph.tensors)
