@@ -9,6 +9,7 @@
  * widening adds; with one operand loaded as int16 they emit the int16 multiply-add into
  * int32 lanes (x86 pmaddwd), about twice as fast. */
 #include "mdl_conv.h"
+#include "mdl_requantize_vec.h"
 
 /* Tell the compiler that n is a multiple of MDL_CONV_S8_FAST_K_ALIGN (patch_len is),
  * so the vectorized loops need no remainder code. */
@@ -22,26 +23,11 @@
 #endif
 
 /* ------------------------------------------------------------- requantization */
-/* mdl_requantize (gemmlowp double rounding) without branches, clamped:
- * SaturatingRoundingDoublingHighMul(a, b) = floor((a * b + 2^30) / 2^31) in every
- * non-saturating case (for a * b < 0, gemmlowp's nudge 1 - 2^30 followed by a division
- * truncating toward zero is the same floor), and the result fits int32, so the low 32
- * bits of the logical shift are exact.  RoundingDivideByPOT as in mdl_fixedpoint.h. */
+/* mdl_requantize (gemmlowp double rounding) without branches, clamped: see
+ * mdl_requantize_vec.h. */
 MDL_INLINE int32_t requantize_double(int32_t acc, int32_t m, int32_t s, int32_t offset,
                                      int32_t lo, int32_t hi) {
-  const int32_t left = s > 0 ? s : 0;
-  const int32_t right = s > 0 ? 0 : -s;
-  const int32_t x = (int32_t)((uint32_t)acc << left);
-  const int64_t ab = (int64_t)x * (int64_t)m + ((int64_t)1 << 30);
-  int32_t q = (int32_t)(uint32_t)((uint64_t)ab >> 31);
-  q = (x == INT32_MIN && m == INT32_MIN) ? INT32_MAX : q;
-  const int32_t mask = (int32_t)((1u << right) - 1u);
-  const int32_t rem = q & mask;
-  const int32_t threshold = (mask >> 1) + (q < 0 ? 1 : 0);
-  int32_t v = (q >> right) + (rem > threshold ? 1 : 0);
-  v += offset;
-  v = v < lo ? lo : v;
-  return v > hi ? hi : v;
+  return mdl_requantize_clamp_vec(acc, m, s, offset, lo, hi);
 }
 
 #define RQ_CHUNK 64
