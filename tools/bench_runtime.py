@@ -3,11 +3,14 @@
 
 For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
   - arena bytes: microdl (inputs preserved, as LiteRT; and inputs reusable, as TFLite
-    Micro), TFLite Micro's measured minimum arena (head + tail, x86-64, from
-    ../shared/models/README.md) and the activation lower bound (largest live set);
+    Micro), TFLite Micro's arena (head + tail as its RecordingMicroAllocator reports
+    it, measured here with the tflite-micro pip package; without that package, the
+    figures measured in ../shared/models/README.md) and the lower bound (largest live
+    set of microdl's planned buffers);
   - median invoke() latency from Python over the same random inputs: microdl, LiteRT's
     reference kernels (BUILTIN_REF), LiteRT's optimized builtin kernels
-    (BUILTIN_WITHOUT_DEFAULT_DELEGATES) and LiteRT's default (XNNPACK), with ratios.
+    (BUILTIN_WITHOUT_DEFAULT_DELEGATES), LiteRT's default (XNNPACK) and TFLite Micro
+    (pip), with ratios.
 
     python tools/bench_runtime.py [--repeats N] [--markdown]
 """
@@ -55,6 +58,43 @@ def litert(path, resolver):
     return it
 
 
+def tflm_interpreter(path):
+    """TFLite Micro's Python interpreter, or None without the tflite-micro package."""
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError:
+        return None
+    return runtime.Interpreter.from_file(path, arena_size=1 << 20)
+
+
+def tflm_arena_bytes(path):
+    """TFLite Micro's arena use (head + tail bytes) as its RecordingMicroAllocator
+    reports it; None without tflite-micro.  The report is printed by TFLite Micro's own
+    statically linked C runtime and only flushed at exit, so it runs in a subprocess."""
+    import re
+    import subprocess
+
+    code = ("from tflite_micro.python.tflite_micro import runtime\n"
+            f"runtime.Interpreter.from_file({path!r}, arena_size=1 << 20)"
+            ".print_allocations()\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                              text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"Arena allocation total (\d+) bytes", proc.stdout + proc.stderr)
+    return int(m.group(1)) if m else None
+
+
+def time_tflm(path, xs, repeats):
+    it = tflm_interpreter(path)
+    if it is None:
+        return None
+    for k, x in enumerate(xs):
+        it.set_input(x, k)
+    return median_latency(it.invoke, repeats=repeats)[0]
+
+
 def time_interpreter(it, xs, repeats):
     for d, x in zip(it.get_input_details(), xs):
         it.set_tensor(d["index"], x)
@@ -76,7 +116,9 @@ def main(argv=None):
         ours.allocate_tensors()
         reuse = microdl.Interpreter(model_path=path, preserve_inputs=False)
         reuse.allocate_tensors()
-        arena_rows.append((name, ours.arena_bytes, reuse.arena_bytes, tflm_arena,
+        measured = tflm_arena_bytes(path)
+        arena_rows.append((name, ours.arena_bytes, reuse.arena_bytes,
+                           measured if measured is not None else tflm_arena,
                            reuse.lower_bound_bytes))
         xs = random_inputs(ours.get_input_details(), seed=1)
         t_ours = time_interpreter(ours, xs, args.repeats)
@@ -86,6 +128,7 @@ def main(argv=None):
                 peers[kind] = time_interpreter(litert(path, kind), xs, args.repeats)
             except (RuntimeError, ValueError):
                 peers[kind] = None  # LiteRT refuses the model (person_detect)
+        peers["tflm"] = time_tflm(path, xs, args.repeats)
         speed_rows.append((name, t_ours, peers))
 
     def cell(v):
@@ -101,11 +144,11 @@ def main(argv=None):
     print("Median invoke() latency, one thread (ms; ratio = peer / microdl, >1 means "
           "microdl is faster)")
     hdr = ["model", "microdl", "LiteRT reference", "ratio", "LiteRT optimized",
-           "ratio", "LiteRT XNNPACK", "ratio"]
+           "ratio", "LiteRT XNNPACK", "ratio", "TFLite Micro", "ratio"]
     rows = []
     for n, t, peers in speed_rows:
         row = [n, f"{t * 1e3:.3f}"]
-        for kind in ("ref", "opt", "xnnpack"):
+        for kind in ("ref", "opt", "xnnpack", "tflm"):
             p = peers[kind]
             row += ["n/a", "n/a"] if p is None else [f"{p * 1e3:.3f}", f"{p / t:.2f}x"]
         rows.append(row)
