@@ -1,0 +1,658 @@
+"""microdl.bench: accuracy, host latency, memory and NPU estimates of int8 models.
+
+One call per model gives one row (a plain, JSON-ready dict)::
+
+    from microdl.bench import bench_model, write_csv, plot
+    row = bench_model("digits_cnn_int8.tflite", float_path="digits_cnn_float.tflite",
+                      data="test.npz", npus=["ethos-u55-128"])
+    plot([row], "accuracy_latency.png")
+
+What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes,
+``_db`` decibels; accuracies are fractions in [0, 1]):
+
+* ``model`` (file name without extension), ``path``, ``float_model``, ``data``,
+  ``task``: "classifier" when the model's output has a last dimension > 1 (top-1
+  accuracy against integer labels), else "regression".
+* Memory and work: ``arena_bytes`` (microdl's planned activation arena),
+  ``weight_bytes`` (all constant tensors of the file), ``macs`` (multiply-accumulates
+  of one inference), ``ops``.
+* Host latency: ``host_median_us``, ``host_p10_us``, ``host_p90_us`` of
+  ``Interpreter.invoke()`` over ``host_repeats`` timed runs after a warm-up
+  (microdl.utils.median_latency), ``threads`` as passed to the Interpreter.
+* Accuracy, with data (``samples`` = N): classifiers ``float_top1`` / ``int8_top1``;
+  regression ``float_mse`` / ``int8_mse`` (mean squared error against y);
+  ``sqnr_db``: signal-to-quantization-noise ratio of the int8 model's dequantized
+  outputs against the float model's outputs, 10 log10(sum f^2 / sum (q - f)^2)
+  (needs the float model; inf when they agree exactly).
+* ``npu``: per NPU label, ``cycles`` (NPU clock cycles), ``latency_us``,
+  ``mac_utilization`` (0..1) and ``fits_sram`` from microdl.npu.estimate.
+* ``layers`` (with ``per_layer=True``): per operator ``index``, ``op``,
+  ``output_shape``, ``macs``, ``host_us`` (Interpreter.profile_ops median; 0 for ops
+  that run no kernel, such as RESHAPE) and per NPU ``cycles`` and ``bound``
+  ("compute", "memory" or "none").
+
+Data (.npz): ``x`` float32 (N, *input shape without batch) and ``y`` (N,) integer
+labels for classifiers, or float targets with N x (output size) values for regression.
+The int8 model gets x quantized with its input's scale and zero point (round half away
+from zero, saturate: microdl.pipeline.quantize_input); its outputs are dequantized.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+
+import numpy as np
+
+DEFAULT_REPEATS = 200          # timed invokes per model (at least 0.2 s in total)
+DEFAULT_LAYER_REPEATS = 50     # timed runs of each operator with per_layer=True
+_CHUNK = 64                    # samples per float-reference batch (progress steps)
+
+
+class BenchError(ValueError):
+    """The inputs of a benchmark do not fit together (missing array, wrong shape,
+    unknown NPU...); the message says what and how to fix it."""
+
+
+# ------------------------------------------------------------------- inputs
+def resolve_npus(specs):
+    """NPU specs -> list of (label, NPUConfig).
+
+    Each spec is a preset name (case-insensitive, see microdl.npu.PRESETS), a path
+    of a .json / .toml config file (microdl.npu.load_config), an NPUConfig, or an
+    already resolved (label, NPUConfig) pair.  A
+    file's label is its config's ``name``, or the file name when that label is
+    already taken (e.g. a file that starts from a preset it is compared with).
+
+    Raises:
+        BenchError: unknown preset (lists the presets), missing or invalid file."""
+    from microdl.npu import PRESETS, NPUConfig, NPUConfigError, load_config
+
+    out, seen = [], set()
+    for spec in specs:
+        if isinstance(spec, tuple) and len(spec) == 2:
+            label, cfg = spec
+        elif isinstance(spec, NPUConfig):
+            cfg, label = spec, spec.name
+        else:
+            spec = os.fspath(spec)
+            if spec.lower().endswith((".json", ".toml")):
+                if not os.path.exists(spec):
+                    raise BenchError(f"NPU config file {spec}: no such file")
+                try:
+                    cfg = load_config(spec)
+                except (NPUConfigError, OSError) as e:
+                    raise BenchError(f"NPU config file {spec}: {e}") from None
+                label = cfg.name
+                if label in seen:
+                    label = os.path.splitext(os.path.basename(spec))[0]
+            else:
+                key = spec.strip().lower()
+                if key not in PRESETS:
+                    raise BenchError(
+                        f"unknown NPU {spec!r}: give a preset name or a .json/.toml "
+                        f"config file; presets: {', '.join(PRESETS)}")
+                cfg, label = PRESETS[key], key
+        if label in seen:
+            raise BenchError(f"NPU {label!r} given twice")
+        seen.add(label)
+        out.append((label, cfg))
+    return out
+
+
+def load_data(path):
+    """Read a labelled data set from a .npz holding ``x`` and ``y``.
+
+    Returns (x float32 (N, ...), y (N, ...)).
+    Raises:
+        BenchError: missing file, not an .npz, no x or no y array, empty, non-finite
+            x, or x and y with different sample counts."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise BenchError(f"data file {path}: no such file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise BenchError(f"data file {path}: not a .npz array file ({e})") from None
+    if isinstance(loaded, np.ndarray):
+        raise BenchError(f"data file {path}: a single array; save a .npz with arrays "
+                         f"'x' (inputs) and 'y' (labels or targets): "
+                         f"np.savez(path, x=x, y=y)")
+    with loaded:
+        missing = [k for k in ("x", "y") if k not in loaded.files]
+        if missing:
+            raise BenchError(f"data file {path}: no {' or '.join(map(repr, missing))} "
+                             f"array (it has {sorted(loaded.files)}); it needs 'x' "
+                             f"(inputs) and 'y' (labels or targets)")
+        x, y = loaded["x"], loaded["y"]
+    return _check_xy(x, y, path)
+
+
+def _check_xy(x, y, where):
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind not in "fiu" or y.dtype.kind not in "fiub":
+        raise BenchError(f"{where}: x and y must be numeric (x is {x.dtype}, "
+                         f"y is {y.dtype})")
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise BenchError(f"{where}: x holds no samples")
+    if y.ndim < 1 or y.shape[0] != x.shape[0]:
+        raise BenchError(f"{where}: x has {x.shape[0]} samples but y has "
+                         f"{y.shape[0] if y.ndim else 0}")
+    x = x.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        raise BenchError(f"{where}: x has NaN or inf values")
+    return x, y
+
+
+def _as_data(data):
+    """(x, y, label) from a .npz path or an (x, y) pair (None -> None)."""
+    if data is None:
+        return None
+    if isinstance(data, (str, os.PathLike)):
+        x, y = load_data(data)
+        return x, y, os.fspath(data)
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = _check_xy(data[0], data[1], "data")
+        return x, y, "(arrays)"
+    raise BenchError("data must be a .npz path or an (x, y) pair of arrays")
+
+
+# --------------------------------------------------------------- conversion
+def quantize(x, detail):
+    """Float inputs -> the values of the input tensor described by `detail` (an
+    Interpreter input detail): int8 via microdl.pipeline.quantize_input (round half
+    away from zero, saturate), uint8 the same way into 0..255, float32 unchanged."""
+    from microdl.pipeline import quantize_input
+
+    dt = np.dtype(detail["dtype"])
+    if dt == np.int8:
+        return quantize_input(x, detail)
+    if dt == np.uint8:
+        scale, zp = detail["quantization"]
+        v = x / scale
+        q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zp
+        return np.clip(q, 0, 255).astype(np.uint8)
+    if dt == np.float32:
+        return np.asarray(x, np.float32)
+    raise BenchError(f"input tensor {detail['name']!r} has dtype {dt}; microdl-bench "
+                     f"feeds int8, uint8 or float32 inputs")
+
+
+def dequantize(q, detail):
+    """Output tensor values -> float32 ((q - zero point) * scale; floats unchanged)."""
+    q = np.asarray(q)
+    if q.dtype.kind == "f":
+        return q.astype(np.float32)
+    scale, zp = detail["quantization"]
+    if scale == 0:
+        return q.astype(np.float32)
+    return ((q.astype(np.float32) - zp) * scale).astype(np.float32)
+
+
+# ------------------------------------------------------------------- metrics
+def top1(outputs, labels):
+    """Fraction (0..1) of samples whose largest output is at the label's index."""
+    outputs = np.asarray(outputs).reshape(len(labels), -1)
+    return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels).reshape(-1)))
+
+
+def mse(outputs, targets):
+    """Mean squared error between outputs and targets (same number of values)."""
+    a = np.asarray(outputs, np.float64).reshape(-1)
+    b = np.asarray(targets, np.float64).reshape(-1)
+    return float(np.mean((a - b) ** 2))
+
+
+def sqnr_db(reference, test):
+    """Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (test -
+    ref)^2); inf when test == reference, -inf when the reference is all zeros."""
+    ref = np.asarray(reference, np.float64).reshape(-1)
+    noise = np.asarray(test, np.float64).reshape(-1) - ref
+    p_signal, p_noise = float(np.sum(ref ** 2)), float(np.sum(noise ** 2))
+    if p_noise == 0:
+        return math.inf
+    if p_signal == 0:
+        return -math.inf
+    return 10.0 * math.log10(p_signal / p_noise)
+
+
+def _bar(iterable, total, desc, progress):
+    if not progress:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit="sample", leave=False)
+
+
+def run_int8(interpreter, x, progress=False, desc="int8"):
+    """Run an allocated single-input Interpreter on every sample of x (float, N x
+    input shape without batch).  Returns the dequantized first output, float32
+    (N, *output shape without batch)."""
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    ys = []
+    for xi in _bar(x, len(x), desc, progress):
+        interpreter.set_tensor(inp["index"], quantize(xi[None], inp))
+        interpreter.invoke()
+        ys.append(dequantize(interpreter.get_tensor(out["index"]), out))
+    return np.concatenate(ys)
+
+
+def run_float(graph, x, progress=False, desc="float"):
+    """Run a float Graph (FloatExecutor) on x in batches; returns the first output,
+    float32 (N, *output shape without batch)."""
+    from microdl.reference.executor import FloatExecutor
+
+    ex = FloatExecutor(graph)
+    starts = range(0, len(x), _CHUNK)
+    outs = []
+    for s in _bar(starts, len(starts), desc, progress):
+        outs.append(np.asarray(ex.run([x[s:s + _CHUNK]])[0], np.float32))
+    return np.concatenate(outs)
+
+
+# ------------------------------------------------------------------- one model
+def bench_model(path, float_path=None, data=None, npus=(), threads=1,
+                repeats=DEFAULT_REPEATS, per_layer=False,
+                layer_repeats=DEFAULT_LAYER_REPEATS, progress=False, label=None):
+    """Benchmark one int8 .tflite model; returns its row (see the module docstring).
+
+    Args:
+        path: the int8 (or any microdl-runnable) .tflite file.
+        float_path: the float reference (.tflite or microdl-trained .npz) for float
+            accuracy and the int8 output SQNR; None skips both.
+        data: a .npz path with x and y, or an (x, y) pair; None skips accuracy.
+        npus: NPU presets / config file paths / NPUConfigs (see resolve_npus), or
+            already resolved (label, NPUConfig) pairs.
+        threads: num_threads for the Interpreter (kernels are single-threaded).
+        repeats: timed invokes for host latency (at least this many and 0.2 s).
+        per_layer: add the ``layers`` table (host time per op: profile_ops).
+        layer_repeats: timed runs of each op for the per-layer host time.
+        progress: tqdm bars over the data samples.
+        label: the row's ``model`` name (default: file name without extension).
+    Raises:
+        BenchError: missing files, data that does not fit the model, bad NPUs.
+        microdl.ModelError / microdl.UnsupportedOpError: microdl cannot run the model.
+    """
+    from microdl import Interpreter
+    from microdl.npu import estimate
+    from microdl.tflite import read_model
+    from microdl.utils import median_latency, random_inputs
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise BenchError(f"model file {path}: no such file")
+    if float_path is not None and not os.path.exists(float_path):
+        raise BenchError(f"float model file {float_path}: no such file")
+    npus = resolve_npus(npus)
+    with open(path, "rb") as f:
+        content = f.read()
+    graph = read_model(content)
+    it = Interpreter(model_content=content, num_threads=threads)
+    it.allocate_tensors()
+    ins, outs = it.get_input_details(), it.get_output_details()
+    out_shape = tuple(int(v) for v in outs[0]["shape"])
+    task = "classifier" if len(out_shape) and out_shape[-1] > 1 else "regression"
+    ops = it.get_ops_details()
+    row = {
+        "model": label or os.path.splitext(os.path.basename(path))[0],
+        "path": path, "float_model": None if float_path is None else os.fspath(float_path),
+        "data": None, "task": task, "samples": 0,
+        "float_top1": None, "int8_top1": None, "float_mse": None, "int8_mse": None,
+        "sqnr_db": None,
+        "arena_bytes": int(it.arena_bytes),
+        "weight_bytes": int(sum(t.nbytes for t in graph.tensors if t.data is not None)),
+        "macs": int(sum(o["macs"] for o in ops)), "ops": len(ops),
+    }
+
+    # Accuracy.
+    xy = _as_data(data)
+    feed = None
+    if xy is not None:
+        x, y, row["data"] = xy
+        _check_model_data(path, ins, outs, x, y, task)
+        int8_out = run_int8(it, x, progress, desc=f"{row['model']} int8")
+        row["samples"] = int(len(x))
+        if task == "classifier":
+            row["int8_top1"] = top1(int8_out, y)
+        else:
+            row["int8_mse"] = mse(int8_out, y)
+        if float_path is not None:
+            fgraph = _load_float(float_path, ins, outs)
+            float_out = run_float(fgraph, x, progress, desc=f"{row['model']} float")
+            if task == "classifier":
+                row["float_top1"] = top1(float_out, y)
+            else:
+                row["float_mse"] = mse(float_out, y)
+            row["sqnr_db"] = sqnr_db(float_out, int8_out)
+        feed = [quantize(x[:1], ins[0])]
+    elif float_path is not None:
+        _load_float(float_path, ins, outs)  # check it fits even without data
+
+    # Host latency (first data sample, or a seeded random input).
+    if feed is None:
+        feed = random_inputs(ins, seed=0)
+    for d, v in zip(ins, feed):
+        it.set_tensor(d["index"], v)
+    med, p10, p90 = median_latency(it.invoke, repeats=repeats)
+    row.update(host_median_us=med * 1e6, host_p10_us=p10 * 1e6, host_p90_us=p90 * 1e6,
+               host_repeats=int(repeats), threads=threads)
+
+    # NPU estimates.
+    estimates = {}
+    row["npu"] = {}
+    for name, cfg in npus:
+        est = estimate(content, cfg)
+        estimates[name] = est
+        row["npu"][name] = {"config": cfg.name, "cycles": float(est.total_cycles),
+                            "latency_us": est.latency_s * 1e6,
+                            "mac_utilization": float(est.mac_utilization),
+                            "fits_sram": bool(est.fits_sram)}
+
+    if per_layer:
+        host = {r["index"]: r["seconds"] for r in it.profile_ops(repeats=layer_repeats)}
+        layers = []
+        for op in graph.ops:
+            out_t = graph.tensors[op.outputs[0]] if op.outputs else None
+            entry = {"index": op.index, "op": op.name,
+                     "output_shape": [] if out_t is None else [int(v) for v in out_t.shape],
+                     "macs": int(ops[op.index]["macs"]),
+                     "host_us": host.get(op.index, 0.0) * 1e6, "npu": {}}
+            for name, est in estimates.items():
+                la = est.layers[op.index]
+                entry["npu"][name] = {"cycles": float(la.cycles), "bound": la.bound}
+            layers.append(entry)
+        row["layers"] = layers
+    return row
+
+
+def _check_model_data(path, ins, outs, x, y, task):
+    """Raise BenchError unless x and y fit the model's single input and output."""
+    name = os.path.basename(path)
+    if len(ins) != 1:
+        raise BenchError(f"{name} has {len(ins)} inputs; accuracy with --data needs a "
+                         f"single-input model")
+    want = tuple(int(v) for v in ins[0]["shape"][1:])
+    if tuple(x.shape[1:]) != want:
+        raise BenchError(f"data x has shape {x.shape}, but {name} takes "
+                         f"{tuple(int(v) for v in ins[0]['shape'])}: x must be (N, "
+                         f"{', '.join(map(str, want))}) — N samples without the batch "
+                         f"dimension")
+    out_shape = tuple(int(v) for v in outs[0]["shape"])
+    if task == "classifier":
+        classes = out_shape[-1]
+        if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
+            raise BenchError(f"{name} is a classifier ({classes} outputs): y must hold "
+                             f"integer class labels, got {y.dtype} values")
+        if y.size != len(x):
+            raise BenchError(f"{name} is a classifier: y must hold one label per "
+                             f"sample, shape (N,), got {y.shape}")
+        if y.min() < 0 or y.max() >= classes:
+            raise BenchError(f"y labels must be in 0..{classes - 1} for {name}'s "
+                             f"{classes} outputs; found {y.min()}..{y.max()}")
+    else:
+        per_sample = int(np.prod(out_shape[1:])) if len(out_shape) > 1 else 1
+        if y.size != len(x) * per_sample:
+            raise BenchError(f"{name} outputs {per_sample} value(s) per sample, but y "
+                             f"has shape {y.shape} for {len(x)} samples")
+
+
+def _load_float(float_path, ins, outs):
+    """The float Graph, checked to have the int8 model's input and output shapes."""
+    from microdl.cli.convert import load_float_graph
+
+    g = load_float_graph(os.fspath(float_path))
+    name = os.path.basename(os.fspath(float_path))
+    if len(g.inputs) != len(ins):
+        raise BenchError(f"float model {name} has {len(g.inputs)} inputs, the int8 "
+                         f"model {len(ins)}")
+    for what, tensors, details in (("input", g.inputs, ins), ("output", g.outputs, outs)):
+        for t, d in zip(tensors, details):
+            fs, qs = tuple(g.tensors[t].shape), tuple(int(v) for v in d["shape"])
+            if fs[1:] != qs[1:]:
+                raise BenchError(f"float model {name} {what} shape {fs} does not match "
+                                 f"the int8 model's {qs}")
+    return g
+
+
+# ------------------------------------------------------------------- outputs
+def npu_labels(rows):
+    """NPU labels of the rows, in first-seen order."""
+    seen = []
+    for r in rows:
+        for k in r.get("npu", {}):
+            if k not in seen:
+                seen.append(k)
+    return seen
+
+
+SCALAR_COLUMNS = ("model", "task", "samples", "float_top1", "int8_top1", "float_mse",
+                  "int8_mse", "sqnr_db", "arena_bytes", "weight_bytes", "macs", "ops",
+                  "host_median_us", "host_p10_us", "host_p90_us", "host_repeats",
+                  "threads", "path", "float_model", "data")
+NPU_COLUMNS = ("cycles", "latency_us", "mac_utilization", "fits_sram")
+
+
+def flat_row(row, npus=None):
+    """The row as one flat dict: SCALAR_COLUMNS, then ``<npu>_<field>`` for every
+    NPU label and NPU_COLUMNS field (None where a row lacks that NPU)."""
+    out = {k: row.get(k) for k in SCALAR_COLUMNS}
+    for name in (npu_labels([row]) if npus is None else npus):
+        n = row.get("npu", {}).get(name, {})
+        for f in NPU_COLUMNS:
+            out[f"{name}_{f}"] = n.get(f)
+    return out
+
+
+def write_csv(rows, path):
+    """One CSV line per row (flat_row columns; empty cells for None)."""
+    npus = npu_labels(rows)
+    flat = [flat_row(r, npus) for r in rows]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(flat[0]) if flat else list(SCALAR_COLUMNS))
+        w.writeheader()
+        for r in flat:
+            w.writerow({k: "" if v is None else v for k, v in r.items()})
+
+
+def _json_safe(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def write_json(rows, path):
+    """{"tool": "microdl-bench", "units": {...}, "rows": [row, ...]} (strict JSON:
+    an infinite SQNR is written as the string "inf")."""
+    doc = {"tool": "microdl-bench",
+           "units": {"_us": "microseconds", "_bytes": "bytes", "_db": "decibels",
+                     "cycles": "NPU clock cycles", "top1": "fraction 0..1"},
+           "rows": [_json_safe(r) for r in rows]}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, allow_nan=False)
+        f.write("\n")
+
+
+def _pct(v):
+    return "-" if v is None else f"{v * 100:.2f}%"
+
+
+def _num(v, fmt):
+    return "-" if v is None else format(v, fmt)
+
+
+def _quality(r, which):
+    if r["task"] == "classifier":
+        return _pct(r[f"{which}_top1"])
+    v = r[f"{which}_mse"]
+    return "-" if v is None else f"MSE {v:.4f}"
+
+
+def _table_cells(rows):
+    npus = npu_labels(rows)
+    head = ["model", "task", "N", "float", "int8", "SQNR dB", "arena B", "weights B",
+            "MACs", "host us (p10-p90)"] + [f"{n} cycles (us)" for n in npus]
+    body = []
+    for r in rows:
+        cells = [r["model"], r["task"], str(r["samples"] or "-"), _quality(r, "float"),
+                 _quality(r, "int8"), _num(r["sqnr_db"], ".1f"),
+                 f"{r['arena_bytes']:,}", f"{r['weight_bytes']:,}", f"{r['macs']:,}",
+                 f"{r['host_median_us']:.2f} ({r['host_p10_us']:.2f}-"
+                 f"{r['host_p90_us']:.2f})"]
+        for n in npus:
+            e = r.get("npu", {}).get(n)
+            cells.append("-" if e is None else
+                         f"{e['cycles']:,.0f} ({e['latency_us']:.2f})"
+                         + ("" if e["fits_sram"] else " no-fit"))
+        body.append(cells)
+    return head, body
+
+
+def format_table(rows):
+    """The rows as a fixed-width text table (model and task left-aligned)."""
+    head, body = _table_cells(rows)
+    lines = [head] + body
+    widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
+    return "\n".join("  ".join(v.ljust(w) if c < 2 else v.rjust(w)
+                               for c, (v, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def format_markdown(rows):
+    """The rows as a GitHub-flavoured markdown table."""
+    head, body = _table_cells(rows)
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines)
+
+
+def format_layers(row):
+    """The row's per-layer table (needs per_layer=True), in the spirit of Vela's
+    --verbose-performance: op, output shape, MACs, host time (us), and per NPU its
+    cycles and what bounds the layer; then the totals."""
+    if "layers" not in row:
+        raise BenchError("no per-layer data: bench_model(..., per_layer=True)")
+    npus = list(row.get("npu", {}))
+    head = ["#", "op", "output", "MACs", "host us"]
+    for n in npus:
+        head += [f"{n} cycles", "bound"]
+    lines = [head]
+    for la in row["layers"]:
+        cells = [str(la["index"]), la["op"], "x".join(map(str, la["output_shape"])),
+                 f"{la['macs']:,}", f"{la['host_us']:.2f}"]
+        for n in npus:
+            cells += [f"{la['npu'][n]['cycles']:,.0f}", la["npu"][n]["bound"]]
+        lines.append(cells)
+    total = ["", "total", "", f"{row['macs']:,}",
+             f"{sum(la['host_us'] for la in row['layers']):.2f}"]
+    for n in npus:
+        total += [f"{row['npu'][n]['cycles']:,.0f}", ""]
+    lines.append(total)
+    widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
+    left = {1, 2} | {6 + 2 * k for k in range(len(npus))}
+    out = [f"{row['model']}: per layer"]
+    out += ["  ".join(v.ljust(w) if c in left else v.rjust(w)
+                      for c, (v, w) in enumerate(zip(line, widths))) for line in lines]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------- plot
+_MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
+
+
+def plot_value(row):
+    """What the plot puts on its y axis for a row: ("top-1 accuracy (%)", int8 top-1
+    x 100) for classifiers, ("output SQNR vs float (dB)", sqnr_db) for regression;
+    None when the row has no such value (no data, or no float model for SQNR)."""
+    if row["task"] == "classifier":
+        if row.get("int8_top1") is None:
+            return None
+        return "int8 top-1 accuracy (%)", row["int8_top1"] * 100
+    v = row.get("sqnr_db")
+    if v is None or not math.isfinite(v):
+        return None
+    return "int8 output SQNR vs float (dB)", v
+
+
+def plot(rows, path, title="microdl-bench: accuracy vs latency"):
+    """PNG of accuracy (y) against latency (x, log scale, microseconds): one colour
+    per model, host (circle) and each NPU (its own marker) joined by a thin line,
+    each model labelled once.  Classifiers and regression models get separate panels
+    (top-1 accuracy, output SQNR).  Rows without a plottable value are left out.
+
+    Returns the number of models plotted.  Raises BenchError when none can be."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+    from matplotlib.lines import Line2D
+
+    panels = {}
+    for r in rows:
+        v = plot_value(r)
+        if v is not None:
+            panels.setdefault(v[0], []).append((r, v[1]))
+    if not panels:
+        raise BenchError("nothing to plot: the y axis is int8 accuracy, so give --data "
+                         "(and --float for regression models' SQNR)")
+    npus = npu_labels(rows)
+    colours = plt.get_cmap("tab10").colors
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.8),
+                             squeeze=False, sharex=True)
+    sizes = [max(10 - 2 * k, 5) for k in range(len(npus))]  # overlapping NPUs stay visible
+    all_x = []
+    for ax, (ylabel, items) in zip(axes[0], panels.items()):
+        for r, yv in items:
+            col = colours[names.index(r["model"]) % len(colours)]
+            xs = [r["host_median_us"]] + [r["npu"][n]["latency_us"] for n in npus
+                                          if n in r.get("npu", {})]
+            all_x += xs + [r["host_p10_us"], r["host_p90_us"]]
+            ax.plot(xs, [yv] * len(xs), "-", color=col, lw=0.8, alpha=0.5, zorder=1)
+            ax.errorbar([r["host_median_us"]], [yv], fmt="o", color=col, ms=8,
+                        xerr=[[r["host_median_us"] - r["host_p10_us"]],
+                              [r["host_p90_us"] - r["host_median_us"]]], zorder=3)
+            for k, n in enumerate(npus):
+                if n in r.get("npu", {}):
+                    ax.plot(r["npu"][n]["latency_us"], yv, _MARKERS[k % len(_MARKERS)],
+                            color=col, ms=sizes[k], mec="black", mew=0.5, zorder=3 + k)
+            ref = (f"float {_pct(r['float_top1'])}" if r["task"] == "classifier"
+                   and r.get("float_top1") is not None else None)
+            text = r["model"] + (f"\n({ref})" if ref else "")
+            ax.annotate(text, (r["host_median_us"], yv), textcoords="offset points",
+                        xytext=(8, 6), fontsize=8, color=col)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.tick_params(labelbottom=True)
+        ax.set_xlabel("latency per inference (us, log scale)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ys = [yv for _, yv in items]
+        pad = max((max(ys) - min(ys)) * 0.15, 1.0)
+        ax.set_ylim(min(ys) - pad, max(ys) + pad)
+    positive = [v for v in all_x if v > 0]
+    if positive:
+        axes[0][0].set_xlim(min(positive) / 1.5, max(positive) * 3)  # room for labels
+    handles = [Line2D([], [], marker="o", ls="", color="grey", ms=8,
+                      label="host (microdl, median; bar p10-p90)")]
+    handles += [Line2D([], [], marker=_MARKERS[k % len(_MARKERS)], ls="", color="grey",
+                       mec="black", mew=0.5, ms=sizes[k], label=f"{n} (estimate)")
+                for k, n in enumerate(npus)]
+    axes[0][0].legend(handles=handles, loc="best", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return sum(len(v) for v in panels.values())
