@@ -158,12 +158,34 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 #define MDL_CONV_S8_FAST_SLACK 16 /* int16 entries past the patches, written as scratch */
 #define MDL_CONV_S8_FAST_PARAMS(F, A)                                             \
   MDL_CONV_S8_PARAMS(F, A)                                                        \
-  F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */
+  F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */ \
+  F(lanes)         /* GEMM form: MDL_CONV_FAST_ROWS or MDL_CONV_FAST_LANES[_C] */
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 
-/* Patch length (K rounded up to MDL_CONV_S8_FAST_K_ALIGN) of a fast CONV_2D. */
+/* GEMM forms of mdl_conv_s8_fast (`lanes`):
+ *  - MDL_CONV_FAST_ROWS: the filter rows form above (dot products along K);
+ *  - MDL_CONV_FAST_LANES: the output-channel lanes form: patch_len = K exactly for
+ *    short patches (no padding, so a 1x1 convolution's patches are the input pixels
+ *    themselves; see mdl_conv_s8_fast_patch_len), and the filter is int16 in blocks of 16 output channels,
+ *    [ceil(output_c / 16)][K2 / 2][16][2] with K2 = K rounded up to even, element
+ *    (k, o) at block o / 16, [k / 2][o % 16][k % 2], zero where k >= K or o >=
+ *    output_c; bias_eff has ceil(output_c / 16) * 16 entries (zero-padded).  Per pair
+ *    of patch entries, one int16 pair multiply-add into 8 int32 lanes of output
+ *    channels (x86 pmaddwd), no horizontal sums.  AVX2 when the CPU has it
+ *    (runtime check), else portable C;
+ *  - MDL_CONV_FAST_LANES_C: the same with the portable C loop only (tests). */
+#define MDL_CONV_FAST_ROWS 0
+#define MDL_CONV_FAST_LANES 1
+#define MDL_CONV_FAST_LANES_C 2
+#define MDL_CONV_FAST_LANE_BLOCK 16 /* output channels per filter block, lanes form */
+
+#define MDL_CONV_FAST_LANES_EXACT_K 64 /* lanes form: unpadded patches up to this K */
+
+/* Patch length of a fast CONV_2D: K rounded up to MDL_CONV_S8_FAST_K_ALIGN, except in
+ * the lanes forms for K <= MDL_CONV_FAST_LANES_EXACT_K: K. */
 MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) {
   const int32_t k = p->filter_h * p->filter_w * p->input_c;
+  if (p->lanes != MDL_CONV_FAST_ROWS && k <= MDL_CONV_FAST_LANES_EXACT_K) return k;
   return (k + MDL_CONV_S8_FAST_K_ALIGN - 1) / MDL_CONV_S8_FAST_K_ALIGN *
          MDL_CONV_S8_FAST_K_ALIGN;
 }

@@ -319,6 +319,134 @@ MDL_MULTIVERSION static void gemm_block(const int16_t* MDL_RESTRICT patches, int
   }
 }
 
+/* ------------------------------------------------------------ GEMM, lanes form */
+#define LB MDL_CONV_FAST_LANE_BLOCK
+
+/* Stores the first `lanes` of v[LB] at dst. */
+MDL_INLINE void store_lanes(int32_t* MDL_RESTRICT dst, const int32_t* MDL_RESTRICT v,
+                            int32_t lanes) {
+  for (int32_t j = 0; j < lanes; ++j) dst[j] = v[j];
+}
+
+/* Lanes form, portable C: acc[i * n + o] = bias[o] + sum_{k < k2} patch_i[k] *
+ * w(k, o) for np patches (stride kp) and n output channels; w in the lanes layout
+ * (mdl_conv.h), k2 = K rounded up to even (an odd K reads one entry past the patch,
+ * times a zero weight). */
+MDL_MULTIVERSION static void gemm_lanes_c(const int16_t* MDL_RESTRICT patches,
+                                          int32_t np, int32_t kp, int32_t k2,
+                                          const int16_t* MDL_RESTRICT w,
+                                          const int32_t* MDL_RESTRICT bias, int32_t n,
+                                          int32_t* MDL_RESTRICT acc) {
+  for (int32_t ob = 0; ob < n; ob += LB) {
+    const int16_t* wb = w + (size_t)ob * k2;
+    const int32_t lanes = n - ob < LB ? n - ob : LB;
+    for (int32_t i = 0; i < np; ++i) {
+      const int16_t* x = patches + (size_t)i * kp;
+      int32_t a[LB];
+      for (int32_t j = 0; j < LB; ++j) a[j] = bias[ob + j];
+      for (int32_t k = 0; k < k2; k += 2) {
+        const int32_t x0 = x[k], x1 = x[k + 1];
+        const int16_t* wk = wb + (size_t)k * LB;
+        for (int32_t j = 0; j < LB; ++j) {
+          a[j] = add_wrap(a[j], x0 * wk[2 * j] + x1 * wk[2 * j + 1]);
+        }
+      }
+      store_lanes(acc + (size_t)i * n + ob, a, lanes);
+    }
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MDL_NO_MULTIVERSION)
+#include <immintrin.h>
+#include <string.h>
+#define HAVE_LANES_AVX2 1
+
+MDL_INLINE __attribute__((target("avx2"))) __m256i pair_avx2(const int16_t* x) {
+  int32_t v;
+  memcpy(&v, x, sizeof v);
+  return _mm256_set1_epi32(v);
+}
+
+/* gemm_lanes_c with AVX2 intrinsics: two pixels x 16 output channels per step, one
+ * vpmaddwd per (pixel pair of entries, 8 channels). */
+__attribute__((target("avx2"))) static void gemm_lanes_avx2(
+    const int16_t* MDL_RESTRICT patches, int32_t np, int32_t kp, int32_t k2,
+    const int16_t* MDL_RESTRICT w, const int32_t* MDL_RESTRICT bias, int32_t n,
+    int32_t* MDL_RESTRICT acc) {
+  for (int32_t ob = 0; ob < n; ob += LB) {
+    const int16_t* wb = w + (size_t)ob * k2;
+    const int32_t lanes = n - ob < LB ? n - ob : LB;
+    const __m256i b0 = _mm256_loadu_si256((const __m256i*)(bias + ob));
+    const __m256i b1 = _mm256_loadu_si256((const __m256i*)(bias + ob + 8));
+    int32_t i = 0;
+    for (; i + 2 <= np; i += 2) {
+      const int16_t* x = patches + (size_t)i * kp;
+      const int16_t* y = x + kp;
+      __m256i a0 = b0, a1 = b1, c0 = b0, c1 = b1;
+      for (int32_t k = 0; k < k2; k += 2) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB + 16));
+        const __m256i xv = pair_avx2(x + k), yv = pair_avx2(y + k);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, w0));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, w1));
+        c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(yv, w0));
+        c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(yv, w1));
+      }
+      int32_t* d = acc + (size_t)i * n + ob;
+      if (lanes == LB) {
+        _mm256_storeu_si256((__m256i*)d, a0);
+        _mm256_storeu_si256((__m256i*)(d + 8), a1);
+        _mm256_storeu_si256((__m256i*)(d + n), c0);
+        _mm256_storeu_si256((__m256i*)(d + n + 8), c1);
+      } else {
+        int32_t t[LB];
+        _mm256_storeu_si256((__m256i*)t, a0);
+        _mm256_storeu_si256((__m256i*)(t + 8), a1);
+        store_lanes(d, t, lanes);
+        _mm256_storeu_si256((__m256i*)t, c0);
+        _mm256_storeu_si256((__m256i*)(t + 8), c1);
+        store_lanes(d + n, t, lanes);
+      }
+    }
+    if (i < np) {
+      const int16_t* x = patches + (size_t)i * kp;
+      __m256i a0 = b0, a1 = b1;
+      for (int32_t k = 0; k < k2; k += 2) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB + 16));
+        const __m256i xv = pair_avx2(x + k);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(xv, w0));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(xv, w1));
+      }
+      int32_t t[LB];
+      _mm256_storeu_si256((__m256i*)t, a0);
+      _mm256_storeu_si256((__m256i*)(t + 8), a1);
+      store_lanes(acc + (size_t)i * n + ob, t, lanes);
+    }
+  }
+}
+#endif
+
+/* The GEMM of a block in the chosen form (kk: patch_len for the rows form, K2 for the
+ * lanes forms). */
+static void gemm_any(int32_t form, const int16_t* patches, int32_t np, int32_t kp,
+                     int32_t k2, const int8_t* filter, const int32_t* bias, int32_t n,
+                     int32_t* acc) {
+  if (form == MDL_CONV_FAST_ROWS) {
+    gemm_block(patches, np, kp, filter, bias, n, acc);
+    return;
+  }
+  const int16_t* w = (const int16_t*)(const void*)filter;
+#ifdef HAVE_LANES_AVX2
+  if (form == MDL_CONV_FAST_LANES && __builtin_cpu_supports("avx2")) {
+    gemm_lanes_avx2(patches, np, kp, k2, w, bias, n, acc);
+    return;
+  }
+#endif
+  gemm_lanes_c(patches, np, kp, k2, w, bias, n, acc);
+}
+
 /* The next output pixel (NHWC order) of a convolution. */
 typedef struct {
   int32_t b, y, x;
@@ -366,8 +494,10 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
                             int16_t* scratch) {
   const int32_t bp = p->block_pixels;
   const int32_t kp = mdl_conv_s8_fast_patch_len(p);
+  const int32_t form = p->lanes;
+  const int32_t k2 = (p->filter_h * p->filter_w * p->input_c + 1) / 2 * 2;
   if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK ||
-      !bias_eff) {
+      !bias_eff || form < MDL_CONV_FAST_ROWS || form > MDL_CONV_FAST_LANES_C) {
     return MDL_ERR_BAD_PARAM;
   }
   if (!scratch) return MDL_ERR_BAD_PARAM;
@@ -385,7 +515,7 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
       for (int32_t i = 0; i < g; i += bp) {
         const int32_t np = g - i < bp ? g - i : bp;
         im2col_block(p, input, np, kp, &q, scratch);
-        gemm_block(scratch, np, kp, filter, bias_eff, oc, acc + (size_t)i * oc);
+        gemm_any(form, scratch, np, kp, k2, filter, bias_eff, oc, acc + (size_t)i * oc);
       }
       mdl_requantize_rows_s8(acc, g, oc, multiplier, shift, p->output_offset, p->act_min,
                              p->act_max, p->rounding, out, oc);
@@ -398,7 +528,9 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
       im2col_block(p, input, np, kp, &q, scratch);
       for (int32_t o0 = 0; o0 < oc; o0 += OC_CHUNK) {
         const int32_t n = oc - o0 < OC_CHUNK ? oc - o0 : OC_CHUNK;
-        gemm_block(scratch, np, kp, filter + (size_t)o0 * kp, bias_eff + o0, n, acc);
+        gemm_any(form, scratch, np, kp, k2,
+                 filter + (size_t)o0 * (form == MDL_CONV_FAST_ROWS ? kp : 2 * k2),
+                 bias_eff + o0, n, acc);
         mdl_requantize_rows_s8(acc, np, n, multiplier + o0, shift + o0, p->output_offset,
                                p->act_min, p->act_max, p->rounding, out + o0, oc);
       }
