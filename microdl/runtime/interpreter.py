@@ -31,7 +31,10 @@ class Interpreter:
 
     Same interface as ``tflite_runtime.interpreter.Interpreter`` /
     ``ai_edge_litert.interpreter.Interpreter`` for the calls below, plus
-    ``arena_bytes``, ``get_ops_details()`` with MACs and ``summary()``.
+    ``arena_bytes`` (the static arena: activations and kernel scratch),
+    ``persistent_bytes`` (read-only data made at prepare time: packed weights,
+    effective biases, multipliers, lookup tables), ``get_ops_details()`` with MACs,
+    ``profile_ops()`` and ``summary()``.
 
     Args:
         model_path: path of a .tflite file.
@@ -81,6 +84,7 @@ class Interpreter:
         self._views = {}
         self.arena_bytes = 0
         self.lower_bound_bytes = 0
+        self.persistent_bytes = 0
 
     # ------------------------------------------------------------------ prepare
     def _prepare(self):
@@ -222,6 +226,10 @@ class Interpreter:
             scratch = base + offsets[("scratch", k)] if node.scratch_bytes > 0 else 0
             engine.set_node(k, kidx, params.ctypes.data, addrs, out.ctypes.data, scratch)
         self._keep = keep
+        # Prepare-time read-only data: packed/padded filters, effective biases,
+        # per-channel multipliers and shifts, lookup tables.  Weights that kernels read
+        # in place from the model bytes are not counted here.
+        self.persistent_bytes = int(sum(a.nbytes for a in keep))
         self._engine = engine
 
     # ------------------------------------------------------------------- invoke
@@ -395,7 +403,8 @@ class Interpreter:
         lines = ["  ".join(v.rjust(w) if c not in (1, 2) else v.ljust(w)
                            for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
         lines.append(f"total: {total_macs:,} MACs, {total_w:,} weight bytes, "
-                     f"arena {self.arena_bytes:,} bytes")
+                     f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
+                     f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
         return "\n".join(lines)
 
 
