@@ -12,7 +12,7 @@ For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
     (BUILTIN_WITHOUT_DEFAULT_DELEGATES), LiteRT's default (XNNPACK) and TFLite Micro
     (pip), with ratios.
 
-    python tools/bench_runtime.py [--repeats N] [--markdown]
+    python tools/bench_runtime.py [--repeats N] [--markdown] [--plot latency.png]
 """
 from __future__ import annotations
 
@@ -105,6 +105,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    ap.add_argument("--plot", default=None, help="write a bar chart of the latencies (PNG)")
     args = ap.parse_args(argv)
     arena_rows, speed_rows = [], []
     for name, rel, tflm_arena in MODELS:
@@ -119,7 +120,7 @@ def main(argv=None):
         measured = tflm_arena_bytes(path)
         arena_rows.append((name, ours.arena_bytes, reuse.arena_bytes,
                            measured if measured is not None else tflm_arena,
-                           reuse.lower_bound_bytes))
+                           reuse.lower_bound_bytes, ours.persistent_bytes))
         xs = random_inputs(ours.get_input_details(), seed=1)
         t_ours = time_interpreter(ours, xs, args.repeats)
         peers = {}
@@ -136,9 +137,10 @@ def main(argv=None):
 
     print("Arena bytes (lower is better)")
     hdr = ["model", "microdl", "microdl (inputs reusable)", "TFLite Micro",
-           "lower bound", "microdl / TFLM"]
+           "lower bound", "microdl / TFLM", "microdl persistent (packed weights)"]
     rows = [[n, cell(a), cell(b), cell(t), cell(lb),
-             "n/a" if t is None else f"{a / t:.2f}"] for n, a, b, t, lb in arena_rows]
+             "n/a" if t is None else f"{a / t:.2f}", cell(pb)]
+            for n, a, b, t, lb, pb in arena_rows]
     _table(hdr, rows, args.markdown)
     print()
     print("Median invoke() latency, one thread (ms; ratio = peer / microdl, >1 means "
@@ -153,7 +155,45 @@ def main(argv=None):
             row += ["n/a", "n/a"] if p is None else [f"{p * 1e3:.3f}", f"{p / t:.2f}x"]
         rows.append(row)
     _table(hdr, rows, args.markdown)
+    if args.plot:
+        plot_latency(speed_rows, args.plot)
+        print(f"wrote {args.plot}")
     return 0
+
+
+def plot_latency(speed_rows, path):
+    """Grouped bars: median latency per model (log scale, ms), microdl beside each
+    peer that ran the model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = [("microdl", None), ("LiteRT reference", "ref"),
+              ("LiteRT optimized", "opt"), ("LiteRT XNNPACK", "xnnpack"),
+              ("TFLite Micro", "tflm")]
+    names = [r[0] for r in speed_rows]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for k, (label, key) in enumerate(series):
+        xs, ys = [], []
+        for i, (_, t, peers) in enumerate(speed_rows):
+            v = t if key is None else peers.get(key)
+            if v is not None:
+                xs.append(i + (k - (len(series) - 1) / 2) * width)
+                ys.append(v * 1e3)
+        ax.bar(xs, ys, width, label=label, edgecolor="black", linewidth=0.4,
+               color="tab:red" if key is None else None)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yscale("log")
+    ax.set_ylabel("median invoke() latency (ms, log scale)")
+    ax.set_title("int8 inference, one thread: microdl vs LiteRT and TFLite Micro "
+                 "(lower is better)")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _table(hdr, rows, markdown):
