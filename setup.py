@@ -11,8 +11,13 @@ DEBUG = os.environ.get("MICRODL_DEBUG") == "1"
 extra_compile_args = ["-std=c99", "-O3", "-fno-strict-aliasing"]
 if DEBUG:
     extra_compile_args = ["-std=c99", "-O0", "-g", "-fno-strict-aliasing"]
+extra_link_args = []
 if os.name == "nt":
     extra_compile_args = ["/O2"]
+else:
+    # POSIX threads for the worker pool (num_threads > 1, cext/src/engine.c).
+    extra_compile_args.append("-pthread")
+    extra_link_args.append("-pthread")
 
 ext = Extension(
     "microdl.runtime._engine",
@@ -20,6 +25,7 @@ ext = Extension(
     include_dirs=["cext/include", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=extra_compile_args,
+    extra_link_args=extra_link_args,
 )
 
 setup(

@@ -267,7 +267,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
         data: a .npz path with x and y, or an (x, y) pair; None skips accuracy.
         npus: NPU presets / config file paths / NPUConfigs (see resolve_npus), or
             already resolved (label, NPUConfig) pairs.
-        threads: num_threads for the Interpreter (kernels are single-threaded).
+        threads: num_threads for the Interpreter (convolutions split in row bands).
         repeats: timed invokes for host latency (at least this many and 0.2 s).
         per_layer: add the ``layers`` table (host time per op: profile_ops).
         layer_repeats: timed runs of each op for the per-layer host time.

@@ -39,4 +39,48 @@ extern const mdl_kernel_info mdl_kernel_table[];
  * node index in *failed_index.  Never allocates; safe to call without the GIL. */
 mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_index);
 
+/* ------------------------------------------------------------ worker pool
+ * num_threads > 1: consecutive nodes that write disjoint parts of one output (row
+ * slices of a convolution, made by prepare) form a group and run concurrently on a
+ * pool of threads made once by allocate_tensors().  Threads need POSIX threads and
+ * GCC/Clang atomics; elsewhere (MDL_HAVE_THREADS 0) mdl_pool_init returns 0 and
+ * groups run on the calling thread, with the same results. */
+#ifndef MDL_HAVE_THREADS
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32) && \
+    !defined(MDL_NO_THREADS)
+#define MDL_HAVE_THREADS 1
+#else
+#define MDL_HAVE_THREADS 0
+#endif
+#endif
+
+#define MDL_MAX_THREADS 64
+
+typedef struct mdl_pool mdl_pool;
+
+/* Bytes of memory a pool needs; the caller provides them (prepare time). */
+size_t mdl_pool_size(void);
+
+/* Starts threads - 1 worker threads (the calling thread is the other one) in the
+ * mdl_pool_size() bytes at pool.  Returns the threads now running, the caller
+ * included (fewer than asked if thread creation failed), or 0 when threads < 2,
+ * threads > MDL_MAX_THREADS or threads are unavailable: then the pool must not be
+ * used (pass NULL instead).  Call at prepare time only. */
+int32_t mdl_pool_init(mdl_pool* pool, int32_t threads);
+
+/* Stops and joins the workers of an initialized pool (other pools: no-op); the caller
+ * then frees the memory. */
+void mdl_pool_deinit(mdl_pool* pool);
+
+/* Threads of the pool, the caller included (1 for NULL). */
+int32_t mdl_pool_threads(const mdl_pool* pool);
+
+/* As mdl_run_nodes, but group[i] > 1 at the first node of a group of group[i]
+ * consecutive independent nodes runs them on the pool (node j of the group on thread
+ * j % threads); group may be NULL (all 1), pool may be NULL (groups run in order).
+ * Never allocates; safe to call without the GIL, one call per pool at a time. */
+mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
+                                 const int32_t* group, mdl_pool* pool,
+                                 int32_t* failed_index);
+
 #endif /* MDL_NODE_H */

@@ -55,8 +55,8 @@ def _parser():
                     metavar="NPU", help="NPU preset name or .json/.toml config file "
                     "(repeatable; comma-separated lists accepted)")
     ap.add_argument("--threads", type=int, default=1, metavar="N",
-                    help="num_threads passed to microdl.Interpreter (accepted for "
-                    "compatibility: microdl's kernels run single-threaded today)")
+                    help="num_threads passed to microdl.Interpreter: threads that run "
+                    "the convolutions in bands of output rows (default 1)")
     ap.add_argument("--repeats", type=int, default=bench.DEFAULT_REPEATS, metavar="N",
                     help="timed invokes per model for host latency (default "
                     f"{bench.DEFAULT_REPEATS}; at least 0.2 s)")

@@ -4,13 +4,17 @@
 `Engine` owns a C array of `mdl_node` (cext/include/mdl_node.h).  Python's prepare step
 fills it once through `set_node` with addresses it has already validated (arena offsets,
 constant buffers, prepare-time arrays it keeps alive); `run()` then executes every node
-with the GIL released and without allocating.
+with the GIL released and without allocating.  With `threads` > 1 the Engine owns a
+pool of worker threads (made here, once) that runs groups of independent nodes (row
+slices of one convolution, see `set_groups`) concurrently.
 """
 from libc.stdint cimport int32_t, uintptr_t
 from libc.stdlib cimport calloc, free
 
 from microdl.runtime._kernels cimport (
-    MDL_MAX_NODE_INPUTS, MDL_OK, mdl_kernel_table, mdl_node, mdl_run_nodes, mdl_status,
+    MDL_MAX_NODE_INPUTS, MDL_MAX_THREADS, MDL_OK, mdl_kernel_table, mdl_node, mdl_pool,
+    mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
+    mdl_run_nodes_grouped, mdl_status,
 )
 
 
@@ -28,6 +32,7 @@ def kernel_table():
 
 
 MAX_NODE_INPUTS = MDL_MAX_NODE_INPUTS
+MAX_THREADS = MDL_MAX_THREADS
 
 
 class KernelError(RuntimeError):
@@ -35,26 +40,57 @@ class KernelError(RuntimeError):
 
 
 cdef class Engine:
-    """A fixed-length list of C nodes.
+    """A fixed-length list of C nodes, and optionally a pool of worker threads.
 
     Args:
         count: number of nodes.
+        threads: threads that run node groups (the calling one included); 1 runs
+            everything on the calling thread.  Where threads are unavailable (no
+            POSIX threads) the pool is not made and `threads` reads 1.
     """
     cdef mdl_node* nodes
+    cdef int32_t* group
+    cdef mdl_pool* pool
     cdef int32_t count
     cdef int32_t failed_index
     cdef int status
 
-    def __cinit__(self, int count):
+    def __cinit__(self, int count, int threads=1):
         if count < 0:
             raise ValueError("node count must be >= 0")
+        if not 1 <= threads <= MDL_MAX_THREADS:
+            raise ValueError(f"threads must be in [1, {MDL_MAX_THREADS}], got {threads}")
         self.count = count
         self.nodes = <mdl_node*>calloc(max(count, 1), sizeof(mdl_node))
-        if self.nodes == NULL:
+        self.group = <int32_t*>calloc(max(count, 1), sizeof(int32_t))
+        if self.nodes == NULL or self.group == NULL:
             raise MemoryError()
+        cdef int32_t i
+        for i in range(count):
+            self.group[i] = 1
+        self.pool = NULL
+        if threads > 1:
+            self.pool = <mdl_pool*>calloc(1, mdl_pool_size())
+            if self.pool == NULL:
+                raise MemoryError()
+            if mdl_pool_init(self.pool, threads) < 2:
+                # No threads on this platform (or none could start): run serially.
+                mdl_pool_deinit(self.pool)
+                free(self.pool)
+                self.pool = NULL
 
     def __dealloc__(self):
+        if self.pool != NULL:
+            with nogil:
+                mdl_pool_deinit(self.pool)
+            free(self.pool)
         free(self.nodes)
+        free(self.group)
+
+    @property
+    def threads(self):
+        """Threads that run node groups, the calling thread included."""
+        return mdl_pool_threads(self.pool)
 
     def set_node(self, int i, int kernel_index, uintptr_t params, inputs,
                  uintptr_t output, uintptr_t scratch):
@@ -77,6 +113,23 @@ cdef class Engine:
         n.out = <void*>output
         n.scratch = <void*>scratch
 
+    def set_groups(self, sizes):
+        """Declare groups of independent nodes: `sizes` lists, in node order, the
+        length of each run of consecutive nodes (1: a node on its own; g > 1: g nodes
+        that touch disjoint output and scratch memory and may run concurrently).
+
+        Raises:
+            ValueError: the sizes do not add up to the node count or one is < 1."""
+        sizes = [int(s) for s in sizes]
+        if any(s < 1 for s in sizes) or sum(sizes) != self.count:
+            raise ValueError(f"group sizes must be >= 1 and add up to {self.count}")
+        cdef int32_t i = 0
+        for s in sizes:
+            self.group[i] = s
+            for k in range(i + 1, i + s):
+                self.group[k] = 1
+            i += s
+
     def run_range(self, int start, int stop):
         """Execute nodes [start, stop) only (profiling one layer at a time); their
         inputs must already hold valid data.  GIL released; raises KernelError."""
@@ -85,7 +138,8 @@ cdef class Engine:
         cdef mdl_status st
         cdef int32_t failed = 0
         with nogil:
-            st = mdl_run_nodes(self.nodes + start, stop - start, &failed)
+            st = mdl_run_nodes_grouped(self.nodes + start, stop - start,
+                                       self.group + start, self.pool, &failed)
         if st != MDL_OK:
             raise KernelError(f"kernel of node {start + failed} returned status {<int>st}")
 
@@ -94,6 +148,7 @@ cdef class Engine:
         non-zero kernel status."""
         cdef mdl_status st
         with nogil:
-            st = mdl_run_nodes(self.nodes, self.count, &self.failed_index)
+            st = mdl_run_nodes_grouped(self.nodes, self.count, self.group, self.pool,
+                                       &self.failed_index)
         if st != MDL_OK:
             raise KernelError(f"kernel of node {self.failed_index} returned status {<int>st}")

@@ -26,3 +26,14 @@ cdef extern from "mdl_node.h" nogil:
     const mdl_kernel_info mdl_kernel_table[]
 
     mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_index)
+
+    int MDL_MAX_THREADS
+    ctypedef struct mdl_pool:
+        pass
+    size_t mdl_pool_size()
+    int32_t mdl_pool_init(mdl_pool* pool, int32_t threads)
+    void mdl_pool_deinit(mdl_pool* pool)
+    int32_t mdl_pool_threads(const mdl_pool* pool)
+    mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
+                                     const int32_t* group, mdl_pool* pool,
+                                     int32_t* failed_index)

@@ -7,8 +7,8 @@ import numpy as np
 
 from microdl.errors import ModelError, UnsupportedOpError
 from microdl.graph import Graph
-from microdl.runtime import planner
-from microdl.runtime._engine import Engine, kernel_table
+from microdl.runtime import parallel, planner
+from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.quant.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
                                  Unsupported, load_all)
@@ -39,7 +39,12 @@ class Interpreter:
     Args:
         model_path: path of a .tflite file.
         model_content: the file's bytes (instead of model_path).
-        num_threads: accepted for compatibility; kernels run on the calling thread.
+        num_threads: threads that run the large convolutions (CONV_2D and
+            DEPTHWISE_CONV_2D layers are cut into bands of output rows, one per thread,
+            with results identical to one thread); None or 1: the calling thread only
+            (the default).  At most 64.  The worker threads are made by
+            allocate_tensors(), never during invoke().  ValueError (LiteRT's wording)
+            if not an int >= 1.
         rounding: whose integer rounding to reproduce bit for bit: "litert"
             (default; the LiteRT / tflite-runtime pip wheels' reference kernels, whose
             FULLY_CONNECTED requantizes with TFLITE_SINGLE_ROUNDING while the other
@@ -70,11 +75,15 @@ class Interpreter:
             with open(os.fspath(model_path), "rb") as f:
                 model_content = f.read()
         self._graph: Graph = read_model(model_content)
-        if num_threads is not None and (not isinstance(num_threads, int) or
-                                        num_threads < -1):
-            raise ValueError(f"num_threads must be an int >= -1, got {num_threads!r}")
+        # Same checks and wording as LiteRT's Interpreter.
+        if num_threads is not None:
+            if not isinstance(num_threads, int) or isinstance(num_threads, bool):
+                raise ValueError("type of num_threads should be int")
+            if num_threads < 1:
+                raise ValueError("num_threads should >= 1")
         if rounding not in _ROUNDING_TARGETS:
             raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
+        self._threads = min(num_threads or 1, MAX_THREADS)
         self._ctx = PrepareContext(rounding=_ROUNDING_TARGETS[rounding])
         self._preserve_inputs = bool(preserve_inputs)
         self._preserve_all = bool(experimental_preserve_all_tensors)
@@ -126,7 +135,16 @@ class Interpreter:
     def allocate_tensors(self):
         """Plan the arena, allocate it once and bind every C node to its addresses."""
         g = self._graph
-        nodes = [(i, s) for i, s in self._steps if isinstance(s, Node)]
+        nodes, stage, groups = [], [], []
+        for i, s in self._steps:
+            if not isinstance(s, Node):
+                continue
+            bands = ([s] if self._threads < 2 else
+                     parallel.split_rows(s, self._threads,
+                                         g.tensors[s.output].dtype.itemsize))
+            nodes += [(i, b) for b in bands]
+            stage += [len(groups)] * len(bands)
+            groups.append(len(bands))
         root = {}
         for _, s in self._steps:
             if isinstance(s, Alias):
@@ -139,7 +157,8 @@ class Interpreter:
         def is_arena(t):
             return g.tensors[t].data is None
 
-        last = max(len(nodes) - 1, 0)
+        # Lifetimes are counted in stages: the bands of one split node run at once.
+        last = max(len(groups) - 1, 0)
         span = {}
 
         def touch(t, step):
@@ -155,8 +174,8 @@ class Interpreter:
         for k, (_, node) in enumerate(nodes):
             for ref in node.inputs:
                 if isinstance(ref, (int, np.integer)) and is_arena(ref):
-                    touch(int(ref), k)
-            touch(node.output, k)
+                    touch(int(ref), stage[k])
+            touch(node.output, stage[k])
         for t in g.outputs:
             if is_arena(t):
                 touch(t, last)
@@ -170,7 +189,7 @@ class Interpreter:
                 touch(t.index, last)
         buffers = [planner.Buffer(r, g.tensors[r].nbytes, lo, hi)
                    for r, (lo, hi) in span.items()]
-        buffers += [planner.Buffer(("scratch", k), node.scratch_bytes, k, k)
+        buffers += [planner.Buffer(("scratch", k), node.scratch_bytes, stage[k], stage[k])
                     for k, (_, node) in enumerate(nodes) if node.scratch_bytes > 0]
         offsets, total = planner.plan(buffers, ARENA_ALIGNMENT)
         if total > MAX_ARENA_BYTES:
@@ -195,13 +214,14 @@ class Interpreter:
             self._offsets[t.index] = off
             views[t.index] = arena[off:off + t.nbytes].view(t.dtype).reshape(t.shape)
         self._views = views
-        self._bind(nodes, offsets, arena)
+        self._bind(nodes, groups, offsets, arena)
         self.arena_bytes = int(total)
         self._node_ops = [i for i, _ in nodes]
 
-    def _bind(self, nodes, offsets, arena):
+    def _bind(self, nodes, groups, offsets, arena):
         table = kernel_table()
-        engine = Engine(len(nodes))
+        engine = Engine(len(nodes), self._threads if len(nodes) > len(groups) else 1)
+        engine.set_groups(groups)
         keep = []
         base = arena.ctypes.data
         for k, (op_index, node) in enumerate(nodes):
@@ -211,7 +231,7 @@ class Interpreter:
             params = _pack_params(node.kernel, fields, node.params)
             keep.append(params)
             addrs = []
-            for ref in node.inputs:
+            for j, ref in enumerate(node.inputs):
                 if ref is None:
                     addrs.append(0)
                 elif isinstance(ref, np.ndarray):
@@ -219,17 +239,26 @@ class Interpreter:
                     keep.append(arr)
                     addrs.append(arr.ctypes.data)
                 else:
-                    addrs.append(self._views[int(ref)].ctypes.data)
+                    view = self._views[int(ref)]
+                    skip = node.input_byte_offset if j == 0 else 0
+                    if not 0 <= skip < max(view.nbytes, 1):
+                        raise RuntimeError(f"op {op_index}: band offset {skip} outside "
+                                           f"its input")
+                    addrs.append(view.ctypes.data + skip)
             out = self._views[node.output]
             if out.base is None or self._graph.tensors[node.output].data is not None:
                 raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
+            if not 0 <= node.output_byte_offset < max(out.nbytes, 1):
+                raise RuntimeError(f"op {op_index}: band offset outside its output")
             scratch = base + offsets[("scratch", k)] if node.scratch_bytes > 0 else 0
-            engine.set_node(k, kidx, params.ctypes.data, addrs, out.ctypes.data, scratch)
+            engine.set_node(k, kidx, params.ctypes.data, addrs,
+                            out.ctypes.data + node.output_byte_offset, scratch)
         self._keep = keep
         # Prepare-time read-only data: packed/padded filters, effective biases,
         # per-channel multipliers and shifts, lookup tables.  Weights that kernels read
         # in place from the model bytes are not counted here.
-        self.persistent_bytes = int(sum(a.nbytes for a in keep))
+        # (The bands of a split node share their arrays: count each once.)
+        self.persistent_bytes = int(sum({id(a): a.nbytes for a in keep}.values()))
         self._engine = engine
 
     # ------------------------------------------------------------------- invoke

@@ -42,6 +42,8 @@ class Node:
         None for NULL.
     output: tensor index written by the kernel.
     scratch_bytes: arena scratch the kernel needs during this node only.
+    input_byte_offset, output_byte_offset: bytes added to the address of inputs[0]
+        and of the output (a row slice of a convolution, microdl.runtime.parallel).
     """
 
     kernel: str
@@ -49,6 +51,8 @@ class Node:
     inputs: list
     output: int
     scratch_bytes: int = 0
+    input_byte_offset: int = 0
+    output_byte_offset: int = 0
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""Row slices of large convolutions, for num_threads > 1.
+
+A CONV_2D or DEPTHWISE_CONV_2D node with one image (batches == 1) is cut into as many
+nodes as there are threads, each computing a band of consecutive output rows with the
+same kernel: its input pointer starts at the first input row the band reads, its
+`input_h` / `pad_h` are those of that sub-image, and its output pointer starts at the
+band's first output row.  Every output element is computed by exactly the same
+arithmetic as in the whole node (same taps, same accumulation order, same
+requantization), so results are identical for any thread count.  The bands of one
+node form a group that the engine's worker pool runs concurrently
+(cext/src/engine.c); each band that needs kernel scratch gets its own.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from microdl.runtime.ops import Node
+
+# Kernels whose parameters have the NHWC geometry fields used below and whose node
+# input 0 is the NHWC input.  Per-channel parameters are shared by every band.
+SPLITTABLE = frozenset({"conv_s8", "conv_s8_fast", "depthwise_conv_s8",
+                        "depthwise_conv_s8_fast"})
+
+# Smallest node (MACs) cut into bands.  Splitting every convolution measured best on
+# the MLPerf Tiny models with 2 threads (VWW 1.45x, KWS 1.58x, IC 1.73x over one
+# thread; thresholds of 50k-400k MACs gave 1.0-1.3x): when consecutive layers are all
+# split, band k of a layer mostly reads what band k of the previous layer wrote on the
+# same core, while a layer left whole pulls half its input from the other core's
+# cache.  Only trivial convolutions stay whole.
+MIN_SPLIT_MACS = 10_000
+
+
+def _macs(p):
+    if "depth_multiplier" in p:
+        per_pixel = p["input_c"] * p["depth_multiplier"] * p["filter_h"] * p["filter_w"]
+    else:
+        per_pixel = p["output_c"] * p["filter_h"] * p["filter_w"] * p["filter_c"]
+    return p["batches"] * p["output_h"] * p["output_w"] * per_pixel
+
+
+def split_rows(node: Node, parts: int, itemsize: int = 1) -> list:
+    """Cut a convolution node into up to `parts` bands of output rows.
+
+    Args:
+        node: a Node whose kernel is in SPLITTABLE.
+        parts: wanted number of bands (the thread count).
+        itemsize: bytes per activation element (1 for int8).
+
+    Returns:
+        A list of Nodes (the node itself, unchanged, when it is not worth splitting:
+        several images, too few rows or MACs, or a band would start past the input).
+    """
+    p = node.params
+    if (node.kernel not in SPLITTABLE or parts < 2 or p["batches"] != 1 or
+            p["output_h"] < 2 or _macs(p) < MIN_SPLIT_MACS):
+        return [node]
+    out_h = p["output_h"]
+    parts = min(parts, out_h)
+    channels_out = p.get("output_c", p["input_c"] * p.get("depth_multiplier", 1))
+    in_row = p["input_w"] * p["input_c"] * itemsize
+    out_row = p["output_w"] * channels_out * itemsize
+    bands = []
+    for k in range(parts):
+        y0, y1 = out_h * k // parts, out_h * (k + 1) // parts
+        # First input row the band reads (before clipping to the input).
+        r0 = y0 * p["stride_h"] - p["pad_h"]
+        skip = max(r0, 0)
+        if skip >= p["input_h"]:
+            return [node]
+        params = dict(p, output_h=y1 - y0, input_h=p["input_h"] - skip,
+                      pad_h=max(-r0, 0))
+        bands.append(replace(node, params=params,
+                             input_byte_offset=node.input_byte_offset + skip * in_row,
+                             output_byte_offset=node.output_byte_offset + y0 * out_row))
+    return bands

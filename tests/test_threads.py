@@ -1,0 +1,225 @@
+"""num_threads > 1: convolutions cut into bands of output rows (microdl.runtime.parallel)
+run on the engine's worker pool.  Oracles: the same model on one thread (every output
+identical, which is the contract), LiteRT's reference kernels, and the band geometry
+checked directly (the bands tile the output rows exactly once)."""
+import threading
+
+import numpy as np
+import pytest
+
+import microdl
+from microdl.runtime import parallel
+from microdl.runtime._engine import Engine
+from microdl.runtime.ops import Node
+from tests.conftest import shared_model
+from tests.oplib import random_int, run_litert
+from tests.test_conv_fast import conv_model, depthwise_model
+
+MODELS = [
+    ("mlperf_tiny", "kws_ref_model.tflite"),
+    ("mlperf_tiny", "vww_96_int8.tflite"),
+    ("mlperf_tiny", "pretrainedResnet_quant.tflite"),
+    ("mlperf_tiny", "ad01_int8.tflite"),
+    ("tflm", "micro_speech_quantized.tflite"),
+    ("tflm", "person_detect.tflite"),
+]
+
+
+def _run(it, xs):
+    d = it.get_input_details()[0]
+    out = it.get_output_details()[0]["index"]
+    got = []
+    for x in xs:
+        it.set_tensor(d["index"], x)
+        it.invoke()
+        got.append(it.get_tensor(out))
+    return got
+
+
+def _split_nodes(it):
+    """Number of C nodes beyond one per op-node (bands added by splitting)."""
+    return len(it._node_ops) - len(set(it._node_ops))
+
+
+@pytest.mark.parametrize("folder,name", MODELS, ids=[m[1] for m in MODELS])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_models_identical_to_one_thread(folder, name, threads):
+    path = shared_model(folder, name)
+    one = microdl.Interpreter(model_path=path, num_threads=1)
+    many = microdl.Interpreter(model_path=path, num_threads=threads)
+    one.allocate_tensors()
+    many.allocate_tensors()
+    d = one.get_input_details()[0]
+    rng = np.random.default_rng(threads)
+    xs = [random_int(rng, d["shape"]) for _ in range(3)]
+    xs += [np.full(d["shape"], -128, np.int8), np.full(d["shape"], 127, np.int8)]
+    if name != "ad01_int8.tflite":  # fully connected only: nothing to split
+        assert _split_nodes(many) > 0 and many._engine.threads == threads
+    for a, b in zip(_run(one, xs), _run(many, xs)):
+        np.testing.assert_array_equal(a, b)
+
+
+GEOMETRIES = [  # (kind, h, w, c, oc or depth multiplier, k, stride, dilation, padding)
+    ("conv", 9, 7, 3, 8, (3, 3), (1, 1), (1, 1), "SAME"),
+    ("conv", 10, 6, 5, 17, (3, 3), (2, 2), (1, 1), "SAME"),
+    ("conv", 11, 9, 7, 33, (3, 3), (2, 2), (1, 1), "VALID"),
+    ("conv", 12, 8, 16, 16, (1, 1), (1, 1), (1, 1), "VALID"),
+    ("conv", 13, 5, 4, 9, (5, 3), (1, 2), (2, 1), "SAME"),
+    ("conv", 8, 8, 3, 7, (7, 7), (2, 2), (1, 1), "SAME"),  # first band in padding rows
+    ("depthwise", 9, 9, 8, 1, (3, 3), (1, 1), (1, 1), "SAME"),
+    ("depthwise", 10, 7, 17, 1, (3, 3), (2, 2), (1, 1), "SAME"),
+    ("depthwise", 11, 6, 3, 2, (3, 3), (1, 1), (2, 2), "SAME"),
+    ("depthwise", 12, 12, 33, 1, (3, 3), (2, 2), (1, 1), "VALID"),
+    ("depthwise", 7, 5, 1, 4, (5, 5), (1, 1), (1, 1), "SAME"),  # one channel: conv path
+]
+
+
+@pytest.mark.parametrize("geom", GEOMETRIES, ids=lambda g: "-".join(map(str, g[:5])))
+@pytest.mark.parametrize("threads", [2, 3, 5])
+@pytest.mark.parametrize("reference", [False, True], ids=["fast", "reference"])
+def test_band_geometry_matches_one_thread_and_litert(geom, threads, reference,
+                                                      monkeypatch):
+    kind, h, w, c, n, k, stride, dilation, padding = geom
+    monkeypatch.setattr(parallel, "MIN_SPLIT_MACS", 0)
+    if reference:
+        monkeypatch.setenv("MICRODL_REFERENCE_KERNELS", "1")
+    else:
+        monkeypatch.delenv("MICRODL_REFERENCE_KERNELS", raising=False)
+    rng = np.random.default_rng(h * 100 + w)
+    if kind == "conv":
+        model = conv_model(rng, h=h, w=w, c=c, oc=n, k=k, stride=stride,
+                           dilation=dilation, padding=padding)
+    else:
+        model = depthwise_model(rng, h=h, w=w, c=c, mult=n, k=k, stride=stride,
+                                dilation=dilation, padding=padding)
+    one = microdl.Interpreter(model_content=model, num_threads=1)
+    many = microdl.Interpreter(model_content=model, num_threads=threads)
+    one.allocate_tensors()
+    many.allocate_tensors()
+    out_h = many.get_output_details()[0]["shape"][1]
+    assert _split_nodes(many) == min(threads, out_h) - 1
+    xs = [random_int(rng, (1, h, w, c)), np.full((1, h, w, c), -128, np.int8)]
+    got_one, got_many = _run(one, xs), _run(many, xs)
+    for x, a, b in zip(xs, got_one, got_many):
+        np.testing.assert_array_equal(a, b)
+        want, = run_litert(model, [x])
+        np.testing.assert_array_equal(b, want)
+
+
+def _conv_node(**over):
+    p = dict(batches=1, input_h=20, input_w=6, input_c=4, filter_h=3, filter_w=3,
+             filter_c=4, output_h=10, output_w=3, output_c=8, stride_h=2, stride_w=2,
+             dilation_h=1, dilation_w=1, pad_h=1, pad_w=1)
+    p.update(over)
+    return Node("conv_s8_fast", p, [0, None, None, None, None], 1, scratch_bytes=64)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4, 7, 10, 11])
+def test_bands_tile_the_output_rows(parts, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SPLIT_MACS", 0)
+    node = _conv_node()
+    p = node.params
+    bands = parallel.split_rows(node, parts)
+    assert len(bands) == min(parts, p["output_h"])
+    row_out = p["output_w"] * p["output_c"]
+    row_in = p["input_w"] * p["input_c"]
+    y = 0
+    for b in bands:
+        q = b.params
+        assert b.output_byte_offset == y * row_out
+        # The band's first output row reads input row y * stride - pad of the image,
+        # which is row -pad_h of the band's sub-image starting at its input offset.
+        first = y * p["stride_h"] - p["pad_h"]
+        assert b.input_byte_offset // row_in - q["pad_h"] == first
+        assert q["input_h"] == p["input_h"] - b.input_byte_offset // row_in
+        assert b.scratch_bytes == node.scratch_bytes
+        y += q["output_h"]
+    assert y == p["output_h"]
+
+
+def test_not_split_when_not_worth_it(monkeypatch):
+    assert parallel.split_rows(_conv_node(), 2) == [_conv_node()]  # 8,640 MACs
+    monkeypatch.setattr(parallel, "MIN_SPLIT_MACS", 0)
+    assert parallel.split_rows(_conv_node(batches=2), 2) == [_conv_node(batches=2)]
+    assert parallel.split_rows(_conv_node(output_h=1, input_h=2), 2) == \
+        [_conv_node(output_h=1, input_h=2)]
+    node = Node("fully_connected_s8", {}, [0], 1)
+    assert parallel.split_rows(node, 4) == [node]
+    assert parallel.split_rows(_conv_node(), 1) == [_conv_node()]
+
+
+def test_threads_do_not_grow_the_arena_beyond_band_scratch():
+    path = shared_model("mlperf_tiny", "vww_96_int8.tflite")
+    one = microdl.Interpreter(model_path=path, num_threads=1)
+    two = microdl.Interpreter(model_path=path, num_threads=2)
+    one.allocate_tensors()
+    two.allocate_tensors()
+    # Each extra band needs at most one more im2col block (a few KiB).
+    assert one.arena_bytes <= two.arena_bytes <= one.arena_bytes + 8192
+    # Bands share their packed weights; only their small parameter structs are new.
+    assert 0 <= two.persistent_bytes - one.persistent_bytes < 4096
+
+
+def test_engine_rejects_bad_groups():
+    e = Engine(3, 2)
+    with pytest.raises(ValueError):
+        e.set_groups([2, 2])
+    with pytest.raises(ValueError):
+        e.set_groups([0, 3])
+    e.set_groups([1, 2])
+    with pytest.raises(ValueError):
+        Engine(1, 0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_bad_num_threads(bad):
+    path = shared_model("tflm", "hello_world_int8.tflite")
+    with pytest.raises(ValueError):
+        microdl.Interpreter(model_path=path, num_threads=bad)
+
+
+def test_threaded_invoke_allocates_nothing():
+    from tests.test_engine import _traced_peak
+
+    it = microdl.Interpreter(model_path=shared_model("mlperf_tiny", "kws_ref_model.tflite"),
+                             num_threads=2)
+    it.allocate_tensors()
+    assert _split_nodes(it) > 0
+    it.invoke()
+    invoke = it.invoke
+
+    def empty_loop():
+        for _ in range(50):
+            pass
+
+    def invoke_loop():
+        for _ in range(50):
+            invoke()
+
+    assert _traced_peak(invoke_loop) == _traced_peak(empty_loop)
+
+
+def test_two_threaded_interpreters_in_two_threads():
+    path = shared_model("mlperf_tiny", "kws_ref_model.tflite")
+    solo = microdl.Interpreter(model_path=path, num_threads=1)
+    solo.allocate_tensors()
+    d = solo.get_input_details()[0]
+    rng = np.random.default_rng(5)
+    xs = [random_int(rng, d["shape"]) for _ in range(4)]
+    want = _run(solo, xs)
+    results = {}
+
+    def worker(key):
+        it = microdl.Interpreter(model_path=path, num_threads=2)
+        it.allocate_tensors()
+        results[key] = [g for _ in range(10) for g in _run(it, xs)]
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in "ab"]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for key in "ab":
+        assert len(results[key]) == 10 * len(xs)
+        for i, g in enumerate(results[key]):
+            np.testing.assert_array_equal(g, want[i % len(xs)])
