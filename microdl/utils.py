@@ -23,6 +23,31 @@ def median_latency(fn, repeats=50, warmup=5, min_seconds=0.2):
     return float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90))
 
 
+def interleaved_latency(fns, repeats=200, rounds=10, warmup=5):
+    """Median wall time (seconds) of each callable in `fns` ({name: fn}), measured
+    side by side: `rounds` rounds, each timing every fn repeats // rounds times in
+    turn, so slow drifts of a shared machine (clock, neighbours) hit every fn alike.
+    Returns {name: (median, p10, p90)} over all timed calls."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    per_round = max(1, repeats // max(rounds, 1))
+    times = {name: [] for name in fns}
+    for _ in range(max(rounds, 1)):
+        for name, fn in fns.items():
+            fn()  # re-warm caches after the other runtimes
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, ts in times.items():
+        t = np.array(ts)
+        out[name] = (float(np.median(t)), float(np.percentile(t, 10)),
+                     float(np.percentile(t, 90)))
+    return out
+
+
 def random_inputs(details, seed=0):
     """One random array per input detail: integers over the dtype's full range, or
     standard-normal floats."""

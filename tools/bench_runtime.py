@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Arena and latency of microdl beside TFLite Micro and LiteRT, one run, one thread.
+"""Arena and latency of microdl beside TFLite Micro and LiteRT, one run.
 
 For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
   - arena bytes: microdl (inputs preserved, as LiteRT; and inputs reusable, as TFLite
@@ -10,9 +10,12 @@ For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
   - median invoke() latency from Python over the same random inputs: microdl, LiteRT's
     reference kernels (BUILTIN_REF), LiteRT's optimized builtin kernels
     (BUILTIN_WITHOUT_DEFAULT_DELEGATES), LiteRT's default (XNNPACK) and TFLite Micro
-    (pip), with ratios.
+    (pip), all with one thread, with ratios; and microdl with --threads N (default 2)
+    and its speedup over one thread.  The runtimes are timed in interleaved rounds
+    (microdl.utils.interleaved_latency), so a drifting machine affects them alike.
 
-    python tools/bench_runtime.py [--repeats N] [--markdown] [--plot latency.png]
+    python tools/bench_runtime.py [--repeats N] [--threads N] [--markdown]
+                                  [--plot latency.png]
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import microdl  # noqa: E402
-from microdl.utils import median_latency, random_inputs  # noqa: E402
+from microdl.utils import interleaved_latency, random_inputs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "models"))
@@ -86,24 +89,28 @@ def tflm_arena_bytes(path):
     return int(m.group(1)) if m else None
 
 
-def time_tflm(path, xs, repeats):
+def tflm_invoke(path, xs):
+    """TFLite Micro's invoke with the inputs set, or None without tflite-micro."""
     it = tflm_interpreter(path)
     if it is None:
         return None
     for k, x in enumerate(xs):
         it.set_input(x, k)
-    return median_latency(it.invoke, repeats=repeats)[0]
+    return it.invoke
 
 
-def time_interpreter(it, xs, repeats):
+def tflite_invoke(it, xs):
+    """`it.invoke` (microdl or LiteRT) with the inputs set."""
     for d, x in zip(it.get_input_details(), xs):
         it.set_tensor(d["index"], x)
-    return median_latency(it.invoke, repeats=repeats)[0]
+    return it.invoke
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="num_threads of the multi-threaded microdl column (default 2)")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--plot", default=None, help="write a bar chart of the latencies (PNG)")
     args = ap.parse_args(argv)
@@ -122,14 +129,20 @@ def main(argv=None):
                            measured if measured is not None else tflm_arena,
                            reuse.lower_bound_bytes, ours.persistent_bytes))
         xs = random_inputs(ours.get_input_details(), seed=1)
-        t_ours = time_interpreter(ours, xs, args.repeats)
-        peers = {}
+        multi = microdl.Interpreter(model_path=path, num_threads=args.threads)
+        multi.allocate_tensors()
+        fns = {"ours": tflite_invoke(ours, xs), "multi": tflite_invoke(multi, xs)}
         for kind in ("ref", "opt", "xnnpack"):
             try:
-                peers[kind] = time_interpreter(litert(path, kind), xs, args.repeats)
+                fns[kind] = tflite_invoke(litert(path, kind), xs)
             except (RuntimeError, ValueError):
-                peers[kind] = None  # LiteRT refuses the model (person_detect)
-        peers["tflm"] = time_tflm(path, xs, args.repeats)
+                pass  # LiteRT refuses the model (person_detect)
+        fn = tflm_invoke(path, xs)
+        if fn is not None:
+            fns["tflm"] = fn
+        medians = {k: v[0] for k, v in interleaved_latency(fns, args.repeats).items()}
+        t_ours = medians.pop("ours")
+        peers = {k: medians.get(k) for k in ("multi", "ref", "opt", "xnnpack", "tflm")}
         speed_rows.append((name, t_ours, peers))
 
     def cell(v):
@@ -149,11 +162,22 @@ def main(argv=None):
            "ratio", "LiteRT XNNPACK", "ratio", "TFLite Micro", "ratio"]
     rows = []
     for n, t, peers in speed_rows:
-        row = [n, f"{t * 1e3:.3f}"]
+        row = [n, _ms(t)]
         for kind in ("ref", "opt", "xnnpack", "tflm"):
             p = peers[kind]
-            row += ["n/a", "n/a"] if p is None else [f"{p * 1e3:.3f}", f"{p / t:.2f}x"]
+            row += ["n/a", "n/a"] if p is None else [_ms(p), f"{p / t:.2f}x"]
         rows.append(row)
+    _table(hdr, rows, args.markdown)
+    print()
+    print(f"microdl with num_threads={args.threads} (row bands of the convolutions; "
+          "outputs identical to one thread)")
+    hdr = ["model", "microdl 1 thread ms", f"microdl {args.threads} threads ms",
+           "speedup", "LiteRT optimized (1 thread) / microdl threaded"]
+    rows = []
+    for n, t, peers in speed_rows:
+        m, opt = peers["multi"], peers["opt"]
+        rows.append([n, _ms(t), _ms(m), f"{t / m:.2f}x",
+                     "n/a" if opt is None else f"{opt / m:.2f}x"])
     _table(hdr, rows, args.markdown)
     if args.plot:
         plot_latency(speed_rows, args.plot)
@@ -194,6 +218,12 @@ def plot_latency(speed_rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _ms(seconds):
+    """Milliseconds with 3 decimals, 4 below 0.01 ms (hello_world)."""
+    v = seconds * 1e3
+    return f"{v:.4f}" if v < 0.01 else f"{v:.3f}"
 
 
 def _table(hdr, rows, markdown):
