@@ -50,7 +50,11 @@ def run_model(path, images, repeats, out=sys.stdout):
         it = Interpreter(model_path=path, rounding="tflm" if images else "litert")
     except UnsupportedOpError as e:
         ops = sorted({o["op_name"] for o in e.ops})
-        print(f"{name}: skipped, unsupported: {', '.join(ops)}", file=out)
+        if all("float32" in o["dtypes"] for o in e.ops):
+            print(f"{name}: skipped, a float32 model (the runtime runs int8 models; "
+                  f"quantize it with microdl-convert)", file=out)
+        else:
+            print(f"{name}: skipped, unsupported: {', '.join(ops)}", file=out)
         return None
     except ModelError as e:
         print(f"{name}: skipped, bad model: {e}", file=out)
@@ -75,8 +79,8 @@ def run_model(path, images, repeats, out=sys.stdout):
             print(f"  {label:>14}: {d['name']} = {_fmt(it.get_tensor(d['index']))}",
                   file=out)
     med, p10, p90 = median_latency(it.invoke, repeats=repeats)
-    print(f"  latency: median {med * 1e3:.3f} ms (p10 {p10 * 1e3:.3f}, p90 "
-          f"{p90 * 1e3:.3f}) over >= {repeats} invokes", file=out)
+    print(f"  latency: median {med * 1e6:.1f} us (p10 {p10 * 1e6:.1f}, p90 "
+          f"{p90 * 1e6:.1f}) over >= {repeats} invokes", file=out)
     return med
 
 
