@@ -435,3 +435,14 @@ def test_sine_quick():
     model, data = train_sine(seed=0, epochs=120)
     x, _ = data["test"]
     assert float(np.mean((model.predict(x) - np.sin(x)) ** 2)) < 0.02
+
+
+def test_digits_cnn_full_training_reaches_97_percent():
+    """The issue's bar: the default digits CNN reaches >= 97% held-out accuracy (its
+    time, a few seconds here, is reported by tools/train_firmware_models.py, not
+    asserted: machines are noisy)."""
+    pytest.importorskip("sklearn")
+    from microdl.train.models import train_digits_cnn
+    model, data = train_digits_cnn(seed=0)
+    acc = model.evaluate(*data["test"])["accuracy"]
+    assert acc >= 0.97, acc

@@ -121,7 +121,7 @@ static mdl_status add_s8_impl(const mdl_add_params* p, const int8_t* input1,
   const int32_t n = q.dims[MDL_BCAST_DIMS - 1];
   const int32_t s1 = q.in1_strides[MDL_BCAST_DIMS - 1];
   const int32_t s2 = q.in2_strides[MDL_BCAST_DIMS - 1];
-  add_fast f;
+  add_fast f = {0}; /* only read when fast; zeroed for -Wmaybe-uninitialized */
   const int fast = (s1 == 0 || s1 == 1) && (s2 == 0 || s2 == 1) &&
                    add_fast_init(&f, &q, subtract);
   mdl_bcast_iter it;
