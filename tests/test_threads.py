@@ -179,24 +179,13 @@ def test_bad_num_threads(bad):
 
 
 def test_threaded_invoke_allocates_nothing():
-    from tests.test_engine import _traced_peak
+    from tests.test_engine import assert_invoke_allocates_nothing
 
     it = microdl.Interpreter(model_path=shared_model("mlperf_tiny", "kws_ref_model.tflite"),
                              num_threads=2)
     it.allocate_tensors()
     assert _split_nodes(it) > 0
-    it.invoke()
-    invoke = it.invoke
-
-    def empty_loop():
-        for _ in range(50):
-            pass
-
-    def invoke_loop():
-        for _ in range(50):
-            invoke()
-
-    assert _traced_peak(invoke_loop) == _traced_peak(empty_loop)
+    assert_invoke_allocates_nothing(it, calls=50)
 
 
 def test_two_threaded_interpreters_in_two_threads():
