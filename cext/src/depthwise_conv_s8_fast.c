@@ -211,53 +211,143 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
 }
 
 /* ------------------------------------------------------------------ lanes form
- * Depth multiplier 1 (mdl_conv.h): per output pixel, the accumulators of a block of 16
- * channels stay in registers across all taps; two taps' int8 inputs are interleaved
- * per channel and widened to int16 pairs, one int16 pair multiply-add per (pair of
- * taps, 8 channels) against the packed weights; bias_eff holds the folded input
- * offset, so taps outside the input read the input zero point (zp below), whose
- * contribution zp * w cancels the fold's -input_offset * w... exactly: x * w summed
- * over all taps plus bias + input_offset * sum(w) is the reference's sum over the
- * in-bounds taps of (x + input_offset) * w plus bias, modulo 2^32.  The int32 sums of
- * a group of pixels are requantized together by mdl_requantize_rows_s8. */
-#define LB 16                                    /* channels per weight block */
-#define LANES_ACC 1024                           /* int32 sums requantized together */
+ * Depth multiplier 1 (see mdl_depthwise_conv_s8_fast_lanes in mdl_conv.h).  For one
+ * block of up to 16 channels, one output row at a time, each output pixel's int32 sums
+ * stay in registers over all the taps and are requantized from there: two taps' int8
+ * inputs interleaved per channel and widened to int16, one int16 pair multiply-add per
+ * (pair of taps, 8 channels) against the packed weights.  bias_eff holds the folded
+ * input offset: x * w summed over every tap plus bias + input_offset * sum(w) is the
+ * reference's sum over the in-bounds taps of (x + input_offset) * w plus bias, modulo
+ * 2^32, when taps outside the input read the input zero point (zp), whose
+ * (x + input_offset) is 0.  Products and pair sums fit int32 (|x * w| <= 2^14); the
+ * sums wrap like the reference's (unsigned arithmetic in C, vpaddd in AVX2). */
+#include "mdl_requantize_vec.h"
+
+#define LB 16 /* channels per weight block */
 #define MAX_TAPS MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
 #define MAX_CHANNELS MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
+#define ZP_SIZE 4096 /* bytes of zero points: an input row of up to this size */
+
+typedef struct {
+  const mdl_depthwise_conv_s8_params* p;
+  const int32_t* multiplier;
+  const int32_t* shift;
+  const int16_t* w;         /* packed weights */
+  const int32_t* bias_eff;  /* folded bias */
+  const int8_t* zp;         /* ZP_SIZE copies of the input zero point */
+  const int8_t* zp_row;     /* zp when it holds an input row (input_w * input_c), or NULL */
+  const ptrdiff_t* off_x;   /* filter column offsets: fx * dilation_w * input_c */
+  int32_t taps, pairs;
+  int32_t xa, xb;           /* output columns whose windows are inside horizontally */
+  ptrdiff_t step;           /* stride_w * input_c */
+} lanes_ctx;
+
+/* rowp[fy] for output row y: the input row read by filter row fy, or when it is
+ * outside the input, the zero-point row (zp, when it holds a whole input row) or NULL
+ * (it does not: such taps read zp itself).  Returns 0 when some rowp[fy] is NULL. */
+MDL_INLINE int row_ptrs(const lanes_ctx* k, const int8_t* image, int32_t y,
+                        const int8_t** rowp) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t y0 = y * p->stride_h - p->pad_h;
+  const ptrdiff_t row = (ptrdiff_t)p->input_w * p->input_c;
+  int ok = 1;
+  for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    rowp[fy] = iy >= 0 && iy < p->input_h ? image + iy * row : k->zp_row;
+    if (!rowp[fy]) ok = 0;
+  }
+  return ok;
+}
+
+/* Sets ptr[0..2 * pairs) to the taps of output pixel x of the row of rowp (input
+ * pixels, or zero points for taps outside the input; the extra tap of an odd count
+ * repeats the last one, its weights are 0).  Returns n >= 1: pixels x + i, i < n <=
+ * max_n, have their taps at ptr[t] + i * step (n > 1 only for windows inside the input
+ * horizontally, when rows_ok: every rowp[fy] is an input or zero-point row). */
+MDL_INLINE int32_t window_ptrs(const lanes_ctx* k, const int8_t* const* rowp, int rows_ok,
+                               int32_t x, int32_t max_n, const int8_t** ptr) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, fw = p->filter_w;
+  const int32_t x0 = x * p->stride_w - p->pad_w;
+  int32_t n = 1;
+  if (rows_ok && x >= k->xa && x < k->xb) {
+    n = k->xb - x < max_n ? k->xb - x : max_n;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      const int8_t* r = rowp[fy] + (ptrdiff_t)x0 * c;
+      for (int32_t fx = 0; fx < fw; ++fx) ptr[fy * fw + fx] = r + k->off_x[fx];
+    }
+  } else {
+    for (int32_t fx = 0; fx < fw; ++fx) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      const int inside = ix >= 0 && ix < p->input_w;
+      for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        ptr[fy * fw + fx] =
+            inside && rowp[fy] ? rowp[fy] + (ptrdiff_t)ix * c : k->zp;
+      }
+    }
+  }
+  ptr[k->taps] = ptr[k->taps - 1];
+  return n;
+}
 
 MDL_INLINE uint32_t pair_product(const int8_t* x0, const int8_t* x1, const int16_t* w,
                                  int32_t j) {
   return (uint32_t)((int32_t)x0[j] * w[2 * j] + (int32_t)x1[j] * w[2 * j + 1]);
 }
 
-/* Portable C: for np pixels i, acc[i * c + k] = bias_eff[k] + sum over taps t of
- * ptr[t][i * step + k] * w(t, k), k < c; ptr has 2 * pairs entries (the odd tap count's
- * extra tap has zero weights). */
-MDL_MULTIVERSION static void lanes_pixels_c(int32_t* MDL_RESTRICT acc,
-                                            const int8_t* const* MDL_RESTRICT ptr,
-                                            ptrdiff_t step, int32_t np, int32_t c,
-                                            int32_t pairs,
-                                            const int16_t* MDL_RESTRICT w,
-                                            const int32_t* MDL_RESTRICT bias_eff) {
-  for (int32_t i = 0; i < np; ++i, acc += c) {
-    const ptrdiff_t d = (ptrdiff_t)i * step;
-    for (int32_t c0 = 0; c0 < c; c0 += LB) {
-      const int32_t lanes = c - c0 < LB ? c - c0 : LB;
-      const int16_t* wb = w + (size_t)c0 * 2 * pairs;
+/* a[j] = bias_eff[j] + sum over taps of x * w for lanes j of one pixel (taps at
+ * ptr[t] + d, weights wb: one block, starting at lane jo). */
+MDL_INLINE void sums_c(uint32_t* MDL_RESTRICT a, const int8_t* const* ptr, ptrdiff_t d,
+                       int32_t pairs, const int16_t* MDL_RESTRICT wb, int32_t jo,
+                       const int32_t* MDL_RESTRICT bias_eff, int32_t lanes) {
+  for (int32_t j = 0; j < lanes; ++j) a[j] = (uint32_t)bias_eff[j];
+  for (int32_t q = 0; q < pairs; ++q) {
+    const int8_t* x0 = ptr[2 * q] + d;
+    const int8_t* x1 = ptr[2 * q + 1] + d;
+    const int16_t* wq = wb + (size_t)q * 2 * LB + 2 * jo;
+    for (int32_t j = 0; j < lanes; ++j) a[j] += pair_product(x0, x1, wq, j);
+  }
+}
+
+/* Portable C: channels [c0, c0 + lanes) of output row y, lanes <= 16 - c0 % 16, any
+ * rounding. */
+MDL_MULTIVERSION static void row_c(const lanes_ctx* k, const int8_t* image, int32_t y,
+                                   int32_t c0, int32_t lanes, int8_t* out_row) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, ow = p->output_w, jo = c0 % LB;
+  const int16_t* wb = k->w + (size_t)(c0 - jo) * 2 * k->pairs;
+  const int32_t* m = k->multiplier + c0;
+  const int32_t* s = k->shift + c0;
+  const int8_t* rowp[MAX_TAPS];
+  const int8_t* ptr[MAX_TAPS + 1];
+  const int rows_ok = row_ptrs(k, image, y, rowp);
+  for (int32_t x = 0; x < ow;) {
+    const int32_t n = window_ptrs(k, rowp, rows_ok, x, ow - x, ptr);
+    for (int32_t i = 0; i < n; ++i) {
+      const ptrdiff_t d = (ptrdiff_t)i * k->step + c0;
       uint32_t a[LB];
-      for (int32_t j = 0; j < LB; ++j) a[j] = (uint32_t)bias_eff[c0 + j];
-      for (int32_t q = 0; q < pairs; ++q) {
-        const int8_t* x0 = ptr[2 * q] + d + c0;
-        const int8_t* x1 = ptr[2 * q + 1] + d + c0;
-        const int16_t* wq = wb + (size_t)q * 2 * LB;
-        if (lanes == LB) {
-          for (int32_t j = 0; j < LB; ++j) a[j] += pair_product(x0, x1, wq, j);
-        } else {
-          for (int32_t j = 0; j < lanes; ++j) a[j] += pair_product(x0, x1, wq, j);
+      int32_t v[LB];
+      if (lanes == LB) {
+        sums_c(a, ptr, d, k->pairs, wb, 0, k->bias_eff + c0, LB);
+      } else {
+        sums_c(a, ptr, d, k->pairs, wb, jo, k->bias_eff + c0, lanes);
+      }
+      if (p->rounding == MDL_ROUNDING_DOUBLE) {
+        for (int32_t j = 0; j < lanes; ++j) {
+          v[j] = mdl_requantize_clamp_vec((int32_t)a[j], m[j], s[j], p->output_offset,
+                                          p->act_min, p->act_max);
+        }
+      } else {
+        for (int32_t j = 0; j < lanes; ++j) {
+          v[j] = mdl_clamp(mdl_requantize_r((int32_t)a[j], m[j], s[j], p->rounding) +
+                               p->output_offset,
+                           p->act_min, p->act_max);
         }
       }
-      for (int32_t j = 0; j < lanes; ++j) acc[c0 + j] = (int32_t)a[j];
+      int8_t* o = out_row + (size_t)(x + i) * c + c0;
+      for (int32_t j = 0; j < lanes; ++j) o[j] = (int8_t)v[j];
     }
+    x += n;
   }
 }
 
@@ -265,65 +355,119 @@ MDL_MULTIVERSION static void lanes_pixels_c(int32_t* MDL_RESTRICT acc,
     !defined(MDL_NO_MULTIVERSION)
 #include <immintrin.h>
 #define HAVE_LANES_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
 
-/* lanes_pixels_c with AVX2 intrinsics: blocks of 16 channels (two 8-lane int32
- * accumulators), then one of 8, then the last c % 8 channels in scalar code; every load
- * stays inside its pixel's c channels. */
-__attribute__((target("avx2"))) static void lanes_pixels_avx2(
-    int32_t* MDL_RESTRICT acc, const int8_t* const* MDL_RESTRICT ptr, ptrdiff_t step,
-    int32_t np, int32_t c, int32_t pairs, const int16_t* MDL_RESTRICT w,
-    const int32_t* MDL_RESTRICT bias_eff) {
-  for (int32_t i = 0; i < np; ++i, acc += c) {
-    const ptrdiff_t d = (ptrdiff_t)i * step;
-    int32_t c0 = 0;
-    for (; c0 + LB <= c; c0 += LB) {
-      const int16_t* wb = w + (size_t)c0 * 2 * pairs;
-      __m256i a0 = _mm256_loadu_si256((const __m256i*)(bias_eff + c0));
-      __m256i a1 = _mm256_loadu_si256((const __m256i*)(bias_eff + c0 + 8));
-      for (int32_t q = 0; q < pairs; ++q) {
-        const __m128i x0 = _mm_loadu_si128((const __m128i*)(ptr[2 * q] + d + c0));
-        const __m128i x1 = _mm_loadu_si128((const __m128i*)(ptr[2 * q + 1] + d + c0));
-        const __m256i lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1));
-        const __m256i hi = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1));
-        const int16_t* wq = wb + (size_t)q * 2 * LB;
-        a0 = _mm256_add_epi32(
-            a0, _mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i*)wq)));
-        a1 = _mm256_add_epi32(
-            a1, _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i*)(wq + 16))));
+/* Per-lane constants of mdl_requantize_vec for 8 channels. */
+typedef struct {
+  __m256i left, right, mask, half, mult, mult_odd, mult_min;
+} rq8;
+
+MDL_INLINE AVX2 void rq8_init(rq8* r, const int32_t* multiplier, const int32_t* shift) {
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i s = _mm256_loadu_si256((const __m256i*)shift);
+  r->left = _mm256_max_epi32(s, zero);
+  r->right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+  r->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, r->right), one);
+  r->half = _mm256_srli_epi32(r->mask, 1);
+  r->mult = _mm256_loadu_si256((const __m256i*)multiplier);
+  r->mult_odd = _mm256_srli_epi64(r->mult, 32);
+  r->mult_min = _mm256_cmpeq_epi32(r->mult, _mm256_set1_epi32(INT32_MIN));
+}
+
+/* mdl_requantize_clamp_vec in 8 lanes: the 64-bit products of the even and odd lanes
+ * (vpmuldq), bits 31..62 of product + 2^30, the saturating case as an xor (its q is
+ * INT32_MIN, the result INT32_MAX), then the rounding right shift as in
+ * mdl_rdbpot_vec. */
+MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m256i lo,
+                                  __m256i hi) {
+  const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
+  const __m256i a = _mm256_sllv_epi32(x, r->left);
+  const __m256i ev = _mm256_add_epi64(_mm256_mul_epi32(a, r->mult), round);
+  const __m256i od =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), r->mult_odd), round);
+  __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(ev, 31), _mm256_slli_epi64(od, 1),
+                                 0xAA);
+  q = _mm256_xor_si256(
+      q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
+                          r->mult_min));
+  const __m256i rem = _mm256_and_si256(q, r->mask);
+  const __m256i threshold = _mm256_sub_epi32(r->half, _mm256_srai_epi32(q, 31));
+  q = _mm256_sub_epi32(_mm256_srav_epi32(q, r->right), _mm256_cmpgt_epi32(rem, threshold));
+  q = _mm256_add_epi32(q, offset);
+  return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+}
+
+/* Channels [c0, c0 + 8 * halves) (halves 1 or 2; c0 a multiple of 16) of output row y,
+ * double rounding. */
+MDL_INLINE AVX2 void row_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
+                              int32_t c0, int32_t halves, int8_t* out_row) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, ow = p->output_w, pairs = k->pairs;
+  const int16_t* wb = k->w + (size_t)c0 * 2 * pairs;
+  const __m256i b0 = _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0));
+  const __m256i b1 = _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0 + 8));
+  rq8 r0, r1;
+  rq8_init(&r0, k->multiplier + c0, k->shift + c0);
+  if (halves == 2) rq8_init(&r1, k->multiplier + c0 + 8, k->shift + c0 + 8);
+  const __m256i offset = _mm256_set1_epi32(p->output_offset);
+  const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+  const int8_t* rowp[MAX_TAPS];
+  const int8_t* ptr[MAX_TAPS + 1];
+  const int rows_ok = row_ptrs(k, image, y, rowp);
+  for (int32_t x = 0; x < ow;) {
+    const int32_t n = window_ptrs(k, rowp, rows_ok, x, ow - x, ptr);
+    for (int32_t i = 0; i < n; ++i) {
+      const ptrdiff_t d = (ptrdiff_t)i * k->step + c0;
+      int8_t* o = out_row + (size_t)(x + i) * c + c0;
+      __m256i a0 = b0, a1 = b1;
+      if (halves == 2) {
+        for (int32_t q = 0; q < pairs; ++q) {
+          const __m128i x0 = _mm_loadu_si128((const __m128i*)(ptr[2 * q] + d));
+          const __m128i x1 = _mm_loadu_si128((const __m128i*)(ptr[2 * q + 1] + d));
+          const int16_t* wq = wb + (size_t)q * 2 * LB;
+          a0 = _mm256_add_epi32(
+              a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                                    _mm256_loadu_si256((const __m256i*)wq)));
+          a1 = _mm256_add_epi32(
+              a1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)),
+                                    _mm256_loadu_si256((const __m256i*)(wq + 16))));
+        }
+        const __m256i v0 = rq8_apply(&r0, a0, offset, lo, hi);
+        const __m256i v1 = rq8_apply(&r1, a1, offset, lo, hi);
+        /* int32 -> int8 in channel order; the values are in [-128, 127] already. */
+        const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+        _mm_storeu_si128((__m128i*)o,
+                         _mm_packs_epi16(_mm256_castsi256_si128(v16),
+                                         _mm256_extracti128_si256(v16, 1)));
+      } else {
+        for (int32_t q = 0; q < pairs; ++q) {
+          const __m128i x0 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q] + d));
+          const __m128i x1 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q + 1] + d));
+          a0 = _mm256_add_epi32(
+              a0, _mm256_madd_epi16(
+                      _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                      _mm256_loadu_si256((const __m256i*)(wb + (size_t)q * 2 * LB))));
+        }
+        const __m256i v0 = rq8_apply(&r0, a0, offset, lo, hi);
+        const __m128i v8 = _mm_packs_epi32(_mm256_castsi256_si128(v0),
+                                           _mm256_extracti128_si256(v0, 1));
+        _mm_storel_epi64((__m128i*)o, _mm_packs_epi16(v8, v8));
       }
-      _mm256_storeu_si256((__m256i*)(acc + c0), a0);
-      _mm256_storeu_si256((__m256i*)(acc + c0 + 8), a1);
     }
-    if (c0 + 8 <= c) { /* first half of a weight block */
-      const int16_t* wb = w + (size_t)c0 * 2 * pairs;
-      __m256i a0 = _mm256_loadu_si256((const __m256i*)(bias_eff + c0));
-      for (int32_t q = 0; q < pairs; ++q) {
-        const __m128i x0 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q] + d + c0));
-        const __m128i x1 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q + 1] + d + c0));
-        const __m256i lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1));
-        a0 = _mm256_add_epi32(
-            a0, _mm256_madd_epi16(
-                    lo, _mm256_loadu_si256((const __m256i*)(wb + (size_t)q * 2 * LB))));
-      }
-      _mm256_storeu_si256((__m256i*)(acc + c0), a0);
-      c0 += 8;
-    }
-    for (; c0 < c; ++c0) {
-      const int16_t* wb = w + (size_t)(c0 / LB * LB) * 2 * pairs;
-      const int32_t j = c0 % LB;
-      uint32_t a = (uint32_t)bias_eff[c0];
-      for (int32_t q = 0; q < pairs; ++q) {
-        a += pair_product(ptr[2 * q] + d + c0 - j, ptr[2 * q + 1] + d + c0 - j,
-                          wb + (size_t)q * 2 * LB, j);
-      }
-      acc[c0] = (int32_t)a;
-    }
+    x += n;
   }
 }
-#endif
 
-typedef void (*lanes_fn)(int32_t*, const int8_t* const*, ptrdiff_t, int32_t, int32_t,
-                         int32_t, const int16_t*, const int32_t*);
+AVX2 static void row16_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
+                            int32_t c0, int8_t* out_row) {
+  row_avx2(k, image, y, c0, 2, out_row);
+}
+
+AVX2 static void row8_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
+                           int32_t c0, int8_t* out_row) {
+  row_avx2(k, image, y, c0, 1, out_row);
+}
+#endif
 
 mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,
                                             const int32_t* multiplier,
@@ -339,74 +483,57 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
       (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C)) {
     return MDL_ERR_BAD_PARAM;
   }
-  lanes_fn run = lanes_pixels_c;
+  int avx2 = 0;
 #ifdef HAVE_LANES_AVX2
-  if (form == MDL_DEPTHWISE_FAST_LANES && __builtin_cpu_supports("avx2")) {
-    run = lanes_pixels_avx2;
-  }
+  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
+         __builtin_cpu_supports("avx2");
 #endif
-  const int32_t pairs = (taps + 1) / 2;
-  const int32_t H = p->input_h, W = p->input_w;
-  const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dilation_h, dw = p->dilation_w;
-  int8_t zp[MAX_CHANNELS]; /* what taps outside the input read */
-  for (int32_t k = 0; k < c; ++k) zp[k] = (int8_t)(-p->input_offset);
-  const int8_t* ptr[MAX_TAPS + 1];
-  ptrdiff_t off[MAX_TAPS]; /* tap offsets from the window's first input element */
-  for (int32_t fy = 0; fy < fh; ++fy) {
-    for (int32_t fx = 0; fx < fw; ++fx) {
-      off[fy * fw + fx] = ((ptrdiff_t)fy * dh * W + (ptrdiff_t)fx * dw) * c;
-    }
-  }
-  /* Output columns [xa, xb) whose windows are inside the input horizontally. */
-  const int32_t xa = p->pad_w <= 0 ? 0 : (p->pad_w + sw - 1) / sw;
-  const int32_t last = W - 1 - (fw - 1) * dw + p->pad_w; /* largest x * sw */
-  int32_t xb = last < 0 ? 0 : last / sw + 1;
-  if (xb > p->output_w) xb = p->output_w;
-  const ptrdiff_t step = (ptrdiff_t)sw * c;
-  int32_t acc[LANES_ACC];
-  const int32_t group = LANES_ACC / c; /* pixels requantized together */
-  int32_t filled = 0;
-  int8_t* out = output;
+  const int32_t W = p->input_w, sw = p->stride_w;
+  int8_t zp[ZP_SIZE];
+  const int32_t zp_n = (int64_t)W * c <= ZP_SIZE ? W * c : (c > ZP_SIZE ? ZP_SIZE : c);
+  for (int32_t i = 0; i < zp_n; ++i) zp[i] = (int8_t)(-p->input_offset);
+  ptrdiff_t off_x[MAX_TAPS];
+  for (int32_t fx = 0; fx < fw; ++fx) off_x[fx] = (ptrdiff_t)fx * p->dilation_w * c;
+  lanes_ctx k;
+  k.p = p;
+  k.multiplier = multiplier;
+  k.shift = shift;
+  k.w = packed;
+  k.bias_eff = bias_eff;
+  k.zp = zp;
+  k.zp_row = (int64_t)W * c <= ZP_SIZE ? zp : 0;
+  k.off_x = off_x;
+  k.taps = taps;
+  k.pairs = (taps + 1) / 2;
+  k.xa = p->pad_w <= 0 ? 0 : (p->pad_w + sw - 1) / sw;
+  const int32_t last = W - 1 - (fw - 1) * p->dilation_w + p->pad_w; /* max x * sw */
+  k.xb = last < 0 ? 0 : last / sw + 1;
+  if (k.xb > p->output_w) k.xb = p->output_w;
+  k.step = (ptrdiff_t)sw * c;
+  const size_t out_image = (size_t)p->output_h * p->output_w * c;
   for (int32_t b = 0; b < p->batches; ++b) {
-    const int8_t* image = input + (size_t)b * H * W * c;
-    for (int32_t y = 0; y < p->output_h; ++y) {
-      const int32_t y0 = y * sh - p->pad_h;
-      const int inside_y = y0 >= 0 && y0 + (fh - 1) * dh < H;
-      for (int32_t x = 0; x < p->output_w;) {
-        const int32_t x0 = x * sw - p->pad_w;
-        int32_t n = 1;
-        if (inside_y && x >= xa && x < xb) {
-          n = xb - x;
-          if (n > group - filled) n = group - filled;
-          const int8_t* base = image + ((ptrdiff_t)y0 * W + x0) * c;
-          for (int32_t t = 0; t < taps; ++t) ptr[t] = base + off[t];
-        } else {
-          for (int32_t fy = 0; fy < fh; ++fy) {
-            const int32_t iy = y0 + fy * dh;
-            for (int32_t fx = 0; fx < fw; ++fx) {
-              const int32_t ix = x0 + fx * dw;
-              ptr[fy * fw + fx] = iy >= 0 && iy < H && ix >= 0 && ix < W
-                                      ? image + ((ptrdiff_t)iy * W + ix) * c
-                                      : zp;
-            }
+    const int8_t* image = input + (size_t)b * p->input_h * W * c;
+    for (int32_t c0 = 0; c0 < c; c0 += LB) {
+      const int32_t lanes = c - c0 < LB ? c - c0 : LB;
+      for (int32_t y = 0; y < p->output_h; ++y) {
+        int8_t* out_row = output + b * out_image + (size_t)y * p->output_w * c;
+#ifdef HAVE_LANES_AVX2
+        if (avx2) {
+          if (lanes == LB) {
+            row16_avx2(&k, image, y, c0, out_row);
+          } else if (lanes >= 8) {
+            row8_avx2(&k, image, y, c0, out_row);
+            if (lanes > 8) row_c(&k, image, y, c0 + 8, lanes - 8, out_row);
+          } else {
+            row_c(&k, image, y, c0, lanes, out_row);
           }
+          continue;
         }
-        ptr[taps] = ptr[taps - 1]; /* the zero-weight tap of an odd count */
-        run(acc + (size_t)filled * c, ptr, n == 1 ? 0 : step, n, c, pairs, packed,
-            bias_eff);
-        filled += n;
-        x += n;
-        if (filled == group) {
-          mdl_requantize_rows_s8(acc, filled, c, multiplier, shift, p->output_offset,
-                                 p->act_min, p->act_max, p->rounding, out, c);
-          out += (size_t)filled * c;
-          filled = 0;
-        }
+#endif
+        row_c(&k, image, y, c0, lanes, out_row);
       }
     }
   }
-  mdl_requantize_rows_s8(acc, filled, c, multiplier, shift, p->output_offset, p->act_min,
-                         p->act_max, p->rounding, out, c);
   return MDL_OK;
 }
 
