@@ -226,7 +226,9 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
 #define LB 16 /* channels per weight block */
 #define MAX_TAPS MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
 #define MAX_CHANNELS MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
-#define ZP_SIZE 4096 /* bytes of zero points: an input row of up to this size */
+#define ZP_SIZE 2048   /* bytes of zero points: an input row of up to this size */
+#define POOL_SIZE 256  /* tap pointers of a batch */
+#define MAX_RUNS 64    /* runs of a batch */
 
 typedef struct {
   const mdl_depthwise_conv_s8_params* p;
@@ -309,21 +311,27 @@ MDL_INLINE void sums_c(uint32_t* MDL_RESTRICT a, const int8_t* const* ptr, ptrdi
   }
 }
 
-/* Portable C: channels [c0, c0 + lanes) of output row y, lanes <= 16 - c0 % 16, any
+/* A batch of output pixels sharing tap pointer sets, processed block by block of
+ * channels: entry e covers output pixels pix + i, i < n (flat NHW index), with taps at
+ * pool[first + t] + i * step. */
+typedef struct {
+  int32_t first, n, pix;
+} window_run;
+
+/* Portable C: channels [c0, c0 + lanes) of a batch, lanes <= 16 - c0 % 16, any
  * rounding. */
-MDL_MULTIVERSION static void row_c(const lanes_ctx* k, const int8_t* image, int32_t y,
-                                   int32_t c0, int32_t lanes, int8_t* out_row) {
+MDL_MULTIVERSION static void batch_c(const lanes_ctx* k, const window_run* runs,
+                                     int32_t count, const int8_t* const* pool,
+                                     int32_t c0, int32_t lanes, int8_t* output) {
   const mdl_depthwise_conv_s8_params* p = k->p;
-  const int32_t c = p->input_c, ow = p->output_w, jo = c0 % LB;
+  const int32_t c = p->input_c, jo = c0 % LB;
   const int16_t* wb = k->w + (size_t)(c0 - jo) * 2 * k->pairs;
   const int32_t* m = k->multiplier + c0;
   const int32_t* s = k->shift + c0;
-  const int8_t* rowp[MAX_TAPS];
-  const int8_t* ptr[MAX_TAPS + 1];
-  const int rows_ok = row_ptrs(k, image, y, rowp);
-  for (int32_t x = 0; x < ow;) {
-    const int32_t n = window_ptrs(k, rowp, rows_ok, x, ow - x, ptr);
-    for (int32_t i = 0; i < n; ++i) {
+  const int8_t* ptr[MAX_TAPS + 1]; /* local: the int8 stores cannot change it */
+  for (int32_t e = 0; e < count; ++e) {
+    for (int32_t t = 0; t < 2 * k->pairs; ++t) ptr[t] = pool[runs[e].first + t];
+    for (int32_t i = 0; i < runs[e].n; ++i) {
       const ptrdiff_t d = (ptrdiff_t)i * k->step + c0;
       uint32_t a[LB];
       int32_t v[LB];
@@ -344,10 +352,9 @@ MDL_MULTIVERSION static void row_c(const lanes_ctx* k, const int8_t* image, int3
                            p->act_min, p->act_max);
         }
       }
-      int8_t* o = out_row + (size_t)(x + i) * c + c0;
+      int8_t* o = output + (size_t)(runs[e].pix + i) * c + c0;
       for (int32_t j = 0; j < lanes; ++j) o[j] = (int8_t)v[j];
     }
-    x += n;
   }
 }
 
@@ -377,19 +384,22 @@ MDL_INLINE AVX2 void rq8_init(rq8* r, const int32_t* multiplier, const int32_t* 
 /* mdl_requantize_clamp_vec in 8 lanes: the 64-bit products of the even and odd lanes
  * (vpmuldq), bits 31..62 of product + 2^30, the saturating case as an xor (its q is
  * INT32_MIN, the result INT32_MAX), then the rounding right shift as in
- * mdl_rdbpot_vec. */
+ * mdl_rdbpot_vec.  lean: no lane has a left shift or the multiplier INT32_MIN, which
+ * drops the left shift and the saturation (both the identity then). */
 MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m256i lo,
-                                  __m256i hi) {
+                                  __m256i hi, int lean) {
   const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
-  const __m256i a = _mm256_sllv_epi32(x, r->left);
+  const __m256i a = lean ? x : _mm256_sllv_epi32(x, r->left);
   const __m256i ev = _mm256_add_epi64(_mm256_mul_epi32(a, r->mult), round);
   const __m256i od =
       _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), r->mult_odd), round);
   __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(ev, 31), _mm256_slli_epi64(od, 1),
                                  0xAA);
-  q = _mm256_xor_si256(
-      q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
-                          r->mult_min));
+  if (!lean) {
+    q = _mm256_xor_si256(
+        q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
+                            r->mult_min));
+  }
   const __m256i rem = _mm256_and_si256(q, r->mask);
   const __m256i threshold = _mm256_sub_epi32(r->half, _mm256_srai_epi32(q, 31));
   q = _mm256_sub_epi32(_mm256_srav_epi32(q, r->right), _mm256_cmpgt_epi32(rem, threshold));
@@ -397,77 +407,153 @@ MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m25
   return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
 }
 
-/* Channels [c0, c0 + 8 * halves) (halves 1 or 2; c0 a multiple of 16) of output row y,
- * double rounding. */
-MDL_INLINE AVX2 void row_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
-                              int32_t c0, int32_t halves, int8_t* out_row) {
+/* Stores 16 values in [-128, 127] (lanes of v0, then v1) as int8. */
+MDL_INLINE AVX2 void store16(int8_t* o, __m256i v0, __m256i v1) {
+  const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+  _mm_storeu_si128((__m128i*)o, _mm_packs_epi16(_mm256_castsi256_si128(v16),
+                                                _mm256_extracti128_si256(v16, 1)));
+}
+
+MDL_INLINE AVX2 void store8(int8_t* o, __m256i v0) {
+  const __m128i v8 =
+      _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
+  _mm_storel_epi64((__m128i*)o, _mm_packs_epi16(v8, v8));
+}
+
+/* The sums of 16 lanes: inputs at ptr[t] + d, weights w_lo / w_hi for lanes 0..7 /
+ * 8..15 at wb + q * 32 + {0, w_hi}. */
+MDL_INLINE AVX2 void sums16(const int8_t* const* ptr, ptrdiff_t d, int32_t pairs,
+                            const int16_t* wb, int32_t w_hi, __m256i* a0, __m256i* a1) {
+  for (int32_t q = 0; q < pairs; ++q) {
+    const __m128i x0 = _mm_loadu_si128((const __m128i*)(ptr[2 * q] + d));
+    const __m128i x1 = _mm_loadu_si128((const __m128i*)(ptr[2 * q + 1] + d));
+    const int16_t* wq = wb + (size_t)q * 2 * LB;
+    *a0 = _mm256_add_epi32(
+        *a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)wq)));
+    *a1 = _mm256_add_epi32(
+        *a1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)(wq + w_hi))));
+  }
+}
+
+MDL_INLINE AVX2 void sums8(const int8_t* const* ptr, ptrdiff_t d, int32_t pairs,
+                           const int16_t* wb, __m256i* a0) {
+  for (int32_t q = 0; q < pairs; ++q) {
+    const __m128i x0 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q] + d));
+    const __m128i x1 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q + 1] + d));
+    *a0 = _mm256_add_epi32(
+        *a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)(wb + (size_t)q * 2 * LB))));
+  }
+}
+
+/* Channels [c0, c0 + 8 * halves) (halves 1 or 2; c0 a multiple of 16) of a batch,
+ * double rounding; pairs: k->pairs (a constant in the specialized copies); lean: see
+ * rq8_apply.  twin (input_c 8, stride_w 1, halves 1): the 16 lanes hold 2 consecutive
+ * output pixels of a run, whose inputs are 8 bytes apart, with the same weights. */
+MDL_INLINE AVX2 void batch_avx2(const lanes_ctx* k, const window_run* runs,
+                                int32_t count, const int8_t* const* pool, int32_t c0,
+                                int32_t halves, int32_t pairs, int lean, int twin,
+                                int8_t* output) {
   const mdl_depthwise_conv_s8_params* p = k->p;
-  const int32_t c = p->input_c, ow = p->output_w, pairs = k->pairs;
+  const int32_t c = p->input_c;
   const int16_t* wb = k->w + (size_t)c0 * 2 * pairs;
   const __m256i b0 = _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0));
-  const __m256i b1 = _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0 + 8));
+  const __m256i b1 =
+      twin ? b0 : _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0 + 8));
   rq8 r0, r1;
   rq8_init(&r0, k->multiplier + c0, k->shift + c0);
   if (halves == 2) rq8_init(&r1, k->multiplier + c0 + 8, k->shift + c0 + 8);
   const __m256i offset = _mm256_set1_epi32(p->output_offset);
   const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
-  const int8_t* rowp[MAX_TAPS];
-  const int8_t* ptr[MAX_TAPS + 1];
-  const int rows_ok = row_ptrs(k, image, y, rowp);
-  for (int32_t x = 0; x < ow;) {
-    const int32_t n = window_ptrs(k, rowp, rows_ok, x, ow - x, ptr);
-    for (int32_t i = 0; i < n; ++i) {
-      const ptrdiff_t d = (ptrdiff_t)i * k->step + c0;
-      int8_t* o = out_row + (size_t)(x + i) * c + c0;
-      __m256i a0 = b0, a1 = b1;
-      if (halves == 2) {
-        for (int32_t q = 0; q < pairs; ++q) {
-          const __m128i x0 = _mm_loadu_si128((const __m128i*)(ptr[2 * q] + d));
-          const __m128i x1 = _mm_loadu_si128((const __m128i*)(ptr[2 * q + 1] + d));
-          const int16_t* wq = wb + (size_t)q * 2 * LB;
-          a0 = _mm256_add_epi32(
-              a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
-                                    _mm256_loadu_si256((const __m256i*)wq)));
-          a1 = _mm256_add_epi32(
-              a1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)),
-                                    _mm256_loadu_si256((const __m256i*)(wq + 16))));
+  const int8_t* ptr[MAX_TAPS + 1]; /* local: the int8 stores cannot change it */
+  for (int32_t e = 0; e < count; ++e) {
+    for (int32_t t = 0; t < 2 * pairs; ++t) ptr[t] = pool[runs[e].first + t];
+    const int32_t n = runs[e].n;
+    int8_t* out = output + (size_t)runs[e].pix * c + c0;
+    int32_t i = 0;
+    if (halves == 2) {
+      for (; i < n; ++i) {
+        __m256i a0 = b0, a1 = b1;
+        sums16(ptr, (ptrdiff_t)i * k->step + c0, pairs, wb, 16, &a0, &a1);
+        store16(out + (size_t)i * c, rq8_apply(&r0, a0, offset, lo, hi, lean),
+                rq8_apply(&r1, a1, offset, lo, hi, lean));
+      }
+    } else {
+      if (twin) {
+        for (; i + 2 <= n; i += 2) {
+          __m256i a0 = b0, a1 = b0;
+          sums16(ptr, (ptrdiff_t)i * 8, pairs, wb, 0, &a0, &a1);
+          store16(out + (size_t)i * 8, rq8_apply(&r0, a0, offset, lo, hi, lean),
+                  rq8_apply(&r0, a1, offset, lo, hi, lean));
         }
-        const __m256i v0 = rq8_apply(&r0, a0, offset, lo, hi);
-        const __m256i v1 = rq8_apply(&r1, a1, offset, lo, hi);
-        /* int32 -> int8 in channel order; the values are in [-128, 127] already. */
-        const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-        _mm_storeu_si128((__m128i*)o,
-                         _mm_packs_epi16(_mm256_castsi256_si128(v16),
-                                         _mm256_extracti128_si256(v16, 1)));
-      } else {
-        for (int32_t q = 0; q < pairs; ++q) {
-          const __m128i x0 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q] + d));
-          const __m128i x1 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q + 1] + d));
-          a0 = _mm256_add_epi32(
-              a0, _mm256_madd_epi16(
-                      _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
-                      _mm256_loadu_si256((const __m256i*)(wb + (size_t)q * 2 * LB))));
-        }
-        const __m256i v0 = rq8_apply(&r0, a0, offset, lo, hi);
-        const __m128i v8 = _mm_packs_epi32(_mm256_castsi256_si128(v0),
-                                           _mm256_extracti128_si256(v0, 1));
-        _mm_storel_epi64((__m128i*)o, _mm_packs_epi16(v8, v8));
+      }
+      for (; i < n; ++i) {
+        __m256i a0 = b0;
+        sums8(ptr, (ptrdiff_t)i * k->step + c0, pairs, wb, &a0);
+        store8(out + (size_t)i * c, rq8_apply(&r0, a0, offset, lo, hi, lean));
       }
     }
-    x += n;
   }
 }
 
-AVX2 static void row16_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
-                            int32_t c0, int8_t* out_row) {
-  row_avx2(k, image, y, c0, 2, out_row);
+/* Nonzero when lanes [c0, c0 + n) need no left shift and no multiplier is INT32_MIN. */
+static int lean_lanes(const lanes_ctx* k, int32_t c0, int32_t n) {
+  for (int32_t j = c0; j < c0 + n; ++j) {
+    if (k->shift[j] > 0 || k->multiplier[j] == INT32_MIN) return 0;
+  }
+  return 1;
 }
 
-AVX2 static void row8_avx2(const lanes_ctx* k, const int8_t* image, int32_t y,
-                           int32_t c0, int8_t* out_row) {
-  row_avx2(k, image, y, c0, 1, out_row);
-}
+/* Copies of batch_avx2 for 3x3 filters (5 pairs of taps) and lean requantization. */
+#define BATCH_VARIANTS(name, halves, twin)                                          \
+  AVX2 static void name(const lanes_ctx* k, const window_run* runs, int32_t count,  \
+                        const int8_t* const* pool, int32_t c0, int lean,            \
+                        int8_t* output) {                                           \
+    if (k->pairs == 5) {                                                            \
+      if (lean) {                                                                   \
+        batch_avx2(k, runs, count, pool, c0, halves, 5, 1, twin, output);           \
+      } else {                                                                      \
+        batch_avx2(k, runs, count, pool, c0, halves, 5, 0, twin, output);           \
+      }                                                                             \
+    } else {                                                                        \
+      batch_avx2(k, runs, count, pool, c0, halves, k->pairs, 0, twin, output);      \
+    }                                                                               \
+  }
+BATCH_VARIANTS(batch16_avx2, 2, 0)
+BATCH_VARIANTS(batch8_avx2, 1, 0)
+BATCH_VARIANTS(batch8_twin_avx2, 1, 1)
 #endif
+
+/* Every block of channels of a batch. */
+static void flush(const lanes_ctx* k, const window_run* runs, int32_t count,
+                  const int8_t* const* pool, int avx2, int8_t* output) {
+  const int32_t c = k->p->input_c;
+  for (int32_t c0 = 0; c0 < c; c0 += LB) {
+    const int32_t lanes = c - c0 < LB ? c - c0 : LB;
+#ifdef HAVE_LANES_AVX2
+    if (avx2) {
+      const int lean = lean_lanes(k, c0, lanes);
+      if (lanes == LB) {
+        batch16_avx2(k, runs, count, pool, c0, lean, output);
+      } else if (lanes >= 8) {
+        if (c == 8 && k->p->stride_w == 1) {
+          batch8_twin_avx2(k, runs, count, pool, c0, lean, output);
+        } else {
+          batch8_avx2(k, runs, count, pool, c0, lean, output);
+        }
+        if (lanes > 8) batch_c(k, runs, count, pool, c0 + 8, lanes - 8, output);
+      } else {
+        batch_c(k, runs, count, pool, c0, lanes, output);
+      }
+      continue;
+    }
+#endif
+    (void)avx2;
+    batch_c(k, runs, count, pool, c0, lanes, output);
+  }
+}
 
 mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,
                                             const int32_t* multiplier,
@@ -510,30 +596,33 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
   k.xb = last < 0 ? 0 : last / sw + 1;
   if (k.xb > p->output_w) k.xb = p->output_w;
   k.step = (ptrdiff_t)sw * c;
-  const size_t out_image = (size_t)p->output_h * p->output_w * c;
+  const int32_t t2 = 2 * k.pairs;
+  const int8_t* pool[POOL_SIZE];
+  window_run runs[MAX_RUNS];
+  int32_t count = 0, used = 0;
+  const int8_t* rowp[MAX_TAPS];
+  int32_t pix = 0;
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t* image = input + (size_t)b * p->input_h * W * c;
-    for (int32_t c0 = 0; c0 < c; c0 += LB) {
-      const int32_t lanes = c - c0 < LB ? c - c0 : LB;
-      for (int32_t y = 0; y < p->output_h; ++y) {
-        int8_t* out_row = output + b * out_image + (size_t)y * p->output_w * c;
-#ifdef HAVE_LANES_AVX2
-        if (avx2) {
-          if (lanes == LB) {
-            row16_avx2(&k, image, y, c0, out_row);
-          } else if (lanes >= 8) {
-            row8_avx2(&k, image, y, c0, out_row);
-            if (lanes > 8) row_c(&k, image, y, c0 + 8, lanes - 8, out_row);
-          } else {
-            row_c(&k, image, y, c0, lanes, out_row);
-          }
-          continue;
+    for (int32_t y = 0; y < p->output_h; ++y) {
+      const int rows_ok = row_ptrs(&k, image, y, rowp);
+      for (int32_t x = 0; x < p->output_w;) {
+        if (count == MAX_RUNS || used + t2 > POOL_SIZE) {
+          flush(&k, runs, count, pool, avx2, output);
+          count = used = 0;
         }
-#endif
-        row_c(&k, image, y, c0, lanes, out_row);
+        const int32_t n = window_ptrs(&k, rowp, rows_ok, x, p->output_w - x, pool + used);
+        runs[count].first = used;
+        runs[count].n = n;
+        runs[count].pix = pix;
+        ++count;
+        used += t2;
+        x += n;
+        pix += n;
       }
     }
   }
+  flush(&k, runs, count, pool, avx2, output);
   return MDL_OK;
 }
 
