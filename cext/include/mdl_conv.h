@@ -231,8 +231,11 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
  * t >= taps or c >= input_c; bias_eff has ceil(input_c / 16) * 16 entries (zero-padded).
  * Per output pixel and block of 16 channels the int32 sums stay in registers over all
  * the taps: two taps' inputs interleaved per channel, widened to int16 and multiplied
- * by a pair of weights into 8 int32 lanes (x86 pmaddwd); then the sums of a group of
- * pixels are requantized by mdl_requantize_rows_s8.  form: MDL_DEPTHWISE_FAST_LANES
+ * by a pair of weights into 8 int32 lanes (x86 pmaddwd), then requantized from there
+ * (mdl_requantize_clamp_vec in AVX2 lanes; single rounding runs the C loop).  The tap
+ * pointers of a batch of windows (runs of consecutive windows inside the input, single
+ * border windows) are computed once for all the channel blocks.  form:
+ * MDL_DEPTHWISE_FAST_LANES
  * (AVX2 intrinsics when the CPU has them, runtime check; else portable C) or
  * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  No scratch; about
  * 6 KB of stack.  MDL_ERR_BAD_PARAM outside these limits. */
