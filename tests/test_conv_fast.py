@@ -419,3 +419,125 @@ def test_depthwise_random_geometry(seed, n, h, w, c, mult, kh, kw, sh, sw, dh, d
     kernel = "conv_s8_fast" if c == 1 else "depthwise_conv_s8_fast"
     with pytest.MonkeyPatch.context() as mp:
         check(model, _inputs(rng, (n, h, w, c)), mp, kernel)
+
+
+# ------------------------------------------- DEPTHWISE_CONV_2D, channel-lanes form
+# Depth multiplier 1 runs the lanes form (mdl_depthwise_conv_s8_fast_lanes): blocks of
+# 16 channels (AVX2: 16, then 8, then c % 8 channels in C; input_c 8 with stride 1 as
+# two pixels per 16 lanes), runs of windows inside the input, border windows reading
+# the zero point; both the AVX2 variant and the portable C loop
+# (MICRODL_PORTABLE_KERNELS=1).
+PORTABLE_ENV = "MICRODL_PORTABLE_KERNELS"
+LANES_FORMS = {"simd": 1, "portable": 2}
+
+
+def _dw_node(model):
+    load_all()
+    g = read_model(model)
+    node, = PREPARERS[g.ops[0].name](g.ops[0], g, PrepareContext(rounding=ROUNDING_SINGLE))
+    return node
+
+
+def check_lanes(model, inputs, form, litert=True, modes=("litert",)):
+    """The lanes form in `form` ("simd" or "portable") == reference (== LiteRT)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        if form == "portable":
+            mp.setenv(PORTABLE_ENV, "1")
+        else:
+            mp.delenv(PORTABLE_ENV, raising=False)
+        node = _dw_node(model)
+        assert node.kernel == "depthwise_conv_s8_fast"
+        assert node.inputs[5] is not None and int(node.inputs[7][0]) == LANES_FORMS[form]
+        return check(model, inputs, mp, "depthwise_conv_s8_fast", litert=litert,
+                     modes=modes)
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("c", [2, 3, 7, 8, 15, 16, 17, 24, 31, 32, 33, 64, 65])
+def test_depthwise_lanes_channels(c, form):
+    rng = _rng(f"dwl{c}{form}")
+    for h, w, stride, padding in ((5, 1, 1, "SAME"), (4, 2, 1, "SAME"), (3, 3, 2, "SAME"),
+                                  (6, 5, 1, "VALID"), (5, 8, 2, "VALID"),
+                                  (4, 17, 1, "SAME"), (7, 16, 2, "SAME"),
+                                  (3, 9, 1, "VALID")):
+        model = depthwise_model(rng, h=h, w=w, c=c, stride=(stride, stride),
+                                padding=padding)
+        check_lanes(model, _inputs(rng, (1, h, w, c)), form)
+
+
+# Filter sizes (odd and even tap counts, the extra zero-weight tap), filters wider than
+# the input, dilations, strides differing per axis, batches, the 64-tap limit.
+LANES_GEOMETRIES = {
+    "k1x1": dict(h=4, w=5, c=24, k=(1, 1)),
+    "k2x2": dict(h=5, w=6, c=16, k=(2, 2)),
+    "k5x5": dict(h=7, w=9, c=8, k=(5, 5)),
+    "k3x1_stride2x1": dict(h=9, w=4, c=17, k=(3, 1), stride=(2, 1)),
+    "k1x3_stride1x2": dict(h=3, w=11, c=32, k=(1, 3), stride=(1, 2)),
+    "k8x8_64_taps": dict(h=9, w=9, c=8, k=(8, 8)),
+    "filter_wider_than_input": dict(h=3, w=2, c=16, k=(5, 5)),
+    "dilation2": dict(h=9, w=10, c=16, dilation=(2, 2)),
+    "dilation2x1_stride2": dict(h=10, w=9, c=8, dilation=(2, 1), stride=(2, 2)),
+    "strides_3": dict(h=10, w=11, c=9, stride=(3, 3)),
+    "batch3": dict(n=3, h=5, w=6, c=24),
+    "batch2_c8": dict(n=2, h=4, w=7, c=8),
+    "vww_48x48x8": dict(h=48, w=48, c=8),
+    "vww_stride2_24x24x64": dict(h=24, w=24, c=64, stride=(2, 2)),
+    "vww_3x3x256": dict(h=3, w=3, c=256),
+    "kws_25x5x64": dict(h=25, w=5, c=64),
+    "wide_row_c300": dict(h=3, w=10, c=300),  # rows longer than the zero-point buffer
+}
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("name", sorted(LANES_GEOMETRIES))
+def test_depthwise_lanes_geometries(name, form):
+    rng = _rng("dwl" + name)
+    g = LANES_GEOMETRIES[name]
+    model = depthwise_model(rng, **g)
+    check_lanes(model, _inputs(rng, (g.get("n", 1), g["h"], g["w"], g["c"])), form,
+                modes=("litert", "tflm"))
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("name", sorted(QUANT_CASES))
+@pytest.mark.parametrize("c,stride", [(8, 1), (17, 2), (32, 1)])
+def test_depthwise_lanes_quantization(name, c, stride, form):
+    case = dict(QUANT_CASES[name])
+    case.pop("bias_range", None)
+    rng = _rng("dwlq" + name + str(c))
+    model = depthwise_model(rng, h=5, w=7, c=c, stride=(stride, stride), **case)
+    for kind in ("random", "min", "max"):
+        check_lanes(model, _inputs(rng, (1, 5, 7, c), kind), form)
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+def test_depthwise_lanes_int32_wraparound(form):
+    """Sums + bias wrapping around int32 (the reference wraps): the folded bias and the
+    lanes' sums wrap the same way.  Multipliers around 2^-31 make the test's bias span
+    all of int32."""
+    rng = _rng("dwlwrap" + form)
+    for c in (8, 16, 17):
+        model = depthwise_model(rng, h=4, w=5, c=c, real=(2.0 ** -31, 2.0 ** -28))
+        for kind in ("random", "min", "max"):
+            check_lanes(model, _inputs(rng, (1, 4, 5, c), kind), form, litert=False)
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+def test_depthwise_lanes_without_bias(form):
+    rng = _rng("dwlnobias" + form)
+    for c in (8, 16, 33):
+        model = depthwise_model(rng, h=5, w=6, c=c, bias=False)
+        check_lanes(model, _inputs(rng, (1, 5, 6, c)), form)
+
+
+def test_depthwise_lanes_limits(monkeypatch):
+    """Beyond 64 taps, or with a depth multiplier, the row/pixel forms run (no packed
+    weights)."""
+    rng = _rng("dwllimits")
+    for g in (dict(h=10, w=10, c=8, k=(9, 8)), dict(h=5, w=6, c=8, mult=2)):
+        model = depthwise_model(rng, **g)
+        node = _dw_node(model)
+        assert node.kernel == "depthwise_conv_s8_fast" and len(node.inputs) == 5
+        check(model, _inputs(rng, (1, g["h"], g["w"], g["c"])), monkeypatch,
+              "depthwise_conv_s8_fast")

@@ -217,7 +217,42 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
                                       const int8_t* input, const int8_t* filter,
                                       const int32_t* bias, int8_t* output);
 
-/* Node: in = {input, filter, bias or NULL, multiplier, shift}. */
+/* mdl_depthwise_conv_s8_fast_lanes: the channel-lanes form for depth multiplier 1, any
+ * filter size up to MDL_DEPTHWISE_FAST_LANES_MAX_TAPS taps, strides, dilations and
+ * padding, input_c up to MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS.  Same results as
+ * mdl_depthwise_conv_s8, bit for bit.  The input offset is folded into an effective
+ * bias (by prepare),
+ *     bias_eff[c] = bias[c] + input_offset * sum over all taps of filter[c]  (mod 2^32),
+ * exact because taps outside the input are read as the input zero point
+ * (-input_offset), whose x * w cancels its share of the fold.  The weights are packed
+ * (by prepare) as int16 in blocks of 16 channels, taps in pairs:
+ * [ceil(input_c / 16)][pairs][16][2] with pairs = ceil(taps / 2), element (tap t,
+ * channel c) at [c / 16][t / 2][c % 16][t % 2], t = fy * filter_w + fx, zero where
+ * t >= taps or c >= input_c; bias_eff has ceil(input_c / 16) * 16 entries (zero-padded).
+ * Per output pixel and block of 16 channels the int32 sums stay in registers over all
+ * the taps: two taps' inputs interleaved per channel, widened to int16 and multiplied
+ * by a pair of weights into 8 int32 lanes (x86 pmaddwd), then requantized from there
+ * (mdl_requantize_clamp_vec in AVX2 lanes; single rounding runs the C loop).  The tap
+ * pointers of a batch of windows (runs of consecutive windows inside the input, single
+ * border windows) are computed once for all the channel blocks.  form:
+ * MDL_DEPTHWISE_FAST_LANES
+ * (AVX2 intrinsics when the CPU has them, runtime check; else portable C) or
+ * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  No scratch; about
+ * 6 KB of stack.  MDL_ERR_BAD_PARAM outside these limits. */
+#define MDL_DEPTHWISE_FAST_LANES 1
+#define MDL_DEPTHWISE_FAST_LANES_C 2
+#define MDL_DEPTHWISE_FAST_LANES_MAX_TAPS 64
+#define MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS 1024
+mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,
+                                            const int32_t* multiplier,
+                                            const int32_t* shift, const int8_t* input,
+                                            const int16_t* packed,
+                                            const int32_t* bias_eff, int8_t* output,
+                                            int32_t form);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift, packed or NULL, bias_eff,
+ * form (int32[1])}: the lanes form when packed is not NULL, else
+ * mdl_depthwise_conv_s8_fast. */
 mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* node);
 
 /* For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],

@@ -210,6 +210,422 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
   }
 }
 
+/* ------------------------------------------------------------------ lanes form
+ * Depth multiplier 1 (see mdl_depthwise_conv_s8_fast_lanes in mdl_conv.h).  For one
+ * block of up to 16 channels, one output row at a time, each output pixel's int32 sums
+ * stay in registers over all the taps and are requantized from there: two taps' int8
+ * inputs interleaved per channel and widened to int16, one int16 pair multiply-add per
+ * (pair of taps, 8 channels) against the packed weights.  bias_eff holds the folded
+ * input offset: x * w summed over every tap plus bias + input_offset * sum(w) is the
+ * reference's sum over the in-bounds taps of (x + input_offset) * w plus bias, modulo
+ * 2^32, when taps outside the input read the input zero point (zp), whose
+ * (x + input_offset) is 0.  Products and pair sums fit int32 (|x * w| <= 2^14); the
+ * sums wrap like the reference's (unsigned arithmetic in C, vpaddd in AVX2). */
+#include "mdl_requantize_vec.h"
+
+#define LB 16 /* channels per weight block */
+#define MAX_TAPS MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
+#define MAX_CHANNELS MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
+#define ZP_SIZE 2048   /* bytes of zero points: an input row of up to this size */
+#define POOL_SIZE 256  /* tap pointers of a batch */
+#define MAX_RUNS 64    /* runs of a batch */
+
+typedef struct {
+  const mdl_depthwise_conv_s8_params* p;
+  const int32_t* multiplier;
+  const int32_t* shift;
+  const int16_t* w;         /* packed weights */
+  const int32_t* bias_eff;  /* folded bias */
+  const int8_t* zp;         /* ZP_SIZE copies of the input zero point */
+  const int8_t* zp_row;     /* zp when it holds an input row (input_w * input_c), or NULL */
+  const ptrdiff_t* off_x;   /* filter column offsets: fx * dilation_w * input_c */
+  int32_t taps, pairs;
+  int32_t xa, xb;           /* output columns whose windows are inside horizontally */
+  ptrdiff_t step;           /* stride_w * input_c */
+} lanes_ctx;
+
+/* rowp[fy] for output row y: the input row read by filter row fy, or when it is
+ * outside the input, the zero-point row (zp, when it holds a whole input row) or NULL
+ * (it does not: such taps read zp itself).  Returns 0 when some rowp[fy] is NULL. */
+MDL_INLINE int row_ptrs(const lanes_ctx* k, const int8_t* image, int32_t y,
+                        const int8_t** rowp) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t y0 = y * p->stride_h - p->pad_h;
+  const ptrdiff_t row = (ptrdiff_t)p->input_w * p->input_c;
+  int ok = 1;
+  for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+    const int32_t iy = y0 + fy * p->dilation_h;
+    rowp[fy] = iy >= 0 && iy < p->input_h ? image + iy * row : k->zp_row;
+    if (!rowp[fy]) ok = 0;
+  }
+  return ok;
+}
+
+/* Sets ptr[0..2 * pairs) to the taps of output pixel x of the row of rowp (input
+ * pixels, or zero points for taps outside the input; the extra tap of an odd count
+ * repeats the last one, its weights are 0).  Returns n >= 1: pixels x + i, i < n <=
+ * max_n, have their taps at ptr[t] + i * step (n > 1 only for windows inside the input
+ * horizontally, when rows_ok: every rowp[fy] is an input or zero-point row). */
+MDL_INLINE int32_t window_ptrs(const lanes_ctx* k, const int8_t* const* rowp, int rows_ok,
+                               int32_t x, int32_t max_n, const int8_t** ptr) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, fw = p->filter_w;
+  const int32_t x0 = x * p->stride_w - p->pad_w;
+  int32_t n = 1;
+  if (rows_ok && x >= k->xa && x < k->xb) {
+    n = k->xb - x < max_n ? k->xb - x : max_n;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      const int8_t* r = rowp[fy] + (ptrdiff_t)x0 * c;
+      for (int32_t fx = 0; fx < fw; ++fx) ptr[fy * fw + fx] = r + k->off_x[fx];
+    }
+  } else {
+    for (int32_t fx = 0; fx < fw; ++fx) {
+      const int32_t ix = x0 + fx * p->dilation_w;
+      const int inside = ix >= 0 && ix < p->input_w;
+      for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        ptr[fy * fw + fx] =
+            inside && rowp[fy] ? rowp[fy] + (ptrdiff_t)ix * c : k->zp;
+      }
+    }
+  }
+  ptr[k->taps] = ptr[k->taps - 1];
+  return n;
+}
+
+MDL_INLINE uint32_t pair_product(const int8_t* x0, const int8_t* x1, const int16_t* w,
+                                 int32_t j) {
+  return (uint32_t)((int32_t)x0[j] * w[2 * j] + (int32_t)x1[j] * w[2 * j + 1]);
+}
+
+/* a[j] = bias_eff[j] + sum over taps of x * w for lanes j of one pixel (taps at
+ * ptr[t] + d, weights wb: one block, starting at lane jo). */
+MDL_INLINE void sums_c(uint32_t* MDL_RESTRICT a, const int8_t* const* ptr, ptrdiff_t d,
+                       int32_t pairs, const int16_t* MDL_RESTRICT wb, int32_t jo,
+                       const int32_t* MDL_RESTRICT bias_eff, int32_t lanes) {
+  for (int32_t j = 0; j < lanes; ++j) a[j] = (uint32_t)bias_eff[j];
+  for (int32_t q = 0; q < pairs; ++q) {
+    const int8_t* x0 = ptr[2 * q] + d;
+    const int8_t* x1 = ptr[2 * q + 1] + d;
+    const int16_t* wq = wb + (size_t)q * 2 * LB + 2 * jo;
+    for (int32_t j = 0; j < lanes; ++j) a[j] += pair_product(x0, x1, wq, j);
+  }
+}
+
+/* A batch of output pixels sharing tap pointer sets, processed block by block of
+ * channels: entry e covers output pixels pix + i, i < n (flat NHW index), with taps at
+ * pool[first + t] + i * step. */
+typedef struct {
+  int32_t first, n, pix;
+} window_run;
+
+/* Portable C: channels [c0, c0 + lanes) of a batch, lanes <= 16 - c0 % 16, any
+ * rounding. */
+MDL_MULTIVERSION static void batch_c(const lanes_ctx* k, const window_run* runs,
+                                     int32_t count, const int8_t* const* pool,
+                                     int32_t c0, int32_t lanes, int8_t* output) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, jo = c0 % LB;
+  const int16_t* wb = k->w + (size_t)(c0 - jo) * 2 * k->pairs;
+  const int32_t* m = k->multiplier + c0;
+  const int32_t* s = k->shift + c0;
+  const int8_t* ptr[MAX_TAPS + 1]; /* local: the int8 stores cannot change it */
+  for (int32_t e = 0; e < count; ++e) {
+    for (int32_t t = 0; t < 2 * k->pairs; ++t) ptr[t] = pool[runs[e].first + t];
+    for (int32_t i = 0; i < runs[e].n; ++i) {
+      const ptrdiff_t d = (ptrdiff_t)i * k->step + c0;
+      uint32_t a[LB];
+      int32_t v[LB];
+      if (lanes == LB) {
+        sums_c(a, ptr, d, k->pairs, wb, 0, k->bias_eff + c0, LB);
+      } else {
+        sums_c(a, ptr, d, k->pairs, wb, jo, k->bias_eff + c0, lanes);
+      }
+      if (p->rounding == MDL_ROUNDING_DOUBLE) {
+        for (int32_t j = 0; j < lanes; ++j) {
+          v[j] = mdl_requantize_clamp_vec((int32_t)a[j], m[j], s[j], p->output_offset,
+                                          p->act_min, p->act_max);
+        }
+      } else {
+        for (int32_t j = 0; j < lanes; ++j) {
+          v[j] = mdl_clamp(mdl_requantize_r((int32_t)a[j], m[j], s[j], p->rounding) +
+                               p->output_offset,
+                           p->act_min, p->act_max);
+        }
+      }
+      int8_t* o = output + (size_t)(runs[e].pix + i) * c + c0;
+      for (int32_t j = 0; j < lanes; ++j) o[j] = (int8_t)v[j];
+    }
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MDL_NO_MULTIVERSION)
+#include <immintrin.h>
+#define HAVE_LANES_AVX2 1
+#define AVX2 __attribute__((target("avx2")))
+
+/* Per-lane constants of mdl_requantize_vec for 8 channels. */
+typedef struct {
+  __m256i left, right, mask, half, mult, mult_odd, mult_min;
+} rq8;
+
+MDL_INLINE AVX2 void rq8_init(rq8* r, const int32_t* multiplier, const int32_t* shift) {
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i s = _mm256_loadu_si256((const __m256i*)shift);
+  r->left = _mm256_max_epi32(s, zero);
+  r->right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+  r->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, r->right), one);
+  r->half = _mm256_srli_epi32(r->mask, 1);
+  r->mult = _mm256_loadu_si256((const __m256i*)multiplier);
+  r->mult_odd = _mm256_srli_epi64(r->mult, 32);
+  r->mult_min = _mm256_cmpeq_epi32(r->mult, _mm256_set1_epi32(INT32_MIN));
+}
+
+/* mdl_requantize_clamp_vec in 8 lanes: the 64-bit products of the even and odd lanes
+ * (vpmuldq), bits 31..62 of product + 2^30, the saturating case as an xor (its q is
+ * INT32_MIN, the result INT32_MAX), then the rounding right shift as in
+ * mdl_rdbpot_vec.  lean: no lane has a left shift or the multiplier INT32_MIN, which
+ * drops the left shift and the saturation (both the identity then). */
+MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m256i lo,
+                                  __m256i hi, int lean) {
+  const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
+  const __m256i a = lean ? x : _mm256_sllv_epi32(x, r->left);
+  const __m256i ev = _mm256_add_epi64(_mm256_mul_epi32(a, r->mult), round);
+  const __m256i od =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), r->mult_odd), round);
+  __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(ev, 31), _mm256_slli_epi64(od, 1),
+                                 0xAA);
+  if (!lean) {
+    q = _mm256_xor_si256(
+        q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
+                            r->mult_min));
+  }
+  const __m256i rem = _mm256_and_si256(q, r->mask);
+  const __m256i threshold = _mm256_sub_epi32(r->half, _mm256_srai_epi32(q, 31));
+  q = _mm256_sub_epi32(_mm256_srav_epi32(q, r->right), _mm256_cmpgt_epi32(rem, threshold));
+  q = _mm256_add_epi32(q, offset);
+  return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+}
+
+/* Stores 16 values in [-128, 127] (lanes of v0, then v1) as int8. */
+MDL_INLINE AVX2 void store16(int8_t* o, __m256i v0, __m256i v1) {
+  const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+  _mm_storeu_si128((__m128i*)o, _mm_packs_epi16(_mm256_castsi256_si128(v16),
+                                                _mm256_extracti128_si256(v16, 1)));
+}
+
+MDL_INLINE AVX2 void store8(int8_t* o, __m256i v0) {
+  const __m128i v8 =
+      _mm_packs_epi32(_mm256_castsi256_si128(v0), _mm256_extracti128_si256(v0, 1));
+  _mm_storel_epi64((__m128i*)o, _mm_packs_epi16(v8, v8));
+}
+
+/* The sums of 16 lanes: inputs at ptr[t] + d, weights w_lo / w_hi for lanes 0..7 /
+ * 8..15 at wb + q * 32 + {0, w_hi}. */
+MDL_INLINE AVX2 void sums16(const int8_t* const* ptr, ptrdiff_t d, int32_t pairs,
+                            const int16_t* wb, int32_t w_hi, __m256i* a0, __m256i* a1) {
+  for (int32_t q = 0; q < pairs; ++q) {
+    const __m128i x0 = _mm_loadu_si128((const __m128i*)(ptr[2 * q] + d));
+    const __m128i x1 = _mm_loadu_si128((const __m128i*)(ptr[2 * q + 1] + d));
+    const int16_t* wq = wb + (size_t)q * 2 * LB;
+    *a0 = _mm256_add_epi32(
+        *a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)wq)));
+    *a1 = _mm256_add_epi32(
+        *a1, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)(wq + w_hi))));
+  }
+}
+
+MDL_INLINE AVX2 void sums8(const int8_t* const* ptr, ptrdiff_t d, int32_t pairs,
+                           const int16_t* wb, __m256i* a0) {
+  for (int32_t q = 0; q < pairs; ++q) {
+    const __m128i x0 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q] + d));
+    const __m128i x1 = _mm_loadl_epi64((const __m128i*)(ptr[2 * q + 1] + d));
+    *a0 = _mm256_add_epi32(
+        *a0, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)),
+                               _mm256_loadu_si256((const __m256i*)(wb + (size_t)q * 2 * LB))));
+  }
+}
+
+/* Channels [c0, c0 + 8 * halves) (halves 1 or 2; c0 a multiple of 16) of a batch,
+ * double rounding; pairs: k->pairs (a constant in the specialized copies); lean: see
+ * rq8_apply.  twin (input_c 8, stride_w 1, halves 1): the 16 lanes hold 2 consecutive
+ * output pixels of a run, whose inputs are 8 bytes apart, with the same weights. */
+MDL_INLINE AVX2 void batch_avx2(const lanes_ctx* k, const window_run* runs,
+                                int32_t count, const int8_t* const* pool, int32_t c0,
+                                int32_t halves, int32_t pairs, int lean, int twin,
+                                int8_t* output) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c;
+  const int16_t* wb = k->w + (size_t)c0 * 2 * pairs;
+  const __m256i b0 = _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0));
+  const __m256i b1 =
+      twin ? b0 : _mm256_loadu_si256((const __m256i*)(k->bias_eff + c0 + 8));
+  rq8 r0, r1;
+  rq8_init(&r0, k->multiplier + c0, k->shift + c0);
+  if (halves == 2) rq8_init(&r1, k->multiplier + c0 + 8, k->shift + c0 + 8);
+  const __m256i offset = _mm256_set1_epi32(p->output_offset);
+  const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+  const int8_t* ptr[MAX_TAPS + 1]; /* local: the int8 stores cannot change it */
+  for (int32_t e = 0; e < count; ++e) {
+    for (int32_t t = 0; t < 2 * pairs; ++t) ptr[t] = pool[runs[e].first + t];
+    const int32_t n = runs[e].n;
+    int8_t* out = output + (size_t)runs[e].pix * c + c0;
+    int32_t i = 0;
+    if (halves == 2) {
+      for (; i < n; ++i) {
+        __m256i a0 = b0, a1 = b1;
+        sums16(ptr, (ptrdiff_t)i * k->step + c0, pairs, wb, 16, &a0, &a1);
+        store16(out + (size_t)i * c, rq8_apply(&r0, a0, offset, lo, hi, lean),
+                rq8_apply(&r1, a1, offset, lo, hi, lean));
+      }
+    } else {
+      if (twin) {
+        for (; i + 2 <= n; i += 2) {
+          __m256i a0 = b0, a1 = b0;
+          sums16(ptr, (ptrdiff_t)i * 8, pairs, wb, 0, &a0, &a1);
+          store16(out + (size_t)i * 8, rq8_apply(&r0, a0, offset, lo, hi, lean),
+                  rq8_apply(&r0, a1, offset, lo, hi, lean));
+        }
+      }
+      for (; i < n; ++i) {
+        __m256i a0 = b0;
+        sums8(ptr, (ptrdiff_t)i * k->step + c0, pairs, wb, &a0);
+        store8(out + (size_t)i * c, rq8_apply(&r0, a0, offset, lo, hi, lean));
+      }
+    }
+  }
+}
+
+/* Nonzero when lanes [c0, c0 + n) need no left shift and no multiplier is INT32_MIN. */
+static int lean_lanes(const lanes_ctx* k, int32_t c0, int32_t n) {
+  for (int32_t j = c0; j < c0 + n; ++j) {
+    if (k->shift[j] > 0 || k->multiplier[j] == INT32_MIN) return 0;
+  }
+  return 1;
+}
+
+/* Copies of batch_avx2 for 3x3 filters (5 pairs of taps) and lean requantization. */
+#define BATCH_VARIANTS(name, halves, twin)                                          \
+  AVX2 static void name(const lanes_ctx* k, const window_run* runs, int32_t count,  \
+                        const int8_t* const* pool, int32_t c0, int lean,            \
+                        int8_t* output) {                                           \
+    if (k->pairs == 5) {                                                            \
+      if (lean) {                                                                   \
+        batch_avx2(k, runs, count, pool, c0, halves, 5, 1, twin, output);           \
+      } else {                                                                      \
+        batch_avx2(k, runs, count, pool, c0, halves, 5, 0, twin, output);           \
+      }                                                                             \
+    } else {                                                                        \
+      batch_avx2(k, runs, count, pool, c0, halves, k->pairs, 0, twin, output);      \
+    }                                                                               \
+  }
+BATCH_VARIANTS(batch16_avx2, 2, 0)
+BATCH_VARIANTS(batch8_avx2, 1, 0)
+BATCH_VARIANTS(batch8_twin_avx2, 1, 1)
+#endif
+
+/* Every block of channels of a batch. */
+static void flush(const lanes_ctx* k, const window_run* runs, int32_t count,
+                  const int8_t* const* pool, int avx2, int8_t* output) {
+  const int32_t c = k->p->input_c;
+  for (int32_t c0 = 0; c0 < c; c0 += LB) {
+    const int32_t lanes = c - c0 < LB ? c - c0 : LB;
+#ifdef HAVE_LANES_AVX2
+    if (avx2) {
+      const int lean = lean_lanes(k, c0, lanes);
+      if (lanes == LB) {
+        batch16_avx2(k, runs, count, pool, c0, lean, output);
+      } else if (lanes >= 8) {
+        if (c == 8 && k->p->stride_w == 1) {
+          batch8_twin_avx2(k, runs, count, pool, c0, lean, output);
+        } else {
+          batch8_avx2(k, runs, count, pool, c0, lean, output);
+        }
+        if (lanes > 8) batch_c(k, runs, count, pool, c0 + 8, lanes - 8, output);
+      } else {
+        batch_c(k, runs, count, pool, c0, lanes, output);
+      }
+      continue;
+    }
+#endif
+    (void)avx2;
+    batch_c(k, runs, count, pool, c0, lanes, output);
+  }
+}
+
+mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,
+                                            const int32_t* multiplier,
+                                            const int32_t* shift, const int8_t* input,
+                                            const int16_t* packed,
+                                            const int32_t* bias_eff, int8_t* output,
+                                            int32_t form) {
+  const int32_t c = p->input_c;
+  const int32_t fh = p->filter_h, fw = p->filter_w;
+  const int32_t taps = fh * fw;
+  if (p->depth_multiplier != 1 || taps < 1 || taps > MAX_TAPS || c < 1 ||
+      c > MAX_CHANNELS || !packed || !bias_eff ||
+      (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C)) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  int avx2 = 0;
+#ifdef HAVE_LANES_AVX2
+  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
+         __builtin_cpu_supports("avx2");
+#endif
+  const int32_t W = p->input_w, sw = p->stride_w;
+  int8_t zp[ZP_SIZE];
+  const int32_t zp_n = (int64_t)W * c <= ZP_SIZE ? W * c : (c > ZP_SIZE ? ZP_SIZE : c);
+  for (int32_t i = 0; i < zp_n; ++i) zp[i] = (int8_t)(-p->input_offset);
+  ptrdiff_t off_x[MAX_TAPS];
+  for (int32_t fx = 0; fx < fw; ++fx) off_x[fx] = (ptrdiff_t)fx * p->dilation_w * c;
+  lanes_ctx k;
+  k.p = p;
+  k.multiplier = multiplier;
+  k.shift = shift;
+  k.w = packed;
+  k.bias_eff = bias_eff;
+  k.zp = zp;
+  k.zp_row = (int64_t)W * c <= ZP_SIZE ? zp : 0;
+  k.off_x = off_x;
+  k.taps = taps;
+  k.pairs = (taps + 1) / 2;
+  k.xa = p->pad_w <= 0 ? 0 : (p->pad_w + sw - 1) / sw;
+  const int32_t last = W - 1 - (fw - 1) * p->dilation_w + p->pad_w; /* max x * sw */
+  k.xb = last < 0 ? 0 : last / sw + 1;
+  if (k.xb > p->output_w) k.xb = p->output_w;
+  k.step = (ptrdiff_t)sw * c;
+  const int32_t t2 = 2 * k.pairs;
+  const int8_t* pool[POOL_SIZE];
+  window_run runs[MAX_RUNS];
+  int32_t count = 0, used = 0;
+  const int8_t* rowp[MAX_TAPS];
+  int32_t pix = 0;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t* image = input + (size_t)b * p->input_h * W * c;
+    for (int32_t y = 0; y < p->output_h; ++y) {
+      const int rows_ok = row_ptrs(&k, image, y, rowp);
+      for (int32_t x = 0; x < p->output_w;) {
+        if (count == MAX_RUNS || used + t2 > POOL_SIZE) {
+          flush(&k, runs, count, pool, avx2, output);
+          count = used = 0;
+        }
+        const int32_t n = window_ptrs(&k, rowp, rows_ok, x, p->output_w - x, pool + used);
+        runs[count].first = used;
+        runs[count].n = n;
+        runs[count].pix = pix;
+        ++count;
+        used += t2;
+        x += n;
+        pix += n;
+      }
+    }
+  }
+  flush(&k, runs, count, pool, avx2, output);
+  return MDL_OK;
+}
+
 mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
                                       const int32_t* multiplier, const int32_t* shift,
                                       const int8_t* input, const int8_t* filter,
@@ -228,8 +644,14 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
 }
 
 mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* n) {
-  return mdl_depthwise_conv_s8_fast((const mdl_depthwise_conv_s8_params*)n->params,
-                                    (const int32_t*)n->in[3], (const int32_t*)n->in[4],
+  const mdl_depthwise_conv_s8_params* p = (const mdl_depthwise_conv_s8_params*)n->params;
+  if (n->in[5]) {
+    return mdl_depthwise_conv_s8_fast_lanes(
+        p, (const int32_t*)n->in[3], (const int32_t*)n->in[4], (const int8_t*)n->in[0],
+        (const int16_t*)n->in[5], (const int32_t*)n->in[6], (int8_t*)n->out,
+        *(const int32_t*)n->in[7]);
+  }
+  return mdl_depthwise_conv_s8_fast(p, (const int32_t*)n->in[3], (const int32_t*)n->in[4],
                                     (const int8_t*)n->in[0], (const int8_t*)n->in[1],
                                     (const int32_t*)n->in[2], (int8_t*)n->out);
 }

@@ -362,9 +362,49 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
                                        y.index, mult, shift)]
         if out_c // in_c <= _DEPTHWISE_FAST_MAX_MULTIPLIER:
             kernel = "depthwise_conv_s8_fast"
+        if (out_c == in_c and f_h * f_w <= _DEPTHWISE_LANES_MAX_TAPS
+                and in_c <= _DEPTHWISE_LANES_MAX_CHANNELS and w.data is not None
+                and (bias is None or bias.data is not None)):
+            return [_depthwise_lanes_node(params, x.index, w.data, bias, y.index, mult,
+                                          shift)]
     return [Node(kernel, params,
                  [x.index, w.index, None if bias is None else bias.index, mult, shift],
                  y.index)]
+
+
+# Depth multiplier 1: depthwise_conv_s8_fast's channel-lanes form (packed int16 weights,
+# folded bias; MDL_DEPTHWISE_FAST_LANES[_C], up to MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
+# taps and MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS channels).
+_DW_FORM_LANES, _DW_FORM_LANES_C = 1, 2
+_DEPTHWISE_LANES_MAX_TAPS = 64
+_DEPTHWISE_LANES_MAX_CHANNELS = 1024
+
+
+def _depthwise_lanes_node(params, x_index, weights, bias, y_index, mult, shift):
+    """A depthwise_conv_s8_fast node in the channel-lanes form (depth multiplier 1, see
+    mdl_depthwise_conv_s8_fast_lanes in mdl_conv.h): the 1HWC filter packed as int16
+    [ceil(c / 16)][pairs of taps][16 channels][2], and the input offset folded into the
+    bias (exact modulo 2^32: the kernel reads taps outside the input as the input zero
+    point, whose x + input_offset is 0)."""
+    c = weights.shape[3]
+    rows = weights.reshape(-1, c).astype(np.int64)  # [tap, channel]
+    taps = rows.shape[0]
+    eff_bias = params["input_offset"] * rows.sum(axis=0)
+    if bias is not None:
+        eff_bias = eff_bias + bias.data.astype(np.int64)
+    eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+    blocks = -(-c // _LANE_BLOCK)
+    t2 = taps + (taps & 1)
+    w = np.zeros((blocks * _LANE_BLOCK, t2), np.int16)
+    w[:c, :taps] = rows.T
+    # element (t, c) at [c // 16][t // 2][c % 16][t % 2]
+    packed = np.ascontiguousarray(
+        w.reshape(blocks, _LANE_BLOCK, t2 // 2, 2).transpose(0, 2, 1, 3))
+    eff_bias = np.concatenate([eff_bias, np.zeros(blocks * _LANE_BLOCK - c, np.int32)])
+    form = _DW_FORM_LANES_C if use_portable_kernels() else _DW_FORM_LANES
+    return Node("depthwise_conv_s8_fast", params,
+                [x_index, None, None, mult, shift, packed, eff_bias,
+                 np.array([form], np.int32)], y_index)
 
 
 @register("TRANSPOSE_CONV")
