@@ -97,7 +97,9 @@ def test_pool_channels_zero_points_activations(op, channels):
 
 @pytest.mark.parametrize("op", POOLS)
 @pytest.mark.parametrize("shape", [(1, 8, 8, 64), (1, 25, 5, 64), (1, 3, 3, 256),
-                                   (2, 3, 3, 17), (1, 1, 1, 7)])
+                                   (2, 3, 3, 17), (1, 1, 1, 7),
+                                   # around the average kernel's 256-channel blocks
+                                   (1, 4, 3, 255), (1, 3, 4, 257), (2, 2, 2, 513)])
 def test_global_pool(op, shape):
     """Filter == input size (MLPerf Tiny's ResNet-8 and DS-CNN heads)."""
     rng = np.random.default_rng(seed(op, shape))

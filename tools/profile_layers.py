@@ -44,9 +44,12 @@ class _RecordingEngine:
 
     calls: list = []
 
-    def __init__(self, count):
-        self._real = _engine.Engine(count)
+    def __init__(self, count, threads=1):
+        self._real = _engine.Engine(count, threads)
         _RecordingEngine.calls = [None] * count
+
+    def set_groups(self, sizes):
+        self._real.set_groups(sizes)
 
     def set_node(self, i, kernel_index, params, inputs, output, scratch):
         _RecordingEngine.calls[i] = (kernel_index, params, list(inputs), output, scratch)

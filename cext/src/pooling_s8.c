@@ -19,9 +19,21 @@ MDL_INLINE int64_t rounded_div(int64_t acc, int64_t count) {
   return acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
 }
 
+#define AVG_CHANNEL_BLOCK 256 /* int32 sums kept on the stack per window */
+
+/* acc[c] += src[c] for c < n: contiguous channels, so compilers vectorize it. */
+MDL_MULTIVERSION static void add_channels_s8(int32_t* MDL_RESTRICT acc,
+                                             const int8_t* MDL_RESTRICT src, int32_t n) {
+  for (int32_t c = 0; c < n; ++c) acc[c] += src[c];
+}
+
+/* Same sums as the reference loop order (channel outermost), in another order: the
+ * sums are exact (prepare bounds a window to 2^23 elements, |x| <= 128), so the
+ * results are identical; this order reads each window pixel's channels contiguously. */
 mdl_status mdl_avg_pool_s8(const mdl_pool_params* p, const int8_t* input, int8_t* output) {
   const mdl_pool_params q = *p; /* output stores may alias p; keep the fields local */
   const int32_t depth = q.channels;
+  int32_t acc[AVG_CHANNEL_BLOCK];
   for (int32_t b = 0; b < q.batches; ++b) {
     const int8_t* in_b = input + (size_t)b * q.input_height * q.input_width * depth;
     for (int32_t oy = 0; oy < q.output_height; ++oy) {
@@ -32,14 +44,19 @@ mdl_status mdl_avg_pool_s8(const mdl_pool_params* p, const int8_t* input, int8_t
         window(ox, q.stride_width, q.pad_width, q.filter_width, q.input_width, &x0, &x1);
         const int32_t count = (y1 - y0) * (x1 - x0);
         if (count <= 0) return MDL_ERR_BAD_PARAM;
-        for (int32_t c = 0; c < depth; ++c) {
-          int32_t acc = 0; /* prepare bounds the window to 2^23 elements */
+        for (int32_t c0 = 0; c0 < depth; c0 += AVG_CHANNEL_BLOCK) {
+          const int32_t n = depth - c0 < AVG_CHANNEL_BLOCK ? depth - c0 : AVG_CHANNEL_BLOCK;
+          for (int32_t c = 0; c < n; ++c) acc[c] = 0;
           for (int32_t y = y0; y < y1; ++y) {
-            const int8_t* row = in_b + ((size_t)y * q.input_width) * depth + c;
-            for (int32_t x = x0; x < x1; ++x) acc += row[(size_t)x * depth];
+            const int8_t* row = in_b + ((size_t)y * q.input_width) * depth + c0;
+            for (int32_t x = x0; x < x1; ++x) {
+              add_channels_s8(acc, row + (size_t)x * depth, n);
+            }
           }
-          const int32_t avg = (int32_t)rounded_div(acc, count);
-          *output++ = (int8_t)mdl_clamp(avg, q.act_min, q.act_max);
+          for (int32_t c = 0; c < n; ++c) {
+            const int32_t avg = (int32_t)rounded_div(acc[c], count);
+            *output++ = (int8_t)mdl_clamp(avg, q.act_min, q.act_max);
+          }
         }
       }
     }
