@@ -617,6 +617,70 @@ MDL_INLINE AVX2 void block_rq_avx2(const int16_t* x, int32_t np, int32_t kp, int
   }
 }
 
+/* im2col_block for filter rows of at most 16 entries (filter_w * input_c <= 16,
+ * dilation_w 1) and patch_len == K: each filter row of a window inside the input along
+ * x is one 16-byte load widened to 16 int16 entries (the entries past the row are
+ * overwritten by the next row or patch, or land in the slack), a row above or below
+ * the input 16 copies of the zero point; windows crossing the left or right edge go
+ * through im2col_pixel. */
+AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
+                                        const int8_t* MDL_RESTRICT input, int32_t np,
+                                        int32_t kp, pixel_pos* q,
+                                        int16_t* MDL_RESTRICT scratch) {
+  /* The parameters in locals: the int16 stores could alias them otherwise. */
+  const int32_t c = p->input_c, fh = p->filter_h, fw = p->filter_w;
+  const int32_t in_h = p->input_h, in_w = p->input_w, out_w = p->output_w;
+  const int32_t stride_w = p->stride_w, pad_w = p->pad_w;
+  const int32_t row_len = fw * c;
+  const size_t image_size = (size_t)in_h * in_w * c;
+  const int8_t* last = input + (size_t)p->batches * image_size - 16; /* last 16-byte load */
+  const __m256i pad = _mm256_set1_epi16((int16_t)(-p->input_offset));
+  const int8_t* rows[MDL_CONV_FAST_LANES_EXACT_K]; /* fh <= K <= 64 */
+  int32_t i = 0;
+  while (i < np) {
+    /* The pixels of one output row: its filter rows start at rows[fy] (NULL: outside). */
+    const int32_t x_first = q->x;
+    const int32_t run = np - i < out_w - x_first ? np - i : out_w - x_first;
+    const int8_t* image = input + (size_t)q->b * image_size;
+    const int32_t y0 = q->y * p->stride_h - p->pad_h;
+    for (int32_t fy = 0; fy < fh; ++fy) {
+      const int32_t iy = y0 + fy * p->dilation_h;
+      rows[fy] = iy < 0 || iy >= in_h ? NULL : image + (size_t)iy * in_w * c;
+    }
+    for (int32_t j = 0; j < run; ++j) {
+      int16_t* dst = scratch + (size_t)(i + j) * kp;
+      const int32_t x0 = (x_first + j) * stride_w - pad_w;
+      if (x0 >= 0 && x0 + fw <= in_w) {
+        for (int32_t fy = 0; fy < fh; ++fy) {
+          int16_t* row = dst + (size_t)fy * row_len;
+          const int8_t* src = rows[fy] ? rows[fy] + (size_t)x0 * c : NULL;
+          if (!src) {
+            _mm256_storeu_si256((__m256i*)row, pad);
+          } else if (src <= last) {
+            _mm256_storeu_si256(
+                (__m256i*)row, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)src)));
+          } else {
+            widen_s8(row, src, row_len);
+          }
+        }
+      } else {
+        im2col_pixel(p, image, last + 16, q->y, x_first + j, kp, dst);
+      }
+    }
+    /* Advance q past the run. */
+    if (x_first + run == out_w) {
+      q->x = 0;
+      if (++q->y == p->output_h) {
+        q->y = 0;
+        ++q->b;
+      }
+    } else {
+      q->x = x_first + run;
+    }
+    i += run;
+  }
+}
+
 /* mdl_conv_s8_fast in the lanes form with in-register requantization (double
  * rounding): blocks of block_pixels patches in scratch, each through every block of 16
  * output channels. */
@@ -631,9 +695,16 @@ MDL_INLINE AVX2 void conv_rq_avx2(const mdl_conv_s8_fast_params* p,
   pixel_pos q = {0, 0, 0};
   int32_t remaining = p->batches * p->output_h * p->output_w;
   int8_t* out = output;
+  const int short_rows = p->filter_h * p->filter_w > 1 && p->dilation_w == 1 &&
+                         p->filter_w * p->input_c <= 16 &&
+                         kp == p->filter_h * p->filter_w * p->input_c;
   while (remaining > 0) {
     const int32_t np = remaining < bp ? remaining : bp;
-    im2col_block(p, input, np, kp, &q, scratch);
+    if (short_rows) {
+      im2col_short_rows_avx2(p, input, np, kp, &q, scratch);
+    } else {
+      im2col_block(p, input, np, kp, &q, scratch);
+    }
     for (int32_t ob = 0; ob < oc; ob += LB) {
       lane_block lb;
       lb.ob = ob;
