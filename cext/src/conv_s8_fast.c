@@ -647,7 +647,32 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
       const int32_t iy = y0 + fy * p->dilation_h;
       rows[fy] = iy < 0 || iy >= in_h ? NULL : image + (size_t)iy * in_w * c;
     }
-    for (int32_t j = 0; j < run; ++j) {
+    int32_t j = 0;
+    if (fh == 3 && rows[0] && rows[1] && rows[2]) {
+      /* 3 filter rows inside the input (most output rows of 3x3 filters): the windows
+       * inside along x, up to the first that is not (the rest as below). */
+      const int8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+      int32_t x0 = x_first * stride_w - pad_w;
+      for (; j < run; ++j, x0 += stride_w) {
+        if (x0 < 0) {
+          im2col_pixel(p, image, last + 16, q->y, x_first + j, kp,
+                       scratch + (size_t)(i + j) * kp);
+          continue;
+        }
+        const size_t off = (size_t)x0 * c;
+        if (x0 + fw > in_w || r2 + off > last) break;
+        int16_t* dst = scratch + (size_t)(i + j) * kp;
+        _mm256_storeu_si256((__m256i*)dst, _mm256_cvtepi8_epi16(
+                                               _mm_loadu_si128((const __m128i*)(r0 + off))));
+        _mm256_storeu_si256(
+            (__m256i*)(dst + row_len),
+            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(r1 + off))));
+        _mm256_storeu_si256(
+            (__m256i*)(dst + 2 * row_len),
+            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(r2 + off))));
+      }
+    }
+    for (; j < run; ++j) {
       int16_t* dst = scratch + (size_t)(i + j) * kp;
       const int32_t x0 = (x_first + j) * stride_w - pad_w;
       if (x0 >= 0 && x0 + fw <= in_w) {
