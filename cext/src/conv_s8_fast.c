@@ -347,7 +347,14 @@ MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
     const int8_t* src = input + q->b * image_size +
                         ((size_t)q->y * p->stride_h * p->input_w + q->x) * p->input_c;
     widen_s8(scratch, src, np * kp);
-    for (int32_t i = 0; i < np; ++i) next_pixel(q, p);
+    q->x += np; /* still on the row, or at its end */
+    if (q->x == p->output_w) {
+      q->x = 0;
+      if (++q->y == p->output_h) {
+        q->y = 0;
+        ++q->b;
+      }
+    }
     return;
   }
   for (int32_t i = 0; i < np; ++i) {
