@@ -660,23 +660,38 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
        * inside along x, up to the first that is not (the rest as below). */
       const int8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
       int32_t x0 = x_first * stride_w - pad_w;
-      for (; j < run; ++j, x0 += stride_w) {
-        if (x0 < 0) {
-          im2col_pixel(p, image, last + 16, q->y, x_first + j, kp,
-                       scratch + (size_t)(i + j) * kp);
-          continue;
-        }
+      for (; j < run && x0 < 0; ++j, x0 += stride_w) {
+        im2col_pixel(p, image, last + 16, q->y, x_first + j, kp,
+                     scratch + (size_t)(i + j) * kp);
+      }
+      /* Largest x0 of a window inside the input whose loads stay before the end. */
+      int32_t x_max = in_w - fw;
+      const ptrdiff_t room = last - r2; /* r2 + x0 * c <= last */
+      if (room < 0) {
+        x_max = -1;
+      } else if (room / c < x_max) {
+        x_max = (int32_t)(room / c);
+      }
+      if (j < run && x0 <= x_max) {
+        int32_t n_in = (x_max - x0) / stride_w + 1;
+        if (n_in > run - j) n_in = run - j;
+        const size_t step = (size_t)stride_w * c;
         const size_t off = (size_t)x0 * c;
-        if (x0 + fw > in_w || r2 + off > last) break;
+        const int8_t *s0 = r0 + off, *s1 = r1 + off, *s2 = r2 + off;
         int16_t* dst = scratch + (size_t)(i + j) * kp;
-        _mm256_storeu_si256((__m256i*)dst, _mm256_cvtepi8_epi16(
-                                               _mm_loadu_si128((const __m128i*)(r0 + off))));
-        _mm256_storeu_si256(
-            (__m256i*)(dst + row_len),
-            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(r1 + off))));
-        _mm256_storeu_si256(
-            (__m256i*)(dst + 2 * row_len),
-            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(r2 + off))));
+        for (int32_t t = 0; t < n_in; ++t) {
+          _mm256_storeu_si256((__m256i*)dst,
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s0)));
+          _mm256_storeu_si256((__m256i*)(dst + row_len),
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s1)));
+          _mm256_storeu_si256((__m256i*)(dst + 2 * row_len),
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s2)));
+          s0 += step;
+          s1 += step;
+          s2 += step;
+          dst += kp;
+        }
+        j += n_in;
       }
     }
     for (; j < run; ++j) {
