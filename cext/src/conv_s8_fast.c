@@ -385,6 +385,22 @@ MDL_MULTIVERSION static void gemm_lanes_c(const int16_t* MDL_RESTRICT patches,
   for (int32_t ob = 0; ob < n; ob += LB) {
     const int16_t* wb = w + (size_t)ob * k2;
     const int32_t lanes = n - ob < LB ? n - ob : LB;
+    if (lanes <= LB / 2) { /* the upper 8 lanes' weights are all zero: skip them */
+      for (int32_t i = 0; i < np; ++i) {
+        const int16_t* x = patches + (size_t)i * kp;
+        int32_t a[LB / 2];
+        for (int32_t j = 0; j < LB / 2; ++j) a[j] = bias[ob + j];
+        for (int32_t k = 0; k < k2; k += 2) {
+          const int32_t x0 = x[k], x1 = x[k + 1];
+          const int16_t* wk = wb + (size_t)k * LB;
+          for (int32_t j = 0; j < LB / 2; ++j) {
+            a[j] = add_wrap(a[j], x0 * wk[2 * j] + x1 * wk[2 * j + 1]);
+          }
+        }
+        store_lanes(acc + (size_t)i * n + ob, a, lanes);
+      }
+      continue;
+    }
     for (int32_t i = 0; i < np; ++i) {
       const int16_t* x = patches + (size_t)i * kp;
       int32_t a[LB];
