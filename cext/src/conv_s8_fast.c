@@ -656,7 +656,7 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
   const int32_t stride_w = p->stride_w, pad_w = p->pad_w;
   const int32_t row_len = fw * c;
   const size_t image_size = (size_t)in_h * in_w * c;
-  const int8_t* last = input + (size_t)p->batches * image_size - 16; /* last 16-byte load */
+  const int8_t* end = input + (size_t)p->batches * image_size;
   const __m256i pad = _mm256_set1_epi16((int16_t)(-p->input_offset));
   const int8_t* rows[MDL_CONV_FAST_LANES_EXACT_K]; /* fh <= K <= 64 */
   int32_t i = 0;
@@ -677,12 +677,12 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
       const int8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
       int32_t x0 = x_first * stride_w - pad_w;
       for (; j < run && x0 < 0; ++j, x0 += stride_w) {
-        im2col_pixel(p, image, last + 16, q->y, x_first + j, kp,
+        im2col_pixel(p, image, end, q->y, x_first + j, kp,
                      scratch + (size_t)(i + j) * kp);
       }
       /* Largest x0 of a window inside the input whose loads stay before the end. */
       int32_t x_max = in_w - fw;
-      const ptrdiff_t room = last - r2; /* r2 + x0 * c <= last */
+      const ptrdiff_t room = (end - r2) - 16; /* r2 + x0 * c + 16 <= end */
       if (room < 0) {
         x_max = -1;
       } else if (room / c < x_max) {
@@ -719,7 +719,7 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
           const int8_t* src = rows[fy] ? rows[fy] + (size_t)x0 * c : NULL;
           if (!src) {
             _mm256_storeu_si256((__m256i*)row, pad);
-          } else if (src <= last) {
+          } else if (end - src >= 16) {
             _mm256_storeu_si256(
                 (__m256i*)row, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)src)));
           } else {
@@ -727,7 +727,7 @@ AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
           }
         }
       } else {
-        im2col_pixel(p, image, last + 16, q->y, x_first + j, kp, dst);
+        im2col_pixel(p, image, end, q->y, x_first + j, kp, dst);
       }
     }
     /* Advance q past the run. */
