@@ -541,3 +541,100 @@ def test_depthwise_lanes_limits(monkeypatch):
         assert node.kernel == "depthwise_conv_s8_fast" and len(node.inputs) == 5
         check(model, _inputs(rng, (1, g["h"], g["w"], g["c"])), monkeypatch,
               "depthwise_conv_s8_fast")
+
+
+# ------------------------------------------- CONV_2D, lanes form with few channels
+# The lanes form (patches up to 4096 entries) on AVX2 requantizes in registers: blocks
+# of 16 output channels take 2 pixels at a time, a last block of at most 8 channels 4
+# pixels x 8 lanes; both that and the portable C loop (MICRODL_PORTABLE_KERNELS=1)
+# against the reference and LiteRT, with output channels around the 8/16-lane blocks,
+# few input channels (the first layers of image models), pixel counts around the
+# 2/4-pixel steps and the im2col blocks.
+def _conv_node(model):
+    load_all()
+    g = read_model(model)
+    node, = PREPARERS["CONV_2D"](g.ops[0], g, PrepareContext(rounding=ROUNDING_SINGLE))
+    return node
+
+
+def check_conv_form(model, inputs, form, litert=True, modes=("litert",)):
+    """conv_s8_fast in the lanes form `form` ("simd" or "portable") == reference
+    (== LiteRT)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        if form == "portable":
+            mp.setenv(PORTABLE_ENV, "1")
+        else:
+            mp.delenv(PORTABLE_ENV, raising=False)
+        node = _conv_node(model)
+        assert node.kernel == "conv_s8_fast"
+        assert node.params["lanes"] == LANES_FORMS[form]
+        return check(model, inputs, mp, "conv_s8_fast", litert=litert, modes=modes)
+
+
+FEW_GEOMETRIES = [  # h, w, kernel, stride, padding
+    (5, 9, (3, 3), (1, 1), "SAME"),    # 45 pixels: 2 blocks of 16 + 13 (4-pixel tail 1)
+    (6, 8, (3, 3), (2, 2), "VALID"),   # 2x3 pixels
+    (7, 7, (3, 3), (2, 2), "SAME"),    # 4x4 pixels, borders on every side
+    (1, 1, (3, 3), (1, 1), "SAME"),    # one pixel, all but the centre tap padded
+    (3, 6, (1, 1), (1, 1), "VALID"),   # 1x1: patches are the input pixels, 18 pixels
+    (4, 5, (1, 1), (2, 1), "SAME"),    # 1x1, stride 2 rows: 10 pixels
+]
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("c", [1, 2, 3, 4])
+@pytest.mark.parametrize("oc", [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17])
+def test_conv_few_channels(oc, c, form):
+    rng = _rng(f"few{oc}_{c}_{form}")
+    for h, w, k, stride, padding in FEW_GEOMETRIES:
+        model = conv_model(rng, h=h, w=w, c=c, oc=oc, k=k, stride=stride,
+                           padding=padding)
+        check_conv_form(model, _inputs(rng, (1, h, w, c)), form)
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("w", [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33])
+def test_conv_few_channels_widths(w, form):
+    """Pixel counts around the 4-pixel (8 channels) and 2-pixel (16) steps and the
+    16-pixel im2col blocks, with batches (blocks span images)."""
+    rng = _rng(f"fewwidth{w}{form}")
+    for oc, c, stride in ((8, 3, 2), (8, 3, 1), (16, 8, 1), (5, 1, 1), (24, 3, 2)):
+        model = conv_model(rng, n=2, h=2, w=w, c=c, oc=oc, stride=(1, stride))
+        check_conv_form(model, _inputs(rng, (2, 2, w, c)), form)
+
+
+FEW_QUANT = ["zp_in_min_out_max", "zp_in_max_out_min", "zp_in_max_relu6",
+             "multiplier_tiny", "multiplier_large", "multiplier_mixed",
+             "multiplier_halves", "per_tensor"]
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+@pytest.mark.parametrize("oc", [3, 8, 16, 17])
+@pytest.mark.parametrize("name", FEW_QUANT)
+def test_conv_few_channels_quantization(name, oc, form):
+    """Extreme zero points and multipliers (left shifts take the full requantization,
+    right shifts only the lean one), both rounding modes."""
+    rng = _rng(f"fewq{name}{oc}{form}")
+    model = conv_model(rng, h=5, w=6, c=3, oc=oc, stride=(2, 2), **QUANT_CASES[name])
+    for kind in ("random", "min", "max"):
+        check_conv_form(model, _inputs(rng, (1, 5, 6, 3), kind), form,
+                        modes=("litert", "tflm"))
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+def test_conv_few_channels_int32_wraparound(form):
+    rng = _rng("fewwrap" + form)
+    for oc in (8, 16, 17):
+        model = conv_model(rng, h=4, w=5, c=3, oc=oc, bias_range=2 ** 31 - 1,
+                           real=(2.0 ** -31, 2.0 ** -28))
+        for kind in ("random", "min", "max"):
+            check_conv_form(model, _inputs(rng, (1, 4, 5, 3), kind), form, litert=False)
+
+
+@pytest.mark.parametrize("form", sorted(LANES_FORMS))
+def test_conv_few_channels_without_bias(form):
+    rng = _rng("fewnobias" + form)
+    for oc in (4, 8, 16):
+        model = conv_model(rng, h=5, w=6, c=3, oc=oc, bias=False)
+        check_conv_form(model, _inputs(rng, (1, 5, 6, 3)), form, litert=False)

@@ -172,7 +172,14 @@ MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
  *    output_c; bias_eff has ceil(output_c / 16) * 16 entries (zero-padded).  Per pair
  *    of patch entries, one int16 pair multiply-add into 8 int32 lanes of output
  *    channels (x86 pmaddwd), no horizontal sums.  AVX2 when the CPU has it
- *    (runtime check), else portable C;
+ *    (runtime check), else portable C.  The AVX2 path (double rounding) requantizes
+ *    the accumulators in registers and stores the int8 results straight to the output
+ *    (no int32 accumulator array): a block of 16 channels takes 2 pixels x 2 halves of
+ *    8 lanes per step, a last block of at most 8 channels (output_c <= 8) 4 pixels x 8
+ *    lanes; for filter rows of at most 16 entries (filter_w * input_c <= 16, dilation_w
+ *    1, K <= MDL_CONV_FAST_LANES_EXACT_K) its im2col widens each filter row of a window
+ *    with one 16-byte load, entries past the row overwritten by the next row or patch
+ *    or left in the slack;
  *  - MDL_CONV_FAST_LANES_C: the same with the portable C loop only (tests). */
 #define MDL_CONV_FAST_ROWS 0
 #define MDL_CONV_FAST_LANES 1

@@ -319,6 +319,51 @@ MDL_MULTIVERSION static void gemm_block(const int16_t* MDL_RESTRICT patches, int
   }
 }
 
+/* The next output pixel (NHWC order) of a convolution. */
+typedef struct {
+  int32_t b, y, x;
+} pixel_pos;
+
+MDL_INLINE void next_pixel(pixel_pos* q, const mdl_conv_s8_fast_params* p) {
+  if (++q->x == p->output_w) {
+    q->x = 0;
+    if (++q->y == p->output_h) {
+      q->y = 0;
+      ++q->b;
+    }
+  }
+}
+
+/* Copies the next np patches (from *q on) into scratch and advances *q. */
+MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
+                                          const int8_t* MDL_RESTRICT input, int32_t np,
+                                          int32_t kp, pixel_pos* q,
+                                          int16_t* MDL_RESTRICT scratch) {
+  const size_t image_size = (size_t)p->input_h * p->input_w * p->input_c;
+  const int8_t* end = input + (size_t)p->batches * image_size;
+  if (kp == p->input_c && p->filter_h == 1 && p->filter_w == 1 && p->stride_w == 1 &&
+      p->pad_h == 0 && p->pad_w == 0 && q->x + np <= p->output_w) {
+    /* 1x1 filter along one row: the patches are consecutive input pixels. */
+    const int8_t* src = input + q->b * image_size +
+                        ((size_t)q->y * p->stride_h * p->input_w + q->x) * p->input_c;
+    widen_s8(scratch, src, np * kp);
+    q->x += np; /* still on the row, or at its end */
+    if (q->x == p->output_w) {
+      q->x = 0;
+      if (++q->y == p->output_h) {
+        q->y = 0;
+        ++q->b;
+      }
+    }
+    return;
+  }
+  for (int32_t i = 0; i < np; ++i) {
+    im2col_pixel(p, input + (size_t)q->b * image_size, end, q->y, q->x, kp,
+                 scratch + (size_t)i * kp);
+    next_pixel(q, p);
+  }
+}
+
 /* ------------------------------------------------------------ GEMM, lanes form */
 #define LB MDL_CONV_FAST_LANE_BLOCK
 
@@ -340,6 +385,22 @@ MDL_MULTIVERSION static void gemm_lanes_c(const int16_t* MDL_RESTRICT patches,
   for (int32_t ob = 0; ob < n; ob += LB) {
     const int16_t* wb = w + (size_t)ob * k2;
     const int32_t lanes = n - ob < LB ? n - ob : LB;
+    if (lanes <= LB / 2) { /* the upper 8 lanes' weights are all zero: skip them */
+      for (int32_t i = 0; i < np; ++i) {
+        const int16_t* x = patches + (size_t)i * kp;
+        int32_t a[LB / 2];
+        for (int32_t j = 0; j < LB / 2; ++j) a[j] = bias[ob + j];
+        for (int32_t k = 0; k < k2; k += 2) {
+          const int32_t x0 = x[k], x1 = x[k + 1];
+          const int16_t* wk = wb + (size_t)k * LB;
+          for (int32_t j = 0; j < LB / 2; ++j) {
+            a[j] = add_wrap(a[j], x0 * wk[2 * j] + x1 * wk[2 * j + 1]);
+          }
+        }
+        store_lanes(acc + (size_t)i * n + ob, a, lanes);
+      }
+      continue;
+    }
     for (int32_t i = 0; i < np; ++i) {
       const int16_t* x = patches + (size_t)i * kp;
       int32_t a[LB];
@@ -426,6 +487,328 @@ __attribute__((target("avx2"))) static void gemm_lanes_avx2(
     }
   }
 }
+
+/* ------------------------------------- lanes form, AVX2, in-register requantization
+ * The GEMM of a block of patches followed by the requantization of its accumulators
+ * while still in registers (double rounding only), the int8 results stored straight to
+ * the output: no int32 accumulator array, no separate requantization pass.  Blocks of
+ * 16 output channels take 2 pixels x 2 halves of 8 lanes per step; a block of at most 8
+ * channels (output_c <= 8, or the last block) takes 4 pixels x 8 lanes, so that no
+ * multiply-add works on the zero weights of the empty half. */
+#define AVX2 __attribute__((target("avx2")))
+
+/* Per-lane constants of mdl_requantize_clamp_vec for 8 channels. */
+typedef struct {
+  __m256i left, right, mask, half, mult, mult_odd, mult_min;
+} rq8;
+
+MDL_INLINE AVX2 void rq8_init(rq8* r, const int32_t* multiplier, const int32_t* shift) {
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i s = _mm256_loadu_si256((const __m256i*)shift);
+  r->left = _mm256_max_epi32(s, zero);
+  r->right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+  r->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, r->right), one);
+  r->half = _mm256_srli_epi32(r->mask, 1);
+  r->mult = _mm256_loadu_si256((const __m256i*)multiplier);
+  r->mult_odd = _mm256_srli_epi64(r->mult, 32);
+  r->mult_min = _mm256_cmpeq_epi32(r->mult, _mm256_set1_epi32(INT32_MIN));
+}
+
+/* mdl_requantize_clamp_vec(x, m, s, offset, lo, hi) in 8 lanes: x << left, the 64-bit
+ * products of the even and odd lanes with the multiplier (vpmuldq) plus 2^30, their bits
+ * 31..62, the one saturating case (x << left == m == INT32_MIN, where those bits are
+ * INT32_MIN and the result INT32_MAX) as an xor, then the rounding right shift of
+ * mdl_rdbpot_vec, the offset and the clamp.  lean: no lane has a left shift or the
+ * multiplier INT32_MIN (both steps are the identity then). */
+MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m256i lo,
+                                  __m256i hi, int lean) {
+  const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
+  const __m256i a = lean ? x : _mm256_sllv_epi32(x, r->left);
+  const __m256i ev = _mm256_add_epi64(_mm256_mul_epi32(a, r->mult), round);
+  const __m256i od =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), r->mult_odd), round);
+  __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(ev, 31), _mm256_slli_epi64(od, 1),
+                                 0xAA);
+  if (!lean) {
+    q = _mm256_xor_si256(
+        q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
+                            r->mult_min));
+  }
+  const __m256i rem = _mm256_and_si256(q, r->mask);
+  const __m256i threshold = _mm256_sub_epi32(r->half, _mm256_srai_epi32(q, 31));
+  q = _mm256_sub_epi32(_mm256_srav_epi32(q, r->right), _mm256_cmpgt_epi32(rem, threshold));
+  q = _mm256_add_epi32(q, offset);
+  return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+}
+
+/* The int8 values of v0 then v1 (each in [-128, 127]) as 16 bytes. */
+MDL_INLINE AVX2 __m128i pack16(__m256i v0, __m256i v1) {
+  const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+  return _mm_packs_epi16(_mm256_castsi256_si128(v16), _mm256_extracti128_si256(v16, 1));
+}
+
+/* Stores the first n <= 16 bytes of v at o. */
+MDL_INLINE AVX2 void store_n(int8_t* o, __m128i v, int32_t n) {
+  if (n == 16) {
+    _mm_storeu_si128((__m128i*)o, v);
+  } else if (n == 8) {
+    _mm_storel_epi64((__m128i*)o, v);
+  } else {
+    int8_t t[16];
+    _mm_storeu_si128((__m128i*)t, v);
+    for (int32_t j = 0; j < n; ++j) o[j] = t[j];
+  }
+}
+
+/* Accumulators of P pixels (patches x + i * kp) x H halves of 8 lanes, starting from
+ * the bias; k2 / 2 pair steps over the weights wb of one block of 16 channels. */
+MDL_INLINE AVX2 void sums_avx2(const int16_t* x, int32_t kp, int32_t k2,
+                               const int16_t* wb, int P, int H, __m256i b0, __m256i b1,
+                               __m256i* a) {
+  for (int i = 0; i < P; ++i) {
+    a[i * H] = b0;
+    if (H == 2) a[i * H + 1] = b1;
+  }
+  for (int32_t k = 0; k < k2; k += 2) {
+    const __m256i w0 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB));
+    __m256i w1 = w0;
+    if (H == 2) w1 = _mm256_loadu_si256((const __m256i*)(wb + (size_t)k * LB + 16));
+    for (int i = 0; i < P; ++i) {
+      const __m256i xv = pair_avx2(x + (size_t)i * kp + k);
+      a[i * H] = _mm256_add_epi32(a[i * H], _mm256_madd_epi16(xv, w0));
+      if (H == 2) a[i * H + 1] = _mm256_add_epi32(a[i * H + 1], _mm256_madd_epi16(xv, w1));
+    }
+  }
+}
+
+/* Constants of one block of 16 output channels. */
+typedef struct {
+  const int16_t* wb;
+  __m256i b0, b1;
+  rq8 r0, r1;
+  int32_t ob, lanes;
+} lane_block;
+
+/* The np patches at x (stride kp) through one block of channels, requantized, stored at
+ * out (pixel stride oc, the block's channels from out + ob). */
+MDL_INLINE AVX2 void block_rq_avx2(const int16_t* x, int32_t np, int32_t kp, int32_t k2,
+                                   const lane_block* lb, int32_t oc, __m256i offset,
+                                   __m256i lo, __m256i hi, int lean, int8_t* out) {
+  const int32_t lanes = lb->lanes;
+  int32_t i = 0;
+  out += lb->ob;
+  if (lanes > 8) {
+    for (; i + 2 <= np; i += 2) {
+      __m256i a[4];
+      sums_avx2(x + (size_t)i * kp, kp, k2, lb->wb, 2, 2, lb->b0, lb->b1, a);
+      for (int j = 0; j < 2; ++j) {
+        store_n(out + (size_t)(i + j) * oc,
+                pack16(rq8_apply(&lb->r0, a[2 * j], offset, lo, hi, lean),
+                       rq8_apply(&lb->r1, a[2 * j + 1], offset, lo, hi, lean)),
+                lanes);
+      }
+    }
+    for (; i < np; ++i) {
+      __m256i a[2];
+      sums_avx2(x + (size_t)i * kp, kp, k2, lb->wb, 1, 2, lb->b0, lb->b1, a);
+      store_n(out + (size_t)i * oc,
+              pack16(rq8_apply(&lb->r0, a[0], offset, lo, hi, lean),
+                     rq8_apply(&lb->r1, a[1], offset, lo, hi, lean)),
+              lanes);
+    }
+    return;
+  }
+  for (; i + 4 <= np; i += 4) {
+    __m256i a[4];
+    sums_avx2(x + (size_t)i * kp, kp, k2, lb->wb, 4, 1, lb->b0, lb->b1, a);
+    for (int j = 0; j < 4; j += 2) {
+      const __m128i v = pack16(rq8_apply(&lb->r0, a[j], offset, lo, hi, lean),
+                               rq8_apply(&lb->r0, a[j + 1], offset, lo, hi, lean));
+      if (oc == 8) {
+        _mm_storeu_si128((__m128i*)(out + (size_t)(i + j) * 8), v);
+      } else {
+        store_n(out + (size_t)(i + j) * oc, v, lanes);
+        store_n(out + (size_t)(i + j + 1) * oc, _mm_srli_si128(v, 8), lanes);
+      }
+    }
+  }
+  for (; i < np; ++i) {
+    __m256i a[1];
+    sums_avx2(x + (size_t)i * kp, kp, k2, lb->wb, 1, 1, lb->b0, lb->b1, a);
+    const __m256i v = rq8_apply(&lb->r0, a[0], offset, lo, hi, lean);
+    store_n(out + (size_t)i * oc, pack16(v, v), lanes);
+  }
+}
+
+/* im2col_block for filter rows of at most 16 entries (filter_w * input_c <= 16,
+ * dilation_w 1) and patch_len == K: each filter row of a window inside the input along
+ * x is one 16-byte load widened to 16 int16 entries (the entries past the row are
+ * overwritten by the next row or patch, or land in the slack), a row above or below
+ * the input 16 copies of the zero point; windows crossing the left or right edge go
+ * through im2col_pixel. */
+AVX2 static void im2col_short_rows_avx2(const mdl_conv_s8_fast_params* p,
+                                        const int8_t* MDL_RESTRICT input, int32_t np,
+                                        int32_t kp, pixel_pos* q,
+                                        int16_t* MDL_RESTRICT scratch) {
+  /* The parameters in locals: the int16 stores could alias them otherwise. */
+  const int32_t c = p->input_c, fh = p->filter_h, fw = p->filter_w;
+  const int32_t in_h = p->input_h, in_w = p->input_w, out_w = p->output_w;
+  const int32_t stride_w = p->stride_w, pad_w = p->pad_w;
+  const int32_t row_len = fw * c;
+  const size_t image_size = (size_t)in_h * in_w * c;
+  const int8_t* end = input + (size_t)p->batches * image_size;
+  const __m256i pad = _mm256_set1_epi16((int16_t)(-p->input_offset));
+  const int8_t* rows[MDL_CONV_FAST_LANES_EXACT_K]; /* fh <= K <= 64 */
+  int32_t i = 0;
+  while (i < np) {
+    /* The pixels of one output row: its filter rows start at rows[fy] (NULL: outside). */
+    const int32_t x_first = q->x;
+    const int32_t run = np - i < out_w - x_first ? np - i : out_w - x_first;
+    const int8_t* image = input + (size_t)q->b * image_size;
+    const int32_t y0 = q->y * p->stride_h - p->pad_h;
+    for (int32_t fy = 0; fy < fh; ++fy) {
+      const int32_t iy = y0 + fy * p->dilation_h;
+      rows[fy] = iy < 0 || iy >= in_h ? NULL : image + (size_t)iy * in_w * c;
+    }
+    int32_t j = 0;
+    if (fh == 3 && rows[0] && rows[1] && rows[2]) {
+      /* 3 filter rows inside the input (most output rows of 3x3 filters): the windows
+       * inside along x, up to the first that is not (the rest as below). */
+      const int8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+      int32_t x0 = x_first * stride_w - pad_w;
+      for (; j < run && x0 < 0; ++j, x0 += stride_w) {
+        im2col_pixel(p, image, end, q->y, x_first + j, kp,
+                     scratch + (size_t)(i + j) * kp);
+      }
+      /* Largest x0 of a window inside the input whose loads stay before the end. */
+      int32_t x_max = in_w - fw;
+      const ptrdiff_t room = (end - r2) - 16; /* r2 + x0 * c + 16 <= end */
+      if (room < 0) {
+        x_max = -1;
+      } else if (room / c < x_max) {
+        x_max = (int32_t)(room / c);
+      }
+      if (j < run && x0 <= x_max) {
+        int32_t n_in = (x_max - x0) / stride_w + 1;
+        if (n_in > run - j) n_in = run - j;
+        const size_t step = (size_t)stride_w * c;
+        const size_t off = (size_t)x0 * c;
+        const int8_t *s0 = r0 + off, *s1 = r1 + off, *s2 = r2 + off;
+        int16_t* dst = scratch + (size_t)(i + j) * kp;
+        for (int32_t t = 0; t < n_in; ++t) {
+          _mm256_storeu_si256((__m256i*)dst,
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s0)));
+          _mm256_storeu_si256((__m256i*)(dst + row_len),
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s1)));
+          _mm256_storeu_si256((__m256i*)(dst + 2 * row_len),
+                              _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)s2)));
+          s0 += step;
+          s1 += step;
+          s2 += step;
+          dst += kp;
+        }
+        j += n_in;
+      }
+    }
+    for (; j < run; ++j) {
+      int16_t* dst = scratch + (size_t)(i + j) * kp;
+      const int32_t x0 = (x_first + j) * stride_w - pad_w;
+      if (x0 >= 0 && x0 + fw <= in_w) {
+        for (int32_t fy = 0; fy < fh; ++fy) {
+          int16_t* row = dst + (size_t)fy * row_len;
+          const int8_t* src = rows[fy] ? rows[fy] + (size_t)x0 * c : NULL;
+          if (!src) {
+            _mm256_storeu_si256((__m256i*)row, pad);
+          } else if (end - src >= 16) {
+            _mm256_storeu_si256(
+                (__m256i*)row, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)src)));
+          } else {
+            widen_s8(row, src, row_len);
+          }
+        }
+      } else {
+        im2col_pixel(p, image, end, q->y, x_first + j, kp, dst);
+      }
+    }
+    /* Advance q past the run. */
+    if (x_first + run == out_w) {
+      q->x = 0;
+      if (++q->y == p->output_h) {
+        q->y = 0;
+        ++q->b;
+      }
+    } else {
+      q->x = x_first + run;
+    }
+    i += run;
+  }
+}
+
+/* mdl_conv_s8_fast in the lanes form with in-register requantization (double
+ * rounding): blocks of block_pixels patches in scratch, each through every block of 16
+ * output channels. */
+MDL_INLINE AVX2 void conv_rq_avx2(const mdl_conv_s8_fast_params* p,
+                                  const int32_t* multiplier, const int32_t* shift,
+                                  const int8_t* input, const int16_t* w,
+                                  const int32_t* bias_eff, int8_t* output,
+                                  int16_t* scratch, int32_t kp, int32_t k2, int lean) {
+  const int32_t oc = p->output_c, bp = p->block_pixels;
+  const __m256i offset = _mm256_set1_epi32(p->output_offset);
+  const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+  pixel_pos q = {0, 0, 0};
+  int32_t remaining = p->batches * p->output_h * p->output_w;
+  int8_t* out = output;
+  const int short_rows = p->filter_h * p->filter_w > 1 && p->dilation_w == 1 &&
+                         p->filter_w * p->input_c <= 16 &&
+                         kp == p->filter_h * p->filter_w * p->input_c;
+  while (remaining > 0) {
+    const int32_t np = remaining < bp ? remaining : bp;
+    if (short_rows) {
+      im2col_short_rows_avx2(p, input, np, kp, &q, scratch);
+    } else {
+      im2col_block(p, input, np, kp, &q, scratch);
+    }
+    for (int32_t ob = 0; ob < oc; ob += LB) {
+      lane_block lb;
+      lb.ob = ob;
+      lb.lanes = oc - ob < LB ? oc - ob : LB;
+      lb.wb = w + (size_t)ob * k2;
+      lb.b0 = _mm256_loadu_si256((const __m256i*)(bias_eff + ob));
+      lb.b1 = _mm256_loadu_si256((const __m256i*)(bias_eff + ob + 8));
+      if (lb.lanes == LB) {
+        rq8_init(&lb.r0, multiplier + ob, shift + ob);
+        rq8_init(&lb.r1, multiplier + ob + 8, shift + ob + 8);
+      } else { /* multiplier and shift have output_c entries: pad the last block */
+        int32_t m[LB] = {0}, s[LB] = {0};
+        for (int32_t j = 0; j < lb.lanes; ++j) {
+          m[j] = multiplier[ob + j];
+          s[j] = shift[ob + j];
+        }
+        rq8_init(&lb.r0, m, s);
+        rq8_init(&lb.r1, m + 8, s + 8);
+      }
+      block_rq_avx2(scratch, np, kp, k2, &lb, oc, offset, lo, hi, lean, out);
+    }
+    out += (size_t)np * oc;
+    remaining -= np;
+  }
+}
+
+AVX2 static void conv_rq_avx2_lean(const mdl_conv_s8_fast_params* p,
+                                   const int32_t* multiplier, const int32_t* shift,
+                                   const int8_t* input, const int16_t* w,
+                                   const int32_t* bias_eff, int8_t* output,
+                                   int16_t* scratch, int32_t kp, int32_t k2) {
+  conv_rq_avx2(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2, 1);
+}
+
+AVX2 static void conv_rq_avx2_full(const mdl_conv_s8_fast_params* p,
+                                   const int32_t* multiplier, const int32_t* shift,
+                                   const int8_t* input, const int16_t* w,
+                                   const int32_t* bias_eff, int8_t* output,
+                                   int16_t* scratch, int32_t kp, int32_t k2) {
+  conv_rq_avx2(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2, 0);
+}
 #endif
 
 /* The GEMM of a block in the chosen form (kk: patch_len for the rows form, K2 for the
@@ -447,44 +830,6 @@ static void gemm_any(int32_t form, const int16_t* patches, int32_t np, int32_t k
   gemm_lanes_c(patches, np, kp, k2, w, bias, n, acc);
 }
 
-/* The next output pixel (NHWC order) of a convolution. */
-typedef struct {
-  int32_t b, y, x;
-} pixel_pos;
-
-MDL_INLINE void next_pixel(pixel_pos* q, const mdl_conv_s8_fast_params* p) {
-  if (++q->x == p->output_w) {
-    q->x = 0;
-    if (++q->y == p->output_h) {
-      q->y = 0;
-      ++q->b;
-    }
-  }
-}
-
-/* Copies the next np patches (from *q on) into scratch and advances *q. */
-MDL_MULTIVERSION static void im2col_block(const mdl_conv_s8_fast_params* p,
-                                          const int8_t* MDL_RESTRICT input, int32_t np,
-                                          int32_t kp, pixel_pos* q,
-                                          int16_t* MDL_RESTRICT scratch) {
-  const size_t image_size = (size_t)p->input_h * p->input_w * p->input_c;
-  const int8_t* end = input + (size_t)p->batches * image_size;
-  if (kp == p->input_c && p->filter_h == 1 && p->filter_w == 1 && p->stride_w == 1 &&
-      p->pad_h == 0 && p->pad_w == 0 && q->x + np <= p->output_w) {
-    /* 1x1 filter along one row: the patches are consecutive input pixels. */
-    const int8_t* src = input + q->b * image_size +
-                        ((size_t)q->y * p->stride_h * p->input_w + q->x) * p->input_c;
-    widen_s8(scratch, src, np * kp);
-    for (int32_t i = 0; i < np; ++i) next_pixel(q, p);
-    return;
-  }
-  for (int32_t i = 0; i < np; ++i) {
-    im2col_pixel(p, input + (size_t)q->b * image_size, end, q->y, q->x, kp,
-                 scratch + (size_t)i * kp);
-    next_pixel(q, p);
-  }
-}
-
 #define OC_CHUNK 128  /* output channels per GEMM pass when there are more */
 #define ACC_SIZE 2048 /* int32 accumulators requantized together */
 
@@ -502,6 +847,22 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
   }
   if (!scratch) return MDL_ERR_BAD_PARAM;
   const int32_t oc = p->output_c;
+#ifdef HAVE_LANES_AVX2
+  if (form == MDL_CONV_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
+      __builtin_cpu_supports("avx2")) {
+    int lean = 1;
+    for (int32_t j = 0; j < oc; ++j) {
+      if (shift[j] > 0 || multiplier[j] == INT32_MIN) lean = 0;
+    }
+    const int16_t* w = (const int16_t*)(const void*)filter;
+    if (lean) {
+      conv_rq_avx2_lean(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2);
+    } else {
+      conv_rq_avx2_full(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2);
+    }
+    return MDL_OK;
+  }
+#endif
   int32_t acc[ACC_SIZE];
   int8_t* out = output;
   pixel_pos q = {0, 0, 0};
