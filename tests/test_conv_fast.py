@@ -438,14 +438,19 @@ def _dw_node(model):
     return node
 
 
+def _select_form(mp, form):
+    """Environment for the fast kernels' SIMD ("simd") or portable C ("portable") path."""
+    mp.delenv(REFERENCE_ENV, raising=False)
+    if form == "portable":
+        mp.setenv(PORTABLE_ENV, "1")
+    else:
+        mp.delenv(PORTABLE_ENV, raising=False)
+
+
 def check_lanes(model, inputs, form, litert=True, modes=("litert",)):
     """The lanes form in `form` ("simd" or "portable") == reference (== LiteRT)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv(REFERENCE_ENV, raising=False)
-        if form == "portable":
-            mp.setenv(PORTABLE_ENV, "1")
-        else:
-            mp.delenv(PORTABLE_ENV, raising=False)
+        _select_form(mp, form)
         node = _dw_node(model)
         assert node.kernel == "depthwise_conv_s8_fast"
         assert node.inputs[5] is not None and int(node.inputs[7][0]) == LANES_FORMS[form]
@@ -561,11 +566,7 @@ def check_conv_form(model, inputs, form, litert=True, modes=("litert",)):
     """conv_s8_fast in the lanes form `form` ("simd" or "portable") == reference
     (== LiteRT)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv(REFERENCE_ENV, raising=False)
-        if form == "portable":
-            mp.setenv(PORTABLE_ENV, "1")
-        else:
-            mp.delenv(PORTABLE_ENV, raising=False)
+        _select_form(mp, form)
         node = _conv_node(model)
         assert node.kernel == "conv_s8_fast"
         assert node.params["lanes"] == LANES_FORMS[form]

@@ -14,6 +14,7 @@
  *  - otherwise ("pixel" form): per output pixel, per in-bounds tap, a multiply-add over
  *    the channels. */
 #include "mdl_conv.h"
+#include "mdl_requantize_avx2.h"
 
 /* The taps f in [*lo, *hi) of a window starting at `start` (stride already applied)
  * with 0 <= start + f * dilation < size. */
@@ -363,49 +364,6 @@ MDL_MULTIVERSION static void batch_c(const lanes_ctx* k, const window_run* runs,
 #include <immintrin.h>
 #define HAVE_LANES_AVX2 1
 #define AVX2 __attribute__((target("avx2")))
-
-/* Per-lane constants of mdl_requantize_vec for 8 channels. */
-typedef struct {
-  __m256i left, right, mask, half, mult, mult_odd, mult_min;
-} rq8;
-
-MDL_INLINE AVX2 void rq8_init(rq8* r, const int32_t* multiplier, const int32_t* shift) {
-  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
-  const __m256i s = _mm256_loadu_si256((const __m256i*)shift);
-  r->left = _mm256_max_epi32(s, zero);
-  r->right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
-  r->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, r->right), one);
-  r->half = _mm256_srli_epi32(r->mask, 1);
-  r->mult = _mm256_loadu_si256((const __m256i*)multiplier);
-  r->mult_odd = _mm256_srli_epi64(r->mult, 32);
-  r->mult_min = _mm256_cmpeq_epi32(r->mult, _mm256_set1_epi32(INT32_MIN));
-}
-
-/* mdl_requantize_clamp_vec in 8 lanes: the 64-bit products of the even and odd lanes
- * (vpmuldq), bits 31..62 of product + 2^30, the saturating case as an xor (its q is
- * INT32_MIN, the result INT32_MAX), then the rounding right shift as in
- * mdl_rdbpot_vec.  lean: no lane has a left shift or the multiplier INT32_MIN, which
- * drops the left shift and the saturation (both the identity then). */
-MDL_INLINE AVX2 __m256i rq8_apply(const rq8* r, __m256i x, __m256i offset, __m256i lo,
-                                  __m256i hi, int lean) {
-  const __m256i round = _mm256_set1_epi64x((int64_t)1 << 30);
-  const __m256i a = lean ? x : _mm256_sllv_epi32(x, r->left);
-  const __m256i ev = _mm256_add_epi64(_mm256_mul_epi32(a, r->mult), round);
-  const __m256i od =
-      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), r->mult_odd), round);
-  __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(ev, 31), _mm256_slli_epi64(od, 1),
-                                 0xAA);
-  if (!lean) {
-    q = _mm256_xor_si256(
-        q, _mm256_and_si256(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(INT32_MIN)),
-                            r->mult_min));
-  }
-  const __m256i rem = _mm256_and_si256(q, r->mask);
-  const __m256i threshold = _mm256_sub_epi32(r->half, _mm256_srai_epi32(q, 31));
-  q = _mm256_sub_epi32(_mm256_srav_epi32(q, r->right), _mm256_cmpgt_epi32(rem, threshold));
-  q = _mm256_add_epi32(q, offset);
-  return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
-}
 
 /* Stores 16 values in [-128, 127] (lanes of v0, then v1) as int8. */
 MDL_INLINE AVX2 void store16(int8_t* o, __m256i v0, __m256i v1) {
