@@ -289,7 +289,9 @@ MDL_INLINE int32_t window_ptrs(const lanes_ctx* k, const int8_t* const* rowp, in
       }
     }
   }
-  ptr[k->taps] = ptr[k->taps - 1];
+  /* The extra tap of an odd count (zero weights).  With an even count ptr has exactly
+   * 2 * pairs = taps entries: writing ptr[taps] would run past the batch's pool. */
+  if (k->taps & 1) ptr[k->taps] = ptr[k->taps - 1];
   return n;
 }
 

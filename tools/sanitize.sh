@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the runtime's tests against a build of the C core instrumented with
+# AddressSanitizer and UndefinedBehaviorSanitizer (GCC), so that an out-of-bounds read
+# or write, or undefined arithmetic, in a kernel fails loudly instead of passing by
+# luck.  The instrumented extension is built in a scratch copy of the working tree
+# (with ../shared linked beside it); the checkout's own build is left alone.
+#
+#     bash tools/sanitize.sh [pytest args...]      (default: the runtime test files)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/repo"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+   xargs -0 cp --parents -t "$work/repo")
+ln -s "$root/../shared" "$work/shared"
+cd "$work/repo"
+flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
+  python setup.py build_ext --inplace -q >/dev/null 2>build.log || { cat build.log; exit 1; }
+if [ "$#" -eq 0 ]; then
+  set -- tests/test_conv_fast.py tests/test_speed_kernels.py tests/test_conv.py \
+    tests/test_threads.py tests/test_models.py tests/test_pooling.py \
+    tests/test_elementwise.py tests/test_activations.py tests/test_fully_connected.py \
+    tests/test_data_ops.py tests/test_engine.py tests/test_robustness.py
+fi
+LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  python -m pytest -q -p no:cacheprovider "$@"
