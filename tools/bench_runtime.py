@@ -193,13 +193,14 @@ def plot_latency(speed_rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = [("microdl", None), ("LiteRT reference", "ref"),
-              ("LiteRT optimized", "opt"), ("LiteRT XNNPACK", "xnnpack"),
-              ("TFLite Micro", "tflm")]
+    series = [("microdl", None, "tab:red"), ("LiteRT reference", "ref", "tab:blue"),
+              ("LiteRT optimized", "opt", "tab:orange"),
+              ("LiteRT XNNPACK", "xnnpack", "tab:green"),
+              ("TFLite Micro", "tflm", "tab:gray")]
     names = [r[0] for r in speed_rows]
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(10, 4.2))
-    for k, (label, key) in enumerate(series):
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    for k, (label, key, color) in enumerate(series):
         xs, ys = [], []
         for i, (_, t, peers) in enumerate(speed_rows):
             v = t if key is None else peers.get(key)
@@ -207,14 +208,15 @@ def plot_latency(speed_rows, path):
                 xs.append(i + (k - (len(series) - 1) / 2) * width)
                 ys.append(v * 1e3)
         ax.bar(xs, ys, width, label=label, edgecolor="black", linewidth=0.4,
-               color="tab:red" if key is None else None)
+               color=color)
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
     ax.set_ylabel("median invoke() latency (ms, log scale)")
     ax.set_title("int8 inference, one thread: microdl vs LiteRT and TFLite Micro "
                  "(lower is better)")
     ax.grid(axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, ncol=len(series), loc="upper center",
+              bbox_to_anchor=(0.5, -0.08), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
