@@ -159,7 +159,9 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 #define MDL_CONV_S8_FAST_PARAMS(F, A)                                             \
   MDL_CONV_S8_PARAMS(F, A)                                                        \
   F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */ \
-  F(lanes)         /* GEMM form: MDL_CONV_FAST_ROWS or MDL_CONV_FAST_LANES[_C] */
+  F(lanes)         /* GEMM form: MDL_CONV_FAST_ROWS or MDL_CONV_FAST_LANES[_C] */ \
+  F(lean)          /* 1: no channel has a left shift or the multiplier INT32_MIN \
+                      (prepare; the AVX2 requantization then skips those steps) */
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 
 /* GEMM forms of mdl_conv_s8_fast (`lanes`):
@@ -244,7 +246,9 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
  * border windows) are computed once for all the channel blocks.  form:
  * MDL_DEPTHWISE_FAST_LANES
  * (AVX2 intrinsics when the CPU has them, runtime check; else portable C) or
- * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  No scratch; about
+ * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  lean (by prepare):
+ * 1 when no channel has a left shift (shift > 0) or the multiplier INT32_MIN, which
+ * lets the AVX2 requantization skip those steps.  No scratch; about
  * 6 KB of stack.  MDL_ERR_BAD_PARAM outside these limits. */
 #define MDL_DEPTHWISE_FAST_LANES 1
 #define MDL_DEPTHWISE_FAST_LANES_C 2
@@ -255,10 +259,10 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
                                             const int32_t* shift, const int8_t* input,
                                             const int16_t* packed,
                                             const int32_t* bias_eff, int8_t* output,
-                                            int32_t form);
+                                            int32_t form, int32_t lean);
 
 /* Node: in = {input, filter, bias or NULL, multiplier, shift, packed or NULL, bias_eff,
- * form (int32[1])}: the lanes form when packed is not NULL, else
+ * config (int32[2]: form, lean)}: the lanes form when packed is not NULL, else
  * mdl_depthwise_conv_s8_fast. */
 mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* node);
 

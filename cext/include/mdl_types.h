@@ -42,7 +42,8 @@ typedef enum {
 
 /* Hot loops may be compiled for several x86-64 ISA levels and picked at load time by
  * the CPU (GCC/Clang function multi-versioning via ifunc); elsewhere they build once
- * for the baseline target.  Never -march=native: a wheel must run on any x86-64. */
+ * for the baseline target.  No machine-specific -march/-mcpu flag ever: a wheel must
+ * run on any x86-64 and a source build must work on ARM (runtime dispatch instead). */
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
     !defined(MDL_NO_MULTIVERSION) && \
     ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && __GNUC__ >= 8))

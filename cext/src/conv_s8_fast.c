@@ -751,6 +751,9 @@ MDL_INLINE AVX2 void conv_rq_avx2(const mdl_conv_s8_fast_params* p,
   }
 }
 
+/* The two specializations of conv_rq_avx2 (lean a constant in each); separate
+ * AVX2-target functions because an AVX2 inline function cannot be inlined into the
+ * baseline-target caller. */
 AVX2 static void conv_rq_avx2_lean(const mdl_conv_s8_fast_params* p,
                                    const int32_t* multiplier, const int32_t* shift,
                                    const int8_t* input, const int16_t* w,
@@ -807,12 +810,8 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
 #ifdef HAVE_LANES_AVX2
   if (form == MDL_CONV_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
       __builtin_cpu_supports("avx2")) {
-    int lean = 1;
-    for (int32_t j = 0; j < oc; ++j) {
-      if (shift[j] > 0 || multiplier[j] == INT32_MIN) lean = 0;
-    }
     const int16_t* w = (const int16_t*)(const void*)filter;
-    if (lean) {
+    if (p->lean) {
       conv_rq_avx2_lean(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2);
     } else {
       conv_rq_avx2_full(p, multiplier, shift, input, w, bias_eff, output, scratch, kp, k2);

@@ -241,6 +241,7 @@ typedef struct {
   const int8_t* zp_row;     /* zp when it holds an input row (input_w * input_c), or NULL */
   const ptrdiff_t* off_x;   /* filter column offsets: fx * dilation_w * input_c */
   int32_t taps, pairs;
+  int32_t lean;             /* see mdl_depthwise_conv_s8_fast_lanes */
   int32_t xa, xb;           /* output columns whose windows are inside horizontally */
   ptrdiff_t step;           /* stride_w * input_c */
 } lanes_ctx;
@@ -458,14 +459,6 @@ MDL_INLINE AVX2 void batch_avx2(const lanes_ctx* k, const window_run* runs,
   }
 }
 
-/* Nonzero when lanes [c0, c0 + n) need no left shift and no multiplier is INT32_MIN. */
-static int lean_lanes(const lanes_ctx* k, int32_t c0, int32_t n) {
-  for (int32_t j = c0; j < c0 + n; ++j) {
-    if (k->shift[j] > 0 || k->multiplier[j] == INT32_MIN) return 0;
-  }
-  return 1;
-}
-
 /* Copies of batch_avx2 for 3x3 filters (5 pairs of taps) and lean requantization. */
 #define BATCH_VARIANTS(name, halves, twin)                                          \
   AVX2 static void name(const lanes_ctx* k, const window_run* runs, int32_t count,  \
@@ -494,7 +487,7 @@ static void flush(const lanes_ctx* k, const window_run* runs, int32_t count,
     const int32_t lanes = c - c0 < LB ? c - c0 : LB;
 #ifdef HAVE_LANES_AVX2
     if (avx2) {
-      const int lean = lean_lanes(k, c0, lanes);
+      const int lean = k->lean;
       if (lanes == LB) {
         batch16_avx2(k, runs, count, pool, c0, lean, output);
       } else if (lanes >= 8) {
@@ -520,7 +513,7 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
                                             const int32_t* shift, const int8_t* input,
                                             const int16_t* packed,
                                             const int32_t* bias_eff, int8_t* output,
-                                            int32_t form) {
+                                            int32_t form, int32_t lean) {
   const int32_t c = p->input_c;
   const int32_t fh = p->filter_h, fw = p->filter_w;
   const int32_t taps = fh * fw;
@@ -546,6 +539,7 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
   k.shift = shift;
   k.w = packed;
   k.bias_eff = bias_eff;
+  k.lean = lean;
   k.zp = zp;
   k.zp_row = (int64_t)W * c <= ZP_SIZE ? zp : 0;
   k.off_x = off_x;
@@ -609,7 +603,7 @@ mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* n) {
     return mdl_depthwise_conv_s8_fast_lanes(
         p, (const int32_t*)n->in[3], (const int32_t*)n->in[4], (const int8_t*)n->in[0],
         (const int16_t*)n->in[5], (const int32_t*)n->in[6], (int8_t*)n->out,
-        *(const int32_t*)n->in[7]);
+        ((const int32_t*)n->in[7])[0], ((const int32_t*)n->in[7])[1]);
   }
   return mdl_depthwise_conv_s8_fast(p, (const int32_t*)n->in[3], (const int32_t*)n->in[4],
                                     (const int8_t*)n->in[0], (const int8_t*)n->in[1],

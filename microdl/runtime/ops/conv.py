@@ -91,6 +91,14 @@ def use_portable_kernels():
     return os.environ.get("MICRODL_PORTABLE_KERNELS", "") == "1"
 
 
+def lean_requantization(mult, shift):
+    """1 when no channel needs a left shift (TFLite shift > 0) and no multiplier is
+    INT32_MIN: the fast kernels' AVX2 requantization then skips both steps (the `lean`
+    parameter of conv_s8_fast and of the depthwise lanes form); else 0."""
+    return int(bool(np.all(np.asarray(shift) <= 0) and
+                    np.all(np.asarray(mult) != np.iinfo(np.int32).min)))
+
+
 def kernel_rounding(ctx):
     """MDL_ROUNDING_* code the convolution kernels use under ctx.rounding."""
     return _KERNEL_ROUNDING[ctx.rounding]
@@ -308,7 +316,8 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
     block = max(1, min(block, pixels))
     # The int16 patch block lives in arena scratch (planned, counted in arena_bytes).
     scratch = 2 * (block * patch_len + _SLACK)
-    return Node("conv_s8_fast", dict(params, block_pixels=block, lanes=form),
+    return Node("conv_s8_fast", dict(params, block_pixels=block, lanes=form,
+                                     lean=lean_requantization(mult, shift)),
                 [x_index, filt, eff_bias, mult, shift], y_index, scratch_bytes=scratch)
 
 
@@ -404,7 +413,8 @@ def _depthwise_lanes_node(params, x_index, weights, bias, y_index, mult, shift):
     form = _DW_FORM_LANES_C if use_portable_kernels() else _DW_FORM_LANES
     return Node("depthwise_conv_s8_fast", params,
                 [x_index, None, None, mult, shift, packed, eff_bias,
-                 np.array([form], np.int32)], y_index)
+                 np.array([form, lean_requantization(mult, shift)], np.int32)],
+                y_index)
 
 
 @register("TRANSPOSE_CONV")
