@@ -272,6 +272,33 @@ def prepare_conv_2d(op, graph, ctx):
                  y.index)]
 
 
+def _fold_input_offset(rows, bias, input_offset, padded_channels):
+    """bias[o] + input_offset * sum(rows[o]) modulo 2^32 (the kernels' int32
+    arithmetic) as int32, zero-padded to `padded_channels` entries.  rows: [channels,
+    taps] int8 weights; bias: int32 [channels] or None.  Exact for the fast kernels,
+    whose taps outside the input read the input zero point (x + input_offset = 0)."""
+    eff = input_offset * np.asarray(rows, np.int64).sum(axis=1)
+    if bias is not None:
+        eff = eff + np.asarray(bias, np.int64)
+    out = np.zeros(padded_channels, np.int32)
+    out[:len(eff)] = (eff + (1 << 31)) % (1 << 32) - (1 << 31)
+    return out
+
+
+def _pack_channel_lanes(rows):
+    """rows [channels, k] int8 -> int16 [ceil(channels / 16)][ceil(k / 2)][16][2], element
+    (k, o) at [o // 16][k // 2][o % 16][k % 2], zero beyond: the output-channel lanes
+    layout of conv_s8_fast and of the depthwise lanes form (mdl_conv.h), one int16 pair
+    multiply-add per 2 taps and 8 channels."""
+    channels, k = rows.shape
+    blocks = -(-channels // _LANE_BLOCK)
+    k2 = k + (k & 1)
+    w = np.zeros((blocks * _LANE_BLOCK, k2), np.int16)
+    w[:channels, :k] = rows
+    return np.ascontiguousarray(
+        w.reshape(blocks, _LANE_BLOCK, k2 // 2, 2).transpose(0, 2, 1, 3))
+
+
 def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, mult,
                        shift):
     """A conv_s8_fast node for int8 conv params (groups == 1).
@@ -286,25 +313,16 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
     out_c = weights.shape[0]
     rows = weights.reshape(out_c, -1)
     k = rows.shape[1]
-    eff_bias = params["input_offset"] * rows.astype(np.int64).sum(axis=1)
-    if bias is not None:
-        eff_bias = eff_bias + bias.astype(np.int64)
-    eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
     if k <= _LANES_MAX_K:
         form = _FORM_LANES_C if use_portable_kernels() else _FORM_LANES
         patch_len = k if k <= _LANES_EXACT_K else -(-k // _K_ALIGN) * _K_ALIGN
-        blocks = -(-out_c // _LANE_BLOCK)
-        k2 = k + (k & 1)
-        w = np.zeros((blocks * _LANE_BLOCK, k2), np.int16)
-        w[:out_c, :k] = rows
-        # [block][k2 / 2][16 channels][2]: element (k, o) at [o // 16][k // 2][o % 16][k % 2]
-        filt = np.ascontiguousarray(
-            w.reshape(blocks, _LANE_BLOCK, k2 // 2, 2).transpose(0, 2, 1, 3))
-        eff_bias = np.concatenate(
-            [eff_bias, np.zeros(blocks * _LANE_BLOCK - out_c, np.int32)])
+        filt = _pack_channel_lanes(rows)
+        padded = filt.shape[0] * _LANE_BLOCK  # bias_eff covers whole 16-channel blocks
+        eff_bias = _fold_input_offset(rows, bias, params["input_offset"], padded)
     else:
         form = _FORM_ROWS
         patch_len = -(-k // _K_ALIGN) * _K_ALIGN
+        eff_bias = _fold_input_offset(rows, bias, params["input_offset"], out_c)
         if patch_len == k and weights_index is not None:
             filt = weights_index
         else:
@@ -396,20 +414,10 @@ def _depthwise_lanes_node(params, x_index, weights, bias, y_index, mult, shift):
     bias (exact modulo 2^32: the kernel reads taps outside the input as the input zero
     point, whose x + input_offset is 0)."""
     c = weights.shape[3]
-    rows = weights.reshape(-1, c).astype(np.int64)  # [tap, channel]
-    taps = rows.shape[0]
-    eff_bias = params["input_offset"] * rows.sum(axis=0)
-    if bias is not None:
-        eff_bias = eff_bias + bias.data.astype(np.int64)
-    eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
-    blocks = -(-c // _LANE_BLOCK)
-    t2 = taps + (taps & 1)
-    w = np.zeros((blocks * _LANE_BLOCK, t2), np.int16)
-    w[:c, :taps] = rows.T
-    # element (t, c) at [c // 16][t // 2][c % 16][t % 2]
-    packed = np.ascontiguousarray(
-        w.reshape(blocks, _LANE_BLOCK, t2 // 2, 2).transpose(0, 2, 1, 3))
-    eff_bias = np.concatenate([eff_bias, np.zeros(blocks * _LANE_BLOCK - c, np.int32)])
+    rows = weights.reshape(-1, c).T  # [channel, tap]
+    packed = _pack_channel_lanes(rows)
+    eff_bias = _fold_input_offset(rows, None if bias is None else bias.data,
+                                  params["input_offset"], packed.shape[0] * _LANE_BLOCK)
     form = _DW_FORM_LANES_C if use_portable_kernels() else _DW_FORM_LANES
     return Node("depthwise_conv_s8_fast", params,
                 [x_index, None, None, mult, shift, packed, eff_bias,
