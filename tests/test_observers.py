@@ -499,3 +499,14 @@ def test_kl_vectorised_matches_reference():
         fin = np.isfinite(ref)
         assert fin.sum() > 10
         np.testing.assert_allclose(got[fin], ref[fin], rtol=1e-6, atol=1e-9)
+
+
+def test_grid_search_ignores_nan_candidates():
+    """A NaN objective value (degenerate range) must not mask the finite minimum."""
+    from microdl.quant.observers import _grid_search
+
+    def objective(js, ks):
+        v = (js - 3.0) ** 2 + (ks - 40.0) ** 2
+        return np.where((js + ks) % 3 == 0, np.nan, v)  # (3, 40) itself is finite
+
+    assert _grid_search(objective, (0, 10), (20, 63)) == (3, 40)

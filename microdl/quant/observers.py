@@ -728,8 +728,12 @@ def _grid_search(objective: Callable[[np.ndarray, np.ndarray], np.ndarray],
         jg, kg = jg[ok], kg[ok]
         if not len(jg):
             return False
-        vals = np.concatenate([objective(jg[s:s + block], kg[s:s + block])
-                               for s in range(0, len(jg), block)])
+        # Degenerate candidates (ranges so narrow that the step underflows) may come
+        # out inf or NaN; NaN must not hide a finite minimum from argmin.
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            vals = np.concatenate([objective(jg[s:s + block], kg[s:s + block])
+                                   for s in range(0, len(jg), block)])
+        vals = np.where(np.isnan(vals), np.inf, vals)
         i = int(np.argmin(vals))
         if vals[i] < state["val"]:
             state["val"], state["best"] = float(vals[i]), (int(jg[i]), int(kg[i]))
