@@ -78,15 +78,39 @@ def graph_model(tensors, ops, inputs, outputs):
     return write_model(Graph(tensors=ts, ops=graph_ops, inputs=list(inputs), outputs=list(outputs)))
 
 
-def run_litert(model, inputs):
-    """Outputs of LiteRT's reference kernels (BUILTIN_REF) for a list of inputs."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+ORACLE = os.environ.get("MICRODL_ORACLE", "litert")
+ORACLES = {"litert": "ai_edge_litert.interpreter", "tflite_runtime": "tflite_runtime.interpreter"}
 
+
+def oracle_module():
+    """The reference interpreter's module: LiteRT (``ai_edge_litert``, the default) or,
+    with ``MICRODL_ORACLE=tflite_runtime``, tflite-runtime (2.14 under NumPy 1.x: the
+    second oracle .ci/run runs the model and per-op tests against)."""
+    import importlib
+
+    if ORACLE not in ORACLES:
+        raise ValueError(f"MICRODL_ORACLE must be one of {sorted(ORACLES)}, got {ORACLE!r}")
+    return importlib.import_module(ORACLES[ORACLE])
+
+
+def reference_interpreter(model_path=None, model_content=None, **kwargs):
+    """The oracle's Interpreter on its reference kernels (BUILTIN_REF, one thread),
+    tensors allocated."""
+    m = oracle_module()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        it = Interpreter(model_content=model, num_threads=1,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        it = m.Interpreter(model_path=model_path, model_content=model_content,
+                           num_threads=1,
+                           experimental_op_resolver_type=m.OpResolverType.BUILTIN_REF,
+                           **kwargs)
     it.allocate_tensors()
+    return it
+
+
+def run_litert(model, inputs):
+    """Outputs of the oracle's reference kernels (LiteRT BUILTIN_REF unless
+    MICRODL_ORACLE says otherwise) for a list of inputs."""
+    it = reference_interpreter(model_content=model)
     for d, x in zip(it.get_input_details(), inputs):
         it.set_tensor(d["index"], x)
     it.invoke()

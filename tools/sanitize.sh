@@ -24,7 +24,17 @@ if [ "$#" -eq 0 ]; then
     tests/test_elementwise.py tests/test_activations.py tests/test_fully_connected.py \
     tests/test_data_ops.py tests/test_engine.py tests/test_robustness.py
 fi
+# The reports go to files (log_path) as well as stderr: pytest captures stderr at the
+# file-descriptor level, and a process that aborts takes the captured report with it.
+mkdir -p "$work/reports"
+status=0
 LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
-ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
-UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-  python -m pytest -q -p no:cacheprovider "$@"
+ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$work/reports/asan" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/reports/ubsan" \
+  python -m pytest -q -p no:cacheprovider "$@" || status=$?
+if compgen -G "$work/reports/*" >/dev/null; then
+  echo "sanitize.sh: sanitizer reports:" >&2
+  for f in "$work"/reports/*; do echo "---- $f" >&2; cat "$f" >&2; done
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
