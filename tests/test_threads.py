@@ -1,7 +1,8 @@
 """num_threads > 1: convolutions cut into bands of output rows (microdl.runtime.parallel)
 run on the engine's worker pool.  Oracles: the same model on one thread (every output
-identical, which is the contract), LiteRT's reference kernels, and the band geometry
-checked directly (the bands tile the output rows exactly once)."""
+identical, which is the contract), LiteRT's reference kernels (and TFLite Micro for
+person_detect) on every intermediate tensor, and the band geometry checked directly
+(the bands tile the output rows exactly once)."""
 import threading
 
 import numpy as np
@@ -12,8 +13,12 @@ from microdl.runtime import parallel
 from microdl.runtime._engine import Engine
 from microdl.runtime.ops import Node
 from tests.conftest import shared_model
-from tests.oplib import random_int, run_litert
+from tests.oplib import ORACLE, random_int, run_litert
 from tests.test_conv_fast import conv_model, depthwise_model
+from tests.test_models import (MIN_COMPARED, ORACLE_ROUNDING, assert_tensors_equal,
+                               compared_tensors, litert_getter, litert_reference,
+                               model_inputs, oracle_overwritten, tflm_getter,
+                               tflm_reference, tflm_runtime)  # noqa: F401
 
 MODELS = [
     ("mlperf_tiny", "kws_ref_model.tflite"),
@@ -43,20 +48,52 @@ def _split_nodes(it):
 
 @pytest.mark.parametrize("folder,name", MODELS, ids=[m[1] for m in MODELS])
 @pytest.mark.parametrize("threads", [2, 3])
-def test_models_identical_to_one_thread(folder, name, threads):
+def test_models_identical_to_one_thread_and_reference(folder, name, threads, request):
+    """On model_inputs (N_RANDOM random inputs of four distributions, then the extreme
+    fills): the outputs on `threads` threads equal those on one thread and the
+    reference's (LiteRT's reference kernels; TFLite Micro for person_detect, which
+    LiteRT refuses), and with every tensor preserved each layer's output equals the
+    reference's: a band that computes wrong rows in a middle layer fails here even when
+    the later layers hide it."""
     path = shared_model(folder, name)
-    one = microdl.Interpreter(model_path=path, num_threads=1)
-    many = microdl.Interpreter(model_path=path, num_threads=threads)
-    one.allocate_tensors()
-    many.allocate_tensors()
-    d = one.get_input_details()[0]
-    rng = np.random.default_rng(threads)
-    xs = [random_int(rng, d["shape"]) for _ in range(3)]
-    xs += [np.full(d["shape"], -128, np.int8), np.full(d["shape"], 127, np.int8)]
+    rounding = "tflm" if name == "person_detect.tflite" else ORACLE_ROUNDING[ORACLE]
+    one = microdl.Interpreter(model_path=path, num_threads=1, rounding=rounding)
+    many = microdl.Interpreter(model_path=path, num_threads=threads, rounding=rounding)
+    many_all = microdl.Interpreter(model_path=path, num_threads=threads,
+                                   rounding=rounding,
+                                   experimental_preserve_all_tensors=True)
+    for it in (one, many, many_all):
+        it.allocate_tensors()
     if name != "ad01_int8.tflite":  # fully connected only: nothing to split
-        assert _split_nodes(many) > 0 and many._engine.threads == threads
-    for a, b in zip(_run(one, xs), _run(many, xs)):
-        np.testing.assert_array_equal(a, b)
+        for it in (many, many_all):
+            assert _split_nodes(it) > 0 and it._engine.threads == threads
+    exclude = set()
+    if rounding == "tflm":
+        tflm = tflm_reference(request.getfixturevalue("tflm_runtime"), path)
+        ref_set, ref_invoke = (lambda d, x: tflm.set_input(x, 0)), tflm.invoke
+        get_ref = tflm_getter(tflm)
+    else:
+        ref = litert_reference(path)
+        ref_set, ref_invoke = (lambda d, x: ref.set_tensor(d["index"], x)), ref.invoke
+        get_ref = litert_getter(ref)
+        exclude = oracle_overwritten(many_all)
+    details = one.get_input_details()
+    outputs = [d["index"] for d in one.get_output_details()]
+    indices = compared_tensors(many_all, exclude)
+    for label, xs in model_inputs(details, seed=100 * threads + len(name)):
+        for d, x in zip(details, xs):
+            for it in (one, many, many_all):
+                it.set_tensor(d["index"], x)
+            ref_set(d, x)
+        for it in (one, many, many_all):
+            it.invoke()
+        ref_invoke()
+        for i in outputs:
+            want = get_ref(i)
+            np.testing.assert_array_equal(one.get_tensor(i), want, err_msg=label)
+            np.testing.assert_array_equal(many.get_tensor(i), want, err_msg=label)
+        n = assert_tensors_equal(many_all, get_ref, indices, name, label)
+        assert n >= MIN_COMPARED[name] - len(exclude)
 
 
 GEOMETRIES = [  # (kind, h, w, c, oc or depth multiplier, k, stride, dilation, padding)
@@ -192,16 +229,18 @@ def test_two_threaded_interpreters_in_two_threads():
     path = shared_model("mlperf_tiny", "kws_ref_model.tflite")
     solo = microdl.Interpreter(model_path=path, num_threads=1)
     solo.allocate_tensors()
-    d = solo.get_input_details()[0]
-    rng = np.random.default_rng(5)
-    xs = [random_int(rng, d["shape"]) for _ in range(4)]
+    xs = [x for _, (x,) in model_inputs(solo.get_input_details(), seed=5)]
     want = _run(solo, xs)
+    ref = litert_reference(path, preserve_all=False)
+    for x, w in zip(xs, want):  # the single-thread run is checked, not trusted
+        np.testing.assert_array_equal(w, _run(ref, [x])[0])
     results = {}
+    repeats = 3
 
     def worker(key):
         it = microdl.Interpreter(model_path=path, num_threads=2)
         it.allocate_tensors()
-        results[key] = [g for _ in range(10) for g in _run(it, xs)]
+        results[key] = [g for _ in range(repeats) for g in _run(it, xs)]
 
     ts = [threading.Thread(target=worker, args=(k,)) for k in "ab"]
     for t in ts:
@@ -209,6 +248,6 @@ def test_two_threaded_interpreters_in_two_threads():
     for t in ts:
         t.join()
     for key in "ab":
-        assert len(results[key]) == 10 * len(xs)
+        assert len(results[key]) == repeats * len(xs)
         for i, g in enumerate(results[key]):
             np.testing.assert_array_equal(g, want[i % len(xs)])
