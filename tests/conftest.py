@@ -75,7 +75,8 @@ def pytest_make_collect_report(collector):
 
 
 # Cases the second oracle (MICRODL_ORACLE=tflite_runtime: tflite-runtime 2.14, run by
-# .ci/run) cannot judge, each with what 2.14 does.  They stay covered by LiteRT 2.3 in
+# .ci/run) cannot judge, each with what 2.14 does (a key without "[...]" covers every
+# parametrized case of that test).  They stay covered by LiteRT 2.3 in
 # the main run; here they are deselected (listed in the summary), not skipped.
 OLD_ORACLE_GAPS = {
     "tests/test_elementwise.py::test_broadcast_shapes[shapes6-MUL]":
@@ -95,6 +96,14 @@ OLD_ORACLE_GAPS = {
         "2.14 has no TRANSPOSE_CONV version 5",
     "tests/test_conv.py::test_transpose_conv_16x8[int32_bias]":
         "2.14 has no TRANSPOSE_CONV version 5",
+    "tests/test_oracle_arith.py::test_litert_fully_connected_requantizes_in_double":
+        "pins LiteRT 2.3's double-precision FULLY_CONNECTED; 2.14 matches none of the "
+        "requantization models (Q31 single or double rounding, double precision) on "
+        "about 15% of the large-bias sweep's outputs, and lacks version 12 (per-channel)",
+    "tests/test_oracle_arith.py::test_fully_connected_rounding_boundaries_match_litert":
+        "as above: 2.14's FULLY_CONNECTED with |acc| near 2^30 matches no model",
+    "tests/test_oracle_arith.py::test_fully_connected_large_bias_full_sweep_matches_litert":
+        "as above: 2.14's FULLY_CONNECTED with |acc| near 2^30 matches no model",
     "tests/test_conv.py::test_transpose_conv_16x8[no_bias]":
         "2.14's int16 TRANSPOSE_CONV without bias differs from LiteRT 2.3 by one LSB on "
         "3 of 147 elements (2006 vs 2005); microdl follows LiteRT 2.3",
@@ -106,7 +115,8 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, gone = [], []
     for item in items:
-        (gone if item.nodeid in OLD_ORACLE_GAPS else keep).append(item)
+        gap = item.nodeid in OLD_ORACLE_GAPS or item.nodeid.split("[")[0] in OLD_ORACLE_GAPS
+        (gone if gap else keep).append(item)
     if gone:
         config.hook.pytest_deselected(items=gone)
         items[:] = keep

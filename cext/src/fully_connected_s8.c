@@ -38,18 +38,39 @@ MDL_MULTIVERSION static void dot4_s8(const int8_t* MDL_RESTRICT x,
   acc[3] = a3;
 }
 
+/* round(acc * scale) in double, half away from zero (C round()), saturated to int32.
+ * Written without libm: |product| < 2^53 after the clamp, so the truncating cast and
+ * the subtraction below are exact. */
+static int32_t requantize_float64(int32_t acc, double scale) {
+  double x = (double)acc * scale;
+  if (x >= 2147483647.0) return INT32_MAX;
+  if (x <= -2147483648.0) return INT32_MIN;
+  const int neg = x < 0;
+  if (neg) x = -x;
+  int64_t t = (int64_t)x;
+  if (x - (double)t >= 0.5) ++t;
+  if (neg) t = -t;
+  return (int32_t)(t < INT32_MIN ? INT32_MIN : t > INT32_MAX ? INT32_MAX : t);
+}
+
 static int8_t requantize_output(const mdl_fully_connected_s8_params* p, int32_t acc,
                                 const int32_t* multiplier, const int32_t* shift,
-                                int32_t o) {
+                                const double* scale, int32_t o) {
   const int32_t q = p->per_channel ? o : 0;
-  acc = mdl_requantize_r(acc, multiplier[q], shift[q], p->rounding) + p->output_offset;
-  return (int8_t)mdl_clamp(acc, p->act_min, p->act_max);
+  int64_t v;
+  if (p->rounding == MDL_FC_REQUANT_FLOAT64) {
+    v = (int64_t)requantize_float64(acc, scale[q]) + p->output_offset;
+  } else {
+    v = mdl_requantize_r(acc, multiplier[q], shift[q], p->rounding) + p->output_offset;
+  }
+  return (int8_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
 }
 
 mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
                                   const int32_t* multiplier, const int32_t* shift,
-                                  const int8_t* input, const int8_t* filter,
-                                  const int32_t* bias, int8_t* output) {
+                                  const double* scale, const int8_t* input,
+                                  const int8_t* filter, const int32_t* bias,
+                                  int8_t* output) {
   const int32_t depth = p->accum_depth;
   const int folded = p->filter_offset == 0 && p->input_offset_folded;
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -62,7 +83,7 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
         dot4_s8(row, filter + (size_t)o * depth, depth, acc);
         for (int32_t k = 0; k < 4; ++k) {
           out[o + k] = requantize_output(p, acc[k] + (bias ? bias[o + k] : 0),
-                                         multiplier, shift, o + k);
+                                         multiplier, shift, scale, o + k);
         }
       }
     }
@@ -78,7 +99,7 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
         }
       }
       if (bias) acc += bias[o];
-      out[o] = requantize_output(p, acc, multiplier, shift, o);
+      out[o] = requantize_output(p, acc, multiplier, shift, scale, o);
     }
   }
   return MDL_OK;
@@ -87,6 +108,6 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
 mdl_status mdl_node_fully_connected_s8(const mdl_node* n) {
   return mdl_fully_connected_s8((const mdl_fully_connected_s8_params*)n->params,
                                 (const int32_t*)n->in[3], (const int32_t*)n->in[4],
-                                (const int8_t*)n->in[0], (const int8_t*)n->in[1],
+                                (const double*)n->in[5], (const int8_t*)n->in[0], (const int8_t*)n->in[1],
                                 (const int32_t*)n->in[2], (int8_t*)n->out);
 }

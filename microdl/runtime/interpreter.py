@@ -46,10 +46,10 @@ class Interpreter:
             allocate_tensors(), never during invoke().  ValueError (LiteRT's wording)
             if not an int >= 1.
         rounding: whose integer rounding to reproduce bit for bit: "litert"
-            (default; the LiteRT / tflite-runtime pip wheels' reference kernels, whose
-            FULLY_CONNECTED requantizes with TFLITE_SINGLE_ROUNDING while the other
-            kernels use gemmlowp's double rounding) or "tflm" (TFLite Micro: double
-            rounding everywhere).  "single" and "double" are accepted as aliases.
+            (default; LiteRT 2.x's reference kernels: FULLY_CONNECTED requantizes in
+            double precision, round(acc * input_scale * filter_scale / output_scale),
+            the other kernels use gemmlowp's double rounding) or "tflm" (TFLite
+            Micro: double rounding everywhere).  "single" and "double" are accepted as aliases.
         preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
             so invoke() can be repeated without set_tensor); False lets the arena reuse
             input memory, which lowers arena_bytes on chain models.

@@ -80,14 +80,24 @@ class PrepareContext:
 
     rounding: which runtime's integer arithmetic to reproduce.
         microdl.quant.fixedpoint.ROUNDING_SINGLE: the LiteRT pip wheels (measured on
-        LiteRT 2.3: FULLY_CONNECTED requantizes with TFLITE_SINGLE_ROUNDING, CONV_2D,
-        DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD/SUB/MUL, MEAN, activations and QUANTIZE
-        with gemmlowp's double rounding); ROUNDING_DOUBLE: TFLite Micro (double
-        rounding everywhere).  Each prepare function maps this to the rounding its
-        kernel's `rounding` field needs.
+        LiteRT 2.3: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD/SUB/MUL, MEAN,
+        activations and QUANTIZE requantize with gemmlowp's double rounding;
+        FULLY_CONNECTED in double precision, see fc_float64); ROUNDING_DOUBLE: TFLite
+        Micro (double rounding everywhere).  Each prepare function maps this to the
+        rounding its kernel's `rounding` field needs.
+    fc_float64: FULLY_CONNECTED requantizes as LiteRT's reference kernel has since
+        LiteRT 1.3: round((double)acc * input_scale * filter_scale / output_scale),
+        no Q31 multiplier (tests/test_oracle_arith.py pins it against the wheel).
+        False: a Q31 multiplier with `rounding` (TFLite Micro; TFLite before that
+        change).  None (default): True exactly when `rounding` is ROUNDING_SINGLE.
     """
 
     rounding: int
+    fc_float64: Optional[bool] = None
+
+    def __post_init__(self):
+        if self.fc_float64 is None:
+            self.fc_float64 = self.rounding == 1  # fixedpoint.ROUNDING_SINGLE
 
 
 def register(*names: str) -> Callable:

@@ -11,6 +11,9 @@ from microdl.runtime.ops.common import (INT8, INT32, activation_range, channel_s
                                         require_dtype, require_io_count, tensor_at)
 
 
+FC_REQUANT_FLOAT64 = 2  # cext/include/mdl_fully_connected.h MDL_FC_REQUANT_FLOAT64
+
+
 @register("FULLY_CONNECTED")
 def prepare_fully_connected(op, graph, ctx):
     """input [..., accum_depth] int8, filter OI [output_depth, accum_depth] int8
@@ -64,10 +67,16 @@ def prepare_fully_connected(op, graph, ctx):
     if bias is not None:
         eff_bias = eff_bias + bias.data.astype(np.int64)
     eff_bias = ((eff_bias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+    if ctx.fc_float64:  # LiteRT >= 1.3: requantize in double, no Q31 multiplier
+        rounding, scale = FC_REQUANT_FLOAT64, real[:real.size if per_channel else 1]
+        mult = shift = None
+    else:
+        rounding, scale = ctx.rounding, None
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   input_offset=-in_zp, filter_offset=0, output_offset=out_zp,
                   input_offset_folded=1, per_channel=per_channel, act_min=act_min, act_max=act_max,
-                  rounding=ctx.rounding)
+                  rounding=rounding)
     return [Node("fully_connected_s8", params,
-                 [x.index, w.index, eff_bias, mult, shift],
+                 [x.index, w.index, eff_bias, mult, shift,
+                  None if scale is None else np.ascontiguousarray(scale, np.float64)],
                  y.index)]
