@@ -427,6 +427,64 @@ def test_fully_connected_large_bias_full_sweep_matches_litert(k):
     assert _n_diff(got, want) == 0, f"{_n_diff(got, want)} of {want.size} differ"
 
 
+@pytest.mark.parametrize("k", range(len(FC_CASES)))
+def test_fully_connected_single_rounding_target_matches_independent_model(k):
+    """rounding="single" (TFLite built with TFLITE_SINGLE_ROUNDING before LiteRT 1.3:
+    a Q31 multiplier, one rounding) against the independent single-rounding model on
+    the full large-bias sweep, where it is distinguishable from both LiteRT's
+    double-precision requantization and double rounding."""
+    per_channel, want_round_up, depth = FC_CASES[k]
+    model, x, c = fc_sweep_model(np.random.default_rng(1600 + k), per_channel,
+                                 want_round_up, depth)
+    want = c.out(single_rounding(c.acc, c.mult, c.shift))
+    assert _n_diff(want, c.out(litert_fc_requant(c.acc, c.reals))) > 0
+    assert _n_diff(want, c.out(double_rounding(c.acc, c.mult, c.shift))) > 0
+    got, = run_microdl(model, [x], rounding="single")
+    assert _n_diff(got, want) == 0, f"{_n_diff(got, want)} of {want.size} differ"
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fully_connected_exact_ties_match_litert(per_channel):
+    """Power-of-two scales make acc * scale land exactly on k + 1/2 for about 1 in 16
+    accumulators, so the tie rule of the double-precision requantization (C round:
+    half away from zero) decides those outputs; LiteRT is the oracle, and the
+    independent model must show ties are present and that rounding them toward zero
+    or to even would differ."""
+    rng = np.random.default_rng(77 + per_channel)
+    units, depth = 16, 8
+    in_s, out_s = 2.0 ** -4, 2.0 ** -2
+    w_s = (2.0 ** -rng.integers(1, 4, units)) if per_channel else np.full(units, 2.0 ** -2)
+    w = rng.integers(-128, 128, (units, depth)).astype(np.int8)
+    bias = rng.integers(-300, 300, units).astype(np.int32)
+    in_zp, out_zp = int(rng.integers(-20, 20)), int(rng.integers(-10, 10))
+    inputs = [spec((256, depth), scale=in_s, zero_point=in_zp),
+              (spec((units, depth), data=w, scales=w_s) if per_channel
+               else spec((units, depth), data=w, scale=float(w_s[0]))),
+              (spec((units,), np.int32, data=bias, scales=(w_s * in_s).astype(np.float32))
+               if per_channel else spec((units,), np.int32, data=bias,
+                                        scale=float(w_s[0] * in_s)))]
+    out = spec((256, units), scale=out_s, zero_point=out_zp)
+    model = op_model("FULLY_CONNECTED", inputs, [out], {"fused_activation_function": 0},
+                     version=12 if per_channel else 4)
+    x = rng.integers(-40, 40, (256, depth)).astype(np.int8)
+    acc = (x.astype(np.int64) - in_zp) @ w.astype(np.int64).T + bias
+    scale = np.float64(in_s) * w_s / np.float64(out_s)
+    prod = acc * scale
+    ties = np.abs(prod - np.trunc(prod)) == 0.5
+    assert ties.sum() > 200, "too few exact ties"
+
+    def clip(q):
+        return np.clip(q + out_zp, -128, 127).astype(np.int8)
+
+    want, = run_litert(model, [x])
+    np.testing.assert_array_equal(want, clip(litert_fc_requant(acc, scale)))
+    toward_zero = np.where(ties, np.trunc(prod), litert_fc_requant(acc, scale))
+    assert _n_diff(clip(toward_zero.astype(np.int64)), want) > 0
+    assert _n_diff(clip(np.rint(prod).astype(np.int64)), want) > 0   # half to even
+    got, = run_microdl(model, [x])
+    assert _n_diff(got, want) == 0, f"{_n_diff(got, want)} of {want.size} differ"
+
+
 def conv_sweep_model(rng, depthwise):
     """Per-channel CONV_2D (1x1 kernel, one input channel, filter (units, 1, 1, 1) of
     ones, version 3) or DEPTHWISE_CONV_2D (filter (1, 1, 1, units) of ones, per-channel

@@ -17,8 +17,9 @@ from microdl.tflite.reader import read_model
 from microdl.tflite.schema import dtype_name
 
 ARENA_ALIGNMENT = 16
-_ROUNDING_TARGETS = {"litert": ROUNDING_SINGLE, "single": ROUNDING_SINGLE,
-                     "tflm": ROUNDING_DOUBLE, "double": ROUNDING_DOUBLE}
+# rounding= name -> (PrepareContext.rounding, PrepareContext.fc_float64)
+_ROUNDING_TARGETS = {"litert": (ROUNDING_SINGLE, True), "single": (ROUNDING_SINGLE, False),
+                     "tflm": (ROUNDING_DOUBLE, False), "double": (ROUNDING_DOUBLE, False)}
 MAX_ARENA_BYTES = 1 << 31
 
 
@@ -49,7 +50,10 @@ class Interpreter:
             (default; LiteRT 2.x's reference kernels: FULLY_CONNECTED requantizes in
             double precision, round(acc * input_scale * filter_scale / output_scale),
             the other kernels use gemmlowp's double rounding) or "tflm" (TFLite
-            Micro: double rounding everywhere).  "single" and "double" are accepted as aliases.
+            Micro: double rounding everywhere).  "double" is an alias of "tflm";
+            "single" is TFLite built with TFLITE_SINGLE_ROUNDING before LiteRT 1.3
+            (FULLY_CONNECTED with a Q31 multiplier and single rounding, the rest as
+            "litert").
         preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
             so invoke() can be repeated without set_tensor); False lets the arena reuse
             input memory, which lowers arena_bytes on chain models.
@@ -84,7 +88,8 @@ class Interpreter:
         if rounding not in _ROUNDING_TARGETS:
             raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
         self._threads = min(num_threads or 1, MAX_THREADS)
-        self._ctx = PrepareContext(rounding=_ROUNDING_TARGETS[rounding])
+        code, fc_float64 = _ROUNDING_TARGETS[rounding]
+        self._ctx = PrepareContext(rounding=code, fc_float64=fc_float64)
         self._preserve_inputs = bool(preserve_inputs)
         self._preserve_all = bool(experimental_preserve_all_tensors)
         self._steps = self._prepare()
