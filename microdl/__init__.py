@@ -1,5 +1,5 @@
 """microdl: bit-exact integer-only TFLite int8 runtime with a static arena."""
-from microdl.errors import ModelError, UnsupportedOpError
+from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.runtime.interpreter import Interpreter
 
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.tflite.writer import write_model
 
 MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

@@ -7,7 +7,7 @@ details never show in the output; both are checked too)."""
 import numpy as np
 import pytest
 
-from microdl.errors import UnsupportedOpError
+from microdl.core.errors import UnsupportedOpError
 from microdl.reference import activations as ref
 from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert,
                          run_microdl, spec)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microdl.errors import ModelError, UnsupportedOpError
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.reference import conv as R
 from microdl.runtime._engine import KernelError
 from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microdl.quant.fixedpoint import ROUNDING_SINGLE
+from microdl.core.fixedpoint import ROUNDING_SINGLE
 from microdl.reference import conv as R
 from microdl.runtime.ops import PREPARERS, Node, PrepareContext, load_all
 from microdl.tflite.reader import read_model

@@ -1,6 +1,6 @@
 """Data movement and shape ops (RESHAPE, SQUEEZE, EXPAND_DIMS, SHAPE, TRANSPOSE,
 STRIDED_SLICE, CONCATENATION, PACK, PAD, PADV2) against LiteRT's reference kernels and
-the numpy reference microdl.reference.data, over random shapes, permutations, slices
+the numpy reference microdl.core.dataops, over random shapes, permutations, slices
 and paddings in int8 / int16 / int32 / float32; plus multi-op graphs (the Keras
 flatten pattern folded at prepare time, chains of copies and aliases)."""
 import warnings
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from microdl import Interpreter
-from microdl.errors import ModelError, UnsupportedOpError
-from microdl.graph import Graph, Op, Quantization, Tensor
-from microdl.reference import data as ref
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.core.graph import Graph, Op, Quantization, Tensor
+from microdl.core import dataops as ref
 from microdl.runtime.ops import Alias, Constant, Node
 from microdl.tflite.writer import write_model
 from tests.oplib import (assert_same_as_litert, graph_model, op_model, random_int, run_litert,

@@ -5,8 +5,8 @@ import zlib
 import numpy as np
 import pytest
 
-from microdl.errors import ModelError, UnsupportedOpError
-from microdl.quant.fixedpoint import ROUNDING_SINGLE
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.core.fixedpoint import ROUNDING_SINGLE
 from microdl.reference import elementwise as ref
 from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert,
                          run_microdl, spec)

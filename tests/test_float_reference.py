@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from microdl.errors import ModelError, UnsupportedOpError
+from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.reference import float_ops as F
 from microdl.reference.executor import FloatExecutor, supported_ops
 from microdl.tflite.reader import read_model

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE, quantize_multiplier, requantize_r
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE, quantize_multiplier, requantize_r
 from tests.oplib import assert_same_as_litert, op_model, random_int, run_microdl, spec
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.npu import (PRESETS, Estimate, NPUConfig, NPUConfigError,
                          encoded_weight_bytes, estimate, load_config,
                          planned_arena_bytes, save_config)
-from microdl.runtime.macs import op_macs
+from microdl.core.macs import op_macs
 from tests.conftest import shared_model
 
 MLPERF = ["vww_96_int8", "kws_ref_model", "pretrainedResnet_quant", "ad01_int8"]

@@ -39,7 +39,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from microdl.quant import fixedpoint  # the code under test, never the oracle
+from microdl.core import fixedpoint  # the code under test, never the oracle
 from tests.oplib import op_model, run_litert, run_microdl, spec
 
 TWO31 = 1 << 31
@@ -192,7 +192,7 @@ def test_oracle_pins_known_values():
 
 
 def test_quantize_multiplier_matches_tflite():
-    """microdl.quant.fixedpoint.quantize_multiplier against the exact oracle on random
+    """microdl.core.fixedpoint.quantize_multiplier against the exact oracle on random
     doubles, exact ties, near-ties, renormalising values, tiny values and
     float32-derived scale ratios."""
     assert len(MULTIPLIER_CASES) > 10000

@@ -4,7 +4,7 @@ infinities, -0.0), integer requantization between int8 / int16 / int32."""
 import numpy as np
 import pytest
 
-from microdl.errors import UnsupportedOpError
+from microdl.core.errors import UnsupportedOpError
 from microdl.reference import activations as ref
 from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert, run_microdl,
                          spec)
@@ -123,7 +123,7 @@ def test_dequantize_matches_litert(in_dtype):
 
 def test_quantize_dequantize_chain():
     """A float -> int8 -> float model (two ops) matches LiteRT."""
-    from microdl.graph import Graph, Op, Quantization, Tensor
+    from microdl.core.graph import Graph, Op, Quantization, Tensor
     from microdl.tflite.writer import write_model
     q = Quantization(np.array([0.02], F32), np.array([-3], np.int64), 0)
     tensors = [Tensor(0, "x", np.dtype(np.float32), (4, 25), (4, 25)),

@@ -30,7 +30,7 @@ def _rng(*key):
 
 
 def _node(model, monkeypatch):
-    from microdl.quant.fixedpoint import ROUNDING_SINGLE
+    from microdl.core.fixedpoint import ROUNDING_SINGLE
     from microdl.runtime.ops import PREPARERS, PrepareContext, load_all
     from microdl.tflite.reader import read_model
     load_all()

@@ -52,7 +52,7 @@ MUTANTS = [
     # --- the two planted bugs issue 16 found passing the whole suite
     Mutant("qm-truncates",
            "quantize_multiplier truncates q * 2^31 instead of rounding half away from zero",
-           "microdl/quant/fixedpoint.py",
+           "microdl/core/fixedpoint.py",
            "q_fixed = _round_half_away(q * (1 << 31))", "q_fixed = int(q * (1 << 31))",
            ORACLE_TESTS + ("tests/test_fully_connected.py",)),
     Mutant("fc-litert-double-rounding",

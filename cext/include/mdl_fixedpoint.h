@@ -11,7 +11,7 @@
  *    64-bit product, one add of half, one arithmetic shift.
  * Kernels that requantize take a `rounding` parameter (MDL_ROUNDING_*) and call
  * mdl_requantize_r, so one build is bit-exact with either runtime.
- * microdl/quant/fixedpoint.py holds the numpy twin of every function here.
+ * microdl/core/fixedpoint.py holds the numpy twin of every function here.
  */
 #ifndef MDL_FIXEDPOINT_H
 #define MDL_FIXEDPOINT_H

@@ -25,7 +25,7 @@ import os
 import sys
 
 from microdl import bench
-from microdl.errors import ModelError, UnsupportedOpError
+from microdl.core.errors import ModelError, UnsupportedOpError
 
 PROG = "microdl-bench"
 

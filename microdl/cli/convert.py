@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from microdl.errors import ModelError
+from microdl.core.errors import ModelError
 
 METHODS = ("minmax", "percentile", "mse", "entropy")
 TYPES = ("int8", "uint8", "float32")

@@ -138,9 +138,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from microdl.graph import Graph
+from microdl.core.graph import Graph
 from microdl.npu.config import NPUConfig
-from microdl.runtime.macs import op_macs
+from microdl.core.macs import op_macs
 
 SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's lowering)
 SCALE_BYTES_PER_CHANNEL = 10  # Ethos-U bias (40 bit) + scale (32) + shift (6), padded
@@ -169,7 +169,7 @@ class LayerEstimate:
     Attributes:
         index, op_name: the operator in the graph.
         output_shape: shape of its first output (tuple).
-        macs: multiply-accumulates (microdl.runtime.macs.op_macs).
+        macs: multiply-accumulates (microdl.core.macs.op_macs).
         compute_cycles: cycles of the compute engine (MAC array / output unit /
             elementwise unit), in NPU cycles.
         memory_cycles: cycles the memory traffic needs, in NPU cycles.
@@ -291,7 +291,7 @@ def estimate(model, config) -> Estimate:
     """Estimate the model's per-layer and total cycles, latency and memory traffic.
 
     Args:
-        model: the .tflite file's bytes, or a microdl.graph.Graph.
+        model: the .tflite file's bytes, or a microdl.core.graph.Graph.
         config: an NPUConfig, or a preset name such as "ethos-u55-128".
     Returns:
         Estimate.

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.core.errors import ModelError
+from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.quant.observers import choose_qparams, make_observer
 
 FLOAT32 = np.dtype(np.float32)

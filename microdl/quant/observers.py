@@ -28,7 +28,7 @@ seen was exactly 0.0 the range is ``(-ZERO_RANGE_HALF_WIDTH,
 +ZERO_RANGE_HALF_WIDTH)`` = (-1e-3, 1e-3): any scale represents zeros exactly,
 and the scale 2e-3/255 ~ 7.8e-6 keeps the requantization multiplier of the op
 producing the tensor, (product of input scales) / output scale, below the 2**30
-that ``microdl.quant.fixedpoint.quantize_multiplier`` accepts unless that
+that ``microdl.core.fixedpoint.quantize_multiplier`` accepts unless that
 product exceeds ~8000; a "tiny" range such as +-1e-8 (scale 7.8e-11) would
 overflow it as soon as the product exceeds ~0.08 (e.g. input scale 1 and weight
 scale 0.1).

@@ -8,7 +8,7 @@ fixedpoint.h.  It shares no code with the prepare functions in
 microdl/runtime/ops/activations.py and quantize.py, which build the same results as
 lookup tables and kernel parameters; tests compare the two and LiteRT.
 
-`rounding` is microdl.quant.fixedpoint.ROUNDING_SINGLE or ROUNDING_DOUBLE: the
+`rounding` is microdl.core.fixedpoint.ROUNDING_SINGLE or ROUNDING_DOUBLE: the
 MultiplyByQuantizedMultiplier variant (LiteRT 2.3's activation and quantize kernels
 use double rounding, see microdl/runtime/ops/activations.py).
 """

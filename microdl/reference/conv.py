@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.quant.fixedpoint import (ROUNDING_SINGLE, quantize_multiplier, requantize_r,
+from microdl.core.fixedpoint import (ROUNDING_SINGLE, quantize_multiplier, requantize_r,
                                       wrap_int32)
 
 SAME, VALID = "SAME", "VALID"

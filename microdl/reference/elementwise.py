@@ -3,7 +3,7 @@
 Plain integer NumPy following TFLite's quantized reference kernels:
 tensorflow/lite/kernels/add.cc, sub.cc and mul.cc (Prepare: multipliers),
 kernels/internal/reference/add.h, sub.h and integer_ops/mul.h (per-element
-arithmetic).  ``rounding`` is a microdl.quant.fixedpoint ROUNDING_* code; LiteRT 2.3's
+arithmetic).  ``rounding`` is a microdl.core.fixedpoint ROUNDING_* code; LiteRT 2.3's
 pip wheel and TFLite Micro both requantize these ops with double rounding
 (ROUNDING_DOUBLE, the default here).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, requantize_r
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, requantize_r
 
 F32 = np.float32
 

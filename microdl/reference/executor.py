@@ -1,4 +1,4 @@
-"""FloatExecutor: run a float TFLite graph (microdl.graph.Graph) op by op with the
+"""FloatExecutor: run a float TFLite graph (microdl.core.graph.Graph) op by op with the
 numpy float32 reference operators of microdl.reference.float_ops.
 
 The converter uses it to calibrate (run_all exposes every intermediate tensor to its
@@ -38,8 +38,8 @@ from typing import Callable
 
 import numpy as np
 
-from microdl.errors import ModelError, UnsupportedOpError
-from microdl.graph import Graph
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.core.graph import Graph
 from microdl.reference import float_ops as F
 from microdl.tflite.schema import dtype_name
 
@@ -500,7 +500,7 @@ class FloatExecutor:
     """Runs a Graph with the float32 numpy reference ops (see the module docstring).
 
     Args:
-        graph: a microdl.graph.Graph (e.g. microdl.tflite.reader.read_model(bytes)).
+        graph: a microdl.core.graph.Graph (e.g. microdl.tflite.reader.read_model(bytes)).
         hybrid: how to run dynamic-range ("hybrid") ops, i.e. CONV_2D /
             DEPTHWISE_CONV_2D / FULLY_CONNECTED with float32 activations and constant
             int8 weights (e.g. mlperf_tiny kws_ref_model_float32):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from microdl.reference import data as _data
+from microdl.core import dataops as _data
 from microdl.runtime.ops.common import out_size, pad_before
 
 F32 = np.float32
@@ -442,7 +442,7 @@ def concatenation(xs, axis, activation=ACT_NONE):
 
 def strided_slice(x, begin, end, strides, begin_mask=0, end_mask=0, ellipsis_mask=0,
                   new_axis_mask=0, shrink_axis_mask=0, offset=False):
-    """STRIDED_SLICE with all masks (see microdl.reference.data.strided_slice)."""
+    """STRIDED_SLICE with all masks (see microdl.core.dataops.strided_slice)."""
     return _data.strided_slice(x, begin, end, strides, begin_mask, end_mask,
                                ellipsis_mask, new_axis_mask, shrink_axis_mask, offset)
 

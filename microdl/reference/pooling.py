@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.quant.fixedpoint import (ROUNDING_DOUBLE, quantize_multiplier,
+from microdl.core.fixedpoint import (ROUNDING_DOUBLE, quantize_multiplier,
                                       requantize_r, wrap_int32)
 
 

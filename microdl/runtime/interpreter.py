@@ -5,14 +5,14 @@ import os
 
 import numpy as np
 
-from microdl.errors import ModelError, UnsupportedOpError
-from microdl.graph import Graph
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.core.graph import Graph
 from microdl.runtime import parallel, planner
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
                                  Unsupported, load_all)
-from microdl.runtime.macs import op_macs
+from microdl.core.macs import op_macs
 from microdl.tflite.reader import read_model
 from microdl.tflite.schema import dtype_name
 

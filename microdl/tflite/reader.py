@@ -13,8 +13,8 @@ import struct
 import numpy as np
 import tflite
 
-from microdl.errors import ModelError
-from microdl.graph import Graph, Op, Quantization, Tensor
+from microdl.core.errors import ModelError
+from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.tflite import schema
 
 MAX_TENSOR_BYTES = 1 << 31  # one tensor may not exceed 2 GiB

@@ -9,7 +9,7 @@ import flatbuffers
 import numpy as np
 import tflite
 
-from microdl.graph import Graph
+from microdl.core.graph import Graph
 from microdl.tflite import schema
 
 _T = tflite  # generated builder functions live in per-table modules

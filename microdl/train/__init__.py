@@ -6,7 +6,7 @@ float TFLite graph, the starting point of the int8 converter.
                        input_shape=(8, 8, 1), seed=0)
     model.compile("cross_entropy", Adam(1e-2))
     history = model.fit(x, y, epochs=10, batch_size=32, validation_data=(xv, yv))
-    graph = model.to_graph(name="digits", with_softmax=True)   # microdl.graph.Graph
+    graph = model.to_graph(name="digits", with_softmax=True)   # microdl.core.graph.Graph
     model.save("digits.npz"); model = microdl.train.load("digits.npz")
 """
 from microdl.train.layers import (AveragePool2D, BatchNorm, Conv2D, Dense, DepthwiseConv2D,

@@ -1,4 +1,4 @@
-"""Export a trained Sequential to a float32 TFLite microdl.graph.Graph (batch 1).
+"""Export a trained Sequential to a float32 TFLite microdl.core.graph.Graph (batch 1).
 
 Lowering, layer by layer (inference mode):
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.graph import Graph, Op, Tensor
+from microdl.core.graph import Graph, Op, Tensor
 from microdl.train import layers as L
 
 _ACT = {L.ReLU: 1, L.ReLU6: 3}

@@ -79,7 +79,7 @@ class PrepareContext:
     """What a prepare function may need beyond the op and the graph.
 
     rounding: which runtime's integer arithmetic to reproduce.
-        microdl.quant.fixedpoint.ROUNDING_SINGLE: the LiteRT pip wheels (measured on
+        microdl.core.fixedpoint.ROUNDING_SINGLE: the LiteRT pip wheels (measured on
         LiteRT 2.3: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, ADD/SUB/MUL, MEAN,
         activations and QUANTIZE requantize with gemmlowp's double rounding;
         FULLY_CONNECTED in double precision, see fc_float64); ROUNDING_DOUBLE: TFLite

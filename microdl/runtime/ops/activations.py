@@ -62,8 +62,8 @@ import math
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.quant.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
+from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
                                       quantize_multiplier, requantize_r,
                                       rounding_divide_by_pot,
                                       sat_rounding_doubling_high_mul, wrap_int32)

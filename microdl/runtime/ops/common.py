@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from microdl.errors import ModelError
+from microdl.core.errors import ModelError
 from microdl.runtime.ops import Unsupported
 
 INT8 = np.dtype(np.int8)

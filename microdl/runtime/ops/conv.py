@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.quant.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
+from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
                                       quantize_multiplier_array)
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64, PADDING_SAME,

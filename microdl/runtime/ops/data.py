@@ -13,7 +13,7 @@ need no rounding mode:
   ``fill_elements`` node writing the pad value for PAD / PADV2.
 - Every op whose inputs are all constant (including constants folded by earlier ops,
   e.g. the Keras flatten pattern SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE) folds to a
-  ``Constant`` computed with microdl.reference.data.
+  ``Constant`` computed with microdl.core.dataops.
 
 Semantics follow LiteRT's kernels: tensorflow/lite/kernels/reshape.cc, squeeze.cc,
 expand_dims.cc, shape.cc, transpose.cc, strided_slice.cc (with
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.reference import data as ref
+from microdl.core.errors import ModelError
+from microdl.core import dataops as ref
 from microdl.runtime.ops import Alias, Constant, Node, Unsupported, register
 from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, INT64, UINT8,
                                         check_shape, require_dtype, require_io_count,

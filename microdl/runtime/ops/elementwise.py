@@ -43,8 +43,8 @@ import math
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier
+from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, activation_range, check_shape,
                                         per_tensor_quant, require_dtype,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.quant.fixedpoint import quantize_multiplier_array
+from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import quantize_multiplier_array
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT32, activation_range, channel_scales,
                                         per_tensor_quant, require_constant,

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.errors import ModelError
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, wrap_int32
+from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, wrap_int32
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, INT32, activation_range,
                                         check_shape, out_size, pad_before,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from microdl.quant.fixedpoint import ROUNDING_DOUBLE, requantize_r, wrap_int32
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, requantize_r, wrap_int32
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.activations import (LUT_INPUTS, lut_node, multiplier_of,
                                              to_int8_table)
