@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from microdl.core import shapes
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.reference import conv as R
@@ -97,8 +98,8 @@ def conv_case(rng, *, n=1, h, w, c, oc, k=(3, 3), stride=(1, 1), dilation=(1, 1)
         in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
         out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
     b = _bias(rng, dtype, oc, in_scale, ws, out_scale, bias_dtype) if bias else None
-    oh = R.out_size(padding, h, kh, stride[0], dilation[0])
-    ow = R.out_size(padding, w, kw, stride[1], dilation[1])
+    oh = shapes.out_size(padding, h, kh, stride[0], dilation[0])
+    ow = shapes.out_size(padding, w, kw, stride[1], dilation[1])
     w_spec = (spec((oc, kh, kw, fc), data=wt, scales=ws) if per_channel
               else spec((oc, kh, kw, fc), data=wt, scale=float(ws[0])))
     b_spec = (spec((oc,), bias_dtype, data=b, scales=ws * np.float32(in_scale))
@@ -138,8 +139,8 @@ def depthwise_case(rng, *, n=1, h, w, c, mult=1, k=(3, 3), stride=(1, 1),
     in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
     out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
     b = _bias(rng, np.int8, oc, in_scale, ws, out_scale, np.int32) if bias else None
-    oh = R.out_size(padding, h, kh, stride[0], dilation[0])
-    ow = R.out_size(padding, w, kw, stride[1], dilation[1])
+    oh = shapes.out_size(padding, h, kh, stride[0], dilation[0])
+    ow = shapes.out_size(padding, w, kw, stride[1], dilation[1])
     w_spec = (spec((1, kh, kw, oc), data=wt, scales=ws, quantized_dimension=3)
               if per_channel else spec((1, kh, kw, oc), data=wt, scale=float(ws[0])))
     b_spec = (spec((oc,), np.int32, data=b, scales=ws * np.float32(in_scale))

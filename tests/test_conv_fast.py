@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from microdl.core import shapes
 from microdl.core.fixedpoint import ROUNDING_SINGLE
 from microdl.reference import conv as R
 from microdl.runtime.ops import PREPARERS, Node, PrepareContext, load_all
@@ -80,8 +81,8 @@ def conv_model(rng, *, n=1, h, w, c, oc, k=(3, 3), stride=(1, 1), dilation=(1, 1
     ws = (reals * out_scale / in_scale).astype(np.float32)
     bound = bias_range or int(30 / float(reals.mean())) + 1
     b = rng.integers(-bound, bound, oc).astype(np.int32) if bias else None
-    oh = R.out_size(padding, h, kh, stride[0], dilation[0])
-    ow = R.out_size(padding, w, kw, stride[1], dilation[1])
+    oh = shapes.out_size(padding, h, kh, stride[0], dilation[0])
+    ow = shapes.out_size(padding, w, kw, stride[1], dilation[1])
     w_spec = (spec((oc, kh, kw, c), data=wt, scales=ws) if per_channel
               else spec((oc, kh, kw, c), data=wt, scale=float(ws[0])))
     ins = [spec((n, h, w, c), scale=in_scale, zero_point=in_zp), w_spec]
@@ -116,8 +117,8 @@ def depthwise_model(rng, *, n=1, h, w, c, mult=1, k=(3, 3), stride=(1, 1),
     ws = (reals * out_scale / in_scale).astype(np.float32)
     bound = int(30 / float(reals.mean())) + 1
     b = rng.integers(-bound, bound, oc).astype(np.int32) if bias else None
-    oh = R.out_size(padding, h, kh, stride[0], dilation[0])
-    ow = R.out_size(padding, w, kw, stride[1], dilation[1])
+    oh = shapes.out_size(padding, h, kh, stride[0], dilation[0])
+    ow = shapes.out_size(padding, w, kw, stride[1], dilation[1])
     w_spec = (spec((1, kh, kw, oc), data=wt, scales=ws, quantized_dimension=3)
               if per_channel else spec((1, kh, kw, oc), data=wt, scale=float(ws[0])))
     ins = [spec((n, h, w, c), scale=in_scale, zero_point=in_zp), w_spec]

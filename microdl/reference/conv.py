@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from microdl.core.shapes import window
 from microdl.core.fixedpoint import (ROUNDING_SINGLE, quantize_multiplier, requantize_r,
                                       wrap_int32)
 
 SAME, VALID = "SAME", "VALID"
-
-
-def out_size(padding, in_size, k, stride, dilation=1):
-    """Output length of a window sweep (TFLite ComputeOutSize; C division)."""
-    eff = (k - 1) * dilation + 1
-    num = in_size + stride - 1 if padding == SAME else in_size + stride - eff
-    return int(np.trunc(num / stride))
-
-
-def pad_before(padding, in_size, k, stride, dilation=1):
-    """Padding before the first element (TFLite ComputePaddingWithOffset)."""
-    n = out_size(padding, in_size, k, stride, dilation)
-    eff = (k - 1) * dilation + 1
-    return max((n - 1) * stride + eff - in_size, 0) // 2
 
 
 def multipliers(input_scale, weight_scales, output_scale, n):
@@ -76,8 +63,7 @@ def conv2d(x, w, bias, *, input_zp, output_zp, mult, shift, stride=(1, 1),
     groups = c // fc
     sh, sw = stride
     dh, dw = dilation
-    oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, wd, kw, sw, dw)
-    ph, pw = pad_before(padding, h, kh, sh, dh), pad_before(padding, wd, kw, sw, dw)
+    (oh, ph, _), (ow, pw, _) = window(padding, h, kh, sh, dh), window(padding, wd, kw, sw, dw)
     # Taps outside the input are skipped: zero-pad the offset input.
     xo = x.astype(np.int64) - input_zp
     big_h = max(ph + h, (oh - 1) * sh + (kh - 1) * dh + 1)
@@ -111,8 +97,7 @@ def depthwise_conv2d(x, w, bias, *, input_zp, output_zp, mult, shift, stride=(1,
     xr = np.repeat(x, m, axis=3)  # channel c*M + m holds input channel c
     sh, sw = stride
     dh, dw = dilation
-    oh, ow = out_size(padding, h, kh, sh, dh), out_size(padding, wd, kw, sw, dw)
-    ph, pw = pad_before(padding, h, kh, sh, dh), pad_before(padding, wd, kw, sw, dw)
+    (oh, ph, _), (ow, pw, _) = window(padding, h, kh, sh, dh), window(padding, wd, kw, sw, dw)
     # Taps outside the input are skipped: zero-pad the offset input.
     big_h = max(ph + h, (oh - 1) * sh + (kh - 1) * dh + 1)
     big_w = max(pw + wd, (ow - 1) * sw + (kw - 1) * dw + 1)
@@ -142,7 +127,7 @@ def transpose_conv2d(x, w, bias, output_shape, *, input_zp, output_zp, mult, shi
     o, kh, kw, _ = w.shape
     _, oh, ow, _ = output_shape
     sh, sw = stride
-    ph, pw = pad_before(padding, oh, kh, sh), pad_before(padding, ow, kw, sw)
+    ph, pw = window(padding, oh, kh, sh)[1], window(padding, ow, kw, sw)[1]
     full = np.zeros((n, (h - 1) * sh + kh, (wd - 1) * sw + kw, o), np.int64)
     xo = x.astype(np.int64) - input_zp
     w64 = w.astype(np.int64)

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from microdl.core import dataops as _data
-from microdl.runtime.ops.common import out_size, pad_before
+from microdl.core.shapes import window
 
 F32 = np.float32
 
@@ -130,13 +130,11 @@ def _windows(x, kernel, stride, dilation, padding, fill=0.0):
     """
     n, h, w, c = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    out_h = out_size(padding, h, kh, sh, dh)
-    out_w = out_size(padding, w, kw, sw, dw)
+    out_h, top, _ = window(padding, h, kh, sh, dh)
+    out_w, left, _ = window(padding, w, kw, sw, dw)
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"window {kh}x{kw} (dilation {dh}x{dw}) does not fit the "
                          f"{h}x{w} input with VALID padding")
-    top = pad_before(sh, dh, h, kh, out_h)
-    left = pad_before(sw, dw, w, kw, out_w)
     # rows / columns the windows reach, counted from the first padded one
     need_h = (out_h - 1) * sh + (kh - 1) * dh + 1
     need_w = (out_w - 1) * sw + (kw - 1) * dw + 1
@@ -226,8 +224,8 @@ def transpose_conv(output_shape, filters, x, bias=None, stride=(1, 1), padding=0
         raise ValueError(f"TRANSPOSE_CONV: output_shape has {out_c} channels, "
                          f"filters {o}")
     sh, sw = stride
-    top = pad_before(sh, 1, out_h, kh, out_size(padding, out_h, kh, sh))
-    left = pad_before(sw, 1, out_w, kw, out_size(padding, out_w, kw, sw))
+    top = window(padding, out_h, kh, sh)[1]  # on the forward convolution
+    left = window(padding, out_w, kw, sw)[1]
     # a canvas holding every contribution and the whole (shifted) output window
     canvas = np.zeros((n, max((h - 1) * sh + kh, top + out_h),
                        max((w - 1) * sw + kw, left + out_w), o), F32)

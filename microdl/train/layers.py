@@ -24,6 +24,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from microdl.core.shapes import window
+
 PADDINGS = ("same", "valid")
 
 
@@ -46,15 +48,11 @@ def _check_padding(padding):
 
 def conv_output_size(size, kernel, stride, dilation, padding):
     """Output length and (pad_before, pad_after) along one spatial axis (TFLite rules)."""
-    eff = (kernel - 1) * dilation + 1
-    if padding == "same":
-        out = -(-size // stride)
-        total = max((out - 1) * stride + eff - size, 0)
-        return out, (total // 2, total - total // 2)
-    out = (size - eff) // stride + 1
+    out, before, after = window(padding, size, kernel, stride, dilation)
     if out < 1:
-        raise ValueError(f"VALID window {eff} larger than input {size}")
-    return out, (0, 0)
+        raise ValueError(f"VALID window {(kernel - 1) * dilation + 1} larger than "
+                         f"input {size}")
+    return out, (before, after)
 
 
 def _windows(xp, kernel, stride, dilation, out_hw):

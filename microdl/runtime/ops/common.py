@@ -20,7 +20,6 @@ FLOAT32 = np.dtype(np.float32)
 # tflite ActivationFunctionType
 ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6, ACT_TANH, ACT_SIGN_BIT = range(6)
 # tflite Padding
-PADDING_SAME, PADDING_VALID = 0, 1
 
 _QRANGE = {INT8: (-128, 127), INT16: (-32768, 32767), UINT8: (0, 255)}
 
@@ -138,25 +137,6 @@ def activation_range(act, out):
     if act == ACT_RELU_N1_TO_1:
         return max(lo, quantize(-1.0)), min(hi, quantize(1.0))
     raise Unsupported(f"fused activation {act} is not supported on quantized ops")
-
-
-def out_size(padding, in_size, filter_size, stride, dilation=1):
-    """TFLite ComputeOutSize for SAME (0) / VALID (1) padding."""
-    eff = (filter_size - 1) * dilation + 1
-    if stride <= 0:
-        raise ModelError("stride must be >= 1")
-    if padding == PADDING_SAME:
-        return (in_size + stride - 1) // stride
-    if padding == PADDING_VALID:
-        return (in_size + stride - eff) // stride
-    raise Unsupported(f"padding type {padding}")
-
-
-def pad_before(stride, dilation, in_size, filter_size, out_sz):
-    """TFLite ComputePadding: padding before the first row/column (>= 0)."""
-    eff = (filter_size - 1) * dilation + 1
-    p = ((out_sz - 1) * stride + eff - in_size) // 2
-    return max(p, 0)
 
 
 def check_shape(op, t, expected):

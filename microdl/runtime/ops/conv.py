@@ -23,9 +23,10 @@ import numpy as np
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
                                       quantize_multiplier_array)
+from microdl.core.shapes import PADDING_SAME, window
 from microdl.runtime.ops import Node, Unsupported, register
-from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64, PADDING_SAME,
-                                        PADDING_VALID, activation_range, channel_scales,
+from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64,
+                                        activation_range, channel_scales,
                                         per_tensor_quant, require_constant,
                                         require_dtype, require_io_count, tensor_at)
 
@@ -102,29 +103,6 @@ def lean_requantization(mult, shift):
 def kernel_rounding(ctx):
     """MDL_ROUNDING_* code the convolution kernels use under ctx.rounding."""
     return _KERNEL_ROUNDING[ctx.rounding]
-
-
-def _c_div(a, b):
-    """C integer division (truncates toward zero), as TFLite's padding.h computes."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def conv_out_size(padding, in_size, filter_size, stride, dilation=1):
-    """TFLite ComputeOutSize (padding.h) for SAME / VALID padding."""
-    eff = (filter_size - 1) * dilation + 1
-    if padding == PADDING_SAME:
-        return _c_div(in_size + stride - 1, stride)
-    if padding == PADDING_VALID:
-        return _c_div(in_size + stride - eff, stride)
-    raise Unsupported(f"padding type {padding}")
-
-
-def conv_padding(stride, dilation, in_size, filter_size, out_size):
-    """TFLite ComputePaddingWithOffset: rows/columns of padding before the input."""
-    eff = (filter_size - 1) * dilation + 1
-    total = max((out_size - 1) * stride + eff - in_size, 0)
-    return total // 2
 
 
 def _check_extent(*extents):
@@ -243,8 +221,8 @@ def prepare_conv_2d(op, graph, ctx):
         raise ModelError(f"{out_c} filters do not split into {groups} groups")
     sh, sw, dh, dw = _stride_dilation(op)
     padding = op.options.get("padding", PADDING_SAME)
-    out_h = conv_out_size(padding, in_h, f_h, sh, dh)
-    out_w = conv_out_size(padding, in_w, f_w, sw, dw)
+    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
+    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
     _expect_shape(y, (batches, out_h, out_w, out_c))
     _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
     mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, out_c, 0, wide)
@@ -252,8 +230,7 @@ def prepare_conv_2d(op, graph, ctx):
                   filter_h=f_h, filter_w=f_w, filter_c=f_c, output_h=out_h,
                   output_w=out_w, output_c=out_c, stride_h=sh, stride_w=sw,
                   dilation_h=dh, dilation_w=dw,
-                  pad_h=conv_padding(sh, dh, in_h, f_h, out_h),
-                  pad_w=conv_padding(sw, dw, in_w, f_w, out_w),
+                  pad_h=pad_h, pad_w=pad_w,
                   act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
     if wide:
         params["acc64"] = acc64
@@ -363,8 +340,8 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
                          f"input's {in_c}")
     sh, sw, dh, dw = _stride_dilation(op)
     padding = op.options.get("padding", PADDING_SAME)
-    out_h = conv_out_size(padding, in_h, f_h, sh, dh)
-    out_w = conv_out_size(padding, in_w, f_w, sw, dw)
+    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
+    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
     _expect_shape(y, (batches, out_h, out_w, out_c))
     _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
     mult, shift, act_min, act_max, _ = _quant_params(op, x, w, bias, y, out_c, 3, False)
@@ -372,8 +349,7 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
                   filter_h=f_h, filter_w=f_w, depth_multiplier=out_c // in_c,
                   output_h=out_h, output_w=out_w, stride_h=sh, stride_w=sw,
                   dilation_h=dh, dilation_w=dw,
-                  pad_h=conv_padding(sh, dh, in_h, f_h, out_h),
-                  pad_w=conv_padding(sw, dw, in_w, f_w, out_w),
+                  pad_h=pad_h, pad_w=pad_w,
                   input_offset=-per_tensor_quant(x)[1],
                   output_offset=per_tensor_quant(y)[1],
                   act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
@@ -466,8 +442,8 @@ def prepare_transpose_conv(op, graph, ctx):
     padding = op.options.get("padding", PADDING_SAME)
     out_h, out_w = y.shape[1], y.shape[2]
     _check_extent(in_h * sh + f_h + out_h, in_w * sw + f_w + out_w)
-    pad_h = conv_padding(sh, 1, out_h, f_h, conv_out_size(padding, out_h, f_h, sh))
-    pad_w = conv_padding(sw, 1, out_w, f_w, conv_out_size(padding, out_w, f_w, sw))
+    _, pad_h, _ = window(padding, out_h, f_h, sh)  # on the forward convolution
+    _, pad_w, _ = window(padding, out_w, f_w, sw)
     mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, out_c, 0, wide)
     params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
                   filter_h=f_h, filter_w=f_w, output_h=out_h, output_w=out_w,

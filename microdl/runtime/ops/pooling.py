@@ -32,9 +32,10 @@ import numpy as np
 
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, wrap_int32
+from microdl.core.shapes import window
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, INT32, activation_range,
-                                        check_shape, out_size, pad_before,
+                                        check_shape,
                                         per_tensor_quant, require_constant,
                                         require_dtype, require_io_count, tensor_at)
 
@@ -58,10 +59,8 @@ def _same_dtype(op, x, y):
 
 def pool_geometry(padding, in_h, in_w, filter_h, filter_w, stride_h, stride_w):
     """(out_h, out_w, pad_h, pad_w) as TFLite's ComputePaddingHeightWidth."""
-    out_h = out_size(padding, in_h, filter_h, stride_h)
-    out_w = out_size(padding, in_w, filter_w, stride_w)
-    pad_h = pad_before(stride_h, 1, in_h, filter_h, out_h)
-    pad_w = pad_before(stride_w, 1, in_w, filter_w, out_w)
+    out_h, pad_h, _ = window(padding, in_h, filter_h, stride_h)
+    out_w, pad_w, _ = window(padding, in_w, filter_w, stride_w)
     return out_h, out_w, pad_h, pad_w
 
 
