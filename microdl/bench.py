@@ -244,7 +244,7 @@ def run_int8(interpreter, x, progress=False, desc="int8"):
 def run_float(graph, x, progress=False, desc="float"):
     """Run a float Graph (FloatExecutor) on x in batches; returns the first output,
     float32 (N, *output shape without batch)."""
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
 
     ex = FloatExecutor(graph)
     starts = range(0, len(x), _CHUNK)

@@ -74,7 +74,7 @@ def score(name, pred, y):
 
 def evaluate(name, float_graph, int8_model, data, calibration_samples=None):
     """One row of the accuracy-vs-latency table for a float graph and its int8 model."""
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
 
     x, y = data["test"]
     float_pred = FloatExecutor(float_graph).run([x])[0]

@@ -57,7 +57,7 @@ def test_hello_world_each_method_runs_identically_in_litert(method):
     # The int8 model approximates the float one on the sine input.
     q = result.graph.tensors[result.graph.inputs[0]].quant
     from microdl import Interpreter
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
 
     it = Interpreter(model_content=model)
     it.allocate_tensors()

@@ -1,4 +1,4 @@
-"""The float32 numpy reference (microdl.reference.float_ops / executor.FloatExecutor)
+"""The float32 numpy reference (microdl.floatexec.ops / executor.FloatExecutor)
 against LiteRT's BUILTIN_REF float kernels: every float model in ../shared/models,
 one-op models for every supported op over random shapes and options, batches, input
 validation and unsupported-op reporting."""
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from microdl.core.errors import ModelError, UnsupportedOpError
-from microdl.reference import float_ops as F
-from microdl.reference.executor import FloatExecutor, supported_ops
+from microdl.floatexec import ops as F
+from microdl.floatexec.executor import FloatExecutor, supported_ops
 from microdl.tflite.reader import read_model
 from microdl.tflite.writer import write_model
 from tests.conftest import shared_model

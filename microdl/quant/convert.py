@@ -112,7 +112,7 @@ def calibrate(graph: Graph, samples, method="minmax", percentile=99.99,
     Returns:
         {tensor index: (lo, hi)} clipping ranges in real units.
     """
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
 
     ex = FloatExecutor(graph)
     float_tensors = [t.index for t in graph.tensors

@@ -63,7 +63,7 @@ def layer_report(float_graph, int8_model: bytes, samples, labels=None, max_sampl
         for classifiers, output SQNR otherwise), weight bytes, arena bytes, MACs.
     """
     from microdl import Interpreter
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
 
     n = min(int(samples[0].shape[0]), max_samples)
     samples = [x[:n] for x in samples]

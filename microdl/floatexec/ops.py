@@ -1,6 +1,6 @@
 """Float32 reference operators in plain numpy: what each TFLite builtin op computes on
 real numbers.  This is "the float reference" the converter calibrates on and measures
-its int8 models against (microdl.reference.executor.FloatExecutor runs whole graphs
+its int8 models against (microdl.floatexec.executor.FloatExecutor runs whole graphs
 with it).
 
 Conventions (TFLite's):

@@ -1,10 +1,10 @@
 """FloatExecutor: run a float TFLite graph (microdl.core.graph.Graph) op by op with the
-numpy float32 reference operators of microdl.reference.float_ops.
+numpy float32 reference operators of microdl.floatexec.ops.
 
 The converter uses it to calibrate (run_all exposes every intermediate tensor to its
 observers) and as the float baseline of every accuracy comparison.
 
-    from microdl.reference.executor import FloatExecutor
+    from microdl.floatexec.executor import FloatExecutor
     ex = FloatExecutor.from_model(open("vww_96_float.tflite", "rb").read())
     probs, = ex.run([images])            # images: float32 [B, 96, 96, 3]
     acts = ex.run_all({"input_1": images})  # {tensor index: float32 array}
@@ -40,7 +40,8 @@ import numpy as np
 
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.graph import Graph
-from microdl.reference import float_ops as F
+from microdl.floatexec import ops as F
+from microdl.tflite.reader import read_model
 from microdl.tflite.schema import dtype_name
 
 F32 = np.dtype(np.float32)
@@ -509,7 +510,7 @@ class FloatExecutor:
                 in float32: the model's real-valued meaning;
             "litert": reproduce LiteRT's kernels, which also quantize the float
                 input on the fly (per sample for CONV_2D, per row for
-                FULLY_CONNECTED; see float_ops.hybrid_conv_2d /
+                FULLY_CONNECTED; see ops.hybrid_conv_2d /
                 hybrid_fully_connected); per-tensor symmetric CONV_2D and
                 FULLY_CONNECTED only.
     Raises:
@@ -550,7 +551,6 @@ class FloatExecutor:
     @classmethod
     def from_model(cls, model_content, hybrid: str = "dequantize") -> "FloatExecutor":
         """Build from .tflite bytes (microdl.tflite.reader.read_model)."""
-        from microdl.tflite.reader import read_model
         return cls(read_model(model_content), hybrid=hybrid)
 
     # ------------------------------------------------------------ prepare
