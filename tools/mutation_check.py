@@ -53,7 +53,7 @@ MUTANTS = [
     Mutant("qm-truncates",
            "quantize_multiplier truncates q * 2^31 instead of rounding half away from zero",
            "microdl/core/fixedpoint.py",
-           "q_fixed = _round_half_away(q * (1 << 31))", "q_fixed = int(q * (1 << 31))",
+           "q_fixed = int(round_half_away(q * (1 << 31)))", "q_fixed = int(q * (1 << 31))",
            ORACLE_TESTS + ("tests/test_fully_connected.py",)),
     Mutant("fc-litert-double-rounding",
            "litert mode maps to double rounding, so its FULLY_CONNECTED requantizes as "

@@ -32,7 +32,7 @@ def quantize_multiplier(real_multiplier: float):
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)  # real = q * 2**shift, q in [0.5, 1)
-    q_fixed = _round_half_away(q * (1 << 31))
+    q_fixed = int(round_half_away(q * (1 << 31)))
     if q_fixed == (1 << 31):
         q_fixed //= 2
         shift += 1
@@ -51,8 +51,20 @@ def quantize_multiplier_array(reals):
     return m, s
 
 
-def _round_half_away(x: float) -> int:
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+def round_half_away(x):
+    """std::round / TfLiteRound: the nearest integer, ties away from zero, exactly for
+    every float32 and float64 value (no x + 0.5 rounding error: 0.49999997f rounds to
+    0).  Scalars and arrays; returns floats of x's dtype (float64 for Python numbers
+    and integers), NaN and infinities unchanged.  The one copy for the package
+    (microdl/reference/ keeps its own re-derivations as independent oracles)."""
+    a = np.asarray(x)
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)
+    t = np.trunc(a)
+    with np.errstate(invalid="ignore"):
+        frac = a - t  # exact: t and a share their exponent's ulp
+        r = (t + (frac >= 0.5) - (frac <= -0.5)).astype(a.dtype)
+    return r if r.ndim else a.dtype.type(r)
 
 
 def sat_rounding_doubling_high_mul(a, b):

@@ -41,6 +41,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from microdl.core import dataops as _data
+from microdl.core.fixedpoint import round_half_away
 from microdl.core.shapes import window
 
 F32 = np.float32
@@ -273,7 +274,7 @@ def symmetric_quantize_rows(x2d):
     safe = np.where(zero, F32(1), rng).astype(F32)
     inv = (F32(127) / safe).astype(F32)
     v = (x2d * inv[:, None]).astype(np.float64)  # float32 product
-    q = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), -127, 127).astype(np.int32)
+    q = np.clip(round_half_away(v), -127, 127).astype(np.int32)
     q[zero] = 0
     scale = np.where(zero, F32(1), (safe / F32(127)).astype(F32)).astype(F32)
     return q, scale
@@ -385,7 +386,7 @@ def quantize(x, scale, zero_point, dtype):
     minimum there; here it saturates to the maximum.)"""
     info = np.iinfo(dtype)
     v = (np.asarray(x, F32) / F32(scale)).astype(np.float64)  # float32 quotient
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)  # std::round, exact in double
+    r = round_half_away(v)  # std::round
     r = np.nan_to_num(r, nan=info.min)  # NaN: LiteRT's INT32_MIN, clamped
     return np.clip(r + int(zero_point), info.min, info.max).astype(dtype)
 

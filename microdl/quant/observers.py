@@ -40,6 +40,8 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 
+from microdl.core.fixedpoint import round_half_away
+
 __all__ = [
     "METHODS",
     "ZERO_RANGE_HALF_WIDTH",
@@ -94,11 +96,6 @@ _INTEGER_RANGES = {
     np.dtype(np.uint8): (0, 255),
     np.dtype(np.int16): (-32768, 32767),
 }
-
-
-def _round_half_away(x: float) -> int:
-    """std::round: halves go away from zero (TFLite rounds zero points this way)."""
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
 def choose_qparams(lo: float, hi: float, dtype=np.int8) -> Tuple[float, int]:
@@ -161,7 +158,7 @@ def choose_qparams(lo: float, hi: float, dtype=np.int8) -> Tuple[float, int]:
                          f"which is not a normal float32")
     if dt == np.dtype(np.int16):
         return scale, 0
-    zero_point = _round_half_away(qmin - lo / scale)
+    zero_point = int(round_half_away(qmin - lo / scale))
     return scale, int(min(max(zero_point, qmin), qmax))
 
 

@@ -63,7 +63,7 @@ import math
 import numpy as np
 
 from microdl.core.errors import ModelError
-from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
+from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE, round_half_away,
                                       quantize_multiplier, requantize_r,
                                       rounding_divide_by_pot,
                                       sat_rounding_doubling_high_mul, wrap_int32)
@@ -117,17 +117,6 @@ def libm_function(name):
     return evaluate
 
 
-def round_half_away_f32(v):
-    """TfLiteRound / roundf on float32 values, exactly (float32 array out)."""
-    v = np.asarray(v, F32)
-    t = np.trunc(v)
-    with np.errstate(invalid="ignore"):
-        frac = v - t  # exact in float32
-        up = np.where(frac >= F32(0.5), F32(1), F32(0))
-        down = np.where(frac <= F32(-0.5), F32(1), F32(0))
-    return (t + up - down).astype(F32)
-
-
 def f32_to_int32_x86(v):
     """static_cast<int32_t> of integral float32 values as x86-64 does it: NaN and values
     outside [-2^31, 2^31) become INT32_MIN.  Returns int64 values."""
@@ -139,7 +128,7 @@ def f32_to_int32_x86(v):
 
 def quantized_bound(act, scale, zero_point):
     """output_zp + (int32)roundf(act / output_scale) in float32 and int32 (wrapping)."""
-    r = round_half_away_f32(np.array(F32(act) / F32(scale), F32))
+    r = round_half_away(np.array(F32(act) / F32(scale), F32))
     return int(wrap_int32(int(f32_to_int32_x86(r)) + zero_point))
 
 
@@ -169,7 +158,7 @@ def float_function_table(in_scale, in_zp, out_scale, out_zp, transform):
     for v in LUT_INPUTS:
         x = F32(F32(in_scale) * F32(int(v) - in_zp))
         y = F32(transform(x))
-        rescaled = round_half_away_f32(np.array(y * inverse_scale, F32))
+        rescaled = round_half_away(np.array(y * inverse_scale, F32))
         q = f32_to_int32_x86(np.array(rescaled + F32(out_zp), F32))
         values.append(int(q))
     return to_int8_table(np.clip(values, -128, 127))
@@ -328,7 +317,7 @@ def softmax_scaling(in_scale, beta, rounding):
                           f"is too small (LiteRT requires beta * input_scale * 2^26 "
                           f"> 1)")
     q, shift = math.frexp(real)
-    mult = int(math.floor(q * (1 << 31) + 0.5))
+    mult = int(round_half_away(q * (1 << 31)))
     if mult == 1 << 31:
         mult //= 2
         shift += 1

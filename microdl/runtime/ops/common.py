@@ -3,10 +3,9 @@ activation ranges and padding, each following the TFLite reference implementatio
 (tensorflow/lite/kernels/kernel_util.cc, padding.h)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from microdl.core.fixedpoint import round_half_away
 from microdl.core.errors import ModelError
 from microdl.runtime.ops import Unsupported
 
@@ -112,13 +111,6 @@ def channel_scales(t, n_channels, axis):
     return scales
 
 
-def _round_half_away(x):
-    """std::round of a float32 value: half away from zero (done in double, where
-    |x| + 0.5 is exact for every float32 below 2**52)."""
-    x = float(x)
-    return math.copysign(math.floor(abs(x) + 0.5), x)
-
-
 def activation_range(act, out):
     """(act_min, act_max) in output quantized units for a fused activation
     (TFLite CalculateActivationRangeQuantized; f / scale in float32, std::round)."""
@@ -126,7 +118,7 @@ def activation_range(act, out):
     scale, zp = per_tensor_quant(out)
 
     def quantize(f):
-        return zp + int(_round_half_away(np.float32(f) / np.float32(scale)))
+        return zp + int(round_half_away(np.float32(f) / np.float32(scale)))
 
     if act == ACT_NONE:
         return lo, hi

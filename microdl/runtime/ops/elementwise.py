@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from microdl.core.errors import ModelError
-from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, round_half_away
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, activation_range, check_shape,
                                         per_tensor_quant, require_dtype,
@@ -107,7 +107,7 @@ def broadcast_plan(shape1, shape2, out_shape):
 def _checked_log2(scale):
     """TFLite CheckedLog2 (float32): (is a power of two within 1e-3 in log2, log2)."""
     x = F32(math.log(F32(scale))) * (F32(1.0) / F32(math.log(F32(2.0))))
-    rounded = F32(np.sign(x) * np.floor(np.abs(x) + F32(0.5)))
+    rounded = round_half_away(F32(x))
     return abs(F32(x - rounded)) < F32(1e-3), int(rounded)
 
 
