@@ -28,8 +28,14 @@ ext = Extension(
     extra_link_args=extra_link_args,
 )
 
+# The embedded default models (firmware_models/ at the repository root) ship inside the
+# package as microdl/firmware_models, so `microdl-run` works from a wheel or an sdist
+# install (microdl.utils.firmware_dir finds either).
+FIRMWARE = "microdl.firmware_models"
+
 setup(
-    packages=find_packages(include=["microdl", "microdl.*"]),
+    packages=find_packages(include=["microdl", "microdl.*"]) + [FIRMWARE],
+    package_dir={FIRMWARE: "firmware_models"},
     ext_modules=cythonize(
         [ext],
         compiler_directives={
@@ -38,6 +44,7 @@ setup(
             "wraparound": DEBUG,
         },
     ),
-    package_data={"microdl": ["py.typed"]},
+    package_data={"microdl": ["py.typed"],
+                  FIRMWARE: ["README.md", "*/*.tflite", "*/*.npz", "*/report.json"]},
     zip_safe=False,
 )

@@ -1,6 +1,7 @@
 """Small shared helpers for the command-line tools and benchmarks."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -73,3 +74,13 @@ def load_bmp_as_int8(path, shape):
     with Image.open(path) as img:
         raw = img.tobytes()
     return np.frombuffer(raw, np.uint8).view(np.int8).reshape(shape).copy()
+
+
+def firmware_dir():
+    """The folder of the embedded default models: the checkout's `firmware_models/`
+    beside the package when running from source, else the copy installed inside the
+    package (`microdl/firmware_models`, put there by setup.py for sdists and wheels)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    checkout = os.path.join(os.path.dirname(pkg), "firmware_models")
+    installed = os.path.join(pkg, "firmware_models")
+    return checkout if os.path.isdir(os.path.join(checkout, "digits_cnn")) else installed

@@ -48,8 +48,10 @@ typedef enum {
     !defined(MDL_NO_MULTIVERSION) && \
     ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && __GNUC__ >= 8))
 #define MDL_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#define MDL_HAVE_MULTIVERSION 1
 #else
 #define MDL_MULTIVERSION
+#define MDL_HAVE_MULTIVERSION 0
 #endif
 
 #endif /* MDL_TYPES_H */

@@ -14,7 +14,7 @@ from libc.stdlib cimport calloc, free
 from microdl.runtime._kernels cimport (
     MDL_MAX_NODE_INPUTS, MDL_MAX_THREADS, MDL_OK, mdl_kernel_table, mdl_node, mdl_pool,
     mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
-    mdl_run_nodes_grouped, mdl_status,
+    mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
 )
 
 
@@ -29,6 +29,15 @@ def kernel_table():
         out[mdl_kernel_table[i].name.decode("ascii")] = (i, [f for f in fields if f])
         i += 1
     return out
+
+
+def build_info():
+    """What the C core was built with and what this CPU will run: {"arch", "compiler",
+    "threads", "avx2_clones", "avx2_intrinsics": str from the build (cext/src/build_info.c),
+    "cpu_uses_avx2": bool at run time}."""
+    info = dict(kv.split("=", 1) for kv in mdl_build_config().decode("ascii").split())
+    info["cpu_uses_avx2"] = bool(mdl_cpu_uses_avx2())
+    return info
 
 
 MAX_NODE_INPUTS = MDL_MAX_NODE_INPUTS

@@ -37,3 +37,7 @@ cdef extern from "mdl_node.h" nogil:
     mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
                                      const int32_t* group, mdl_pool* pool,
                                      int32_t* failed_index)
+
+cdef extern from "mdl_build.h" nogil:
+    const char* mdl_build_config()
+    int32_t mdl_cpu_uses_avx2()

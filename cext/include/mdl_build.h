@@ -1,0 +1,16 @@
+/* microdl: what this build of the C core compiled, and what the running CPU will use
+ * (printed by `python -m microdl`). */
+#ifndef MDL_BUILD_H
+#define MDL_BUILD_H
+
+#include "mdl_types.h"
+
+/* Static text, space-separated key=value pairs: arch, compiler, threads (worker pool
+ * compiled), avx2_clones (x86-64 hot loops multi-versioned for AVX2), avx2_intrinsics
+ * (the AVX2 requantization/lanes paths compiled). */
+const char* mdl_build_config(void);
+
+/* 1 when the AVX2 paths are compiled and this CPU has AVX2 (so they run), else 0. */
+int32_t mdl_cpu_uses_avx2(void);
+
+#endif /* MDL_BUILD_H */
