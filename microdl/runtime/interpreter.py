@@ -140,90 +140,64 @@ class Interpreter:
     def allocate_tensors(self):
         """Plan the arena, allocate it once and bind every C node to its addresses."""
         g = self._graph
-        nodes, stage, groups = [], [], []
+        nodes, steps, groups = self._schedule()
+        plan = planner.plan_graph(
+            g, steps,
+            aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
+            variables=[t.index for t in g.tensors if t.is_variable],
+            preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
+            alignment=ARENA_ALIGNMENT)
+        total = plan.total_bytes
+        if total > MAX_ARENA_BYTES:
+            raise ModelError(f"the model needs a {total}-byte arena, more than the "
+                             f"{MAX_ARENA_BYTES} bytes microdl allows")
+        self.lower_bound_bytes = plan.lower_bound_bytes
+        # One allocation; sliced so the arena base is 16-byte aligned.
+        raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
+        shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
+        arena = raw[shift:shift + total]
+        self._arena = arena
+        self._views, self._offsets = self._tensor_views(plan, arena)
+        self._bind(nodes, groups, plan, arena)
+        self.arena_bytes = total
+        self._node_ops = [i for i, _ in nodes]
+
+    def _schedule(self):
+        """(nodes, steps, groups): the C nodes in run order as (op index, node), the
+        planner's Step of each (what it reads and writes, its stage, its scratch), and
+        the number of bands of every stage (a node split over threads is one stage of
+        several bands, run at once)."""
+        g = self._graph
+        nodes, steps, groups = [], [], []
         for i, s in self._steps:
             if not isinstance(s, Node):
                 continue
             bands = ([s] if self._threads < 2 else
                      parallel.split_rows(s, self._threads,
                                          g.tensors[s.output].dtype.itemsize))
-            nodes += [(i, b) for b in bands]
-            stage += [len(groups)] * len(bands)
+            for b in bands:
+                nodes.append((i, b))
+                reads = [int(r) for r in b.inputs if isinstance(r, (int, np.integer))]
+                steps.append(planner.Step(reads, [b.output], len(groups), b.scratch_bytes))
             groups.append(len(bands))
-        root = {}
-        for _, s in self._steps:
-            if isinstance(s, Alias):
-                src, dst = g.tensors[s.input], g.tensors[s.output]
-                if src.nbytes != dst.nbytes:
-                    raise ModelError(f"tensor {dst.index} cannot alias tensor "
-                                     f"{src.index}: {dst.nbytes} vs {src.nbytes} bytes")
-                root[s.output] = root.get(s.input, s.input)
+        return nodes, steps, groups
 
-        def is_arena(t):
-            return g.tensors[t].data is None
-
-        # Lifetimes are counted in stages: the bands of one split node run at once.
-        last = max(len(groups) - 1, 0)
-        span = {}
-
-        def touch(t, step):
-            r = root.get(t, t)
-            lo, hi = span.get(r, (step, step))
-            span[r] = (min(lo, step), max(hi, step))
-
-        for t in g.inputs:
-            if is_arena(t):
-                touch(t, 0)
-                if self._preserve_inputs:
-                    touch(t, last)
-        for k, (_, node) in enumerate(nodes):
-            for ref in node.inputs:
-                if isinstance(ref, (int, np.integer)) and is_arena(ref):
-                    touch(int(ref), stage[k])
-            touch(node.output, stage[k])
-        for t in g.outputs:
-            if is_arena(t):
-                touch(t, last)
-        if self._preserve_all:
-            for r in list(span):
-                touch(r, 0)
-                touch(r, last)
-        for t in g.tensors:
-            if t.is_variable and t.data is None:
-                touch(t.index, 0)
-                touch(t.index, last)
-        buffers = [planner.Buffer(r, g.tensors[r].nbytes, lo, hi)
-                   for r, (lo, hi) in span.items()]
-        buffers += [planner.Buffer(("scratch", k), node.scratch_bytes, stage[k], stage[k])
-                    for k, (_, node) in enumerate(nodes) if node.scratch_bytes > 0]
-        offsets, total = planner.plan(buffers, ARENA_ALIGNMENT)
-        if total > MAX_ARENA_BYTES:
-            raise ModelError(f"the model needs a {total}-byte arena, more than the "
-                             f"{MAX_ARENA_BYTES} bytes microdl allows")
-        self.lower_bound_bytes = planner.lower_bound(buffers, ARENA_ALIGNMENT)
-        # One allocation; sliced so the arena base is 16-byte aligned.
-        raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
-        shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
-        arena = raw[shift:shift + total]
-        self._arena = arena
-        self._offsets = {}
-        views = {}
-        for t in g.tensors:
+    def _tensor_views(self, plan, arena):
+        """({tensor: numpy view}, {tensor: arena offset}): constants view their data,
+        arena tensors their planned bytes; tensors nothing uses have neither."""
+        views, offsets = {}, {}
+        for t in self._graph.tensors:
             if t.data is not None:
                 views[t.index] = t.data
                 continue
-            r = root.get(t.index, t.index)
-            if r not in offsets:
+            off = plan.tensor_offset(t.index)
+            if off is None:
                 continue
-            off = offsets[r]
-            self._offsets[t.index] = off
+            offsets[t.index] = off
             views[t.index] = arena[off:off + t.nbytes].view(t.dtype).reshape(t.shape)
-        self._views = views
-        self._bind(nodes, groups, offsets, arena)
-        self.arena_bytes = int(total)
-        self._node_ops = [i for i, _ in nodes]
+        return views, offsets
 
-    def _bind(self, nodes, groups, offsets, arena):
+    def _bind(self, nodes, groups, plan, arena):
         table = kernel_table()
         engine = Engine(len(nodes), self._threads if len(nodes) > len(groups) else 1)
         engine.set_groups(groups)
@@ -255,7 +229,7 @@ class Interpreter:
                 raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
             if not 0 <= node.output_byte_offset < max(out.nbytes, 1):
                 raise RuntimeError(f"op {op_index}: band offset outside its output")
-            scratch = base + offsets[("scratch", k)] if node.scratch_bytes > 0 else 0
+            scratch = base + plan.scratch_offset(k) if node.scratch_bytes > 0 else 0
             engine.set_node(k, kidx, params.ctypes.data, addrs,
                             out.ctypes.data + node.output_byte_offset, scratch)
         self._keep = keep
@@ -281,7 +255,8 @@ class Interpreter:
         """Host time of every op: each op's C nodes are run alone `repeats` times
         (after `warmup` full invokes so every input holds real data) and the median is
         taken.  Returns a list, one dict per op with nodes, of index, op_name,
-        seconds (median) and macs.  Uses the current input tensors.
+        kernel (the C kernel names of its nodes, "+"-joined), seconds (median) and
+        macs.  Uses the current input tensors.
 
         Raises:
             RuntimeError: allocate_tensors() has not been called."""
@@ -305,6 +280,8 @@ class Interpreter:
                 times.append(time.perf_counter() - t0)
             op = g.ops[op_index]
             rows.append(dict(index=op_index, op_name=op.name,
+                             kernel="+".join(s.kernel for i, s in self._steps
+                                             if i == op_index and isinstance(s, Node)),
                              seconds=float(np.median(times)), macs=op_macs(op, g)))
         return rows
 
@@ -440,6 +417,16 @@ class Interpreter:
                      f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
                      f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
         return "\n".join(lines)
+
+    @property
+    def weight_bytes(self):
+        """Bytes of the model's constant tensors that ops read (weights, biases and
+        other constant operands, as stored in the file; constants microdl folds at
+        prepare time are not counted, nor the packed copies in persistent_bytes)."""
+        g = self._graph
+        produced = {t for op in g.ops for t in op.outputs}
+        read = {t for op in g.ops for t in op.inputs if t >= 0} - produced
+        return int(sum(g.tensors[t].nbytes for t in read if g.tensors[t].data is not None))
 
 
 def _pack_params(kernel, fields, params):

@@ -7,10 +7,20 @@ placed buffer whose lifetime overlaps its own.  TFLite Micro's GreedyMemoryPlann
 first; that order misses the lower bound on some chains (VWW: 64,512 B against a largest
 live set of 55,296 B), so plan() also tries size x lifetime, lifetime and first-use
 orders and keeps the smallest arena (stopping as soon as one meets the lower bound).
+
+plan_graph() is the one place that turns a schedule of a graph into buffers: it
+computes every arena tensor's lifetime (aliases share their root's memory, graph
+inputs and variables may be kept for the whole run) and each step's kernel scratch,
+and places them.  microdl.Interpreter plans its arena with it, microdl.npu the SRAM a
+graph needs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence, Tuple
+
+from microdl.core.errors import ModelError
+from microdl.core.graph import Graph
 
 ALIGNMENT = 16
 
@@ -66,7 +76,10 @@ def plan(buffers, alignment: int = ALIGNMENT):
         (offsets, arena_bytes): {key: offset in bytes}, and the arena size in bytes
         (a multiple of `alignment`), the smallest over the greedy orders tried.
     """
-    bound = lower_bound(buffers, alignment)
+    return _search(buffers, alignment, lower_bound(buffers, alignment))
+
+
+def _search(buffers, alignment, bound):
     best = None
     for _, key in _ORDERS:
         offsets, total = _place(sorted(buffers, key=key), alignment)
@@ -86,3 +99,128 @@ def lower_bound(buffers, alignment: int = ALIGNMENT) -> int:
         live = sum(align(b.size, alignment) for b in buffers if b.first <= s <= b.last)
         best = max(best, live)
     return best
+
+
+# ------------------------------------------------------------------ graphs
+@dataclass
+class Step:
+    """One step of a schedule, as the planner sees it.
+
+    reads, writes: tensor indices the step reads and writes (negative indices and
+        constant tensors, whose `data` is set, are not in the arena and are ignored).
+    stage: when it runs, 0, 1, ...; steps of one stage run at the same time (the
+        bands of a convolution split over threads), so their buffers are all live.
+    scratch_bytes: arena scratch the step needs during its stage only.
+    """
+
+    reads: Sequence[int]
+    writes: Sequence[int]
+    stage: int
+    scratch_bytes: int = 0
+
+
+@dataclass
+class ArenaPlan:
+    """Where every arena buffer of a graph lives.
+
+    Attributes:
+        offsets: {root tensor index: byte offset, ("scratch", k): byte offset of
+            step k's scratch}.
+        total_bytes: the arena size (a multiple of the alignment).
+        lower_bound_bytes: the largest live set of these buffers (no static plan of
+            them is smaller).
+        roots: {aliased tensor index: the tensor whose memory it shares}.
+        buffers: the Buffers placed (lifetimes in stages).
+    """
+
+    offsets: dict
+    total_bytes: int
+    lower_bound_bytes: int
+    roots: dict = field(default_factory=dict)
+    buffers: list = field(default_factory=list)
+
+    def root(self, tensor: int) -> int:
+        return self.roots.get(tensor, tensor)
+
+    def tensor_offset(self, tensor: int) -> Optional[int]:
+        """Byte offset of a tensor (through its alias root); None: not in the arena."""
+        return self.offsets.get(self.root(tensor))
+
+    def scratch_offset(self, step: int) -> Optional[int]:
+        """Byte offset of step `step`'s scratch; None: it has none."""
+        return self.offsets.get(("scratch", step))
+
+
+def alias_roots(graph: Graph, aliases: Iterable[Tuple[int, int]]) -> dict:
+    """{output: root} for (input, output) pairs whose output shares the input's
+    memory, in schedule order (chains resolve to the first tensor).
+
+    Raises:
+        ModelError: the two tensors of a pair differ in byte size."""
+    roots = {}
+    for src, dst in aliases:
+        a, b = graph.tensors[src], graph.tensors[dst]
+        if a.nbytes != b.nbytes:
+            raise ModelError(f"tensor {b.index} cannot alias tensor {a.index}: "
+                             f"{b.nbytes} vs {a.nbytes} bytes")
+        roots[dst] = roots.get(src, src)
+    return roots
+
+
+def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
+               preserve_inputs: bool = True, preserve_all: bool = False,
+               alignment: int = ALIGNMENT) -> ArenaPlan:
+    """Lifetimes and placement of a graph's arena tensors and scratch.
+
+    A tensor is in the arena when its `data` is None.  It is live from the first to
+    the last stage a step reads or writes it; graph inputs from stage 0 (to the last
+    stage with `preserve_inputs`), graph outputs to the last stage, `variables`
+    (tensor indices) over every stage, and with `preserve_all` every tensor above
+    over every stage.
+    An aliased tensor (`aliases`: (input, output) pairs, see alias_roots) extends the
+    lifetime of its root instead of having its own buffer.
+
+    Args:
+        graph: the Graph (tensor sizes, constants, inputs, outputs).
+        steps: the schedule, a list of Step in execution order.
+    Returns:
+        ArenaPlan.
+    Raises:
+        ModelError: an alias pair differs in byte size.
+    """
+    t = graph.tensors
+    roots = alias_roots(graph, aliases)
+    last = max((s.stage for s in steps), default=0)
+    span = {}
+
+    def touch(i, stage):
+        if i < 0 or t[i].data is not None:
+            return
+        r = roots.get(i, i)
+        lo, hi = span.get(r, (stage, stage))
+        span[r] = (min(lo, stage), max(hi, stage))
+
+    for i in graph.inputs:
+        touch(i, 0)
+        if preserve_inputs:
+            touch(i, last)
+    for s in steps:
+        for i in s.reads:
+            touch(i, s.stage)
+        for i in s.writes:
+            touch(i, s.stage)
+    for i in graph.outputs:
+        touch(i, last)
+    if preserve_all:
+        for r in list(span):
+            touch(r, 0)
+            touch(r, last)
+    for i in variables:
+        touch(i, 0)
+        touch(i, last)
+    buffers = [Buffer(r, int(t[r].nbytes), lo, hi) for r, (lo, hi) in span.items()]
+    buffers += [Buffer(("scratch", k), s.scratch_bytes, s.stage, s.stage)
+                for k, s in enumerate(steps) if s.scratch_bytes > 0]
+    bound = lower_bound(buffers, alignment)
+    offsets, total = _search(buffers, alignment, bound)
+    return ArenaPlan(offsets, int(total), int(bound), roots, buffers)
