@@ -4,12 +4,15 @@
     >>> est = estimate(open("model.tflite", "rb").read(), "ethos-u55-128")
     >>> est.total_cycles, est.latency_s, est.fits_sram
 
-See microdl/npu/cost.py for the model and microdl/npu/config.py for the presets.
+See microdl/npu/MODEL.md for the model (estimator.py: the entry point and results;
+layers.py: per-layer cycle formulas; compression.py: weight streams; memory.py:
+traffic and the arena) and microdl/npu/config.py for the presets.
 """
 from microdl.npu.config import (ACTIVATION_PLACES, PRESETS, WEIGHT_PLACES, NPUConfig,
                                 NPUConfigError, load_config, save_config)
-from microdl.npu.cost import (Estimate, LayerEstimate, encoded_weight_bytes, estimate,
-                              planned_arena_bytes)
+from microdl.npu.compression import encoded_weight_bytes
+from microdl.npu.estimator import Estimate, LayerEstimate, estimate
+from microdl.npu.memory import planned_arena_bytes
 
 __all__ = ["ACTIVATION_PLACES", "PRESETS", "WEIGHT_PLACES", "Estimate", "LayerEstimate",
            "NPUConfig", "NPUConfigError", "encoded_weight_bytes", "estimate",

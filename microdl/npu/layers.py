@@ -1,0 +1,222 @@
+"""Per-layer cycle formulas of the NPU cost model (microdl/npu/MODEL.md, "Per layer").
+
+Each formula takes the operator `op` of graph `g`, the NPUConfig `cfg`, `place`
+(tensor index -> "sram" or "offchip": where that activation lives) and a
+microdl.npu.memory.Traffic to which it adds the bytes the layer moves, and returns
+(compute cycles, OFM blocks).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's lowering)
+
+# Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
+CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
+DEPTHWISE_OPS = frozenset({"DEPTHWISE_CONV_2D"})
+POOL_OPS = frozenset({"AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"})
+FREE_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})   # re-label a tensor
+SOFTMAX_OPS = frozenset({"SOFTMAX", "LOG_SOFTMAX"})
+MOVE_OPS = frozenset({
+    "CONCATENATION", "PAD", "PADV2", "MIRROR_PAD", "SLICE", "STRIDED_SLICE", "SPLIT",
+    "SPLIT_V", "TRANSPOSE", "PACK", "UNPACK", "GATHER", "TILE", "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "BROADCAST_TO"})
+ELEMENTWISE_OPS = frozenset({
+    "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "RELU", "RELU6",
+    "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "LOGISTIC", "TANH",
+    "HARD_SWISH", "QUANTIZE", "DEQUANTIZE", "ABS", "NEG", "EXP", "LOG", "RSQRT", "SQRT",
+    "SQUARE", "CAST", "GELU"})
+
+
+def _splits(n, b):
+    """Block sizes covering n in blocks of at most b."""
+    n, b = max(int(n), 1), max(int(b), 1)
+    full, rem = divmod(n, b)
+    return [b] * full + ([rem] if rem else [])
+
+
+def _ceil(a, b):
+    return -(-int(a) // int(b))
+
+
+
+def _nhwc(shape):
+    """(N, H, W, C) of an activation shape (rank 1..4; lower ranks are H=W=1)."""
+    s = [int(v) for v in shape]
+    if len(s) == 4:
+        return tuple(s)
+    if len(s) == 3:
+        return (1, s[0], s[1], s[2])
+    if len(s) == 2:
+        return (s[0], 1, 1, s[1])
+    if len(s) == 1:
+        return (1, 1, 1, s[0])
+    return (1, 1, 1, 1)
+
+
+def conv_like(op, g, cfg, place, weights, traffic):
+    """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV.
+
+    `weights` (microdl.npu.compression.WeightSizer) gives the weight-stream bytes.
+    Returns (compute cycles, OFM blocks); adds the memory traffic to `traffic`."""
+    t = g.tensors
+    opt = op.options
+    name = op.name
+    uh, uw, uc = cfg.ublock_hwc
+    D, dot = cfg.ifm_block_depth, cfg.dot_product_depth
+    step_cycles = D / dot                      # cycles per step (4 on Ethos-U)
+    y = t[op.outputs[0]]
+    if name == "TRANSPOSE_CONV":
+        w, x = t[op.inputs[1]], t[op.inputs[2]]
+    else:
+        x, w = t[op.inputs[0]], t[op.inputs[1]]
+    esize = np.dtype(x.dtype).itemsize
+    depthwise = name in DEPTHWISE_OPS
+
+    if name == "FULLY_CONNECTED":
+        # A 1x1 convolution whose OFM "width" is the batch.
+        c_out, c_in = int(w.shape[0]), int(w.shape[-1])
+        n, oh, ow = 1, 1, max(int(y.size) // max(c_out, 1), 1)
+        ih, iw, c_in_x = 1, ow, c_in
+        kh = kw = sh = sw = dh = dw = 1
+    else:
+        n, oh, ow, c_out = _nhwc(y.shape)
+        _, ih, iw, c_in_x = _nhwc(x.shape)
+        kh, kw = int(w.shape[1]), int(w.shape[2])
+        c_in = c_in_x if depthwise else int(w.shape[3])   # per group
+        if name == "TRANSPOSE_CONV":
+            # Runs as a stride-1 convolution over the zero-inserted (upsampled) input.
+            sh = sw = dh = dw = 1
+            ih, iw = oh + kh - 1, ow + kw - 1
+        else:
+            sh, sw = int(opt.get("stride_h", 1)), int(opt.get("stride_w", 1))
+            dh = int(opt.get("dilation_h_factor", 1))
+            dw = int(opt.get("dilation_w_factor", 1))
+    k = kh * kw
+    bh, bw, bd = cfg.ofm_block
+    hs, ws = _splits(oh, bh), _splits(ow, bw)
+    z = _ceil(c_out, uc)
+    n_weights = k * c_out if depthwise else k * c_in * c_out
+    weight_cycles = n_weights / cfg.weights_per_cycle    # per spatial block
+
+    # Steps per micro-block, for each traversal the compiler could pick.
+    if depthwise:
+        steps = [z * _ceil(k, int(step_cycles))]        # 4 kernel elements / step
+    else:
+        depth_first = k * _ceil(c_in, D)
+        part_kernel = _ceil(k, int(step_cycles)) * _ceil(c_in, dot)
+        steps = [z * depth_first, z * part_kernel]
+    best = None
+    for s in steps:
+        total = 0.0
+        for hb in hs:
+            for wb in ws:
+                n_xy = _ceil(hb, uh) * _ceil(wb, uw)
+                total += max(s * step_cycles * n_xy, weight_cycles)
+        best = total if best is None else min(best, total)
+    # 16-bit activations go through the dot products at half the rate.
+    mac_cycles = n * best * (2 if esize == 2 else 1)
+    out_cycles = int(y.size) / cfg.output_rate
+    compute = max(mac_cycles, out_cycles)
+
+    # ---- memory traffic
+    dkh, dkw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    window = 0                                  # IFM pixels fetched, halos included
+    for hb in hs:
+        rows = min((hb - 1) * sh + dkh, ih)
+        for wb in ws:
+            window += rows * min((wb - 1) * sw + dkw, iw)
+    depth_blocks = 1 if depthwise else _ceil(c_out, bd)
+    if name == "TRANSPOSE_CONV":
+        ifm_bytes = int(x.nbytes) * depth_blocks    # inserted zeros are not read
+    else:
+        ifm_bytes = n * window * c_in_x * esize * depth_blocks
+    traffic.add(place(x.index), ifm_bytes, min(c_in_x, D) * esize)
+    y_esize = np.dtype(y.dtype).itemsize
+    traffic.add(place(y.index), int(y.nbytes), min(c_out, D) * y_esize, write=True)
+    enc = weights.encoded(op)
+    blocks_xy = len(hs) * len(ws) * n
+    if cfg.weights_in == "offchip":
+        traffic.add("offchip", enc)
+        traffic.add("sram", enc, write=True)    # DMA into the SRAM staging buffer
+    traffic.add("sram", enc * blocks_xy)        # the NPU reads them per block
+    return compute, blocks_xy * _ceil(c_out, bd)
+
+
+def pooling(op, g, cfg, place, traffic):
+    """Pooling and MEAN over H and W: compute cycles, or None if not a spatial
+    reduction (the caller then treats it as elementwise)."""
+    t = g.tensors
+    x, y = t[op.inputs[0]], t[op.outputs[0]]
+    n, ih, iw, c = _nhwc(x.shape)
+    opt = op.options
+    if op.name == "MEAN":
+        if len(x.shape) != 4 or len(op.inputs) < 2 or t[op.inputs[1]].data is None:
+            return None
+        axes = {int(a) % 4 for a in np.asarray(t[op.inputs[1]].data).ravel()}
+        if axes != {1, 2}:
+            return None
+        kh, kw, sh, sw, oh, ow = ih, iw, 1, 1, 1, 1
+    else:
+        kh, kw = int(opt.get("filter_height", 1)), int(opt.get("filter_width", 1))
+        sh, sw = int(opt.get("stride_h", 1)), int(opt.get("stride_w", 1))
+        _, oh, ow, _ = _nhwc(y.shape)
+    uh, uw, uc = cfg.ublock_hwc
+    bh, bw, _ = cfg.ofm_block
+    hs, ws = _splits(oh, bh), _splits(ow, bw)
+    z = _ceil(c, uc)
+    k = kh * kw
+    cycles = 0.0
+    window = 0
+    for hb in hs:
+        rows = min((hb - 1) * sh + kh, ih)
+        for wb in ws:
+            cycles += (z * _ceil(hb, uh) * _ceil(wb, uw) * k *
+                       cfg.pool_cycles_per_kernel_element)
+            window += rows * min((wb - 1) * sw + kw, iw)
+    esize = np.dtype(x.dtype).itemsize
+    cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
+    compute = max(n * cycles, int(y.size) / cfg.output_rate)
+    traffic.add(place(x.index), n * window * c * esize,
+                min(c, cfg.ifm_block_depth) * esize)
+    traffic.add(place(y.index), int(y.nbytes),
+                min(c, cfg.ifm_block_depth) * np.dtype(y.dtype).itemsize, write=True)
+    return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
+
+
+def softmax(op, g, cfg, place, traffic, passes):
+    """SOFTMAX / LOG_SOFTMAX as `passes` elementwise passes: the first reads the
+    input, the last writes the output, the passes in between read and write 32-bit
+    temporaries in SRAM.  Returns (compute cycles, blocks)."""
+    t = g.tensors
+    x, y = t[op.inputs[0]], t[op.outputs[0]]
+    elems = int(y.size)
+    traffic.add(place(x.index), int(x.nbytes))
+    traffic.add(place(y.index), int(y.nbytes), write=True)
+    temp = 4 * elems * (passes - 1)
+    traffic.add("sram", temp)
+    traffic.add("sram", temp, write=True)
+    bh, bw, bd = cfg.ofm_block
+    return passes * elems / cfg.elementwise_rate, passes * _ceil(max(elems, 1),
+                                                                  bh * bw * bd)
+
+
+def elementwise(op, g, cfg, place, traffic, rate):
+    """One pass over the output at `rate` elements per cycle, reading every input
+    and writing every output; returns (compute cycles, blocks)."""
+    t = g.tensors
+    for i in op.inputs:
+        if i < 0:
+            continue
+        ti = t[i]
+        if ti.data is not None:
+            where = "offchip" if cfg.weights_in == "offchip" else "sram"
+            traffic.add(where, int(ti.nbytes))
+        else:
+            traffic.add(place(i), int(ti.nbytes))
+    elems = 0
+    for o in op.outputs:
+        traffic.add(place(o), int(t[o].nbytes), write=True)
+        elems = max(elems, int(t[o].size))
+    bh, bw, bd = cfg.ofm_block
+    return elems / rate, _ceil(max(elems, 1), bh * bw * bd)

@@ -1,0 +1,79 @@
+"""Memory of the NPU cost model: the bytes a layer moves and the bus cycles they take,
+and the SRAM arena a graph's activations need (microdl/npu/MODEL.md, "Memory cycles"
+and "Totals")."""
+from __future__ import annotations
+
+import math
+
+from microdl.npu.layers import FREE_OPS
+from microdl.runtime import planner
+from microdl.runtime.interpreter import Interpreter
+
+
+class Traffic:
+    """Bytes moved by one operator: real bytes per memory, and the bus-time bytes
+    (real bytes plus what short requests waste of a bus beat)."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.real = {"sram": 0.0, "offchip": 0.0}
+        self.cost = {"sram": 0.0, "offchip": 0.0}
+        self.read_latency = 0.0
+        self.write_latency = 0.0
+
+    def add(self, where, nbytes, request_bytes=None, write=False):
+        """`nbytes` read from (or, with `write`, written to) `where`, in requests of
+        `request_bytes` contiguous bytes (None: long contiguous runs)."""
+        if nbytes <= 0:
+            return
+        c = self.cfg
+        if where == "sram":
+            latency = c.sram_latency_cycles
+        else:
+            latency = (c.offchip_write_latency_cycles if write
+                       else c.offchip_read_latency_cycles)
+        if write:
+            self.write_latency = max(self.write_latency, latency)
+        else:
+            self.read_latency = max(self.read_latency, latency)
+        self.real[where] += nbytes
+        if request_bytes is None or request_bytes <= 0:
+            self.cost[where] += nbytes
+        else:
+            beat = self.cfg.axi_bytes
+            per_request = math.ceil(request_bytes / beat) * beat
+            self.cost[where] += nbytes * per_request / request_bytes
+
+    def cycles(self):
+        c = self.cfg
+        return max(self.cost["sram"] / c.sram_bytes_per_cycle,
+                   self.cost["offchip"] / c.offchip_bytes_per_cycle)
+
+
+# ------------------------------------------------------------------ arena
+def arena_for(graph, content):
+    """(arena bytes, source): microdl's planned arena when microdl runs the model
+    (`content`: its .tflite bytes), else planned_arena_bytes(graph)."""
+    if content is not None:
+        try:
+            it = Interpreter(model_content=content)
+            it.allocate_tensors()
+            return int(it.arena_bytes), "microdl"
+        except Exception:  # noqa: BLE001 - any failure: plan it ourselves
+            pass
+    return planned_arena_bytes(graph), "planned"
+
+
+def planned_arena_bytes(graph) -> int:
+    """Arena bytes for the graph's activation tensors: each live from the op that
+    writes it (or the start, for graph inputs) to its last reader (or the end, for
+    graph outputs); RESHAPE-like ops alias their input; placed by microdl's planner
+    (microdl.runtime.planner.plan_graph, one stage per op, no kernel scratch) at
+    16-byte alignment."""
+    t = graph.tensors
+    aliases = [(op.inputs[0], op.outputs[0]) for op in graph.ops
+               if op.name in FREE_OPS and op.inputs and op.outputs and
+               op.inputs[0] >= 0 and t[op.inputs[0]].data is None and
+               t[op.inputs[0]].nbytes == t[op.outputs[0]].nbytes]
+    steps = [planner.Step(op.inputs, op.outputs, k) for k, op in enumerate(graph.ops)]
+    return planner.plan_graph(graph, steps, aliases=aliases).total_bytes
