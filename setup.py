@@ -44,7 +44,7 @@ setup(
             "wraparound": DEBUG,
         },
     ),
-    package_data={"microdl": ["py.typed"],
+    package_data={"microdl": ["py.typed", "npu/MODEL.md"],
                   FIRMWARE: ["README.md", "*/*.tflite", "*/*.npz", "*/report.json"]},
     zip_safe=False,
 )

@@ -133,8 +133,9 @@ MUTANTS = [
     # tensor may overwrite it while it is still read
     Mutant("lifetime-short",
            "arena lifetimes: a node's inputs counted live only until the stage before",
-           "microdl/runtime/interpreter.py",
-           "touch(int(ref), stage[k])", "touch(int(ref), max(stage[k] - 1, 0))",
+           "microdl/runtime/planner.py",
+           "for i in s.reads:\n            touch(i, s.stage)",
+           "for i in s.reads:\n            touch(i, max(s.stage - 1, 0))",
            MODEL_TESTS + ("tests/test_engine.py",)),
     # --- a read one past the bias array that changes no result: only the sanitizer
     # build (tools/sanitize.sh) can see it, and its report must be printed
