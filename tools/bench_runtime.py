@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import microdl  # noqa: E402
+from microdl.core.tables import markdown_table, text_table  # noqa: E402
 from microdl.utils import interleaved_latency, random_inputs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -229,15 +230,7 @@ def _ms(seconds):
 
 
 def _table(hdr, rows, markdown):
-    if markdown:
-        print("| " + " | ".join(hdr) + " |")
-        print("|" + "|".join("---" for _ in hdr) + "|")
-        for r in rows:
-            print("| " + " | ".join(r) + " |")
-        return
-    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
-    for r in [hdr] + rows:
-        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
+    print(markdown_table([hdr] + rows) if markdown else text_table([hdr] + rows))
 
 
 if __name__ == "__main__":
