@@ -11,10 +11,12 @@ What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes
 ``_db`` decibels; accuracies are fractions in [0, 1]):
 
 * ``model`` (file name without extension), ``path``, ``float_model``, ``data``,
-  ``task``: "classifier" when the model's output has a last dimension > 1 (top-1
-  accuracy against integer labels), else "regression".
+  ``task``: "classifier" (top-1 accuracy against integer labels) or "regression" by
+  microdl.evaluation.task: a classifier's first output has a last dimension > 1 and
+  comes from SOFTMAX.
 * Memory and work: ``arena_bytes`` (microdl's planned activation arena),
-  ``weight_bytes`` (all constant tensors of the file), ``macs`` (multiply-accumulates
+  ``weight_bytes`` (Interpreter.weight_bytes: the constant tensors ops read), ``macs``
+  (multiply-accumulates
   of one inference), ``ops``.
 * Host latency: ``host_median_us``, ``host_p10_us``, ``host_p90_us`` of
   ``Interpreter.invoke()`` over ``host_repeats`` timed runs after a warm-up
@@ -33,8 +35,9 @@ What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes
 
 Data (.npz): ``x`` float32 (N, *input shape without batch) and ``y`` (N,) integer
 labels for classifiers, or float targets with N x (output size) values for regression.
-The int8 model gets x quantized with its input's scale and zero point (round half away
-from zero, saturate: microdl.pipeline.quantize_input); its outputs are dequantized.
+The int8 model gets x quantized with its input's scale and zero point (TFLite spec:
+float32 division, round half away from zero, saturate: microdl.evaluation.quantize);
+its outputs are dequantized (microdl.evaluation.dequantize).
 """
 from __future__ import annotations
 
@@ -45,12 +48,20 @@ import os
 
 import numpy as np
 
+from microdl.core.tables import markdown_table, text_table
+from microdl.evaluation import (CLASSIFIER, EvaluationError, json_safe, load_float_graph,
+                                mse, run_float, run_int8, set_inputs, sqnr_db, task,
+                                top1)
+from microdl.npu import PRESETS, NPUConfig, NPUConfigError, estimate, load_config
+from microdl.runtime.interpreter import Interpreter
+from microdl.tflite import read_model
+from microdl.utils import median_latency, random_inputs
+
 DEFAULT_REPEATS = 200          # timed invokes per model (at least 0.2 s in total)
 DEFAULT_LAYER_REPEATS = 50     # timed runs of each operator with per_layer=True
-_CHUNK = 64                    # samples per float-reference batch (progress steps)
 
 
-class BenchError(ValueError):
+class BenchError(EvaluationError):
     """The inputs of a benchmark do not fit together (missing array, wrong shape,
     unknown NPU...); the message says what and how to fix it."""
 
@@ -67,8 +78,6 @@ def resolve_npus(specs):
 
     Raises:
         BenchError: unknown preset (lists the presets), missing or invalid file."""
-    from microdl.npu import PRESETS, NPUConfig, NPUConfigError, load_config
-
     out, seen = [], set()
     for spec in specs:
         if isinstance(spec, tuple) and len(spec) == 2:
@@ -158,102 +167,6 @@ def _as_data(data):
     raise BenchError("data must be a .npz path or an (x, y) pair of arrays")
 
 
-# --------------------------------------------------------------- conversion
-def quantize(x, detail):
-    """Float inputs -> the values of the input tensor described by `detail` (an
-    Interpreter input detail): int8 via microdl.pipeline.quantize_input (round half
-    away from zero, saturate), uint8 the same way into 0..255, float32 unchanged."""
-    from microdl.pipeline import quantize_input
-
-    dt = np.dtype(detail["dtype"])
-    if dt == np.int8:
-        return quantize_input(x, detail)
-    if dt == np.uint8:
-        scale, zp = detail["quantization"]
-        v = x / scale
-        q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zp
-        return np.clip(q, 0, 255).astype(np.uint8)
-    if dt == np.float32:
-        return np.asarray(x, np.float32)
-    raise BenchError(f"input tensor {detail['name']!r} has dtype {dt}; microdl-bench "
-                     f"feeds int8, uint8 or float32 inputs")
-
-
-def dequantize(q, detail):
-    """Output tensor values -> float32 ((q - zero point) * scale; floats unchanged)."""
-    q = np.asarray(q)
-    if q.dtype.kind == "f":
-        return q.astype(np.float32)
-    scale, zp = detail["quantization"]
-    if scale == 0:
-        return q.astype(np.float32)
-    return ((q.astype(np.float32) - zp) * scale).astype(np.float32)
-
-
-# ------------------------------------------------------------------- metrics
-def top1(outputs, labels):
-    """Fraction (0..1) of samples whose largest output is at the label's index."""
-    outputs = np.asarray(outputs).reshape(len(labels), -1)
-    return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(labels).reshape(-1)))
-
-
-def mse(outputs, targets):
-    """Mean squared error between outputs and targets (same number of values)."""
-    a = np.asarray(outputs, np.float64).reshape(-1)
-    b = np.asarray(targets, np.float64).reshape(-1)
-    return float(np.mean((a - b) ** 2))
-
-
-def sqnr_db(reference, test):
-    """Signal-to-quantization-noise ratio in dB: 10 log10(sum ref^2 / sum (test -
-    ref)^2); inf when test == reference, -inf when the reference is all zeros."""
-    ref = np.asarray(reference, np.float64).reshape(-1)
-    noise = np.asarray(test, np.float64).reshape(-1) - ref
-    p_signal, p_noise = float(np.sum(ref ** 2)), float(np.sum(noise ** 2))
-    if p_noise == 0:
-        return math.inf
-    if p_signal == 0:
-        return -math.inf
-    return 10.0 * math.log10(p_signal / p_noise)
-
-
-def _bar(iterable, total, desc, progress):
-    if not progress:
-        return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, unit="sample", leave=False)
-
-
-def run_int8(interpreter, x, progress=False, desc="int8"):
-    """Run an allocated single-input Interpreter on every sample of x (float, N x
-    input shape without batch).  Returns the dequantized first output, float32
-    (N, *output shape without batch)."""
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    ys = []
-    for xi in _bar(x, len(x), desc, progress):
-        interpreter.set_tensor(inp["index"], quantize(xi[None], inp))
-        interpreter.invoke()
-        ys.append(dequantize(interpreter.get_tensor(out["index"]), out))
-    return np.concatenate(ys)
-
-
-def run_float(graph, x, progress=False, desc="float"):
-    """Run a float Graph (FloatExecutor) on x in batches; returns the first output,
-    float32 (N, *output shape without batch)."""
-    from microdl.floatexec.executor import FloatExecutor
-
-    ex = FloatExecutor(graph)
-    starts = range(0, len(x), _CHUNK)
-    outs = []
-    for s in _bar(starts, len(starts), desc, progress):
-        outs.append(np.asarray(ex.run([x[s:s + _CHUNK]])[0], np.float32))
-    return np.concatenate(outs)
-
-
 # ------------------------------------------------------------------- one model
 def bench_model(path, float_path=None, data=None, npus=(), threads=1,
                 repeats=DEFAULT_REPEATS, per_layer=False,
@@ -276,12 +189,8 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     Raises:
         BenchError: missing files, data that does not fit the model, bad NPUs.
         microdl.ModelError / microdl.UnsupportedOpError: microdl cannot run the model.
+        microdl.evaluation.EvaluationError: an input dtype float data cannot be fed to.
     """
-    from microdl import Interpreter
-    from microdl.npu import estimate
-    from microdl.tflite import read_model
-    from microdl.utils import median_latency, random_inputs
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise BenchError(f"model file {path}: no such file")
@@ -294,49 +203,47 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     it = Interpreter(model_content=content, num_threads=threads)
     it.allocate_tensors()
     ins, outs = it.get_input_details(), it.get_output_details()
-    out_shape = tuple(int(v) for v in outs[0]["shape"])
-    task = "classifier" if len(out_shape) and out_shape[-1] > 1 else "regression"
+    kind = task(graph)
     ops = it.get_ops_details()
     row = {
         "model": label or os.path.splitext(os.path.basename(path))[0],
         "path": path, "float_model": None if float_path is None else os.fspath(float_path),
-        "data": None, "task": task, "samples": 0,
+        "data": None, "task": kind, "samples": 0,
         "float_top1": None, "int8_top1": None, "float_mse": None, "int8_mse": None,
         "sqnr_db": None,
         "arena_bytes": int(it.arena_bytes),
-        "weight_bytes": int(sum(t.nbytes for t in graph.tensors if t.data is not None)),
+        "weight_bytes": it.weight_bytes,
         "macs": int(sum(o["macs"] for o in ops)), "ops": len(ops),
     }
 
     # Accuracy.
     xy = _as_data(data)
-    feed = None
     if xy is not None:
         x, y, row["data"] = xy
-        _check_model_data(path, ins, outs, x, y, task)
+        _check_model_data(path, ins, outs, x, y, kind)
         int8_out = run_int8(it, x, progress, desc=f"{row['model']} int8")
         row["samples"] = int(len(x))
-        if task == "classifier":
+        if kind == CLASSIFIER:
             row["int8_top1"] = top1(int8_out, y)
         else:
             row["int8_mse"] = mse(int8_out, y)
         if float_path is not None:
             fgraph = _load_float(float_path, ins, outs)
             float_out = run_float(fgraph, x, progress, desc=f"{row['model']} float")
-            if task == "classifier":
+            if kind == CLASSIFIER:
                 row["float_top1"] = top1(float_out, y)
             else:
                 row["float_mse"] = mse(float_out, y)
             row["sqnr_db"] = sqnr_db(float_out, int8_out)
-        feed = [quantize(x[:1], ins[0])]
-    elif float_path is not None:
-        _load_float(float_path, ins, outs)  # check it fits even without data
+        set_inputs(it, [x[:1]], ins)
+    else:
+        if float_path is not None:
+            _load_float(float_path, ins, outs)  # check it fits even without data
+        for d, v in zip(ins, random_inputs(ins, seed=0)):
+            it.set_tensor(d["index"], v)
 
-    # Host latency (first data sample, or a seeded random input).
-    if feed is None:
-        feed = random_inputs(ins, seed=0)
-    for d, v in zip(ins, feed):
-        it.set_tensor(d["index"], v)
+    # Host latency, on the inputs just set: the first data sample, or a seeded random
+    # input without data.
     med, p10, p90 = median_latency(it.invoke, repeats=repeats)
     row.update(host_median_us=med * 1e6, host_p10_us=p10 * 1e6, host_p90_us=p90 * 1e6,
                host_repeats=int(repeats), threads=threads)
@@ -369,7 +276,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     return row
 
 
-def _check_model_data(path, ins, outs, x, y, task):
+def _check_model_data(path, ins, outs, x, y, kind):
     """Raise BenchError unless x and y fit the model's single input and output."""
     name = os.path.basename(path)
     if len(ins) != 1:
@@ -382,7 +289,7 @@ def _check_model_data(path, ins, outs, x, y, task):
                          f"{', '.join(map(str, want))}) — N samples without the batch "
                          f"dimension")
     out_shape = tuple(int(v) for v in outs[0]["shape"])
-    if task == "classifier":
+    if kind == CLASSIFIER:
         classes = out_shape[-1]
         if y.dtype.kind not in "iub" and not np.all(y == np.round(y)):
             raise BenchError(f"{name} is a classifier ({classes} outputs): y must hold "
@@ -397,13 +304,13 @@ def _check_model_data(path, ins, outs, x, y, task):
         per_sample = int(np.prod(out_shape[1:])) if len(out_shape) > 1 else 1
         if y.size != len(x) * per_sample:
             raise BenchError(f"{name} outputs {per_sample} value(s) per sample, but y "
-                             f"has shape {y.shape} for {len(x)} samples")
+                             f"has shape {y.shape} for {len(x)} samples (a model is "
+                             f"a classifier, with one label per sample, when its output "
+                             f"comes from SOFTMAX)")
 
 
 def _load_float(float_path, ins, outs):
     """The float Graph, checked to have the int8 model's input and output shapes."""
-    from microdl.cli.convert import load_float_graph
-
     g = load_float_graph(os.fspath(float_path))
     name = os.path.basename(os.fspath(float_path))
     if len(g.inputs) != len(ins):
@@ -458,25 +365,13 @@ def write_csv(rows, path):
             w.writerow({k: "" if v is None else v for k, v in r.items()})
 
 
-def _json_safe(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
 def write_json(rows, path):
     """{"tool": "microdl-bench", "units": {...}, "rows": [row, ...]} (strict JSON:
     an infinite SQNR is written as the string "inf")."""
     doc = {"tool": "microdl-bench",
            "units": {"_us": "microseconds", "_bytes": "bytes", "_db": "decibels",
                      "cycles": "NPU clock cycles", "top1": "fraction 0..1"},
-           "rows": [_json_safe(r) for r in rows]}
+           "rows": [json_safe(r) for r in rows]}
     with open(path, "w") as f:
         json.dump(doc, f, indent=2, allow_nan=False)
         f.write("\n")
@@ -491,7 +386,7 @@ def _num(v, fmt):
 
 
 def _quality(r, which):
-    if r["task"] == "classifier":
+    if r["task"] == CLASSIFIER:
         return _pct(r[f"{which}_top1"])
     v = r[f"{which}_mse"]
     return "-" if v is None else f"MSE {v:.4f}"
@@ -520,20 +415,13 @@ def _table_cells(rows):
 def format_table(rows):
     """The rows as a fixed-width text table (model and task left-aligned)."""
     head, body = _table_cells(rows)
-    lines = [head] + body
-    widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
-    return "\n".join("  ".join(v.ljust(w) if c < 2 else v.rjust(w)
-                               for c, (v, w) in enumerate(zip(line, widths)))
-                     for line in lines)
+    return text_table([head] + body, left=(0, 1))
 
 
 def format_markdown(rows):
     """The rows as a GitHub-flavoured markdown table."""
     head, body = _table_cells(rows)
-    lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return "\n".join(lines)
+    return markdown_table([head] + body, right=range(2, len(head)))
 
 
 def format_layers(row):
@@ -558,12 +446,8 @@ def format_layers(row):
     for n in npus:
         total += [f"{row['npu'][n]['cycles']:,.0f}", ""]
     lines.append(total)
-    widths = [max(len(line[c]) for line in lines) for c in range(len(head))]
     left = {1, 2} | {6 + 2 * k for k in range(len(npus))}
-    out = [f"{row['model']}: per layer"]
-    out += ["  ".join(v.ljust(w) if c in left else v.rjust(w)
-                      for c, (v, w) in enumerate(zip(line, widths))) for line in lines]
-    return "\n".join(out)
+    return f"{row['model']}: per layer\n" + text_table(lines, left=left)
 
 
 # ------------------------------------------------------------------- plot
@@ -574,7 +458,7 @@ def plot_value(row):
     """What the plot puts on its y axis for a row: ("top-1 accuracy (%)", int8 top-1
     x 100) for classifiers, ("output SQNR vs float (dB)", sqnr_db) for regression;
     None when the row has no such value (no data, or no float model for SQNR)."""
-    if row["task"] == "classifier":
+    if row["task"] == CLASSIFIER:
         if row.get("int8_top1") is None:
             return None
         return "int8 top-1 accuracy (%)", row["int8_top1"] * 100
@@ -591,6 +475,7 @@ def plot(rows, path, title="microdl-bench: accuracy vs latency"):
     (top-1 accuracy, output SQNR).  Rows without a plottable value are left out.
 
     Returns the number of models plotted.  Raises BenchError when none can be."""
+    # matplotlib is optional (the "tools" extra) and slow to import: only here.
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -626,7 +511,7 @@ def plot(rows, path, title="microdl-bench: accuracy vs latency"):
                 if n in r.get("npu", {}):
                     ax.plot(r["npu"][n]["latency_us"], yv, _MARKERS[k % len(_MARKERS)],
                             color=col, ms=sizes[k], mec="black", mew=0.5, zorder=3 + k)
-            ref = (f"float {_pct(r['float_top1'])}" if r["task"] == "classifier"
+            ref = (f"float {_pct(r['float_top1'])}" if r["task"] == CLASSIFIER
                    and r.get("float_top1") is not None else None)
             text = r["model"] + (f"\n({ref})" if ref else "")
             ax.annotate(text, (r["host_median_us"], yv), textcoords="offset points",

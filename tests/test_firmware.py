@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from microdl import pipeline
+from microdl.evaluation import quantize
 from microdl.quant.convert import quantize_graph
 from microdl.tflite.writer import write_model
 from microdl.train import load
@@ -44,7 +45,7 @@ def test_shipped_int8_models_run_identically_in_litert(name):
 
     detail = Interpreter(model_content=model).get_input_details()[0]
     for xi in x:
-        q = pipeline.quantize_input(xi[None], detail)
+        q = quantize(xi[None], detail)
         np.testing.assert_array_equal(run_microdl(model, [q])[0], run_litert(model, [q])[0])
 
 

@@ -24,11 +24,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from microdl import pipeline  # noqa: E402
-from microdl.cli.convert import _jsonable  # noqa: E402
+from microdl.evaluation import json_safe, layer_report, trained_graph  # noqa: E402
 from microdl.quant.convert import quantize_graph  # noqa: E402
-from microdl.quant.report import layer_report  # noqa: E402
 from microdl.tflite.writer import write_model  # noqa: E402
-from microdl.train.losses import SoftmaxCrossEntropy  # noqa: E402
 
 METHODS = ("minmax", "percentile", "mse", "entropy")
 
@@ -46,7 +44,7 @@ def main(argv=None):
         model = pipeline.train(name, seed=args.seed)
         train_s = time.perf_counter() - t0
         model.save(os.path.join(folder, f"{name}_float.npz"))
-        graph = model.to_graph(with_softmax=isinstance(model.loss, SoftmaxCrossEntropy))
+        graph = trained_graph(model)
         with open(os.path.join(folder, f"{name}_float.tflite"), "wb") as f:
             f.write(write_model(graph, description=f"microdl {name} float"))
         data = pipeline.model_data(name)
@@ -64,7 +62,7 @@ def main(argv=None):
                 report["evaluation"] = row
                 report["train_seconds"] = train_s
                 with open(os.path.join(folder, "report.json"), "w") as f:
-                    json.dump(_jsonable(report), f, indent=2)
+                    json.dump(json_safe(report), f, indent=2)
                 rows.append(dict(row))
         print(f"{name}: trained in {train_s:.1f} s", file=sys.stderr)
     for r in rows:

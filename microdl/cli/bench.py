@@ -8,10 +8,10 @@ Per model: host latency of microdl's Interpreter.invoke() (median, p10, p90 over
 --repeats runs after a warm-up, in microseconds), arena and weight bytes, MACs, and
 for each --npu the estimated cycles and latency (microdl.npu cost model).  With
 --data (a .npz with x: float32 (N, *input shape without batch) and y: integer labels
-or float targets): int8 accuracy (top-1 when the output's last dimension is > 1,
-else MSE against y) and, with --float, the float model's accuracy and the int8
-output SQNR in dB against the float outputs.  --float and --data take one value for
-every model, or one per model in the models' order.
+or float targets): int8 accuracy (top-1 for classifiers, whose output comes from
+SOFTMAX with a last dimension > 1; else MSE against y) and, with --float, the float
+model's accuracy and the int8 output SQNR in dB against the float outputs.  --float
+and --data take one value for every model, or one per model in the models' order.
 
 --per-layer adds a table per model, in the spirit of Vela's --verbose-performance:
 op, output shape, MACs, host time, and per NPU its cycles and whether compute or
@@ -26,6 +26,8 @@ import sys
 
 from microdl import bench
 from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.evaluation import EvaluationError, progress_bar
+from microdl.npu import PRESETS
 
 PROG = "microdl-bench"
 
@@ -35,8 +37,6 @@ class _UsageError(Exception):
 
 
 def _parser():
-    from microdl.npu import PRESETS
-
     ap = argparse.ArgumentParser(
         prog=PROG, description=__doc__.split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -114,13 +114,6 @@ def _check_args(args):
     return floats, [None if d is None else (*loaded[d], d) for d in datas], npus
 
 
-def _bar(items, progress):
-    if not progress:
-        return items
-    from tqdm.auto import tqdm
-    return tqdm(items, desc=PROG, unit="model")
-
-
 def main(argv=None):
     """Run the CLI; returns the exit status (0 ok, 2 bad arguments or data)."""
     ap = _parser()
@@ -133,7 +126,9 @@ def main(argv=None):
         floats, datas, npus = _check_args(args)
         progress = not args.no_progress and err.isatty()
         rows = []
-        for path, fpath, data in _bar(list(zip(args.models, floats, datas)), progress):
+        jobs = list(zip(args.models, floats, datas))
+        for path, fpath, data in progress_bar(jobs, len(jobs), PROG, progress,
+                                              unit="model", leave=True):
             xy = None if data is None else data[:2]
             row = bench.bench_model(path, float_path=fpath, data=xy, npus=npus,
                                     threads=args.threads, repeats=args.repeats,
@@ -143,7 +138,7 @@ def main(argv=None):
             if data is not None:
                 row["data"] = data[2]
             rows.append(row)
-    except (_UsageError, bench.BenchError, ModelError, UnsupportedOpError,
+    except (_UsageError, EvaluationError, ModelError, UnsupportedOpError,
             FileNotFoundError) as e:
         print(f"{PROG}: error: {e}", file=err)
         return 2

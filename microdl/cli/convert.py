@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 
 import numpy as np
 
 from microdl.core.errors import ModelError
+from microdl.evaluation import (EvaluationError, format_report, json_safe, layer_report,
+                                load_float_graph)
+from microdl.quant.convert import quantize_graph
+from microdl.tflite.writer import write_model
 
 METHODS = ("minmax", "percentile", "mse", "entropy")
 TYPES = ("int8", "uint8", "float32")
@@ -29,31 +32,6 @@ TYPES = ("int8", "uint8", "float32")
 
 class CalibrationDataError(ValueError):
     """The calibration data does not fit the model (says what and how to fix it)."""
-
-
-def load_float_graph(path):
-    """Float Graph from a .tflite file or a microdl-trained model file (.npz)."""
-    from microdl.tflite.reader import read_model
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[4:8] == b"TFL3":
-        with open(path, "rb") as f:
-            return read_model(f.read())
-    if head[:2] == b"PK":  # a .npz (zip) written by microdl.train
-        from microdl.train import load
-        from microdl.train.losses import SoftmaxCrossEntropy
-
-        try:
-            model = load(path)
-        except (ValueError, KeyError) as e:
-            raise ModelError(f"{path}: not a readable microdl-trained model ({e})") from None
-        # Classifiers trained on logits get their SOFTMAX output, as Keras exports.
-        return model.to_graph(with_softmax=isinstance(model.loss, SoftmaxCrossEntropy))
-    raise ModelError(f"{path}: neither a .tflite file (no 'TFL3' identifier) nor a "
-                     f"microdl-trained model (.npz)")
 
 
 def load_calibration_data(path, graph, num_samples=None):
@@ -124,10 +102,6 @@ def convert(input_path, output_path, calibration_data, num_samples=None, method=
     """The CLI's work as a function (prints to `out`, default stdout).  Returns the
     report dict."""
     out = sys.stdout if out is None else out
-    from microdl.quant.convert import quantize_graph
-    from microdl.quant.report import format_report, layer_report
-    from microdl.tflite.writer import write_model
-
     graph = load_float_graph(input_path)
     samples = load_calibration_data(calibration_data, graph, num_samples)
     result = quantize_graph(graph, samples, method=method, percentile=percentile,
@@ -145,20 +119,8 @@ def convert(input_path, output_path, calibration_data, num_samples=None, method=
     print(f"wrote {output_path} ({len(model):,} bytes)", file=out)
     if report_path:
         with open(report_path, "w") as f:
-            json.dump(_jsonable(report), f, indent=2)
+            json.dump(json_safe(report), f, indent=2)
     return report
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "inf" if obj > 0 else ("-inf" if obj < 0 else "nan")
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    return obj
 
 
 def main(argv=None):
@@ -187,7 +149,7 @@ def main(argv=None):
         convert(args.input, args.output, args.calibration_data, args.num_samples,
                 args.method, args.percentile, args.per_tensor, args.input_type,
                 args.output_type, args.report, progress=not args.no_progress)
-    except (ModelError, CalibrationDataError, FileNotFoundError) as e:
+    except (ModelError, CalibrationDataError, EvaluationError, FileNotFoundError) as e:
         print(f"microdl-convert: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from microdl import Interpreter, ModelError, UnsupportedOpError
+from microdl import Interpreter, ModelError, UnsupportedOpError, pipeline
 from microdl.utils import load_bmp_as_int8, median_latency, random_inputs
 
 DEFAULT_DIRS = [os.path.join("..", "shared", "models", "mlperf_tiny"),
@@ -99,8 +99,6 @@ def main(argv=None):
                     help="train the firmware models again instead of loading them")
     args = ap.parse_args(argv)
     if not args.models:
-        from microdl import pipeline
-
         print("== firmware_models: float -> int8 (microdl-convert, "
               f"{args.method}) -> microdl runtime, held-out split ==")
         print(pipeline.format_table(pipeline.run(method=args.method, retrain=args.retrain,
