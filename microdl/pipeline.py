@@ -18,11 +18,10 @@ from microdl.quant.convert import quantize_graph
 from microdl.runtime.interpreter import Interpreter
 from microdl.tflite.writer import write_model
 from microdl.train import load, models
-from microdl.utils import median_latency
+from microdl.utils import firmware_dir, median_latency
 
 FIRMWARE_MODELS = ("digits_cnn", "digits_mlp", "sine")
-DEFAULT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "firmware_models")
+DEFAULT_DIR = firmware_dir()  # the checkout's firmware_models/, else the installed copy
 
 
 def model_data(name, split_seed=0):

@@ -7,6 +7,7 @@ import numpy as np
 
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.graph import Graph
+from microdl.core.tables import text_table
 from microdl.runtime import parallel, planner
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
@@ -410,9 +411,7 @@ class Interpreter:
                          "x".join(map(str, out.shape)) if out is not None else "-",
                          f"{macs:,}", f"{wbytes:,}", "-" if off is None else str(off),
                          f"{out.nbytes:,}" if out is not None else "-"))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = ["  ".join(v.rjust(w) if c not in (1, 2) else v.ljust(w)
-                           for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
+        lines = [text_table(rows, left=(1, 2))]
         lines.append(f"total: {total_macs:,} MACs, {total_w:,} weight bytes, "
                      f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
                      f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
