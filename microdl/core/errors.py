@@ -1,5 +1,7 @@
 """Exceptions raised by microdl."""
 
+import numpy as np
+
 
 class ModelError(ValueError):
     """The .tflite model is malformed: truncated, corrupted, or internally inconsistent.
@@ -27,3 +29,16 @@ class UnsupportedOpError(ModelError):
             f"the model has {len(self.ops)} operator(s) microdl cannot run:\n"
             + "\n".join(lines)
         )
+
+    @staticmethod
+    def entry(op, graph, reason):
+        """One ``ops`` entry for `op` of `graph` (microdl.core.graph): its index, name,
+        version, the dtypes of its inputs then outputs (numpy names, "unknown" for a
+        type microdl cannot hold) and `reason`."""
+        def name(t):
+            d = graph.tensors[t].dtype
+            return "unknown" if d is None else np.dtype(d).name
+
+        dtypes = [name(t) for t in op.inputs if t >= 0] + [name(t) for t in op.outputs]
+        return dict(index=op.index, op_name=op.name, version=op.version, dtypes=dtypes,
+                    reason=str(reason))

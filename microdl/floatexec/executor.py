@@ -536,11 +536,7 @@ class FloatExecutor:
             try:
                 self._runners.append((op, self._prepare(op, written)))
             except _Unsupported as e:
-                dtypes = [dtype_name(graph.tensors[t].dtype) for t in op.inputs if t >= 0]
-                dtypes += [dtype_name(graph.tensors[t].dtype) for t in op.outputs]
-                unsupported.append(dict(index=op.index, op_name=op.name,
-                                        version=op.version, dtypes=dtypes,
-                                        reason=str(e)))
+                unsupported.append(UnsupportedOpError.entry(op, graph, e))
             written |= set(op.outputs)
         if unsupported:
             raise UnsupportedOpError(unsupported)

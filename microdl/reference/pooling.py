@@ -38,9 +38,9 @@ def _trunc_div(a, b):
     return np.where(a < 0, -q, q)
 
 
-def average_pool(x, filter_hw, stride_hw, padding, act_min=None, act_max=None):
-    """x [N, H, W, C] int8/int16 -> [N, out_h, out_w, C]: mean of each clipped window,
-    rounded to nearest with ties away from zero, then clamped."""
+def _pool(x, filter_hw, stride_hw, padding, act_min, act_max, window_value):
+    """Apply window_value(window [N, h, w, C] int64) -> [N, C] over every clipped
+    window of x [N, H, W, C], then clamp to [act_min, act_max] (default: the dtype)."""
     x = np.asarray(x)
     n, h, w, c = x.shape
     oh, _ = pool_output_and_padding(h, filter_hw[0], stride_hw[0], padding)
@@ -48,31 +48,30 @@ def average_pool(x, filter_hw, stride_hw, padding, act_min=None, act_max=None):
     out = np.zeros((n, oh, ow, c), np.int64)
     for oy, y0, y1 in _windows(h, filter_hw[0], stride_hw[0], padding):
         for ox, x0, x1 in _windows(w, filter_hw[1], stride_hw[1], padding):
-            total = x[:, y0:y1, x0:x1, :].astype(np.int64).sum(axis=(1, 2))
-            count = (y1 - y0) * (x1 - x0)
-            out[:, oy, ox, :] = np.where(total > 0, _trunc_div(total + count // 2, count),
-                                         _trunc_div(total - count // 2, count))
+            out[:, oy, ox, :] = window_value(x[:, y0:y1, x0:x1, :].astype(np.int64))
     info = np.iinfo(x.dtype)
     lo = info.min if act_min is None else act_min
     hi = info.max if act_max is None else act_max
     return np.clip(out, lo, hi).astype(x.dtype)
+
+
+def average_pool(x, filter_hw, stride_hw, padding, act_min=None, act_max=None):
+    """x [N, H, W, C] int8/int16 -> [N, out_h, out_w, C]: mean of each clipped window,
+    rounded to nearest with ties away from zero, then clamped."""
+    def rounded_mean(win):
+        total = win.sum(axis=(1, 2))
+        count = win.shape[1] * win.shape[2]
+        return np.where(total > 0, _trunc_div(total + count // 2, count),
+                        _trunc_div(total - count // 2, count))
+
+    return _pool(x, filter_hw, stride_hw, padding, act_min, act_max, rounded_mean)
 
 
 def max_pool(x, filter_hw, stride_hw, padding, act_min=None, act_max=None):
     """x [N, H, W, C] int8/int16 -> [N, out_h, out_w, C]: maximum of each clipped
     window, then clamped."""
-    x = np.asarray(x)
-    n, h, w, c = x.shape
-    oh, _ = pool_output_and_padding(h, filter_hw[0], stride_hw[0], padding)
-    ow, _ = pool_output_and_padding(w, filter_hw[1], stride_hw[1], padding)
-    out = np.zeros((n, oh, ow, c), np.int64)
-    for oy, y0, y1 in _windows(h, filter_hw[0], stride_hw[0], padding):
-        for ox, x0, x1 in _windows(w, filter_hw[1], stride_hw[1], padding):
-            out[:, oy, ox, :] = x[:, y0:y1, x0:x1, :].max(axis=(1, 2))
-    info = np.iinfo(x.dtype)
-    lo = info.min if act_min is None else act_min
-    hi = info.max if act_max is None else act_max
-    return np.clip(out, lo, hi).astype(x.dtype)
+    return _pool(x, filter_hw, stride_hw, padding, act_min, act_max,
+                 lambda win: win.max(axis=(1, 2)))
 
 
 def mean(x, axes, keep_dims, in_scale, in_zp, out_scale, out_zp,

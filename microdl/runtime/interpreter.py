@@ -15,7 +15,6 @@ from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContex
                                  Unsupported, load_all)
 from microdl.core.macs import op_macs
 from microdl.tflite.reader import read_model
-from microdl.tflite.schema import dtype_name
 
 ARENA_ALIGNMENT = 16
 # rounding= name -> (PrepareContext.rounding, PrepareContext.fc_float64)
@@ -123,11 +122,7 @@ class Interpreter:
                         t.data = value
                     steps.append((op.index, step))
             except Unsupported as e:
-                dtypes = [dtype_name(g.tensors[t].dtype) for t in op.inputs if t >= 0]
-                dtypes += [dtype_name(g.tensors[t].dtype) for t in op.outputs]
-                unsupported.append(dict(index=op.index, op_name=op.name,
-                                        version=op.version, dtypes=dtypes,
-                                        reason=str(e)))
+                unsupported.append(UnsupportedOpError.entry(op, g, e))
             except ModelError as e:
                 msg = str(e)
                 if not msg.startswith(f"op {op.index} "):
