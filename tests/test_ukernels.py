@@ -88,7 +88,8 @@ class Case:
         ins = [spec((n, h, w, c), scale=in_scale, zero_point=self.in_zp),
                spec((oc, kh, kw, c), data=self.wt, scales=ws)]
         if bias:
-            ins.append(spec((oc,), np.int32, data=self.bias, scales=ws * np.float32(in_scale)))
+            ins.append(spec((oc,), np.int32, data=self.bias,
+                            scales=ws * np.float32(in_scale)))
         options = {"padding": PADDING[padding], "stride_h": stride[0],
                    "stride_w": stride[1], "dilation_h_factor": dilation[0],
                    "dilation_w_factor": dilation[1],
@@ -158,9 +159,9 @@ def check(case, pipelines, blocks=(None,), rounding=None):
     return outs
 
 
-def twins(simd, portable, **kw):
+def twins(simd, portable):
     """A SIMD pipeline and its portable twin, both against the reference."""
-    return pytest.param(simd, portable, id=f"{simd}-vs-{portable}", marks=needs_avx2, **kw)
+    return pytest.param(simd, portable, id=f"{simd}-vs-{portable}", marks=needs_avx2)
 
 
 # ------------------------------------------------------------------ the GEMM tiles
@@ -221,7 +222,8 @@ def test_dot4_gemm_long_patches():
                          ids=["double", "single"])
 def test_requant_rows(oc, rounding):
     rng = _rng("rq", oc, rounding)
-    for in_zp, out_zp, relu in ((-128, 127, False), (127, -128, True), (None, None, False)):
+    for in_zp, out_zp, relu in ((-128, 127, False), (127, -128, True),
+                                (None, None, False)):
         case = Case(rng, h=1, w=5, c=3, oc=oc, k=(1, 1), in_zp=in_zp, out_zp=out_zp,
                     relu=relu)
         check(case, ["lanes16-c"], blocks=(1, 2, 5), rounding=rounding)

@@ -6,7 +6,9 @@ fills it once through `set_node` with addresses it has already validated (arena 
 constant buffers, prepare-time arrays it keeps alive); `run()` then executes every node
 with the GIL released and without allocating.  With `threads` > 1 the Engine owns a
 pool of worker threads (made here, once) that runs groups of independent nodes (row
-slices of one convolution, see `set_groups`) concurrently.
+slices of one convolution, see `set_groups`) concurrently.  Prepare also asks C here,
+through `microdl.runtime.cparams`, for what it must not copy: the fast convolution's
+patch length and scratch size (`conv_s8_fast_get_buffer_size`) and kernel constants.
 """
 from libc.stdint cimport int32_t, uintptr_t
 from libc.stdlib cimport calloc, free

@@ -10,9 +10,10 @@ Kernels: cext/include/mdl_conv.h.
 int8 CONV_2D (groups == 1) and DEPTHWISE_CONV_2D run on fast kernels
 (conv_s8_fast: im2col + int8 GEMM with the input offset folded into the bias;
 depthwise_conv_s8_fast: vectorized over channels) that give the same bits as the plain
-reference kernels (conv_s8, depthwise_conv_s8).  Setting the environment variable
-MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the reference
-kernels instead (tests compare the two; useful when debugging a kernel).
+reference kernels (conv_s8, depthwise_conv_s8); prepare also picks conv_s8_fast's
+microkernels (cext/src/ukernels/, see _FORM_ROWS below).  Setting the environment
+variable MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the
+reference kernels instead (tests compare the two; useful when debugging a kernel).
 """
 from __future__ import annotations
 
