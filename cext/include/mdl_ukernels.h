@@ -1,11 +1,13 @@
 /* microdl: the microkernels under the fast convolution operators.
  *
  * A microkernel is pure compute on memory its caller gives it: no allocation, no
- * dispatch, no parameter validation, no CPU checks.  The operator files of cext/src
- * (conv_s8_fast.c, depthwise_conv_s8_fast.c) validate the parameters, pick the
- * microkernels from the variant fields that prepare wrote into the param struct (plus
- * the run-time AVX2 check), and loop over the tiles.  One microkernel per file in
- * cext/src/ukernels/, the file named after the function (cext/README.md, "Microkernels"):
+ * dispatch, no parameter validation, no CPU checks.  An operator file of cext/src
+ * (conv_s8_fast.c) validates the parameters, picks the microkernels from the variant
+ * fields that prepare wrote into the param struct (plus the run-time AVX2 check), and
+ * loops over the tiles; depthwise_conv_s8_fast.c uses the requantization and the shared
+ * helpers (its own inner loops are not split out yet).  One microkernel per file in
+ * cext/src/ukernels/, the file named after the function (cext/README.md, "Operators and
+ * microkernels"):
  *
  *     file      <dtype>-<op>-<tile>[-<fused>]-<isa>.c
  *     function  mdl_<dtype>_<op>_ukernel_<tile>[_<fused>]__<isa>
@@ -156,11 +158,12 @@ void mdl_s8_im2col_ukernel_pixel__c(const mdl_conv_s8_fast_params* p,
 
 #ifdef MDL_HAVE_AVX2_UKERNELS
 /* Filter rows of at most 16 entries (filter_w * input_c <= 16), dilation_w 1, more than
- * one tap, kp == K: each filter row of a window inside the input along x is one 16-byte
- * load widened to 16 entries (the entries past the row are overwritten by the next row
- * or patch, or land in the slack); 3 filter rows inside the input (3x3 filters) as
- * stepping pointers over the run of windows inside the input; windows that cross the
- * left or right edge through mdl_s8_im2col_ukernel_pixel__c. */
+ * one tap, filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH, kp == K: each filter row of a
+ * window inside the input along x is one 16-byte load widened to 16 entries (the
+ * entries past the row are overwritten by the next row or patch, or land in the
+ * slack); 3 filter rows inside the input (3x3 filters) as stepping pointers over the
+ * run of windows inside the input; windows that cross the left or right edge through
+ * mdl_s8_im2col_patch. */
 void mdl_s8_im2col_ukernel_row16__avx2(const mdl_conv_s8_fast_params* p,
                                        const int8_t* input, int32_t np, int32_t kp,
                                        mdl_pixel_pos* q, int16_t* patches);

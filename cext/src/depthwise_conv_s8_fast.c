@@ -13,8 +13,7 @@
  *    period input_c; this keeps the vector loops long even for few channels;
  *  - otherwise ("pixel" form): per output pixel, per in-bounds tap, a multiply-add over
  *    the channels. */
-#include "mdl_requantize_avx2.h"
-#include "mdl_ukernels.h"
+#include "mdl_ukernels_avx2.h"
 
 MDL_INLINE uint32_t product(int8_t x, int16_t offset, int8_t w) {
   return (uint32_t)(int32_t)(int16_t)((int16_t)(x + offset) * (int16_t)w);
@@ -205,7 +204,7 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
  * sums wrap like the reference's (unsigned arithmetic in C, vpaddd in AVX2). */
 #include "mdl_requantize_vec.h"
 
-#define LB 16 /* channels per weight block */
+#define LB MDL_CONV_FAST_LANE_BLOCK /* channels per weight block (16) */
 #define MAX_TAPS MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
 #define MAX_CHANNELS MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
 #define ZP_SIZE 2048   /* bytes of zero points: an input row of up to this size */
@@ -343,17 +342,13 @@ MDL_MULTIVERSION static void batch_c(const lanes_ctx* k, const window_run* runs,
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(MDL_NO_MULTIVERSION)
-#include <immintrin.h>
+#ifdef MDL_HAVE_AVX2_UKERNELS
 #define HAVE_LANES_AVX2 1
-#define AVX2 __attribute__((target("avx2")))
+#define AVX2 MDL_AVX2
 
 /* Stores 16 values in [-128, 127] (lanes of v0, then v1) as int8. */
 MDL_INLINE AVX2 void store16(int8_t* o, __m256i v0, __m256i v1) {
-  const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-  _mm_storeu_si128((__m128i*)o, _mm_packs_epi16(_mm256_castsi256_si128(v16),
-                                                _mm256_extracti128_si256(v16, 1)));
+  _mm_storeu_si128((__m128i*)o, mdl_pack16_avx2(v0, v1));
 }
 
 MDL_INLINE AVX2 void store8(int8_t* o, __m256i v0) {

@@ -24,7 +24,7 @@ MDL_AVX2 void mdl_s8_im2col_ukernel_row16__avx2(const mdl_conv_s8_fast_params* p
   const size_t image_size = (size_t)in_h * in_w * c;
   const int8_t* end = input + (size_t)p->batches * image_size;
   const __m256i pad = _mm256_set1_epi16((int16_t)(-p->input_offset));
-  const int8_t* rows[MDL_CONV_FAST_LANES_EXACT_K]; /* fh <= K <= 64 */
+  const int8_t* rows[MDL_CONV_S8_FAST_ROW16_MAX_FH]; /* fh <= this (a precondition) */
   int32_t i = 0;
   while (i < np) {
     /* The pixels of one output row: its filter rows start at rows[fy] (NULL: outside). */
