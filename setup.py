@@ -21,7 +21,9 @@ else:
 
 ext = Extension(
     "microdl.runtime._engine",
-    sources=["microdl/runtime/_engine.pyx"] + sorted(glob.glob("cext/src/*.c")),
+    # Operators in cext/src, their microkernels in cext/src/ukernels (cext/README.md).
+    sources=["microdl/runtime/_engine.pyx"] + sorted(glob.glob("cext/src/*.c")) +
+    sorted(glob.glob("cext/src/ukernels/*.c")),
     include_dirs=["cext/include", np.get_include()],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=extra_compile_args,

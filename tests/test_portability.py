@@ -1,4 +1,4 @@
-"""The C core is portable C99: every file of cext/src compiles without warnings for
+"""The C core is portable C99: every file of cext/src and cext/src/ukernels compiles without warnings for
 the targets microdl promises (aarch64 and 32-bit ARM Linux, as on Raspberry Pi-class
 boards, riscv64, and x86-64 without the multi-versioned AVX2 clones), with no -march flag.
 Uses the Debian cross compilers when present (.ci/run installs them); a compiler that
@@ -11,7 +11,8 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = sorted(glob.glob(os.path.join(ROOT, "cext", "src", "*.c")))
+SOURCES = (sorted(glob.glob(os.path.join(ROOT, "cext", "src", "*.c"))) +
+           sorted(glob.glob(os.path.join(ROOT, "cext", "src", "ukernels", "*.c"))))
 
 TARGETS = [  # (compiler, extra flags)
     ("aarch64-linux-gnu-gcc", []),

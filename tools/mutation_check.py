@@ -107,8 +107,9 @@ MUTANTS = [
     # --- kernel bugs planted while writing tests/test_models.py and test_threads.py
     # (the first three passed the whole-model tests of the time)
     Mutant("conv-tap-range-edge",
-           "conv_s8_fast tap_range drops the last filter tap at the right/bottom edge",
-           "cext/src/conv_s8_fast.c",
+           "mdl_tap_range (conv im2col, depthwise) drops the last filter tap at the "
+           "right/bottom edge",
+           "cext/include/mdl_ukernels.h",
            "if (last + 1 < b) b = last < 0 ? 0 : last + 1;",
            "if (last + 1 < b) b = last < 0 ? 0 : last;", MODEL_TESTS),
     Mutant("dw-shift-block",
@@ -121,8 +122,8 @@ MUTANTS = [
            "cext/src/pooling_s8.c",
            "(acc - count / 2) / count;", "(acc - (count - 1) / 2) / count;", MODEL_TESTS),
     Mutant("conv-x-max",
-           "conv_s8_fast interior span one column too wide",
-           "cext/src/conv_s8_fast.c",
+           "conv_s8_fast row16 im2col: interior span one column too wide",
+           "cext/src/ukernels/s8-im2col-row16-avx2.c",
            "int32_t x_max = in_w - fw;", "int32_t x_max = in_w - fw + 1;", MODEL_TESTS),
     Mutant("dw-left-edge",
            "depthwise patch treats input column 0 as padding",

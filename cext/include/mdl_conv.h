@@ -135,7 +135,9 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 
 /* ------------------------------------------- fast int8 CONV_2D / DEPTHWISE_CONV_2D
  * Same results as mdl_conv_s8 / mdl_depthwise_conv_s8, bit for bit; prepare chooses
- * them unless MICRODL_REFERENCE_KERNELS=1 (microdl/runtime/ops/conv.py).
+ * them unless MICRODL_REFERENCE_KERNELS=1 (microdl/runtime/ops/conv.py).  These are
+ * operators: they validate, pick the microkernels (mdl_ukernels.h, cext/src/ukernels/)
+ * that prepare chose through the variant fields, and loop over the tiles.
  *
  * mdl_conv_s8_fast (groups == 1, filter_c == input_c): im2col + int8 GEMM.
  * The input offset is folded into an effective bias,
@@ -144,15 +146,33 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  * (-input_offset), whose offset product (x + input_offset) * w is 0.  The patch of
  * every output pixel (its filter_h * filter_w * input_c = K input values in OHWI row
  * order [fy][fx][c]) is widened to int16, block_pixels patches at a time, zero-padded
- * to patch_len = K rounded up to MDL_CONV_S8_FAST_K_ALIGN, into arena scratch; the
- * filter is given with rows of patch_len
- * int8 values (zero-padded by prepare when K is not a multiple of
- * MDL_CONV_S8_FAST_K_ALIGN).  Then each patch is dotted with each filter row
- * (register-blocked over
- * 4 output channels x 2 pixels; int16 x int16 products summed in int32 lanes, which
- * compilers turn into pmaddwd / SMLAL), bias_eff is added modulo 2^32 and each output
- * row is requantized by mdl_requantize_rows_s8.  The dot products never overflow:
- * prepare only chooses this kernel when K < 2^17 (|x * w| <= 2^14). */
+ * to patch_len entries (mdl_conv_s8_fast_patch_len), into arena scratch of
+ * mdl_conv_s8_fast_get_buffer_size bytes; then each block goes through the GEMM and
+ * the requantization.  The dot products never overflow: prepare only chooses this
+ * kernel when K < 2^17 (|x * w| <= 2^14).
+ *
+ * Variant fields (prepare; the operator validates them and otherwise only checks the
+ * CPU for AVX2, falling back to the portable twin without it):
+ *  - lanes, the GEMM form and its filter layout:
+ *    MDL_CONV_FAST_ROWS: filter rows of patch_len int8 (zero past K; patch_len = K
+ *      rounded up to MDL_CONV_S8_FAST_K_ALIGN), microkernel s8-gemm-dot4-c;
+ *    MDL_CONV_FAST_LANES: output-channel lanes, microkernel s8-gemm-lanes16-avx2 (or
+ *      -c): the filter is int16 in blocks of 16 output channels,
+ *      [ceil(output_c / 16)][K2 / 2][16][2] with K2 = K rounded up to even, element
+ *      (k, o) at block o / 16, [k / 2][o % 16][k % 2], zero where k >= K or o >=
+ *      output_c; bias_eff has ceil(output_c / 16) * 16 entries (zero-padded);
+ *      patch_len = K exactly up to MDL_CONV_FAST_LANES_EXACT_K (no padding, so a 1x1
+ *      convolution's patches are the input pixels themselves), else as the rows form;
+ *    MDL_CONV_FAST_LANES_C: the same with the portable s8-gemm-lanes16-c only (tests);
+ *  - im2col: MDL_CONV_S8_FAST_IM2COL_PIXEL (s8-im2col-pixel-c, any geometry) or
+ *    MDL_CONV_S8_FAST_IM2COL_ROW16 (s8-im2col-row16-avx2, one 16-byte load per filter
+ *    row): only when filter_h * filter_w > 1, dilation_w 1, filter_w * input_c <= 16,
+ *    filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH and patch_len == K;
+ *  - fused_rq: 0, the GEMM's int32 accumulators then s32-requant-rows-c; 1, the
+ *    lanes16 GEMM with the requantization fused (s8-gemm-lanes16-rq-avx2, int8 straight
+ *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding;
+ *  - lean: 1 when no channel has a left shift or the multiplier INT32_MIN (the fused
+ *    AVX2 requantization then skips those steps). */
 #define MDL_CONV_S8_FAST_K_ALIGN 16
 #define MDL_CONV_S8_FAST_MAX_BLOCK 16 /* largest block_pixels */
 #define MDL_CONV_S8_FAST_SLACK 16 /* int16 entries past the patches, written as scratch */
@@ -160,62 +180,47 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
   MDL_CONV_S8_PARAMS(F, A)                                                        \
   F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */ \
   F(lanes)         /* GEMM form: MDL_CONV_FAST_ROWS or MDL_CONV_FAST_LANES[_C] */ \
-  F(lean)          /* 1: no channel has a left shift or the multiplier INT32_MIN \
-                      (prepare; the AVX2 requantization then skips those steps) */
+  F(im2col)        /* MDL_CONV_S8_FAST_IM2COL_PIXEL or _ROW16 */                   \
+  F(fused_rq)      /* 1: GEMM and requantization fused (lanes form, AVX2) */      \
+  F(lean)          /* 1: no channel has a left shift or the multiplier INT32_MIN */
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 
-/* GEMM forms of mdl_conv_s8_fast (`lanes`):
- *  - MDL_CONV_FAST_ROWS: the filter rows form above (dot products along K);
- *  - MDL_CONV_FAST_LANES: the output-channel lanes form: patch_len = K exactly for
- *    short patches (no padding, so a 1x1 convolution's patches are the input pixels
- *    themselves; see mdl_conv_s8_fast_patch_len), and the filter is int16 in blocks of 16 output channels,
- *    [ceil(output_c / 16)][K2 / 2][16][2] with K2 = K rounded up to even, element
- *    (k, o) at block o / 16, [k / 2][o % 16][k % 2], zero where k >= K or o >=
- *    output_c; bias_eff has ceil(output_c / 16) * 16 entries (zero-padded).  Per pair
- *    of patch entries, one int16 pair multiply-add into 8 int32 lanes of output
- *    channels (x86 pmaddwd), no horizontal sums.  AVX2 when the CPU has it
- *    (runtime check), else portable C.  The AVX2 path (double rounding) requantizes
- *    the accumulators in registers and stores the int8 results straight to the output
- *    (no int32 accumulator array): a block of 16 channels takes 2 pixels x 2 halves of
- *    8 lanes per step, a last block of at most 8 channels (output_c <= 8) 4 pixels x 8
- *    lanes; for filter rows of at most 16 entries (filter_w * input_c <= 16, dilation_w
- *    1, K <= MDL_CONV_FAST_LANES_EXACT_K) its im2col widens each filter row of a window
- *    with one 16-byte load, entries past the row overwritten by the next row or patch
- *    or left in the slack;
- *  - MDL_CONV_FAST_LANES_C: the same with the portable C loop only (tests). */
 #define MDL_CONV_FAST_ROWS 0
 #define MDL_CONV_FAST_LANES 1
 #define MDL_CONV_FAST_LANES_C 2
 #define MDL_CONV_FAST_LANE_BLOCK 16 /* output channels per filter block, lanes form */
-
 #define MDL_CONV_FAST_LANES_EXACT_K 64 /* lanes form: unpadded patches up to this K */
+#define MDL_CONV_S8_FAST_IM2COL_PIXEL 0
+#define MDL_CONV_S8_FAST_IM2COL_ROW16 1
+#define MDL_CONV_S8_FAST_ROW16_MAX_FH 64 /* filter rows of the row16 im2col */
 
-/* Patch length of a fast CONV_2D: K rounded up to MDL_CONV_S8_FAST_K_ALIGN, except in
- * the lanes forms for K <= MDL_CONV_FAST_LANES_EXACT_K: K. */
-MDL_INLINE int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) {
-  const int32_t k = p->filter_h * p->filter_w * p->input_c;
-  if (p->lanes != MDL_CONV_FAST_ROWS && k <= MDL_CONV_FAST_LANES_EXACT_K) return k;
-  return (k + MDL_CONV_S8_FAST_K_ALIGN - 1) / MDL_CONV_S8_FAST_K_ALIGN *
-         MDL_CONV_S8_FAST_K_ALIGN;
-}
+/* Patch length (int16 entries per patch) of a fast CONV_2D: K rounded up to
+ * MDL_CONV_S8_FAST_K_ALIGN, except in the lanes forms for K <=
+ * MDL_CONV_FAST_LANES_EXACT_K: K.  Prepare pads rows-form filters to it. */
+int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p);
 
-/* filter: [output_c, patch_len] int8, zero beyond K in each row; bias_eff: int32
- * [output_c] (not NULL); scratch: 2 * (block_pixels * patch_len +
- * MDL_CONV_S8_FAST_SLACK) bytes of arena, 2-byte aligned.  MDL_ERR_BAD_PARAM if
- * groups != 1, block_pixels is out of range or scratch is missing. */
+/* Bytes of arena scratch mdl_conv_s8_fast needs for p (block_pixels patches of
+ * patch_len int16 entries plus MDL_CONV_S8_FAST_SLACK), or -1 when lanes or
+ * block_pixels is out of range.  Prepare sizes the node's scratch with it. */
+int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p);
+
+/* filter: in the layout of `lanes`; bias_eff: int32 (not NULL); scratch:
+ * mdl_conv_s8_fast_get_buffer_size(p) bytes of arena, 2-byte aligned.
+ * MDL_ERR_BAD_PARAM if groups != 1, a variant field is out of range or does not fit
+ * the geometry, block_pixels is out of range or scratch is missing. */
 mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
                             const int32_t* shift, const int8_t* input,
                             const int8_t* filter, const int32_t* bias_eff, int8_t* output,
                             int16_t* scratch);
 
-/* Node: in = {input, filter (padded rows), bias_eff, multiplier, shift};
- * scratch: int16 patches or NULL (see mdl_conv_s8_fast). */
+/* Node: in = {input, filter (in the layout of `lanes`), bias_eff, multiplier, shift};
+ * scratch: int16 patches (see mdl_conv_s8_fast). */
 mdl_status mdl_node_conv_s8_fast(const mdl_node* node);
 
 /* mdl_depthwise_conv_s8_fast: same parameters and inputs as mdl_depthwise_conv_s8, any
  * depth multiplier up to MDL_DEPTHWISE_FAST_MAX_MULTIPLIER; the same (x + input_offset)
  * * w products over the same in-bounds taps, summed in int32 lanes (one output channel
- * per lane), then requantized by mdl_requantize_rows_s8.  Depth multiplier 1 with
+ * per lane), then requantized by s32-requant-rows-c.  Depth multiplier 1 with
  * stride_w 1 runs row by row: one multiply-add per tap over all the (pixel, channel)
  * pairs of an output row, whose inputs are contiguous, with the tap's weights repeated
  * over a period; otherwise pixel by pixel.  No scratch.  (prepare runs a depthwise
@@ -265,15 +270,6 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
  * config (int32[2]: form, lean)}: the lanes form when packed is not NULL, else
  * mdl_depthwise_conv_s8_fast. */
 mdl_status mdl_node_depthwise_conv_s8_fast(const mdl_node* node);
-
-/* For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],
- * multiplier[i], shift[i]) + output_offset, act_min, act_max), requantize being
- * mdl_requantize_r in the given rounding (vectorized for double rounding).  Shared by
- * the fast convolution kernels. */
-void mdl_requantize_rows_s8(const int32_t* acc, int32_t rows, int32_t n,
-                            const int32_t* multiplier, const int32_t* shift,
-                            int32_t output_offset, int32_t act_min, int32_t act_max,
-                            int32_t rounding, int8_t* out, int32_t out_stride);
 
 /* ------------------------------------------------------- TRANSPOSE_CONV common */
 #define MDL_TRANSPOSE_CONV_GEOMETRY_(F, A)                                        \

@@ -2,7 +2,8 @@
  *
  * Conventions (CMSIS-NN style): kernels never allocate, never print and never read
  * global state; scratch memory comes from the arena through the node's `scratch`
- * pointer and is sized at prepare time in Python.  Shapes are NHWC; filters are OHWI
+ * pointer and is sized at prepare time (by Python, or by the kernel's own
+ * mdl_<kernel>_get_buffer_size query when it depends on the kernel's blocking).  Shapes are NHWC; filters are OHWI
  * (CONV_2D, TRANSPOSE_CONV), 1HWO (DEPTHWISE_CONV_2D) or OI (FULLY_CONNECTED).
  */
 #ifndef MDL_TYPES_H

@@ -2,7 +2,7 @@
  * contiguous).  Same results as mdl_depthwise_conv_s8 (depthwise_conv_s8.c), bit for
  * bit: the same (x + input_offset) * w products over the same in-bounds taps, summed
  * with int32 wrap-around (unsigned lanes), then the same requantization
- * (mdl_requantize_rows_s8).  |x + input_offset| <= 255 and |w| <= 128, so every product
+ * (s32-requant-rows-c, cext/src/ukernels/).  |x + input_offset| <= 255 and |w| <= 128, so every product
  * fits int16: one 16-bit multiply per lane.
  *
  * Two loop orders, both plain C vectorized by the compiler and compiled per ISA level
@@ -13,27 +13,7 @@
  *    period input_c; this keeps the vector loops long even for few channels;
  *  - otherwise ("pixel" form): per output pixel, per in-bounds tap, a multiply-add over
  *    the channels. */
-#include "mdl_conv.h"
-#include "mdl_requantize_avx2.h"
-
-/* The taps f in [*lo, *hi) of a window starting at `start` (stride already applied)
- * with 0 <= start + f * dilation < size. */
-static void tap_range(int32_t start, int32_t dilation, int32_t filter, int32_t size,
-                      int32_t* lo, int32_t* hi) {
-  int32_t a = 0, b = filter;
-  const int32_t last = size - 1 - start; /* largest in-bounds f * dilation */
-  if (dilation == 1) { /* no divisions in the common case */
-    if (start < 0) a = -start;
-    if (last + 1 < b) b = last < 0 ? 0 : last + 1;
-  } else {
-    if (start < 0) a = (-start + dilation - 1) / dilation;
-    const int32_t n_in = last < 0 ? 0 : last / dilation + 1;
-    if (n_in < b) b = n_in;
-  }
-  if (b < a) b = a;
-  *lo = a;
-  *hi = b;
-}
+#include "mdl_ukernels_avx2.h"
 
 MDL_INLINE uint32_t product(int8_t x, int16_t offset, int8_t w) {
   return (uint32_t)(int32_t)(int16_t)((int16_t)(x + offset) * (int16_t)w);
@@ -128,7 +108,7 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p,
     for (int32_t y = 0; y < p->output_h; ++y) {
       const int32_t y0 = y * p->stride_h - p->pad_h;
       int32_t fy_lo, fy_hi;
-      tap_range(y0, p->dilation_h, p->filter_h, p->input_h, &fy_lo, &fy_hi);
+      mdl_tap_range(y0, p->dilation_h, p->filter_h, p->input_h, &fy_lo, &fy_hi);
       for (int32_t xs = 0; xs < p->output_w; xs += seg) {
         const int32_t np = p->output_w - xs < seg ? p->output_w - xs : seg;
         for (int32_t i = 0; i < np; ++i) {
@@ -149,9 +129,9 @@ static void depthwise_rows(const mdl_depthwise_conv_s8_params* p,
                     (xb - xa) * c, p->input_offset);
           }
         }
-        mdl_requantize_rows_s8((const int32_t*)acc, np, c, multiplier, shift,
-                               p->output_offset, p->act_min, p->act_max, p->rounding,
-                               out, c);
+        mdl_s32_requant_ukernel_rows__c((const int32_t*)acc, np, c, multiplier, shift,
+                                        p->output_offset, p->act_min, p->act_max,
+                                        p->rounding, out, c);
         out += (size_t)np * c;
       }
     }
@@ -179,7 +159,7 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
     for (int32_t y = 0; y < p->output_h; ++y) {
       const int32_t y0 = y * p->stride_h - p->pad_h;
       int32_t fy_lo, fy_hi;
-      tap_range(y0, p->dilation_h, p->filter_h, p->input_h, &fy_lo, &fy_hi);
+      mdl_tap_range(y0, p->dilation_h, p->filter_h, p->input_h, &fy_lo, &fy_hi);
       for (int32_t x = 0; x < p->output_w; x += pb) {
         const int32_t np = p->output_w - x < pb ? p->output_w - x : pb;
         for (int32_t o0 = 0; o0 < output_c; o0 += cb) {
@@ -187,7 +167,7 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
           for (int32_t i = 0; i < np; ++i) {
             const int32_t x0 = (x + i) * p->stride_w - p->pad_w;
             int32_t fx_lo, fx_hi;
-            tap_range(x0, p->dilation_w, p->filter_w, p->input_w, &fx_lo, &fx_hi);
+            mdl_tap_range(x0, p->dilation_w, p->filter_w, p->input_w, &fx_lo, &fx_hi);
             int32_t fy_n = fy_hi - fy_lo, fx_n = fx_hi - fx_lo;
             if (fx_n == 0) fy_n = 0;
             /* The first in-bounds tap's input and filter elements (when there is none,
@@ -201,9 +181,9 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
                        bias ? bias + o0 : 0, n, m, fy_n, fx_n, x_row, x_col, w_row, w_col,
                        p->input_offset);
           }
-          mdl_requantize_rows_s8((const int32_t*)acc, np, n, multiplier + o0, shift + o0,
-                                 p->output_offset, p->act_min, p->act_max, p->rounding,
-                                 out + o0, output_c);
+          mdl_s32_requant_ukernel_rows__c((const int32_t*)acc, np, n, multiplier + o0,
+                                          shift + o0, p->output_offset, p->act_min,
+                                          p->act_max, p->rounding, out + o0, output_c);
         }
         out += (size_t)np * output_c;
       }
@@ -224,7 +204,7 @@ static void depthwise_pixels(const mdl_depthwise_conv_s8_params* p,
  * sums wrap like the reference's (unsigned arithmetic in C, vpaddd in AVX2). */
 #include "mdl_requantize_vec.h"
 
-#define LB 16 /* channels per weight block */
+#define LB MDL_CONV_FAST_LANE_BLOCK /* channels per weight block (16) */
 #define MAX_TAPS MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
 #define MAX_CHANNELS MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
 #define ZP_SIZE 2048   /* bytes of zero points: an input row of up to this size */
@@ -362,17 +342,13 @@ MDL_MULTIVERSION static void batch_c(const lanes_ctx* k, const window_run* runs,
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(MDL_NO_MULTIVERSION)
-#include <immintrin.h>
+#ifdef MDL_HAVE_AVX2_UKERNELS
 #define HAVE_LANES_AVX2 1
-#define AVX2 __attribute__((target("avx2")))
+#define AVX2 MDL_AVX2
 
 /* Stores 16 values in [-128, 127] (lanes of v0, then v1) as int8. */
 MDL_INLINE AVX2 void store16(int8_t* o, __m256i v0, __m256i v1) {
-  const __m256i v16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-  _mm_storeu_si128((__m128i*)o, _mm_packs_epi16(_mm256_castsi256_si128(v16),
-                                                _mm256_extracti128_si256(v16, 1)));
+  _mm_storeu_si128((__m128i*)o, mdl_pack16_avx2(v0, v1));
 }
 
 MDL_INLINE AVX2 void store8(int8_t* o, __m256i v0) {

@@ -6,7 +6,9 @@ fills it once through `set_node` with addresses it has already validated (arena 
 constant buffers, prepare-time arrays it keeps alive); `run()` then executes every node
 with the GIL released and without allocating.  With `threads` > 1 the Engine owns a
 pool of worker threads (made here, once) that runs groups of independent nodes (row
-slices of one convolution, see `set_groups`) concurrently.
+slices of one convolution, see `set_groups`) concurrently.  Prepare also asks C here,
+through `microdl.runtime.cparams`, for what it must not copy: the fast convolution's
+patch length and scratch size (`conv_s8_fast_get_buffer_size`) and kernel constants.
 """
 from libc.stdint cimport int32_t, uintptr_t
 from libc.stdlib cimport calloc, free
@@ -16,6 +18,7 @@ from microdl.runtime._kernels cimport (
     mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
     mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
 )
+from microdl.runtime cimport _kernels as K
 
 
 def kernel_table():
@@ -42,6 +45,43 @@ def build_info():
 
 MAX_NODE_INPUTS = MDL_MAX_NODE_INPUTS
 MAX_THREADS = MDL_MAX_THREADS
+
+# Constants of the fast convolution kernels (cext/include/mdl_conv.h), read by prepare
+# (microdl/runtime/cparams.py) instead of being copied into Python.
+CONV_CONSTANTS = {
+    "CONV_S8_FAST_MAX_BLOCK": K.MDL_CONV_S8_FAST_MAX_BLOCK,
+    "CONV_FAST_ROWS": K.MDL_CONV_FAST_ROWS,
+    "CONV_FAST_LANES": K.MDL_CONV_FAST_LANES,
+    "CONV_FAST_LANES_C": K.MDL_CONV_FAST_LANES_C,
+    "CONV_FAST_LANE_BLOCK": K.MDL_CONV_FAST_LANE_BLOCK,
+    "CONV_S8_FAST_IM2COL_PIXEL": K.MDL_CONV_S8_FAST_IM2COL_PIXEL,
+    "CONV_S8_FAST_IM2COL_ROW16": K.MDL_CONV_S8_FAST_IM2COL_ROW16,
+    "CONV_S8_FAST_ROW16_MAX_FH": K.MDL_CONV_S8_FAST_ROW16_MAX_FH,
+    "DEPTHWISE_FAST_MAX_MULTIPLIER": K.MDL_DEPTHWISE_FAST_MAX_MULTIPLIER,
+    "DEPTHWISE_FAST_LANES": K.MDL_DEPTHWISE_FAST_LANES,
+    "DEPTHWISE_FAST_LANES_C": K.MDL_DEPTHWISE_FAST_LANES_C,
+    "DEPTHWISE_FAST_LANES_MAX_TAPS": K.MDL_DEPTHWISE_FAST_LANES_MAX_TAPS,
+    "DEPTHWISE_FAST_LANES_MAX_CHANNELS": K.MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS,
+}
+
+
+cdef const K.mdl_conv_s8_fast_params* _conv_s8_fast_params(const int32_t[::1] packed) except NULL:
+    if packed.shape[0] * sizeof(int32_t) != sizeof(K.mdl_conv_s8_fast_params):
+        raise ValueError(f"conv_s8_fast parameters: {packed.shape[0]} int32 values, the "
+                         f"struct has {sizeof(K.mdl_conv_s8_fast_params) // sizeof(int32_t)}")
+    return <const K.mdl_conv_s8_fast_params*>&packed[0]
+
+
+def conv_s8_fast_patch_len(const int32_t[::1] packed):
+    """mdl_conv_s8_fast_patch_len: int16 entries per patch, for a conv_s8_fast parameter
+    struct packed in field order (microdl.runtime.cparams.pack_params)."""
+    return K.mdl_conv_s8_fast_patch_len(_conv_s8_fast_params(packed))
+
+
+def conv_s8_fast_get_buffer_size(const int32_t[::1] packed):
+    """mdl_conv_s8_fast_get_buffer_size: bytes of arena scratch the kernel needs (-1 for
+    out-of-range block_pixels or lanes), for a packed conv_s8_fast parameter struct."""
+    return K.mdl_conv_s8_fast_get_buffer_size(_conv_s8_fast_params(packed))
 
 
 class KernelError(RuntimeError):

@@ -41,3 +41,22 @@ cdef extern from "mdl_node.h" nogil:
 cdef extern from "mdl_build.h" nogil:
     const char* mdl_build_config()
     int32_t mdl_cpu_uses_avx2()
+
+cdef extern from "mdl_conv.h" nogil:
+    ctypedef struct mdl_conv_s8_fast_params:
+        pass
+    int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p)
+    int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p)
+    int MDL_CONV_S8_FAST_MAX_BLOCK
+    int MDL_CONV_FAST_ROWS
+    int MDL_CONV_FAST_LANES
+    int MDL_CONV_FAST_LANES_C
+    int MDL_CONV_FAST_LANE_BLOCK
+    int MDL_CONV_S8_FAST_IM2COL_PIXEL
+    int MDL_CONV_S8_FAST_IM2COL_ROW16
+    int MDL_CONV_S8_FAST_ROW16_MAX_FH
+    int MDL_DEPTHWISE_FAST_MAX_MULTIPLIER
+    int MDL_DEPTHWISE_FAST_LANES
+    int MDL_DEPTHWISE_FAST_LANES_C
+    int MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
+    int MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS

@@ -10,6 +10,7 @@ from microdl.core.graph import Graph
 from microdl.core.tables import text_table
 from microdl.runtime import parallel, planner
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
+from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
                                  Unsupported, load_all)
@@ -203,7 +204,7 @@ class Interpreter:
             if node.kernel not in table:
                 raise RuntimeError(f"kernel {node.kernel!r} is not in the C kernel table")
             kidx, fields = table[node.kernel]
-            params = _pack_params(node.kernel, fields, node.params)
+            params = pack_params(node.kernel, fields, node.params)
             keep.append(params)
             addrs = []
             for j, ref in enumerate(node.inputs):
@@ -421,30 +422,3 @@ class Interpreter:
         produced = {t for op in g.ops for t in op.outputs}
         read = {t for op in g.ops for t in op.inputs if t >= 0} - produced
         return int(sum(g.tensors[t].nbytes for t in read if g.tensors[t].data is not None))
-
-
-def _pack_params(kernel, fields, params):
-    """{field: value} -> int32 array in the C struct's field order (strict)."""
-    values = []
-    seen = set()
-    for f in fields:
-        if f.endswith("]"):
-            name, n = f[:-1].split("[")
-            n = int(n)
-            v = params.get(name)
-            if v is None or len(v) != n:
-                raise RuntimeError(f"{kernel}: parameter {name} needs {n} values, got {v!r}")
-            values.extend(int(x) for x in v)
-        else:
-            name = f
-            if name not in params:
-                raise RuntimeError(f"{kernel}: missing parameter {name}")
-            values.append(int(params[name]))
-        seen.add(name)
-    extra = set(params) - seen
-    if extra:
-        raise RuntimeError(f"{kernel}: unknown parameters {sorted(extra)}")
-    arr = np.array(values, np.int64)
-    if np.any(arr < -(1 << 31)) or np.any(arr >= (1 << 31)):
-        raise ModelError(f"{kernel}: a parameter does not fit in int32: {params}")
-    return arr.astype(np.int32)

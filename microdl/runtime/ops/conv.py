@@ -10,9 +10,10 @@ Kernels: cext/include/mdl_conv.h.
 int8 CONV_2D (groups == 1) and DEPTHWISE_CONV_2D run on fast kernels
 (conv_s8_fast: im2col + int8 GEMM with the input offset folded into the bias;
 depthwise_conv_s8_fast: vectorized over channels) that give the same bits as the plain
-reference kernels (conv_s8, depthwise_conv_s8).  Setting the environment variable
-MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the reference
-kernels instead (tests compare the two; useful when debugging a kernel).
+reference kernels (conv_s8, depthwise_conv_s8); prepare also picks conv_s8_fast's
+microkernels (cext/src/ukernels/, see _FORM_ROWS below).  Setting the environment
+variable MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the
+reference kernels instead (tests compare the two; useful when debugging a kernel).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
                                       quantize_multiplier_array)
 from microdl.core.shapes import PADDING_SAME, window
+from microdl.runtime.cparams import C, conv_s8_fast_buffer_size, conv_s8_fast_patch_len
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64,
                                         activation_range, channel_scales,
@@ -55,29 +57,41 @@ _MAX_SHIFT_64 = 14
 _KERNEL_ROUNDING = {ROUNDING_SINGLE: ROUNDING_DOUBLE, ROUNDING_DOUBLE: ROUNDING_DOUBLE}
 
 
-# conv_s8_fast (cext/include/mdl_conv.h): int16 patches of patch_len = K rounded up to
-# _K_ALIGN (MDL_CONV_S8_FAST_K_ALIGN) entries, block_pixels (at most _FAST_MAX_BLOCK =
-# MDL_CONV_S8_FAST_MAX_BLOCK, an even number when possible: the GEMM works on pixel
-# pairs) of them in arena scratch (planned like every tensor, counted in arena_bytes):
-# as many patches as fit _SCRATCH_PATCH entries (2 KiB; larger blocks measured no
-# faster on KWS/VWW/IC), at least 2 (1 for a single output pixel).
-_K_ALIGN = 16
-_FAST_MAX_BLOCK = 16
+# conv_s8_fast (cext/include/mdl_conv.h): int16 patches of patch_len entries
+# (mdl_conv_s8_fast_patch_len, asked from C), block_pixels (at most
+# MDL_CONV_S8_FAST_MAX_BLOCK, an even number when possible: the GEMMs work on pixel
+# pairs) of them in arena scratch of mdl_conv_s8_fast_get_buffer_size bytes (asked from
+# C; planned like every tensor, counted in arena_bytes): as many patches as fit
+# _SCRATCH_PATCH entries (2 KiB; larger blocks measured no faster on KWS/VWW/IC), at
+# least 2 (1 for a single output pixel).
+_FAST_MAX_BLOCK = C["CONV_S8_FAST_MAX_BLOCK"]
 _SCRATCH_PATCH = 1024
-_SLACK = 16  # MDL_CONV_S8_FAST_SLACK: int16 entries the kernel may write past the patches
 # conv_s8_fast sums int8 x int8 products in int32 without wrapping: K < 2^17.
 _FAST_MAX_PATCH = 1 << 17
-# conv_s8_fast GEMM forms (MDL_CONV_FAST_*): rows (dot products along K) or, for
-# patches of at most _LANES_MAX_K entries, output-channel lanes (int16 pair
-# multiply-adds into int32 lanes of 16 output channels; no horizontal sums), measured
-# faster than the rows form on every MLPerf Tiny layer (K from 8 to 576).
-_FORM_ROWS, _FORM_LANES, _FORM_LANES_C = 0, 1, 2
-_LANE_BLOCK = 16  # MDL_CONV_FAST_LANE_BLOCK
+# Microkernels of conv_s8_fast, chosen here (variant fields, see mdl_conv.h):
+# - GEMM (`lanes`): dot products along K (MDL_CONV_FAST_ROWS, s8-gemm-dot4-c) or, for
+#   patches of at most _LANES_MAX_K entries, output-channel lanes (int16 pair
+#   multiply-adds into int32 lanes of 16 output channels, no horizontal sums;
+#   s8-gemm-lanes16-avx2 / -c), measured faster than the rows form on every MLPerf Tiny
+#   layer (K from 8 to 576);
+# - im2col (`im2col`): s8-im2col-row16-avx2 for filter rows of at most 16 entries in the
+#   lanes form, else s8-im2col-pixel-c;
+# - requantization (`fused_rq`): in the lanes16 GEMM's registers
+#   (s8-gemm-lanes16-rq-avx2) in the lanes form with double rounding, else the int32
+#   accumulators through s32-requant-rows-c.
+# The AVX2 microkernels fall back to their portable twins on CPUs without AVX2 (the
+# kernel's only run-time choice); MICRODL_PORTABLE_KERNELS=1 chooses the twins here.
+_FORM_ROWS = C["CONV_FAST_ROWS"]
+_FORM_LANES = C["CONV_FAST_LANES"]
+_FORM_LANES_C = C["CONV_FAST_LANES_C"]
+_LANE_BLOCK = C["CONV_FAST_LANE_BLOCK"]
 _LANES_MAX_K = 4096
-_LANES_EXACT_K = 64  # MDL_CONV_FAST_LANES_EXACT_K: longer lanes patches are padded too
+_IM2COL_PIXEL = C["CONV_S8_FAST_IM2COL_PIXEL"]
+_IM2COL_ROW16 = C["CONV_S8_FAST_IM2COL_ROW16"]
+_ROW16_MAX_FH = C["CONV_S8_FAST_ROW16_MAX_FH"]
 # depthwise_conv_s8_fast handles depth multipliers up to
 # MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
-_DEPTHWISE_FAST_MAX_MULTIPLIER = 256
+_DEPTHWISE_FAST_MAX_MULTIPLIER = C["DEPTHWISE_FAST_MAX_MULTIPLIER"]
 
 
 def use_reference_kernels():
@@ -87,8 +101,9 @@ def use_reference_kernels():
 
 
 def use_portable_kernels():
-    """True when MICRODL_PORTABLE_KERNELS=1: fast kernels with a hand-written SIMD
-    variant (conv_s8_fast's lanes form) run their portable C loop instead (tests)."""
+    """True when MICRODL_PORTABLE_KERNELS=1: prepare chooses the portable C twin of
+    every hand-written SIMD microkernel (conv_s8_fast's lanes GEMM, im2col and fused
+    requantization, the depthwise lanes form) instead (tests)."""
     return os.environ.get("MICRODL_PORTABLE_KERNELS", "") == "1"
 
 
@@ -276,6 +291,15 @@ def _pack_channel_lanes(rows):
         w.reshape(blocks, _LANE_BLOCK, k2 // 2, 2).transpose(0, 2, 1, 3))
 
 
+def _row16_im2col_fits(params, patch_len):
+    """s8-im2col-row16-avx2 fits the geometry (mdl_conv.h): more than one tap, filter rows
+    of at most 16 entries (filter_w * input_c) read without dilation, at most
+    _ROW16_MAX_FH of them, patches unpadded."""
+    f_h, f_w, c = params["filter_h"], params["filter_w"], params["input_c"]
+    return (f_h * f_w > 1 and params["dilation_w"] == 1 and f_w * c <= 16 and
+            f_h <= _ROW16_MAX_FH and patch_len == f_h * f_w * c)
+
+
 def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, mult,
                        shift):
     """A conv_s8_fast node for int8 conv params (groups == 1).
@@ -286,34 +310,40 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
     modulo 2^32, the kernel's int32 arithmetic: padded taps of the patches hold the
     input zero point, whose x + input_offset is 0).  Patches of at most _LANES_MAX_K
     entries use the output-channel lanes form (filter re-laid out as int16 blocks of 16
-    output channels, see mdl_conv.h), longer ones the rows form."""
+    output channels, see mdl_conv.h), longer ones the rows form; the microkernels are
+    chosen as described at _FORM_ROWS."""
     out_c = weights.shape[0]
     rows = weights.reshape(out_c, -1)
     k = rows.shape[1]
     if k <= _LANES_MAX_K:
         form = _FORM_LANES_C if use_portable_kernels() else _FORM_LANES
-        patch_len = k if k <= _LANES_EXACT_K else -(-k // _K_ALIGN) * _K_ALIGN
+    else:
+        form = _FORM_ROWS
+    fast = dict(params, block_pixels=1, lanes=form, im2col=_IM2COL_PIXEL, fused_rq=0,
+                lean=lean_requantization(mult, shift))
+    patch_len = conv_s8_fast_patch_len(fast)
+    if form != _FORM_ROWS:
         filt = _pack_channel_lanes(rows)
         padded = filt.shape[0] * _LANE_BLOCK  # bias_eff covers whole 16-channel blocks
         eff_bias = _fold_input_offset(rows, bias, params["input_offset"], padded)
     else:
-        form = _FORM_ROWS
-        patch_len = -(-k // _K_ALIGN) * _K_ALIGN
         eff_bias = _fold_input_offset(rows, bias, params["input_offset"], out_c)
         if patch_len == k and weights_index is not None:
             filt = weights_index
         else:
             filt = np.zeros((out_c, patch_len), np.int8)
             filt[:, :k] = rows
+    if form == _FORM_LANES:
+        if _row16_im2col_fits(fast, patch_len):
+            fast["im2col"] = _IM2COL_ROW16
+        fast["fused_rq"] = int(params["rounding"] == ROUNDING_DOUBLE)
     pixels = params["batches"] * params["output_h"] * params["output_w"]
     fit = _SCRATCH_PATCH // patch_len
     block = min(_FAST_MAX_BLOCK, fit if fit < 2 else fit // 2 * 2) if fit >= 1 else 2
-    block = max(1, min(block, pixels))
+    fast["block_pixels"] = max(1, min(block, pixels))
     # The int16 patch block lives in arena scratch (planned, counted in arena_bytes).
-    scratch = 2 * (block * patch_len + _SLACK)
-    return Node("conv_s8_fast", dict(params, block_pixels=block, lanes=form,
-                                     lean=lean_requantization(mult, shift)),
-                [x_index, filt, eff_bias, mult, shift], y_index, scratch_bytes=scratch)
+    return Node("conv_s8_fast", fast, [x_index, filt, eff_bias, mult, shift], y_index,
+                scratch_bytes=conv_s8_fast_buffer_size(fast))
 
 
 @register("DEPTHWISE_CONV_2D")
@@ -378,9 +408,10 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
 # Depth multiplier 1: depthwise_conv_s8_fast's channel-lanes form (packed int16 weights,
 # folded bias; MDL_DEPTHWISE_FAST_LANES[_C], up to MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
 # taps and MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS channels).
-_DW_FORM_LANES, _DW_FORM_LANES_C = 1, 2
-_DEPTHWISE_LANES_MAX_TAPS = 64
-_DEPTHWISE_LANES_MAX_CHANNELS = 1024
+_DW_FORM_LANES = C["DEPTHWISE_FAST_LANES"]
+_DW_FORM_LANES_C = C["DEPTHWISE_FAST_LANES_C"]
+_DEPTHWISE_LANES_MAX_TAPS = C["DEPTHWISE_FAST_LANES_MAX_TAPS"]
+_DEPTHWISE_LANES_MAX_CHANNELS = C["DEPTHWISE_FAST_LANES_MAX_CHANNELS"]
 
 
 def _depthwise_lanes_node(params, x_index, weights, bias, y_index, mult, shift):

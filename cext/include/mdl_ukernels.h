@@ -1,0 +1,232 @@
+/* microdl: the microkernels under the fast convolution operators.
+ *
+ * A microkernel is pure compute on memory its caller gives it: no allocation, no
+ * dispatch, no parameter validation, no CPU checks.  An operator file of cext/src
+ * (conv_s8_fast.c) validates the parameters, picks the microkernels from the variant
+ * fields that prepare wrote into the param struct (plus the run-time AVX2 check), and
+ * loops over the tiles; depthwise_conv_s8_fast.c uses the requantization and the shared
+ * helpers (its own inner loops are not split out yet).  One microkernel per file in
+ * cext/src/ukernels/, the file named after the function (cext/README.md, "Operators and
+ * microkernels"):
+ *
+ *     file      <dtype>-<op>-<tile>[-<fused>]-<isa>.c
+ *     function  mdl_<dtype>_<op>_ukernel_<tile>[_<fused>]__<isa>
+ *
+ * A microkernel whose ISA is not `c` has a portable twin of the same stem with `-c`
+ * (or, for the fused requantization, the `-c` GEMM followed by s32-requant-rows-c),
+ * which gives the same bits; tests/test_ukernels.py holds each SIMD microkernel to its
+ * twin and both to the numpy reference.
+ *
+ * `c` microkernels are portable C99, written so that compilers vectorize them, and on
+ * x86-64 Linux compiled twice (MDL_MULTIVERSION: baseline and AVX2 clones picked at load
+ * time).  `avx2` microkernels use AVX2 intrinsics; they exist only where
+ * MDL_HAVE_AVX2_UKERNELS is defined and run only after __builtin_cpu_supports("avx2").
+ */
+#ifndef MDL_UKERNELS_H
+#define MDL_UKERNELS_H
+
+#include "mdl_conv.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MDL_NO_MULTIVERSION)
+#define MDL_HAVE_AVX2_UKERNELS 1
+#endif
+
+/* ----------------------------------------------------------------- shared helpers */
+
+/* The taps f in [*lo, *hi) of a window starting at `start` (stride and padding already
+ * applied) with 0 <= start + f * dilation < size: the in-bounds taps of one filter
+ * dimension.  Used by the im2col microkernels and the depthwise operator. */
+MDL_INLINE void mdl_tap_range(int32_t start, int32_t dilation, int32_t filter,
+                              int32_t size, int32_t* lo, int32_t* hi) {
+  int32_t a = 0, b = filter;
+  const int32_t last = size - 1 - start; /* largest in-bounds f * dilation */
+  if (dilation == 1) { /* no divisions in the common case */
+    if (start < 0) a = -start;
+    if (last + 1 < b) b = last < 0 ? 0 : last + 1;
+  } else {
+    if (start < 0) a = (-start + dilation - 1) / dilation;
+    const int32_t n_in = last < 0 ? 0 : last / dilation + 1;
+    if (n_in < b) b = n_in;
+  }
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+MDL_INLINE int32_t mdl_add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+/* dst[i] = src[i] for i < n: int8 widened to int16. */
+MDL_INLINE void mdl_widen_s8(int16_t* MDL_RESTRICT dst, const int8_t* MDL_RESTRICT src,
+                             int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+/* The position of the next output pixel (NHWC order) of a convolution. */
+typedef struct {
+  int32_t b, y, x;
+} mdl_pixel_pos;
+
+/* dst[i] = value for i < n. */
+MDL_INLINE void mdl_fill_s16(int16_t* MDL_RESTRICT dst, int16_t value, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = value;
+}
+
+/* dst[i] = src[i] for i < n; when src + n rounded up to 16 <= end it copies whole groups
+ * of 16, writing up to 15 entries past dst + n. */
+MDL_INLINE void mdl_widen_row_s8(int16_t* MDL_RESTRICT dst,
+                                 const int8_t* MDL_RESTRICT src, int32_t n,
+                                 const int8_t* end) {
+  const int32_t n16 = (n + 15) / 16 * 16;
+  if (end - src >= n16) {
+    for (int32_t i = 0; i < n16; i += 16) {
+      for (int32_t j = 0; j < 16; ++j) dst[i + j] = src[i + j];
+    }
+  } else {
+    mdl_widen_s8(dst, src, n);
+  }
+}
+
+/* The patch of output pixel (y, x) of one image (end: the end of the whole input), as
+ * the s8-im2col microkernels define it: a window inside the input with dilation_w 1 is
+ * filter_h contiguous runs of filter_w * input_c values; a window crossing an edge takes
+ * its in-bounds taps per filter row (mdl_tap_range) and the zero point elsewhere.  Runs
+ * are widened in whole groups of 16 when the input has room (one vector each; the
+ * entries past the run are overwritten afterwards or land in the slack).  Shared by
+ * both im2col microkernels (inline: the AVX2 one compiles it for AVX2). */
+MDL_INLINE void mdl_s8_im2col_patch(const mdl_conv_s8_fast_params* p,
+                                    const int8_t* MDL_RESTRICT image, const int8_t* end,
+                                    int32_t y, int32_t x, int32_t patch_len,
+                                    int16_t* MDL_RESTRICT dst) {
+  const int32_t c = p->input_c;
+  const int32_t row_len = p->filter_w * c;
+  const int16_t pad = (int16_t)(-p->input_offset);
+  const int32_t y0 = y * p->stride_h - p->pad_h;
+  const int32_t x0 = x * p->stride_w - p->pad_w;
+  if (p->dilation_w == 1 && y0 >= 0 &&
+      y0 + (p->filter_h - 1) * p->dilation_h < p->input_h && x0 >= 0 &&
+      x0 + p->filter_w <= p->input_w) {
+    /* The whole window is inside the input: filter_h contiguous rows. */
+    const int8_t* src = image + ((size_t)y0 * p->input_w + x0) * c;
+    const size_t src_row = (size_t)p->dilation_h * p->input_w * c;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      mdl_widen_row_s8(dst + (size_t)fy * row_len, src + fy * src_row, row_len, end);
+    }
+  } else {
+    int32_t fx_lo, fx_hi;
+    mdl_tap_range(x0, p->dilation_w, p->filter_w, p->input_w, &fx_lo, &fx_hi);
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+      int16_t* row = dst + (size_t)fy * row_len;
+      const int32_t iy = y0 + fy * p->dilation_h;
+      if (iy < 0 || iy >= p->input_h || fx_lo == fx_hi) {
+        mdl_fill_s16(row, pad, row_len);
+        continue;
+      }
+      const int8_t* src = image + (size_t)iy * p->input_w * c;
+      mdl_fill_s16(row, pad, fx_lo * c);
+      if (p->dilation_w == 1) {
+        mdl_widen_row_s8(row + (size_t)fx_lo * c, src + (size_t)(x0 + fx_lo) * c,
+                         (fx_hi - fx_lo) * c, end);
+      } else {
+        for (int32_t fx = fx_lo; fx < fx_hi; ++fx) {
+          mdl_widen_row_s8(row + (size_t)fx * c,
+                           src + (size_t)(x0 + fx * p->dilation_w) * c, c, end);
+        }
+      }
+      mdl_fill_s16(row + (size_t)fx_hi * c, pad, (p->filter_w - fx_hi) * c);
+    }
+  }
+  const int32_t k = p->filter_h * row_len;
+  mdl_fill_s16(dst + k, 0, patch_len - k);
+}
+
+/* ---------------------------------------------------- s8-im2col: int8 -> int16 patches
+ * The patches of the np output pixels from *q on (q advances past them), one per
+ * pixel, kp int16 entries apart in `patches`: its filter_h * filter_w * input_c = K
+ * input values in OHWI order [fy][fx][c], taps outside the input set to the input zero
+ * point (-input_offset), then zeros up to kp (kp >= K).  Either may write up to
+ * MDL_CONV_S8_FAST_SLACK entries past the last patch.  Only the geometry fields, the
+ * batch count and input_offset of p are read. */
+
+/* Any geometry.  1x1 filters (stride_w 1, no padding, kp == input_c) copy the run of a
+ * block along one output row as consecutive input pixels. */
+void mdl_s8_im2col_ukernel_pixel__c(const mdl_conv_s8_fast_params* p,
+                                    const int8_t* input, int32_t np, int32_t kp,
+                                    mdl_pixel_pos* q, int16_t* patches);
+
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* Filter rows of at most 16 entries (filter_w * input_c <= 16), dilation_w 1, more than
+ * one tap, filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH, kp == K: each filter row of a
+ * window inside the input along x is one 16-byte load widened to 16 entries (the
+ * entries past the row are overwritten by the next row or patch, or land in the
+ * slack); 3 filter rows inside the input (3x3 filters) as stepping pointers over the
+ * run of windows inside the input; windows that cross the left or right edge through
+ * mdl_s8_im2col_patch. */
+void mdl_s8_im2col_ukernel_row16__avx2(const mdl_conv_s8_fast_params* p,
+                                       const int8_t* input, int32_t np, int32_t kp,
+                                       mdl_pixel_pos* q, int16_t* patches);
+#endif
+
+/* The requantization of the microkernels that fuse it: per output channel o,
+ * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max),
+ * double rounding.  lean: no channel has a left shift or the multiplier INT32_MIN
+ * (prepare's lean field; the AVX2 requantization then skips both steps). */
+typedef struct {
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t output_offset, act_min, act_max;
+  int32_t lean;
+} mdl_rq_params;
+
+/* --------------------------------------------- s8-gemm: int16 patches x int8 filters
+ * acc[i * n + o] = bias[o] + sum over k of patch_i[k] * w(k, o), modulo 2^32, for np
+ * patches (kp entries apart) and n output channels.  The sums never overflow a real
+ * int32 before the bias (K < 2^17, |x * w| <= 2^14). */
+
+/* Dot products along K: w is n rows of kp int8 entries (kp a multiple of
+ * MDL_CONV_S8_FAST_K_ALIGN, zero past K), register-blocked over 4 output channels x 2
+ * patches. */
+void mdl_s8_gemm_ukernel_dot4__c(int32_t np, int32_t n, int32_t kp,
+                                 const int16_t* patches, const int8_t* w,
+                                 const int32_t* bias, int32_t* acc);
+
+/* Output-channel lanes: w in the lanes16 layout of mdl_conv.h (int16, blocks of
+ * MDL_CONV_FAST_LANE_BLOCK output channels, [k2 / 2][16][2], zero where k >= K or
+ * o >= n), bias with n rounded up to 16 entries; k2 = K rounded up to even (an odd K
+ * reads one entry past each patch, times a zero weight). */
+void mdl_s8_gemm_ukernel_lanes16__c(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                    const int16_t* patches, const int16_t* w,
+                                    const int32_t* bias, int32_t* acc);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+void mdl_s8_gemm_ukernel_lanes16__avx2(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                       const int16_t* patches, const int16_t* w,
+                                       const int32_t* bias, int32_t* acc);
+
+/* The lanes16 GEMM with the requantization fused (gemmlowp double rounding,
+ * mdl_requantize_clamp_vec in 8 AVX2 lanes): out[i * out_stride + o] =
+ * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max) for
+ * i < np, o < n (rq, see mdl_rq_params), straight from the registers.  Per block of 16
+ * output channels 2 patches x 16 channels per step, or 4 patches x 8 channels for a
+ * block of at most 8.  Twin: mdl_s8_gemm_ukernel_lanes16__c, then
+ * mdl_s32_requant_ukernel_rows__c. */
+void mdl_s8_gemm_ukernel_lanes16_rq__avx2(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                          const int16_t* patches, const int16_t* w,
+                                          const int32_t* bias, const mdl_rq_params* rq,
+                                          int8_t* out, int32_t out_stride);
+#endif
+
+/* ------------------------------------------------- s32-requant: int32 -> int8 rows
+ * For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],
+ * multiplier[i], shift[i]) + output_offset, act_min, act_max), requantize being
+ * mdl_requantize_r in the given rounding (vectorized over int32 lanes for double
+ * rounding, mdl_requantize_clamp_vec).  Used after the GEMM of conv_s8_fast and by the
+ * row and pixel forms of depthwise_conv_s8_fast. */
+void mdl_s32_requant_ukernel_rows__c(const int32_t* acc, int32_t rows, int32_t n,
+                                     const int32_t* multiplier, const int32_t* shift,
+                                     int32_t output_offset, int32_t act_min,
+                                     int32_t act_max, int32_t rounding, int8_t* out,
+                                     int32_t out_stride);
+
+#endif /* MDL_UKERNELS_H */

@@ -1,0 +1,379 @@
+"""Each microkernel of conv_s8_fast (cext/src/ukernels/, declared in
+cext/include/mdl_ukernels.h) on its own, XNNPACK-tester style: every SIMD microkernel
+against its portable C twin, and every microkernel against the numpy reference
+(microdl.reference.conv.conv2d), over shapes just below, at and above its tiles.
+
+How one microkernel is isolated: the conv_s8_fast operator runs exactly the
+microkernels that its variant fields name (mdl_conv.h: `lanes` the GEMM, `im2col`,
+`fused_rq`), so a one-op CONV_2D model whose prepared node has those fields forced runs
+one chosen pipeline of microkernels.  Two pipelines that differ in one microkernel hold
+that microkernel to its twin; block_pixels, the number of patches (GEMM rows) per
+microkernel call, is forced to 1..5 around the 2- and 4-patch register tiles.  The
+variants are forced the way prepare chooses them (MICRODL_PORTABLE_KERNELS,
+_LANES_MAX_K) plus the new fields set on the prepared node, with the scratch re-sized
+by the C buffer-size query.
+
+    pipeline           im2col              GEMM                    requantization
+    dot4               s8-im2col-pixel-c   s8-gemm-dot4-c          s32-requant-rows-c
+    lanes16-c          s8-im2col-pixel-c   s8-gemm-lanes16-c       s32-requant-rows-c
+    lanes16-avx2       s8-im2col-pixel-c   s8-gemm-lanes16-avx2    s32-requant-rows-c
+    lanes16-rq-avx2    s8-im2col-pixel-c   s8-gemm-lanes16-rq-avx2 (fused)
+    row16 + lanes16-c  s8-im2col-row16-avx2 s8-gemm-lanes16-c     s32-requant-rows-c
+    row16 + rq-avx2    s8-im2col-row16-avx2 s8-gemm-lanes16-rq-avx2 (fused)
+
+On a CPU without AVX2 the operator runs the portable twins instead (its one run-time
+choice); the AVX2 comparisons are then skipped."""
+import zlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from microdl.core import shapes
+from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
+from microdl.reference import conv as R
+from microdl.runtime import cparams
+from microdl.runtime._engine import KernelError, build_info
+from microdl.runtime.ops import conv as conv_ops
+from tests.oplib import op_model, random_int, run_microdl, spec
+
+PORTABLE_ENV = "MICRODL_PORTABLE_KERNELS"
+REFERENCE_ENV = "MICRODL_REFERENCE_KERNELS"
+PADDING = {"SAME": 0, "VALID": 1}
+C = cparams.C
+ROWS, LANES, LANES_C = C["CONV_FAST_ROWS"], C["CONV_FAST_LANES"], C["CONV_FAST_LANES_C"]
+PIXEL, ROW16 = C["CONV_S8_FAST_IM2COL_PIXEL"], C["CONV_S8_FAST_IM2COL_ROW16"]
+
+# pipeline name -> (lanes, im2col, fused_rq, needs AVX2 to run as named)
+PIPELINES = {
+    "dot4": (ROWS, PIXEL, 0, False),
+    "lanes16-c": (LANES_C, PIXEL, 0, False),
+    "lanes16-avx2": (LANES, PIXEL, 0, True),
+    "lanes16-rq-avx2": (LANES, PIXEL, 1, True),
+    "row16+lanes16-c": (LANES_C, ROW16, 0, True),
+    "row16+rq-avx2": (LANES, ROW16, 1, True),
+}
+HAVE_AVX2 = build_info()["cpu_uses_avx2"]
+needs_avx2 = [pytest.mark.skipif(not HAVE_AVX2, reason="this CPU has no AVX2"),
+              pytest.mark.allow_skip("the AVX2 microkernels run only on AVX2 CPUs")]
+
+
+def _rng(*key):
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+class Case:
+    """A one-op int8 CONV_2D model and its numpy-reference output."""
+
+    def __init__(self, rng, *, n=1, h, w, c, oc, k=(3, 3), stride=(1, 1),
+                 dilation=(1, 1), padding="SAME", in_zp=None, out_zp=None, relu=False,
+                 kind="random", bias=True, reals=None):
+        kh, kw = k
+        self.k = kh * kw * c
+        self.wt = random_int(rng, (oc, kh, kw, c))
+        in_scale, out_scale = 0.05, 1.0
+        self.in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
+        self.out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
+        if reals is None:  # effective multipliers around what keeps outputs in range
+            base = 1.0 / (74.0 * 74.0 * np.sqrt(self.k) / 40.0)
+            reals = base * np.exp(rng.uniform(-1.5, 1.5, oc))
+        ws = (reals * out_scale / in_scale).astype(np.float32)
+        self.bias = (rng.integers(-4000, 4000, oc).astype(np.int32) if bias else None)
+        self.mult, self.shift = R.multipliers(in_scale, ws, out_scale, oc)
+        self.stride, self.dilation, self.padding = stride, dilation, padding
+        self.act = (max(self.out_zp, -128), 127) if relu else None
+        oh = shapes.out_size(padding, h, kh, stride[0], dilation[0])
+        ow = shapes.out_size(padding, w, kw, stride[1], dilation[1])
+        self.pixels = n * oh * ow
+        ins = [spec((n, h, w, c), scale=in_scale, zero_point=self.in_zp),
+               spec((oc, kh, kw, c), data=self.wt, scales=ws)]
+        if bias:
+            ins.append(spec((oc,), np.int32, data=self.bias,
+                            scales=ws * np.float32(in_scale)))
+        options = {"padding": PADDING[padding], "stride_h": stride[0],
+                   "stride_w": stride[1], "dilation_h_factor": dilation[0],
+                   "dilation_w_factor": dilation[1],
+                   "fused_activation_function": 1 if relu else 0}
+        self.model = op_model("CONV_2D", ins, [spec((n, oh, ow, oc), scale=out_scale,
+                                                    zero_point=self.out_zp)],
+                              options, version=3)
+        if kind == "min":
+            self.x = np.full((n, h, w, c), -128, np.int8)
+        elif kind == "max":
+            self.x = np.full((n, h, w, c), 127, np.int8)
+        else:
+            self.x = random_int(rng, (n, h, w, c))
+
+    def reference(self, rounding=ROUNDING_DOUBLE):
+        return R.conv2d(self.x, self.wt, self.bias, input_zp=self.in_zp,
+                        output_zp=self.out_zp, mult=self.mult, shift=self.shift,
+                        stride=self.stride, dilation=self.dilation, padding=self.padding,
+                        act=self.act, rounding=rounding)
+
+
+def run_pipeline(case, pipeline, block=None, rounding=None):
+    """case's output through `pipeline` (a name of PIPELINES or a (lanes, im2col,
+    fused_rq) tuple), block_pixels forced to `block`, the kernel's rounding forced to
+    `rounding` (None: prepare's)."""
+    lanes, im2col, fused = (PIPELINES[pipeline][:3] if isinstance(pipeline, str)
+                            else pipeline)
+    nodes = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        if lanes == LANES_C:
+            mp.setenv(PORTABLE_ENV, "1")
+        else:
+            mp.delenv(PORTABLE_ENV, raising=False)
+        if lanes == ROWS:
+            mp.setattr(conv_ops, "_LANES_MAX_K", 0)
+        prepare_node = conv_ops._conv_s8_fast_node
+
+        def forced_node(*args, **kwargs):
+            node = prepare_node(*args, **kwargs)
+            p = dict(node.params, im2col=im2col, fused_rq=fused)
+            if block is not None:
+                p["block_pixels"] = block
+            if rounding is not None:
+                p["rounding"] = rounding
+            node = replace(node, params=p,
+                           scratch_bytes=cparams.conv_s8_fast_buffer_size(p))
+            nodes.append(node)
+            return node
+
+        mp.setattr(conv_ops, "_conv_s8_fast_node", forced_node)
+        out, = run_microdl(case.model, [case.x])
+    node, = nodes
+    assert node.kernel == "conv_s8_fast" and node.params["lanes"] == lanes
+    return out
+
+
+def check(case, pipelines, blocks=(None,), rounding=None):
+    """Every pipeline (and block size) == the numpy reference; returns the outputs."""
+    want = case.reference(ROUNDING_DOUBLE if rounding is None else rounding)
+    outs = {}
+    for pipeline in pipelines:
+        for block in blocks:
+            got = run_pipeline(case, pipeline, block, rounding)
+            np.testing.assert_array_equal(got, want, err_msg=f"{pipeline}, block {block}")
+            outs[pipeline, block] = got
+    return outs
+
+
+def twins(simd, portable):
+    """A SIMD pipeline and its portable twin, both against the reference."""
+    return pytest.param(simd, portable, id=f"{simd}-vs-{portable}", marks=needs_avx2)
+
+
+# ------------------------------------------------------------------ the GEMM tiles
+# Output channels around the 16-channel lane blocks and the 8-lane half (and the
+# 4-channel blocks of dot4; 24 and 40: a last block of 8 lanes whose pixels are not
+# contiguous in the output), patches per call 1..5 around the 2-patch (16 lanes) and
+# 4-patch (8 lanes) steps, patch lengths K around the int16 pairs (odd K reads one entry
+# past the patch, times a zero weight), the 16-entry padding and the 64-entry unpadded
+# limit; 1x1 filters so that the patches are the input pixels.
+GEMM_OC = [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40]
+GEMM_K = [1, 2, 3, 15, 16, 17, 63, 64, 65]
+
+
+@pytest.mark.parametrize("simd,portable", [twins("lanes16-avx2", "lanes16-c"),
+                                           twins("lanes16-rq-avx2", "lanes16-c")])
+@pytest.mark.parametrize("oc", GEMM_OC)
+def test_lanes16_gemm_tiles(simd, portable, oc):
+    rng = _rng("lanes16", simd, oc)
+    for k in (1, 3, 16, 17, 64, 65):
+        case = Case(rng, h=3, w=3, c=k, oc=oc, k=(1, 1), padding="VALID")  # 9 patches
+        outs = check(case, [simd, portable], blocks=(1, 2, 3, 4, 5))
+        for b in (1, 2, 3, 4, 5):
+            np.testing.assert_array_equal(outs[simd, b], outs[portable, b])
+
+
+@pytest.mark.parametrize("k", GEMM_K)
+def test_lanes16_gemm_patch_lengths(k):
+    rng = _rng("lanes16k", k)
+    case = Case(rng, h=2, w=5, c=k, oc=17, k=(1, 1), padding="VALID")
+    pipelines = ["lanes16-c"] + (["lanes16-avx2", "lanes16-rq-avx2"] if HAVE_AVX2 else [])
+    check(case, pipelines, blocks=(None, 3))
+
+
+@pytest.mark.parametrize("oc", GEMM_OC)
+def test_dot4_gemm_tiles(oc):
+    """s8-gemm-dot4-c (the rows form, production K > 4096) around its 4-channel x
+    2-patch tile, K padded to 16."""
+    rng = _rng("dot4", oc)
+    for k in (1, 15, 16, 17, 33):
+        case = Case(rng, h=3, w=3, c=k, oc=oc, k=(1, 1), padding="VALID")
+        check(case, ["dot4"], blocks=(1, 2, 3, 4, 5))
+
+
+def test_dot4_gemm_long_patches():
+    rng = _rng("dot4long")
+    case = Case(rng, h=3, w=4, c=520, oc=6, k=(3, 3))  # K 4680 > 4096: dot4 by default
+    check(case, ["dot4"])
+    assert conv_ops._LANES_MAX_K < case.k
+
+
+# ------------------------------------------------------------------- requantization
+# s32-requant-rows-c: channel counts around its 32-channel short-row limit and
+# 64-channel chunks, rows (patches) 1..5, both roundings (single rounding is reachable
+# only forced: convolutions requantize with double rounding), zero points at the int8
+# extremes, the ReLU clamp.
+@pytest.mark.parametrize("oc", [1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65])
+@pytest.mark.parametrize("rounding", [ROUNDING_DOUBLE, ROUNDING_SINGLE],
+                         ids=["double", "single"])
+def test_requant_rows(oc, rounding):
+    rng = _rng("rq", oc, rounding)
+    for in_zp, out_zp, relu in ((-128, 127, False), (127, -128, True),
+                                (None, None, False)):
+        case = Case(rng, h=1, w=5, c=3, oc=oc, k=(1, 1), in_zp=in_zp, out_zp=out_zp,
+                    relu=relu)
+        check(case, ["lanes16-c"], blocks=(1, 2, 5), rounding=rounding)
+
+
+@pytest.mark.parametrize("oc", [8, 17])
+def test_requant_extreme_multipliers(oc):
+    """Multipliers > 1 (left shifts: the full, non-lean AVX2 requantization), tiny
+    ones, and both mixed in one layer, fused in registers or in a separate pass."""
+    rng = _rng("rqext", oc)
+    for reals in (np.full(oc, 1.7), np.full(oc, 3e-9),
+                  np.where(np.arange(oc) % 2, 2.5, 1e-3)):
+        for kind in ("random", "max"):
+            case = Case(rng, h=3, w=3, c=2, oc=oc, k=(1, 1), reals=reals, kind=kind)
+            pipelines = ["lanes16-c"] + (["lanes16-rq-avx2"] if HAVE_AVX2 else [])
+            check(case, pipelines, blocks=(None, 3))
+
+
+# --------------------------------------------------------------------------- im2col
+# Geometries for the im2col microkernels: padding on every edge (SAME 3x3, 5x3),
+# asymmetric padding (even filters), strides 2, dilation 2 (pixel only), odd widths,
+# 1x1 filters whose blocks cross output rows, batches, windows near the end of the
+# input (the row16 loads are bounded by it).
+IM2COL_GEOMETRIES = [
+    dict(h=5, w=7, c=3, k=(3, 3)),                      # SAME: padding on every edge
+    dict(h=6, w=5, c=5, k=(3, 3), stride=(2, 2)),       # row_len 15
+    dict(h=7, w=9, c=4, k=(4, 4), stride=(2, 1)),       # row_len 16, asymmetric pad
+    dict(h=9, w=3, c=1, k=(5, 3)),                      # fh != 3, every window at an edge
+    dict(h=10, w=11, c=1, k=(10, 4), stride=(2, 2)),    # KWS's first layer's shape
+    dict(h=4, w=5, c=2, k=(2, 2), padding="VALID"),     # no padding, fh 2
+    dict(h=3, w=17, c=3, k=(3, 3), stride=(1, 2)),      # odd width, long runs
+    dict(n=2, h=4, w=3, c=5, k=(3, 3)),                 # batches: blocks span images
+    dict(h=1, w=1, c=3, k=(3, 3)),                      # one pixel, 8 of 9 taps padded
+]
+
+
+@pytest.mark.parametrize("g", IM2COL_GEOMETRIES,
+                         ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+@pytest.mark.parametrize("simd,portable", [twins("row16+lanes16-c", "lanes16-c"),
+                                           twins("row16+rq-avx2", "lanes16-rq-avx2")])
+def test_row16_im2col(g, simd, portable):
+    rng = _rng("row16", sorted(g.items()), simd)
+    for kind, in_zp in (("random", None), ("random", -128), ("max", 127), ("min", -128)):
+        case = Case(rng, oc=9, in_zp=in_zp, kind=kind, **g)
+        assert conv_ops._row16_im2col_fits(dict(filter_h=g["k"][0], filter_w=g["k"][1],
+                                                input_c=g["c"], dilation_w=1), case.k)
+        outs = check(case, [simd, portable], blocks=(None, 1, 3, 5))
+        for b in (None, 1, 3, 5):
+            np.testing.assert_array_equal(outs[simd, b], outs[portable, b])
+
+
+@pytest.mark.parametrize("g", IM2COL_GEOMETRIES + [
+    dict(h=7, w=8, c=3, k=(3, 3), dilation=(2, 2)),     # dilation: taps per column
+    dict(h=9, w=9, c=2, k=(3, 2), dilation=(1, 3), stride=(2, 1)),
+    dict(h=3, w=5, c=8, k=(1, 1), padding="VALID"),     # 1x1: blocks cross output rows
+    dict(h=4, w=6, c=3, k=(1, 1), stride=(2, 1)),       # 1x1, stride 2 rows
+    dict(h=5, w=5, c=40, k=(3, 3)),                     # long rows (120 entries)
+], ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+def test_pixel_im2col(g):
+    rng = _rng("pixel", sorted(g.items()))
+    for in_zp, out_zp in ((None, None), (-128, 127), (127, -128)):
+        case = Case(rng, oc=5, in_zp=in_zp, out_zp=out_zp, **g)
+        check(case, ["lanes16-c", "dot4"], blocks=(None, 1, 4))
+
+
+def test_row16_is_never_chosen_beyond_its_row_table():
+    """filter_h > MDL_CONV_S8_FAST_ROW16_MAX_FH with unpadded patches (65 x 1 x 16 =
+    1040 entries): the row16 im2col would overrun its table of filter-row pointers (a
+    stack overflow before this layer split), so prepare takes the pixel im2col and the
+    operator rejects a forced row16."""
+    rng = _rng("fh65")
+    case = Case(rng, h=67, w=2, c=16, oc=3, k=(65, 1), padding="VALID")
+    assert not conv_ops._row16_im2col_fits(
+        dict(filter_h=65, filter_w=1, input_c=16, dilation_w=1), case.k)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(PORTABLE_ENV, raising=False)
+        mp.delenv(REFERENCE_ENV, raising=False)
+        out, = run_microdl(case.model, [case.x])
+    np.testing.assert_array_equal(out, case.reference())
+    with pytest.raises(KernelError):
+        run_pipeline(case, "row16+rq-avx2")
+
+
+# ------------------------------------------------- the operator and the buffer size
+def test_operator_rejects_variants_that_do_not_fit():
+    """mdl_conv_s8_fast validates the variant fields: the fused requantization needs the
+    SIMD lanes form, row16 needs unpadded short filter rows."""
+    rng = _rng("reject")
+    case = Case(rng, h=4, w=4, c=24, oc=5, k=(3, 3))  # filter rows of 72 entries
+    with pytest.raises(KernelError):
+        run_pipeline(case, "row16+lanes16-c")
+    with pytest.raises(KernelError):
+        run_pipeline(case, (LANES_C, PIXEL, 1))  # fused with the portable-only form
+    with pytest.raises(KernelError):
+        run_pipeline(case, (LANES, PIXEL, 1), rounding=ROUNDING_SINGLE)
+
+
+def _params(**over):
+    p = {f: 0 for f in cparams.kernel_fields("conv_s8_fast")}
+    p.update(batches=1, input_h=5, input_w=5, input_c=3, filter_h=3, filter_w=3,
+             filter_c=3, output_h=5, output_w=5, output_c=8, stride_h=1, stride_w=1,
+             dilation_h=1, dilation_w=1, block_pixels=4, lanes=LANES)
+    p.update(over)
+    return p
+
+
+@pytest.mark.parametrize("lanes", [ROWS, LANES, LANES_C])
+@pytest.mark.parametrize("c,k", [(1, (1, 1)), (3, (3, 3)), (7, (3, 3)), (16, (2, 2)),
+                                 (65, (1, 1)), (60, (3, 3))])
+def test_buffer_size_api(lanes, c, k):
+    """mdl_conv_s8_fast_patch_len / _get_buffer_size through cparams: patch_len is K in
+    the lanes forms up to 64 entries, else K rounded up to 16; the scratch holds
+    block_pixels patches plus 16 entries of slack, in bytes."""
+    kk = k[0] * k[1] * c
+    p = _params(input_c=c, filter_c=c, filter_h=k[0], filter_w=k[1], lanes=lanes)
+    want_len = kk if lanes != ROWS and kk <= 64 else -(-kk // 16) * 16
+    assert cparams.conv_s8_fast_patch_len(p) == want_len
+    for block in (1, 2, 16):
+        p["block_pixels"] = block
+        assert cparams.conv_s8_fast_buffer_size(p) == 2 * (block * want_len + 16)
+
+
+def test_buffer_size_api_rejects_out_of_range():
+    for over in (dict(block_pixels=0), dict(block_pixels=17), dict(lanes=3)):
+        with pytest.raises(ValueError):
+            cparams.conv_s8_fast_buffer_size(_params(**over))
+    with pytest.raises(RuntimeError, match="missing parameter"):
+        cparams.conv_s8_fast_patch_len({"batches": 1})
+    from microdl.runtime import _engine
+    with pytest.raises(ValueError, match="int32 values"):
+        _engine.conv_s8_fast_get_buffer_size(np.zeros(3, np.int32))
+
+
+def test_prepare_sizes_scratch_with_the_c_query():
+    """The node's scratch_bytes is what C says for the node's own parameters, and the
+    microkernels prepare picks are the production ones."""
+    rng = _rng("prepare")
+    for g, im2col in ((dict(h=6, w=6, c=3, k=(3, 3)), ROW16),
+                      (dict(h=6, w=6, c=24, k=(3, 3)), PIXEL),
+                      (dict(h=6, w=6, c=16, k=(1, 1)), PIXEL)):
+        case = Case(rng, oc=8, **g)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv(PORTABLE_ENV, raising=False)
+            mp.delenv(REFERENCE_ENV, raising=False)
+            from microdl.runtime.ops import PREPARERS, PrepareContext, load_all
+            from microdl.tflite.reader import read_model
+            load_all()
+            graph = read_model(case.model)
+            node, = PREPARERS["CONV_2D"](graph.ops[0], graph,
+                                        PrepareContext(rounding=ROUNDING_SINGLE))
+        assert node.params["lanes"] == LANES and node.params["fused_rq"] == 1
+        assert node.params["im2col"] == im2col
+        assert node.scratch_bytes == cparams.conv_s8_fast_buffer_size(node.params)
