@@ -12,8 +12,8 @@ from microdl.runtime import parallel, planner
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
-from microdl.runtime.ops import (PREPARERS, Alias, Constant, Node, PrepareContext,
-                                 Unsupported, load_all)
+from microdl.runtime.ops import (Alias, Constant, Node, PrepareContext, Unsupported,
+                                 load_all, preparer_for)
 from microdl.core.macs import op_macs
 from microdl.tflite.reader import read_model
 
@@ -109,7 +109,7 @@ class Interpreter:
         unsupported = []
         for op in g.ops:
             try:
-                fn = PREPARERS.get(op.name)
+                fn = preparer_for(op, g)
                 if fn is None:
                     raise Unsupported("no microdl kernel for this operator")
                 for t in list(op.inputs) + list(op.outputs):

@@ -100,17 +100,58 @@ class PrepareContext:
             self.fc_float64 = self.rounding == 1  # fixedpoint.ROUNDING_SINGLE
 
 
-def register(*names: str) -> Callable:
-    """Decorator: register a prepare function for builtin op names."""
+FORMS = ("int", "float32", "hybrid")
+
+
+def op_form(op, graph) -> str:
+    """Which family of kernels an op needs, from its tensors' dtypes:
+
+    - "float32": every non-constant input and every output is float32, and no constant
+      input is an integer tensor of weights (float models);
+    - "hybrid": a float32 activation input with int8 constant weights (dynamic-range
+      models, what tf.lite.Optimize.DEFAULT writes without a representative dataset);
+    - "int": everything else (quantized int8/int16 ops, and the ops that convert
+      between float and integer such as QUANTIZE / DEQUANTIZE).
+    """
+    ts = graph.tensors
+    ins = [ts[i] for i in op.inputs if i >= 0]
+    outs = [ts[i] for i in op.outputs if i >= 0]
+    acts = [t for t in ins if t.data is None]
+    consts = [t for t in ins if t.data is not None]
+    f32 = np.dtype(np.float32)
+    if not acts or any(t.dtype != f32 for t in acts) or any(t.dtype != f32 for t in outs):
+        return "int"
+    if any(t.dtype in (np.dtype(np.int8), np.dtype(np.uint8)) for t in consts):
+        return "hybrid"
+    return "float32"
+
+
+def register(*names: str, form: str = "int") -> Callable:
+    """Decorator: register a prepare function for builtin op names.
+
+    form: "int" (the default preparer of the op: quantized kernels and any dtype it
+    chooses to handle) or "float32" / "hybrid" (see op_form): used for ops of that
+    form, in preference to the default one."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
 
     def deco(fn):
         for name in names:
-            if name in PREPARERS:
-                raise RuntimeError(f"{name} registered twice")
-            PREPARERS[name] = fn
+            key = name if form == "int" else (name, form)
+            if key in PREPARERS:
+                raise RuntimeError(f"{key} registered twice")
+            PREPARERS[key] = fn
         return fn
 
     return deco
+
+
+def preparer_for(op, graph) -> Optional[Callable]:
+    """The prepare function for this op: the one registered for its form, else the
+    op's default one; None if microdl has neither."""
+    form = op_form(op, graph)
+    fn = PREPARERS.get((op.name, form)) if form != "int" else None
+    return fn or PREPARERS.get(op.name)
 
 
 def load_all():
