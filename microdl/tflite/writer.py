@@ -66,9 +66,10 @@ def _signatures(builder, graph):
         return 0
     offsets = []
     for sig in graph.signatures:
-        if sig.subgraph_index != 0:
+        if not 0 <= sig.subgraph_index < graph.num_subgraphs:
             raise ValueError(f"signature {sig.key!r}: subgraph_index "
-                             f"{sig.subgraph_index}, but the writer writes one subgraph")
+                             f"{sig.subgraph_index} out of range [0, "
+                             f"{graph.num_subgraphs})")
         for index in list(sig.inputs.values()) + list(sig.outputs.values()):
             if not 0 <= index < len(graph.tensors):
                 raise ValueError(f"signature {sig.key!r}: tensor index {index} out of "
@@ -80,7 +81,7 @@ def _signatures(builder, graph):
         _T.SignatureDefAddInputs(builder, ins)
         _T.SignatureDefAddOutputs(builder, outs)
         _T.SignatureDefAddSignatureKey(builder, key)
-        _T.SignatureDefAddSubgraphIndex(builder, 0)
+        _T.SignatureDefAddSubgraphIndex(builder, int(sig.subgraph_index))
         offsets.append(_T.SignatureDefEnd(builder))
     return _vector(builder, _T.ModelStartSignatureDefsVector, offsets,
                    builder.PrependUOffsetTRelative)
@@ -91,11 +92,13 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
 
     Constant tensors get their own 16-byte-aligned buffer; activations point at the
     empty buffer 0.  Op options are taken from `Op.options` (snake_case keys of the
-    op's BuiltinOptions table).  `graph.signatures` (microdl.core.graph.Signature, all
-    on subgraph 0) become the model's signature_defs.
+    op's BuiltinOptions table).  `graph.signatures` (microdl.core.graph.Signature)
+    become the model's signature_defs.  The graph is subgraph 0; with
+    `graph.num_subgraphs` > 1 the file lists that same subgraph table again as
+    subgraphs 1, 2, ... (models for tests of multi-subgraph inspection).
 
     Raises:
-        ValueError: a signature names another subgraph or a tensor out of range."""
+        ValueError: a signature names a subgraph or a tensor out of range."""
     b = flatbuffers.Builder(1024)
     # Buffers: 0 is the empty sentinel.
     buffer_index = {}
@@ -178,7 +181,8 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
     _T.SubGraphAddOperators(b, operators)
     _T.SubGraphAddName(b, sg_name)
     subgraph = _T.SubGraphEnd(b)
-    subgraphs = _vector(b, _T.ModelStartSubgraphsVector, [subgraph],
+    subgraphs = _vector(b, _T.ModelStartSubgraphsVector,
+                        [subgraph] * max(int(graph.num_subgraphs), 1),
                         b.PrependUOffsetTRelative)
 
     code_offsets = []
