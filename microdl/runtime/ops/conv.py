@@ -12,10 +12,10 @@ int8 CONV_2D (groups == 1) and DEPTHWISE_CONV_2D run on fast kernels
 depthwise_conv_s8_fast: vectorized over channels) that give the same bits as the plain
 reference kernels (conv_s8, depthwise_conv_s8); prepare also picks conv_s8_fast's
 microkernels (cext/src/ukernels/, see _FORM_ROWS below).  An Interpreter made with
-experimental_op_resolver_type=OpResolverType.BUILTIN_REF (PrepareContext.reference_kernels)
-selects the reference kernels instead, and so does the environment variable
-MICRODL_REFERENCE_KERNELS=1 set before an Interpreter is created, whatever the resolver
-(tests compare the two; useful when debugging a kernel).
+experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+(PrepareContext.reference_kernels) selects the reference kernels instead, and so does
+the environment variable MICRODL_REFERENCE_KERNELS=1 set before an Interpreter is
+created, whatever the resolver (tests compare the two; useful when debugging a kernel).
 """
 from __future__ import annotations
 
