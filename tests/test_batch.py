@@ -16,6 +16,7 @@ from microdl.core.errors import ModelError
 from tests.conftest import shared_model
 from tests.oplib import (ORACLE, oracle_module, op_model, graph_model, random_int,
                          spec)
+from tests.test_conv import conv_case
 from tests.test_conv_fast import conv_model, depthwise_model
 from tests.test_engine import assert_invoke_allocates_nothing
 from tests.test_models import ORACLE_ROUNDING, tflm_runtime  # noqa: F401
@@ -455,7 +456,12 @@ def _op_cases():
         "conv_1x1": (conv_model(rng, h=4, w=5, c=16, oc=9, k=(1, 1)), [[2, 4, 5, 16]]),
         "conv_valid_dilated": (conv_model(rng, h=9, w=8, c=5, oc=4, dilation=(2, 2),
                                           padding="VALID"), [[3, 9, 8, 5]]),
+        "conv_rows_form": (conv_model(rng, h=3, w=4, c=520, oc=5), [[2, 3, 4, 520]]),
+        "conv_grouped": (conv_case(rng, h=5, w=6, c=6, oc=4, groups=2).model,
+                         [[3, 5, 6, 6]]),
         "conv_16x8": (_conv16(rng), [[2, 6, 7, 4]]),
+        "depthwise_many_taps": (depthwise_model(rng, h=9, w=10, c=8, k=(9, 9)),
+                                [[2, 9, 10, 8]]),
         "depthwise_lanes": (depthwise_model(rng, h=6, w=5, c=16), [[3, 6, 5, 16]]),
         "depthwise_mult2": (depthwise_model(rng, h=6, w=5, c=3, mult=2, stride=(2, 2)),
                             [[2, 6, 5, 3]]),
