@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import microdl
 from microdl.core.errors import ModelError
@@ -623,3 +625,24 @@ def test_transpose_conv_carries_the_batch_litert_refuses():
     one.allocate_tensors()
     want = np.concatenate([run(one, [x[b:b + 1]])[0] for b in range(3)])
     np.testing.assert_array_equal(got, want)
+
+
+RESIZABLE = sorted(n for n in OP_CASES if not n.startswith("transpose_conv"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(RESIZABLE), batch=st.integers(1, 6),
+       seed=st.integers(0, 2 ** 16))
+def test_op_at_any_batch_matches_litert(name, batch, seed):
+    """Any batch 1-6 (inputs of batch 1 in a case keep it: broadcast operands;
+    TRANSPOSE_CONV's constant output_shape fixes its batch in LiteRT)."""
+    model, shapes = OP_CASES[name]
+    shapes = [[batch] + s[1:] if s[0] > 1 else s for s in shapes]
+    ours = resized(microdl.Interpreter(model_content=model, rounding=ROUNDING), shapes)
+    ref = resized(oracle(model_content=model), shapes)
+    rng = np.random.default_rng(seed)
+    xs = [batch_inputs(rng, s, d["dtype"])
+          for s, d in zip(shapes, ours.get_input_details())]
+    for g, w in zip(run(ours, xs), run(ref, xs)):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
