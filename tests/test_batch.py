@@ -646,3 +646,28 @@ def test_op_at_any_batch_matches_litert(name, batch, seed):
     for g, w in zip(run(ours, xs), run(ref, xs)):
         assert g.dtype == w.dtype and g.shape == w.shape
         np.testing.assert_array_equal(g, w)
+
+
+def test_every_prepared_op_has_a_shape_rule():
+    """Every builtin op microdl prepares (any form) has an output-shape rule, so a
+    resize can follow it."""
+    from microdl.runtime import shapeinfer
+    from microdl.runtime.ops import PREPARERS, load_all
+
+    load_all()
+    names = {k if isinstance(k, str) else k[0] for k in PREPARERS}
+    assert len(names) >= 27
+    assert names - set(shapeinfer.RULES) == set()
+
+
+def test_resize_leaves_the_model_constants_alone():
+    path = shared_model("mlperf_tiny", "vww_96_int8.tflite")
+    it = microdl.Interpreter(model_path=path)
+    it.allocate_tensors()
+    consts = {t["index"]: it.get_tensor(t["index"]) for t in it.get_tensor_details()
+              if it._graph.tensors[t["index"]].data is not None}
+    it.resize_tensor_input(0, [3, 96, 96, 3])
+    it.allocate_tensors()
+    assert len(consts) > 50
+    for i, v in consts.items():
+        np.testing.assert_array_equal(it.get_tensor(i), v)
