@@ -110,6 +110,13 @@ class NPUConfig:
             read and write latency in cycles.
         compress_weights: estimate the size of losslessly compressed weight streams
             (Ethos-U's weight encoder) instead of using raw int8 weight bytes.
+        lut_cycles_per_elem: cycles per OFM element of a table-lookup activation
+            (LOGISTIC, TANH, HARD_SWISH...), standalone or fused into the output
+            stage of the layer before it (Vela's activation table: 1.0 on Ethos-U55
+            and U65-256, 0.5 on U65-512).
+        brick_depth: channel granularity of intermediate feature maps in SRAM
+            (Ethos-U's NHCWB16 "brick" layout: 16); elementwise operators on them
+            process whole bricks, so 8 channels cost as much as 16.  1 = no bricks.
     """
 
     name: str = "generic"
@@ -134,6 +141,8 @@ class NPUConfig:
     offchip_read_latency_cycles: int = 64
     offchip_write_latency_cycles: int = 64
     compress_weights: bool = True
+    lut_cycles_per_elem: float = 1.0
+    brick_depth: int = 16
 
     def __post_init__(self):
         # Normalise list-valued fields (from JSON/TOML) to tuples, then validate.
@@ -300,10 +309,11 @@ def _validate(c: NPUConfig):
     if not isinstance(c.name, str) or not c.name:
         raise NPUConfigError(f"name must be a non-empty string, got {c.name!r}")
     for key in ("macs_per_cycle", "dot_product_depth", "ifm_block_depth",
-                "axi_bytes"):
+                "axi_bytes", "brick_depth"):
         positive(key, integer=True)
     for key in ("clock_hz", "sram_bytes_per_cycle", "offchip_bytes_per_cycle",
-                "weights_per_cycle", "pool_cycles_per_kernel_element"):
+                "weights_per_cycle", "pool_cycles_per_kernel_element",
+                "lut_cycles_per_elem"):
         positive(key)
     for key in ("output_elems_per_cycle", "elementwise_elems_per_cycle"):
         positive(key, allow_none=True)
@@ -374,6 +384,7 @@ def _ethos_u65(macs, ublock, weights_per_cycle, output_rate, elementwise_rate):
         ublock=ublock, weights_per_cycle=weights_per_cycle,
         output_elems_per_cycle=output_rate,
         elementwise_elems_per_cycle=elementwise_rate, axi_bytes=16,
+        lut_cycles_per_elem=1.0 if macs <= 256 else 0.5,
         sram_latency_cycles=32, offchip_read_latency_cycles=500,
         offchip_write_latency_cycles=250)
 

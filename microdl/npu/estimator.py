@@ -17,8 +17,9 @@ from microdl.core.macs import op_macs
 from microdl.npu.compression import WeightSizer
 from microdl.npu.config import NPUConfig
 from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_OPS,
-                                MOVE_OPS, POOL_OPS, SOFTMAX_OPS, SOFTMAX_PASSES,
-                                conv_like, elementwise, pooling, softmax)
+                                LUT_OPS, MOVE_OPS, POOL_OPS, SOFTMAX_OPS,
+                                SOFTMAX_PASSES, conv_like, elementwise, pad, pooling,
+                                softmax)
 from microdl.npu.memory import Traffic, arena_for
 from microdl.tflite import read_model
 
@@ -192,7 +193,14 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
             return "offchip"
         return "offchip" if (t in io or not intermediates_fit) else "sram"
 
-    layers = [_layer(op, graph, cfg, place, weights) for op in graph.ops]
+    fusable = _fusable_luts(graph)
+    layers = []
+    for op in graph.ops:
+        if op.index in fusable:
+            layers.append(_fused_lut(op, graph, cfg, layers[fusable[op.index]]))
+        else:
+            layers.append(_layer(op, graph, cfg, place, weights,
+                                 _written_in_place(op, graph)))
     total = float(sum(layer.cycles for layer in layers))
     latency = total / cfg.clock_hz
     macs = int(sum(layer.macs for layer in layers))
@@ -213,8 +221,69 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
         sram_required_bytes=int(required), fits_sram=bool(required <= cfg.sram_bytes))
 
 
+# ------------------------------------------------------------------ fusion
+LUT_STANDALONE_PASSES = 2
+# Operators whose output stage can apply a lookup-table activation on the way out.
+_LUT_HOSTS = CONV_OPS | DEPTHWISE_OPS | POOL_OPS | {"ADD", "SUB", "MUL"}
+
+
+def _consumers(g):
+    out = {}
+    for op in g.ops:
+        for i in op.inputs:
+            if i >= 0:
+                out.setdefault(i, []).append(op.index)
+    return out
+
+
+def _fusable_luts(g):
+    """{LUT op index: producer op index} for lookup-table activations that run in
+    the output stage of the operator before them: its output feeds only the
+    activation, is not a graph output, and it has no fused activation of its own
+    (the output stage applies one; Vela fuses them the same way)."""
+    producer = {o: op.index for op in g.ops for o in op.outputs}
+    cons = _consumers(g)
+    out = {}
+    for op in g.ops:
+        if op.name not in LUT_OPS or not op.inputs:
+            continue
+        x = op.inputs[0]
+        p = producer.get(x)
+        if (p is not None and g.ops[p].name in _LUT_HOSTS and
+                len(cons.get(x, [])) == 1 and x not in g.outputs and
+                len(g.ops[p].outputs) == 1 and
+                not g.ops[p].options.get("fused_activation_function", 0)):
+            out[op.index] = p
+    return out
+
+
+def _written_in_place(op, g):
+    """True for a PAD whose producer (an NPU operator whose output feeds only the
+    PAD) writes straight into the interior of the padded tensor."""
+    if op.name not in ("PAD", "PADV2") or not op.inputs:
+        return False
+    x = op.inputs[0]
+    producer = {o: o_.index for o_ in g.ops for o in o_.outputs}
+    p = producer.get(x)
+    return (p is not None and g.ops[p].name not in FREE_OPS and
+            g.ops[p].name != "CONCATENATION" and
+            len(_consumers(g).get(x, [])) == 1 and x not in g.outputs)
+
+
+def _fused_lut(op, g, cfg, host: LayerEstimate) -> LayerEstimate:
+    """A lookup-table activation fused into `host`: the host's output stage now
+    takes lut_cycles_per_elem per element; the cycles this adds to the host's
+    max(compute, memory) are reported on the activation's own line."""
+    y = g.tensors[op.outputs[0]]
+    lut = int(y.size) * cfg.lut_cycles_per_elem
+    extra = max(0.0, lut - max(host.compute_cycles, host.memory_cycles))
+    return LayerEstimate(op.index, op.name, tuple(y.shape), 0, float(extra), 0.0, 0.0,
+                         float(extra), "compute" if extra > 0 else "none", 0, 0, 0.0,
+                         note=f"fused into layer {host.index}'s output stage")
+
+
 # ------------------------------------------------------------------ one layer
-def _layer(op, g, cfg: NPUConfig, place, weights) -> LayerEstimate:
+def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstimate:
     out_t = g.tensors[op.outputs[0]] if op.outputs else None
     out_shape = tuple(out_t.shape) if out_t is not None else ()
     macs = int(op_macs(op, g))
@@ -233,6 +302,14 @@ def _layer(op, g, cfg: NPUConfig, place, weights) -> LayerEstimate:
             if work is None:
                 work = elementwise(op, g, cfg, place, traffic, cfg.elementwise_rate)
             compute, blocks = work
+        elif name in ("PAD", "PADV2") and pad(op, g, cfg, place, Traffic(cfg),
+                                              in_place) is not None:
+            compute, blocks, passes = pad(op, g, cfg, place, traffic, in_place)
+        elif name in LUT_OPS:
+            # Standalone: the elementwise unit reads the IFM and the output stage
+            # looks up the table, two output-stage passes per element.
+            compute, blocks = elementwise(op, g, cfg, place, traffic,
+                                          cfg.output_rate / LUT_STANDALONE_PASSES)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)

@@ -10,6 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's lowering)
+# DEPTHWISE_CONV_2D with depth multiplier M > 1: the array's depthwise mode computes
+# one output channel per input channel, so the layer runs as M depthwise passes whose
+# outputs are interleaved channel by channel by data-movement (transpose) passes; Vela
+# 5.2 emits 6 transposes moving 3.5 OFM-sizes of data in all (MODEL.md), one element
+# per cycle whatever the array size (single-element strided moves).
+DW_INTERLEAVE_OFM_PASSES = 3.5
+# Data movement element by element (PAD's interior copy, transposes): cycles/element.
+COPY_CYCLES_PER_ELEMENT = 1.0
+# PAD's border bands (ours, measured on the tuning half of tools/npu_family.py against
+# Vela 5.2: 3-5 cycles per element whatever the NPU; narrow bands are written in
+# blocks one pixel wide, each filled from a constant in off-chip memory).
+PAD_BAND_CYCLES_PER_ELEMENT = 4.0
+# MEAN over H and W (lowered to a depthwise convolution onto 1 x 1): cycles per
+# input element.
+MEAN_CYCLES_PER_IFM_ELEMENT = 1.0
 
 # Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
 CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
@@ -21,6 +36,9 @@ MOVE_OPS = frozenset({
     "CONCATENATION", "PAD", "PADV2", "MIRROR_PAD", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "TRANSPOSE", "PACK", "UNPACK", "GATHER", "TILE", "RESIZE_BILINEAR",
     "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "BROADCAST_TO"})
+# Activations the output unit computes by table lookup (standalone or fused).
+LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "GELU", "EXP", "LOG",
+                     "RSQRT"})
 ELEMENTWISE_OPS = frozenset({
     "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "RELU", "RELU6",
     "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "LOGISTIC", "TANH",
@@ -118,6 +136,9 @@ def conv_like(op, g, cfg, place, weights, traffic):
     mac_cycles = n * best * (2 if esize == 2 else 1)
     out_cycles = int(y.size) / cfg.output_rate
     compute = max(mac_cycles, out_cycles)
+    mult = int(opt.get("depth_multiplier", 1)) if depthwise else 1
+    if depthwise and mult > 1 and c_out == c_in_x * mult:
+        compute += DW_INTERLEAVE_OFM_PASSES * int(y.size) * COPY_CYCLES_PER_ELEMENT
 
     # ---- memory traffic
     dkh, dkw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
@@ -156,7 +177,15 @@ def pooling(op, g, cfg, place, traffic):
         axes = {int(a) % 4 for a in np.asarray(t[op.inputs[1]].data).ravel()}
         if axes != {1, 2}:
             return None
-        kh, kw, sh, sw, oh, ow = ih, iw, 1, 1, 1, 1
+        # A depthwise convolution with an H x W kernel of ones onto a 1 x 1 output,
+        # then a rescaling multiply: with one output pixel the array has one lane per
+        # channel busy, and the kernel's elements stream through one per cycle.
+        esize = np.dtype(x.dtype).itemsize
+        traffic.add(place(x.index), int(x.nbytes), min(c, cfg.ifm_block_depth) * esize)
+        traffic.add(place(y.index), int(y.nbytes), write=True)
+        compute = n * ih * iw * c * MEAN_CYCLES_PER_IFM_ELEMENT * (2 if esize == 2 else 1)
+        compute += int(y.size) / cfg.elementwise_rate
+        return compute, 1
     else:
         kh, kw = int(opt.get("filter_height", 1)), int(opt.get("filter_width", 1))
         sh, sw = int(opt.get("stride_h", 1)), int(opt.get("stride_w", 1))
@@ -201,6 +230,17 @@ def softmax(op, g, cfg, place, traffic, passes):
                                                                   bh * bw * bd)
 
 
+def _brick_elements(g, cfg, ti):
+    """Elements an NPU operation processes for tensor `ti`: intermediate 4-D feature
+    maps are stored in bricks of cfg.brick_depth channels (NHCWB16), so their channel
+    count is rounded up; graph inputs and outputs are plain NHWC."""
+    tt = g.tensors[ti]
+    if len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs:
+        return int(tt.size)
+    n, h, w, c = (int(v) for v in tt.shape)
+    return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
 def elementwise(op, g, cfg, place, traffic, rate):
     """One pass over the output at `rate` elements per cycle, reading every input
     and writing every output; returns (compute cycles, blocks)."""
@@ -220,3 +260,33 @@ def elementwise(op, g, cfg, place, traffic, rate):
         elems = max(elems, int(t[o].size))
     bh, bw, bd = cfg.ofm_block
     return elems / rate, _ceil(max(elems, 1), bh * bw * bd)
+
+
+def pad(op, g, cfg, place, traffic, interior_written_by_producer):
+    """PAD / PADV2 of a 4-D feature map: the border is written by four data-movement
+    operations (top, bottom, left, right bands, each filled from a constant in the
+    weights' memory), and the interior by a copy unless the producer writes its
+    output straight into the padded tensor.  Returns (compute cycles, blocks,
+    passes)."""
+    t = g.tensors
+    x, y = t[op.inputs[0]], t[op.outputs[0]]
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        return None
+    n, ih, iw, c = (int(v) for v in x.shape)
+    _, oh, ow, _ = (int(v) for v in y.shape)
+    esize = np.dtype(y.dtype).itemsize
+    bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
+    border = n * sum(bands)
+    const = "offchip" if cfg.weights_in == "offchip" else "sram"
+    traffic.add(const, border * c * esize)
+    traffic.add(place(y.index), border * c * esize, min(c, cfg.ifm_block_depth) * esize,
+                write=True)
+    cycles = border * c * PAD_BAND_CYCLES_PER_ELEMENT
+    passes = sum(2 for b in bands if b > 0)
+    if not interior_written_by_producer:
+        traffic.add(place(x.index), int(x.nbytes))
+        traffic.add(place(y.index), int(x.nbytes), write=True)
+        cycles += int(x.size) * COPY_CYCLES_PER_ELEMENT
+        passes += 1
+    bh, bw, bd = cfg.ofm_block
+    return cycles, _ceil(max(int(y.size), 1), bh * bw * bd), max(passes, 1)
