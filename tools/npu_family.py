@@ -386,8 +386,15 @@ def shared_models():
     out = []
     for p in sorted(glob.glob(os.path.join(root, "mlperf_tiny", "*.tflite")) +
                     glob.glob(os.path.join(root, "tflm", "*.tflite"))):
-        out.append((os.path.splitext(os.path.basename(p))[0], p))
+        name = os.path.splitext(os.path.basename(p))[0]
+        if name in FLOAT_SHARED:
+            continue                 # float models: Vela leaves them to the CPU
+        out.append((name, p))
     return out
+
+
+FLOAT_SHARED = {"ad01_fp32", "kws_ref_model_float32", "pretrainedResnet", "vww_96_float",
+                "hello_world_float"}
 
 
 def _print_stats(title, stats):

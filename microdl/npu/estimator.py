@@ -20,7 +20,7 @@ from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_O
                                 LUT_OPS, MOVE_OPS, POOL_OPS, SOFTMAX_OPS,
                                 SOFTMAX_PASSES, conv_like, elementwise, pad, pooling,
                                 softmax)
-from microdl.npu.memory import Traffic, arena_for
+from microdl.npu.memory import Traffic, arena_for, placement
 from microdl.tflite import read_model
 
 
@@ -180,13 +180,18 @@ def estimate(model, config) -> Estimate:
     return _estimate_graph(graph, config, arena, source)
 
 
-def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
+def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
+                    where=None):
     weights = WeightSizer(graph, cfg)
     # Which memory each activation tensor lives in.
     intermediates_fit = arena_bytes <= cfg.sram_bytes
     io = set(graph.inputs) | set(graph.outputs)
 
     def place(t):
+        if where is not None:
+            if cfg.activations_in == "sram_cache" and t in io:
+                return "offchip"
+            return where.get(t, (0, 0, "sram"))[2]
         if cfg.activations_in == "sram":
             return "sram"
         if cfg.activations_in == "offchip":
@@ -221,10 +226,99 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
         sram_required_bytes=int(required), fits_sram=bool(required <= cfg.sram_bytes))
 
 
+# ------------------------------------------------------------------ SRAM placement
+@dataclass
+class SramPlacement:
+    """Which activation tensors fit in an SRAM and what spilling the rest costs.
+
+    Attributes:
+        config: the NPUConfig (its sram_bytes is the SRAM size used).
+        arena_bytes: size of the arena microdl's planner lays out
+            (microdl.npu.memory.planned_arena), in bytes.
+        tensors: one dict per activation tensor: index, name, nbytes, offset (in
+            the arena, bytes), where ("sram" or "offchip").
+        spilled_bytes: bytes of the tensors that live off-chip.
+        layers: one dict per operator: index, op, cycles_in_sram (every
+            activation in SRAM), cycles (with this placement), extra_cycles
+            (their difference, >= 0 when off-chip memory is the slower one),
+            spilled (names of its spilled inputs/outputs).
+        extra_cycles: sum of the layers' extra_cycles.
+        estimate: the Estimate with this placement.
+    """
+
+    config: NPUConfig
+    arena_bytes: int
+    tensors: list
+    spilled_bytes: int
+    layers: list
+    extra_cycles: float
+    estimate: Estimate
+
+    def summary(self) -> str:
+        """Per-layer table of the cycles spilling costs, as text."""
+        lines = [f"{self.config.name}: arena {self.arena_bytes:,} B, SRAM "
+                 f"{self.config.sram_bytes:,} B, spilled {self.spilled_bytes:,} B, "
+                 f"+{self.extra_cycles:,.0f} cycles"]
+        for la in self.layers:
+            lines.append(f"  {la['index']:3d} {la['op']:22s} {la['cycles_in_sram']:>10,.0f}"
+                         f" -> {la['cycles']:>10,.0f}  "
+                         f"{', '.join(la['spilled']) or '-'}")
+        return "\n".join(lines)
+
+
+def sram_placement(model, config) -> SramPlacement:
+    """Place the model's activations in `config.sram_bytes` of SRAM and cost it.
+
+    Tensors are laid out by microdl's own planner (microdl.runtime.planner via
+    microdl.npu.memory.placement); those ending beyond the SRAM size spill to
+    off-chip memory, and their layers read or write them at the off-chip bandwidth
+    and latency.  With activations_in == "sram_cache" the network's input and output
+    stay off-chip as in estimate().
+
+    Args:
+        model: .tflite bytes or a microdl Graph.
+        config: NPUConfig or preset name.
+    Returns:
+        SramPlacement.
+    Raises:
+        as estimate().
+    """
+    if isinstance(config, str):
+        config = NPUConfig.preset(config)
+    if not isinstance(config, NPUConfig):
+        raise TypeError(f"config must be an NPUConfig or a preset name, got "
+                        f"{type(config).__name__}")
+    graph = model if isinstance(model, Graph) else read_model(bytes(model))
+    where = placement(graph, int(config.sram_bytes))
+    arena = max((off + n for off, n, _ in where.values()), default=0)
+    everything = {t: (o, n, "sram") for t, (o, n, _) in where.items()}
+    base = _estimate_graph(graph, config, arena, "planned", everything)
+    est = _estimate_graph(graph, config, arena, "planned", where)
+    io = set(graph.inputs) | set(graph.outputs)
+    spilled = {t for t, v in where.items() if v[2] == "offchip" and
+               not (config.activations_in == "sram_cache" and t in io)}
+    layers = []
+    for op, b, e in zip(graph.ops, base.layers, est.layers):
+        names = [graph.tensors[t].name for t in list(op.inputs) + list(op.outputs)
+                 if t in spilled]
+        layers.append({"index": op.index, "op": op.name, "cycles_in_sram": b.cycles,
+                       "cycles": e.cycles, "extra_cycles": e.cycles - b.cycles,
+                       "spilled": names})
+    tensors = [{"index": t, "name": graph.tensors[t].name, "nbytes": n, "offset": o,
+                "where": "offchip" if t in spilled else "sram"}
+               for t, (o, n, _) in sorted(where.items())]
+    return SramPlacement(config=config, arena_bytes=int(arena), tensors=tensors,
+                         spilled_bytes=int(sum(where[t][1] for t in spilled)),
+                         layers=layers,
+                         extra_cycles=float(sum(la["extra_cycles"] for la in layers)),
+                         estimate=est)
+
+
 # ------------------------------------------------------------------ fusion
 LUT_STANDALONE_PASSES = 2
 # Operators whose output stage can apply a lookup-table activation on the way out.
-_LUT_HOSTS = CONV_OPS | DEPTHWISE_OPS | POOL_OPS | {"ADD", "SUB", "MUL"}
+# (AVERAGE_POOL_2D rescales in its output stage; Vela 5.2 does not fuse a LUT there.)
+_LUT_HOSTS = CONV_OPS | DEPTHWISE_OPS | {"MAX_POOL_2D", "ADD", "SUB", "MUL"}
 
 
 def _consumers(g):

@@ -64,16 +64,49 @@ def arena_for(graph, content):
     return planned_arena_bytes(graph), "planned"
 
 
-def planned_arena_bytes(graph) -> int:
-    """Arena bytes for the graph's activation tensors: each live from the op that
-    writes it (or the start, for graph inputs) to its last reader (or the end, for
-    graph outputs); RESHAPE-like ops alias their input; placed by microdl's planner
-    (microdl.runtime.planner.plan_graph, one stage per op, no kernel scratch) at
-    16-byte alignment."""
+def planned_arena(graph):
+    """microdl.runtime.planner.ArenaPlan of the graph's activation tensors (see
+    planned_arena_bytes for the lifetimes and aliases)."""
     t = graph.tensors
     aliases = [(op.inputs[0], op.outputs[0]) for op in graph.ops
                if op.name in FREE_OPS and op.inputs and op.outputs and
                op.inputs[0] >= 0 and t[op.inputs[0]].data is None and
                t[op.inputs[0]].nbytes == t[op.outputs[0]].nbytes]
     steps = [planner.Step(op.inputs, op.outputs, k) for k, op in enumerate(graph.ops)]
-    return planner.plan_graph(graph, steps, aliases=aliases).total_bytes
+    return planner.plan_graph(graph, steps, aliases=aliases)
+
+
+def placement(graph, sram_bytes: int) -> dict:
+    """Which memory each activation tensor lives in for an SRAM of `sram_bytes`.
+
+    The arena microdl's planner lays out (planned_arena) is mapped onto the SRAM from
+    address 0: a tensor whose byte range [offset, offset + nbytes) ends within
+    `sram_bytes` lives in SRAM, the others spill to off-chip memory.  Offsets do not
+    depend on the SRAM size, so a bigger SRAM never spills more.
+
+    Returns:
+        {tensor index: (offset in bytes, nbytes, "sram" or "offchip")} for every
+        activation tensor the plan places (aliases report their root's offset).
+    Raises:
+        ValueError: sram_bytes < 0."""
+    if sram_bytes < 0:
+        raise ValueError(f"sram_bytes must be >= 0, got {sram_bytes}")
+    plan = planned_arena(graph)
+    out = {}
+    for ti, tt in enumerate(graph.tensors):
+        off = plan.tensor_offset(ti)
+        if off is None:
+            continue
+        nbytes = int(tt.nbytes)
+        out[ti] = (int(off), nbytes,
+                   "sram" if off + nbytes <= sram_bytes else "offchip")
+    return out
+
+
+def planned_arena_bytes(graph) -> int:
+    """Arena bytes for the graph's activation tensors: each live from the op that
+    writes it (or the start, for graph inputs) to its last reader (or the end, for
+    graph outputs); RESHAPE-like ops alias their input; placed by microdl's planner
+    (microdl.runtime.planner.plan_graph, one stage per op, no kernel scratch) at
+    16-byte alignment."""
+    return planned_arena(graph).total_bytes
