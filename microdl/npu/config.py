@@ -117,6 +117,9 @@ class NPUConfig:
         brick_depth: channel granularity of intermediate feature maps in SRAM
             (Ethos-U's NHCWB16 "brick" layout: 16); elementwise operators on them
             process whole bricks, so 8 channels cost as much as 16.  1 = no bricks.
+        sram_burst_bytes / offchip_burst_bytes: burst length of each memory in bytes
+            (vela.ini: SRAM 32, flash and DRAM 128).  A request for fewer contiguous
+            bytes still occupies a whole burst of bus time.
     """
 
     name: str = "generic"
@@ -143,6 +146,8 @@ class NPUConfig:
     compress_weights: bool = True
     lut_cycles_per_elem: float = 1.0
     brick_depth: int = 16
+    sram_burst_bytes: int = 32
+    offchip_burst_bytes: int = 128
 
     def __post_init__(self):
         # Normalise list-valued fields (from JSON/TOML) to tuples, then validate.
@@ -309,7 +314,7 @@ def _validate(c: NPUConfig):
     if not isinstance(c.name, str) or not c.name:
         raise NPUConfigError(f"name must be a non-empty string, got {c.name!r}")
     for key in ("macs_per_cycle", "dot_product_depth", "ifm_block_depth",
-                "axi_bytes", "brick_depth"):
+                "axi_bytes", "brick_depth", "sram_burst_bytes", "offchip_burst_bytes"):
         positive(key, integer=True)
     for key in ("clock_hz", "sram_bytes_per_cycle", "offchip_bytes_per_cycle",
                 "weights_per_cycle", "pool_cycles_per_kernel_element",

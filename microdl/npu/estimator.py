@@ -18,8 +18,8 @@ from microdl.npu.compression import WeightSizer
 from microdl.npu.config import NPUConfig
 from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_OPS,
                                 LUT_OPS, MOVE_OPS, POOL_OPS, SOFTMAX_OPS,
-                                SOFTMAX_PASSES, conv_like, elementwise, pad, pooling,
-                                softmax)
+                                SOFTMAX_PASSES, COPY_PASSES, concatenation, conv_like,
+                                elementwise, pad, pooling, softmax, written_in_place)
 from microdl.npu.memory import Traffic, arena_for, placement
 from microdl.tflite import read_model
 
@@ -315,7 +315,6 @@ def sram_placement(model, config) -> SramPlacement:
 
 
 # ------------------------------------------------------------------ fusion
-LUT_STANDALONE_PASSES = 2
 # Operators whose output stage can apply a lookup-table activation on the way out.
 # (AVERAGE_POOL_2D rescales in its output stage; Vela 5.2 does not fuse a LUT there.)
 _LUT_HOSTS = CONV_OPS | DEPTHWISE_OPS | {"MAX_POOL_2D", "ADD", "SUB", "MUL"}
@@ -352,16 +351,11 @@ def _fusable_luts(g):
 
 
 def _written_in_place(op, g):
-    """True for a PAD whose producer (an NPU operator whose output feeds only the
-    PAD) writes straight into the interior of the padded tensor."""
+    """True for a PAD whose producer writes straight into the interior of the padded
+    tensor (layers.written_in_place)."""
     if op.name not in ("PAD", "PADV2") or not op.inputs:
         return False
-    x = op.inputs[0]
-    producer = {o: o_.index for o_ in g.ops for o in o_.outputs}
-    p = producer.get(x)
-    return (p is not None and g.ops[p].name not in FREE_OPS and
-            g.ops[p].name != "CONCATENATION" and
-            len(_consumers(g).get(x, [])) == 1 and x not in g.outputs)
+    return written_in_place(g, op.inputs[0], op.index)
 
 
 def _fused_lut(op, g, cfg, host: LayerEstimate) -> LayerEstimate:
@@ -399,11 +393,13 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
         elif name in ("PAD", "PADV2") and pad(op, g, cfg, place, Traffic(cfg),
                                               in_place) is not None:
             compute, blocks, passes = pad(op, g, cfg, place, traffic, in_place)
+        elif name == "CONCATENATION":
+            compute, blocks = concatenation(op, g, cfg, place, traffic)
         elif name in LUT_OPS:
             # Standalone: the elementwise unit reads the IFM and the output stage
-            # looks up the table, two output-stage passes per element.
+            # looks up the table, two output-stage slots per element.
             compute, blocks = elementwise(op, g, cfg, place, traffic,
-                                          cfg.output_rate / LUT_STANDALONE_PASSES)
+                                          cfg.output_rate / COPY_PASSES)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)

@@ -12,12 +12,15 @@ import numpy as np
 SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's lowering)
 # DEPTHWISE_CONV_2D with depth multiplier M > 1: the array's depthwise mode computes
 # one output channel per input channel, so the layer runs as M depthwise passes whose
-# outputs are interleaved channel by channel by data-movement (transpose) passes; Vela
-# 5.2 emits 6 transposes moving 3.5 OFM-sizes of data in all (MODEL.md), one element
-# per cycle whatever the array size (single-element strided moves).
-DW_INTERLEAVE_OFM_PASSES = 3.5
-# Data movement element by element (PAD's interior copy, transposes): cycles/element.
-COPY_CYCLES_PER_ELEMENT = 1.0
+# outputs are interleaved channel by channel by transposes.  Vela 5.2 emits 6 of
+# them, 3.5 OFM-sizes of elements in all, each element read and written as its own
+# 32-bit word: 3.5 x 2 x 4 = 28 bytes of SRAM bus time per OFM element (they are
+# SRAM-bound: U55 8 B/cycle -> 3.5 cycles/element, U65 16 B/cycle -> 1.75).
+DW_INTERLEAVE_SRAM_BYTES_PER_ELEMENT = 28.0
+# Single-input data movement and lookups (PAD's interior, CONCATENATION's copied
+# inputs, a standalone LUT activation): the elementwise unit reads, the output stage
+# writes, two output-stage slots per element (U55-128: 1 cycle/element).
+COPY_PASSES = 2
 # PAD's border bands (ours, measured on the tuning half of tools/npu_family.py against
 # Vela 5.2: 3-5 cycles per element whatever the NPU; narrow bands are written in
 # blocks one pixel wide, each filled from a constant in off-chip memory).
@@ -70,6 +73,25 @@ def _nhwc(shape):
     if len(s) == 1:
         return (1, 1, 1, s[0])
     return (1, 1, 1, 1)
+
+
+def request_bytes(g, cfg, ti, write=False, block_width=16):
+    """Contiguous bytes per memory request for activation tensor `ti` (None: long
+    runs).  Intermediate feature maps are stored in 16-channel bricks (NHCWB16) and
+    move in long runs; the network's input and output are plain NHWC, where a block
+    row of pixels is contiguous when the block holds every channel (reads; writes
+    only up to 16 channels), else each pixel's slice is its own request (writes:
+    at most 16 bytes).  Vela's memory-transfer-efficiency rules, 5.2."""
+    tt = g.tensors[ti]
+    if ti not in g.inputs and ti not in g.outputs:
+        return None
+    esize = np.dtype(tt.dtype).itemsize
+    c = _nhwc(tt.shape)[3]
+    w = min(block_width, _nhwc(tt.shape)[2])
+    if write:
+        return c * esize * w if c <= cfg.brick_depth else min(c, cfg.brick_depth) * esize
+    depth = cfg.ifm_block_depth
+    return c * esize * w if c <= depth else depth * esize
 
 
 def conv_like(op, g, cfg, place, weights, traffic):
@@ -138,7 +160,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
     compute = max(mac_cycles, out_cycles)
     mult = int(opt.get("depth_multiplier", 1)) if depthwise else 1
     if depthwise and mult > 1 and c_out == c_in_x * mult:
-        compute += DW_INTERLEAVE_OFM_PASSES * int(y.size) * COPY_CYCLES_PER_ELEMENT
+        # Separate operations after the depthwise passes: they add, not overlap.
+        moved = DW_INTERLEAVE_SRAM_BYTES_PER_ELEMENT * int(y.size)
+        traffic.real["sram"] += moved
+        compute += moved / cfg.sram_bytes_per_cycle
 
     # ---- memory traffic
     dkh, dkw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
@@ -152,9 +177,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
         ifm_bytes = int(x.nbytes) * depth_blocks    # inserted zeros are not read
     else:
         ifm_bytes = n * window * c_in_x * esize * depth_blocks
-    traffic.add(place(x.index), ifm_bytes, min(c_in_x, D) * esize)
-    y_esize = np.dtype(y.dtype).itemsize
-    traffic.add(place(y.index), int(y.nbytes), min(c_out, D) * y_esize, write=True)
+    bw_in = min((bw - 1) * sw + dkw, iw)
+    traffic.add(place(x.index), ifm_bytes, request_bytes(g, cfg, x.index, False, bw_in))
+    traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True, bw),
+                write=True)
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
@@ -181,8 +207,9 @@ def pooling(op, g, cfg, place, traffic):
         # then a rescaling multiply: with one output pixel the array has one lane per
         # channel busy, and the kernel's elements stream through one per cycle.
         esize = np.dtype(x.dtype).itemsize
-        traffic.add(place(x.index), int(x.nbytes), min(c, cfg.ifm_block_depth) * esize)
-        traffic.add(place(y.index), int(y.nbytes), write=True)
+        traffic.add(place(x.index), int(x.nbytes), request_bytes(g, cfg, x.index))
+        traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True),
+                    write=True)
         compute = n * ih * iw * c * MEAN_CYCLES_PER_IFM_ELEMENT * (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
         return compute, 1
@@ -207,9 +234,9 @@ def pooling(op, g, cfg, place, traffic):
     cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
     compute = max(n * cycles, int(y.size) / cfg.output_rate)
     traffic.add(place(x.index), n * window * c * esize,
-                min(c, cfg.ifm_block_depth) * esize)
-    traffic.add(place(y.index), int(y.nbytes),
-                min(c, cfg.ifm_block_depth) * np.dtype(y.dtype).itemsize, write=True)
+                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw)))
+    traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True, bw),
+                write=True)
     return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
 
 
@@ -253,13 +280,48 @@ def elementwise(op, g, cfg, place, traffic, rate):
             where = "offchip" if cfg.weights_in == "offchip" else "sram"
             traffic.add(where, int(ti.nbytes))
         else:
-            traffic.add(place(i), int(ti.nbytes))
+            traffic.add(place(i), int(ti.nbytes), request_bytes(g, cfg, i))
     elems = 0
     for o in op.outputs:
-        traffic.add(place(o), int(t[o].nbytes), write=True)
+        traffic.add(place(o), int(t[o].nbytes), request_bytes(g, cfg, o, True),
+                    write=True)
         elems = max(elems, int(t[o].size))
     bh, bw, bd = cfg.ofm_block
     return elems / rate, _ceil(max(elems, 1), bh * bw * bd)
+
+
+def written_in_place(g, ti, consumer):
+    """True when tensor `ti` is written by its producer straight into the output of
+    `consumer` (a CONCATENATION or PAD): the producer is an NPU operator (not a
+    re-label, not a concatenation) and `ti` has no other reader and is no graph
+    output."""
+    if ti in g.inputs or ti in g.outputs or g.tensors[ti].data is not None:
+        return False
+    prod = [op for op in g.ops if ti in op.outputs]
+    readers = [op for op in g.ops if ti in op.inputs]
+    return (len(prod) == 1 and prod[0].name not in FREE_OPS and
+            prod[0].name != "CONCATENATION" and len(prod[0].outputs) == 1 and
+            len(readers) == 1 and readers[0].index == consumer)
+
+
+def concatenation(op, g, cfg, place, traffic):
+    """CONCATENATION: producers that can write straight into their slice of the
+    output do so (costed with them); every other input is copied, COPY_PASSES output
+    slots per element.  Returns (compute cycles, blocks)."""
+    t = g.tensors
+    copied = 0
+    for i in op.inputs:
+        if i < 0 or written_in_place(g, i, op.index):
+            continue
+        ti = t[i]
+        where = ("offchip" if cfg.weights_in == "offchip" else "sram") \
+            if ti.data is not None else place(i)
+        traffic.add(where, int(ti.nbytes), request_bytes(g, cfg, i))
+        traffic.add(place(op.outputs[0]), int(ti.nbytes),
+                    request_bytes(g, cfg, op.outputs[0], True), write=True)
+        copied += int(ti.size)
+    bh, bw, bd = cfg.ofm_block
+    return copied * COPY_PASSES / cfg.output_rate, _ceil(max(copied, 1), bh * bw * bd)
 
 
 def pad(op, g, cfg, place, traffic, interior_written_by_producer):
@@ -279,14 +341,14 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     border = n * sum(bands)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
     traffic.add(const, border * c * esize)
-    traffic.add(place(y.index), border * c * esize, min(c, cfg.ifm_block_depth) * esize,
+    traffic.add(place(y.index), border * c * esize, request_bytes(g, cfg, y.index, True),
                 write=True)
     cycles = border * c * PAD_BAND_CYCLES_PER_ELEMENT
     passes = sum(2 for b in bands if b > 0)
     if not interior_written_by_producer:
         traffic.add(place(x.index), int(x.nbytes))
         traffic.add(place(y.index), int(x.nbytes), write=True)
-        cycles += int(x.size) * COPY_CYCLES_PER_ELEMENT
+        cycles += int(x.size) * COPY_PASSES / cfg.output_rate
         passes += 1
     bh, bw, bd = cfg.ofm_block
     return cycles, _ceil(max(int(y.size), 1), bh * bw * bd), max(passes, 1)

@@ -12,7 +12,7 @@ from microdl.runtime.interpreter import Interpreter
 
 class Traffic:
     """Bytes moved by one operator: real bytes per memory, and the bus-time bytes
-    (real bytes plus what short requests waste of a bus beat)."""
+    (real bytes plus what short requests waste of a memory burst)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -40,9 +40,8 @@ class Traffic:
         if request_bytes is None or request_bytes <= 0:
             self.cost[where] += nbytes
         else:
-            beat = self.cfg.axi_bytes
-            per_request = math.ceil(request_bytes / beat) * beat
-            self.cost[where] += nbytes * per_request / request_bytes
+            burst = c.sram_burst_bytes if where == "sram" else c.offchip_burst_bytes
+            self.cost[where] += nbytes * burst / min(burst, request_bytes)
 
     def cycles(self):
         c = self.cfg
