@@ -358,12 +358,27 @@ def _written_in_place(op, g):
     return written_in_place(g, op.inputs[0], op.index)
 
 
+LUT_BYTES = {1: 256, 2: 2048}    # table bytes: int8 256 x 1 B, int16 512 x 4 B
+
+
+def _lut_load_cycles(op, g, cfg):
+    """Cycles to DMA the activation's lookup table into the NPU before the operator
+    runs (from off-chip memory when the weights live there): table bytes over the
+    bandwidth plus the read latency; not hidden under the operator."""
+    esize = np.dtype(g.tensors[op.outputs[0]].dtype).itemsize
+    nbytes = LUT_BYTES.get(esize, 2048)
+    if cfg.weights_in == "offchip":
+        return nbytes / cfg.offchip_bytes_per_cycle + cfg.offchip_read_latency_cycles
+    return nbytes / cfg.sram_bytes_per_cycle + cfg.sram_latency_cycles
+
+
 def _fused_lut(op, g, cfg, host: LayerEstimate) -> LayerEstimate:
     """A lookup-table activation fused into `host`: the host's output stage now
     takes lut_cycles_per_elem per element; the cycles this adds to the host's
     max(compute, memory) are reported on the activation's own line."""
     y = g.tensors[op.outputs[0]]
     lut = int(y.size) * cfg.lut_cycles_per_elem
+    # (The table's load is prefetched under the layers before: not counted.)
     extra = max(0.0, lut - max(host.compute_cycles, host.memory_cycles))
     return LayerEstimate(op.index, op.name, tuple(y.shape), 0, float(extra), 0.0, 0.0,
                          float(extra), "compute" if extra > 0 else "none", 0, 0, 0.0,
@@ -397,9 +412,11 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
             compute, blocks = concatenation(op, g, cfg, place, traffic)
         elif name in LUT_OPS:
             # Standalone: the elementwise unit reads the IFM and the output stage
-            # looks up the table, two output-stage slots per element.
+            # looks up the table, two output-stage slots per element; first the
+            # table is copied from the weights' memory into the NPU's SHRAM.
             compute, blocks = elementwise(op, g, cfg, place, traffic,
                                           cfg.output_rate / COPY_PASSES)
+            compute += _lut_load_cycles(op, g, cfg)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)

@@ -282,12 +282,21 @@ def elementwise(op, g, cfg, place, traffic, rate):
         else:
             traffic.add(place(i), int(ti.nbytes), request_bytes(g, cfg, i))
     elems = 0
+    binary = sum(1 for i in op.inputs if i >= 0 and t[i].data is None) > 1
     for o in op.outputs:
         traffic.add(place(o), int(t[o].nbytes), request_bytes(g, cfg, o, True),
                     write=True)
-        elems = max(elems, int(t[o].size))
-    bh, bw, bd = cfg.ofm_block
-    return elems / rate, _ceil(max(elems, 1), bh * bw * bd)
+        # Binary elementwise operators step through bricks: whole 16-channel bricks.
+        elems = max(elems, _brick_elements(g, cfg, o) if binary else int(t[o].size))
+    return elems / rate, _stream_blocks(cfg, elems)
+
+
+def _stream_blocks(cfg, elems):
+    """Blocks of a streaming (elementwise / data-movement) operator: one micro-block
+    of positions x one 16-channel brick each, so only one such block of the faster
+    stage is not overlapped."""
+    uh, uw, _ = cfg.ublock_hwc
+    return _ceil(max(int(elems), 1), uh * uw * cfg.brick_depth)
 
 
 def written_in_place(g, ti, consumer):
@@ -320,8 +329,7 @@ def concatenation(op, g, cfg, place, traffic):
         traffic.add(place(op.outputs[0]), int(ti.nbytes),
                     request_bytes(g, cfg, op.outputs[0], True), write=True)
         copied += int(ti.size)
-    bh, bw, bd = cfg.ofm_block
-    return copied * COPY_PASSES / cfg.output_rate, _ceil(max(copied, 1), bh * bw * bd)
+    return copied * COPY_PASSES / cfg.output_rate, _stream_blocks(cfg, copied)
 
 
 def pad(op, g, cfg, place, traffic, interior_written_by_producer):
@@ -350,5 +358,4 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
         traffic.add(place(y.index), int(x.nbytes), write=True)
         cycles += int(x.size) * COPY_PASSES / cfg.output_rate
         passes += 1
-    bh, bw, bd = cfg.ofm_block
-    return cycles, _ceil(max(int(y.size), 1), bh * bw * bd), max(passes, 1)
+    return cycles, _stream_blocks(cfg, int(y.size)), max(passes, 1)
