@@ -17,6 +17,10 @@ SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's low
 # 32-bit word: 3.5 x 2 x 4 = 28 bytes of SRAM bus time per OFM element (they are
 # SRAM-bound: U55 8 B/cycle -> 3.5 cycles/element, U65 16 B/cycle -> 1.75).
 DW_INTERLEAVE_SRAM_BYTES_PER_ELEMENT = 28.0
+# Feature maps with fewer channels stay NHWC (a brick would be mostly padding; ours,
+# from Vela's cycles on the tuning half: 1-channel maps are not rounded, 4-channel
+# ones are).  Bricked maps also move their padding: brick_factor.
+BRICK_MIN_CHANNELS = 2
 # Single-input data movement and lookups (PAD's interior, CONCATENATION's copied
 # inputs, a standalone LUT activation): the elementwise unit reads, the output stage
 # writes, two output-stage slots per element (U55-128: 1 cycle/element).
@@ -178,9 +182,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
     else:
         ifm_bytes = n * window * c_in_x * esize * depth_blocks
     bw_in = min((bw - 1) * sw + dkw, iw)
-    traffic.add(place(x.index), ifm_bytes, request_bytes(g, cfg, x.index, False, bw_in))
-    traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True, bw),
-                write=True)
+    traffic.add(place(x.index), ifm_bytes * brick_factor(g, cfg, x.index),
+                request_bytes(g, cfg, x.index, False, bw_in))
+    traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
+                request_bytes(g, cfg, y.index, True, bw), write=True)
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
@@ -233,10 +238,10 @@ def pooling(op, g, cfg, place, traffic):
     esize = np.dtype(x.dtype).itemsize
     cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
     compute = max(n * cycles, int(y.size) / cfg.output_rate)
-    traffic.add(place(x.index), n * window * c * esize,
+    traffic.add(place(x.index), n * window * c * esize * brick_factor(g, cfg, x.index),
                 request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw)))
-    traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True, bw),
-                write=True)
+    traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
+                request_bytes(g, cfg, y.index, True, bw), write=True)
     return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
 
 
@@ -262,10 +267,20 @@ def _brick_elements(g, cfg, ti):
     maps are stored in bricks of cfg.brick_depth channels (NHCWB16), so their channel
     count is rounded up; graph inputs and outputs are plain NHWC."""
     tt = g.tensors[ti]
-    if len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs:
+    if (len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs or
+            int(tt.shape[3]) < BRICK_MIN_CHANNELS):
         return int(tt.size)
     n, h, w, c = (int(v) for v in tt.shape)
     return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
+def brick_factor(g, cfg, ti):
+    """Bytes moved per byte of data for activation tensor `ti`: intermediate feature
+    maps stored in 16-channel bricks move the padding of their last brick too."""
+    tt = g.tensors[ti]
+    if tt.data is not None or not tt.size:
+        return 1.0
+    return _brick_elements(g, cfg, ti) / int(tt.size)
 
 
 def elementwise(op, g, cfg, place, traffic, rate):
@@ -280,12 +295,13 @@ def elementwise(op, g, cfg, place, traffic, rate):
             where = "offchip" if cfg.weights_in == "offchip" else "sram"
             traffic.add(where, int(ti.nbytes))
         else:
-            traffic.add(place(i), int(ti.nbytes), request_bytes(g, cfg, i))
+            traffic.add(place(i), int(ti.nbytes) * brick_factor(g, cfg, i),
+                        request_bytes(g, cfg, i))
     elems = 0
     binary = sum(1 for i in op.inputs if i >= 0 and t[i].data is None) > 1
     for o in op.outputs:
-        traffic.add(place(o), int(t[o].nbytes), request_bytes(g, cfg, o, True),
-                    write=True)
+        traffic.add(place(o), int(t[o].nbytes) * brick_factor(g, cfg, o),
+                    request_bytes(g, cfg, o, True), write=True)
         # Binary elementwise operators step through bricks: whole 16-channel bricks.
         elems = max(elems, _brick_elements(g, cfg, o) if binary else int(t[o].size))
     return elems / rate, _stream_blocks(cfg, elems)
