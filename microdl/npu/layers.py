@@ -25,10 +25,10 @@ BRICK_MIN_CHANNELS = 2
 # inputs, a standalone LUT activation): the elementwise unit reads, the output stage
 # writes, two output-stage slots per element (U55-128: 1 cycle/element).
 COPY_PASSES = 2
-# PAD's border bands (ours, measured on the tuning half of tools/npu_family.py against
-# Vela 5.2: 3-5 cycles per element whatever the NPU; narrow bands are written in
-# blocks one pixel wide, each filled from a constant in off-chip memory).
-PAD_BAND_CYCLES_PER_ELEMENT = 4.0
+# PAD's border bands are filled from a scalar constant one element per memory request
+# (each element a whole SRAM burst: 32 B / 8 B per cycle = 4 cycles per element on
+# Ethos-U55, 2 on U65's 16 B/cycle SRAM), seen as 3-5 cycles per element on U55 in
+# Vela 5.2 for every MAC array size.
 # MEAN over H and W (lowered to a depthwise convolution onto 1 x 1): cycles per
 # input element.
 MEAN_CYCLES_PER_IFM_ELEMENT = 1.0
@@ -350,9 +350,9 @@ def concatenation(op, g, cfg, place, traffic):
 
 def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     """PAD / PADV2 of a 4-D feature map: the border is written by four data-movement
-    operations (top, bottom, left, right bands, each filled from a constant in the
-    weights' memory), and the interior by a copy unless the producer writes its
-    output straight into the padded tensor.  Returns (compute cycles, blocks,
+    operations (top, bottom, left, right bands, each filled element by element from
+    a constant in the weights' memory), and the interior by a copy unless the
+    producer writes its output straight into the padded tensor.  Returns (compute cycles, blocks,
     passes)."""
     t = g.tensors
     x, y = t[op.inputs[0]], t[op.outputs[0]]
@@ -365,9 +365,12 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     border = n * sum(bands)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
     traffic.add(const, border * c * esize)
-    traffic.add(place(y.index), border * c * esize, request_bytes(g, cfg, y.index, True),
-                write=True)
-    cycles = border * c * PAD_BAND_CYCLES_PER_ELEMENT
+    traffic.real[place(y.index)] += border * c * esize
+    # The bands and the interior copy are separate operations: their cycles add.
+    if place(y.index) == "sram":
+        cycles = border * c * cfg.sram_burst_bytes / cfg.sram_bytes_per_cycle
+    else:
+        cycles = border * c * cfg.offchip_burst_bytes / cfg.offchip_bytes_per_cycle
     passes = sum(2 for b in bands if b > 0)
     if not interior_written_by_producer:
         traffic.add(place(x.index), int(x.nbytes))
