@@ -103,8 +103,9 @@ class NPUConfig:
         ofm_block: largest OFM block (height, width, depth) processed at once; sets
             how often weights are re-read and inputs re-fetched (halo, depth blocks).
         axi_bytes: data width of the NPU's memory ports in bytes (Ethos-U55: 8,
-            Ethos-U65: 16).  A memory request occupies at least one such beat, so a
-            request for fewer bytes wastes the rest of the beat's bandwidth.
+            Ethos-U65: 16); the bandwidths above already include it.  Short
+            requests are costed by memory burst (sram_burst_bytes,
+            offchip_burst_bytes), not by bus beat.
         sram_latency_cycles: SRAM read and write latency in cycles.
         offchip_read_latency_cycles / offchip_write_latency_cycles: off-chip memory
             read and write latency in cycles.
