@@ -648,10 +648,12 @@ def format_whatif(res) -> str:
 
 
 def plot_whatif(res, path, title=None):
-    """PNG of latency (us) against each swept parameter (log-x panels)."""
+    """PNG of latency (us) against each swept parameter (log-x panels; the red star
+    is the unmodified config)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
     sweeps = res["sweeps"]
     fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2),
                              squeeze=False)
@@ -663,6 +665,11 @@ def plot_whatif(res, path, title=None):
         if base:
             ax.plot([base[0]["value"]], [base[0]["latency_us"]], "r*", markersize=12)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.FixedLocator(xs))
+        ax.xaxis.set_major_formatter(ticker.FixedFormatter(
+            [f"{x:,.0f}" if x >= 10 else f"{x:g}" for x in xs]))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.tick_params(axis="x", labelrotation=45)
         ax.set_xlabel(WHATIF_UNITS[param])
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("latency (us)")

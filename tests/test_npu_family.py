@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from microdl.npu import NPUConfig, estimate, placement, sram_placement
-from microdl.npu.vela_compare import compare_model, distribution
+from microdl.npu.vela_compare import compare_model, distribution, match_layers
 from microdl.tflite import read_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,3 +151,61 @@ def test_whatif_sweeps(model, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(bench.BenchError):
         bench.npu_whatif(model, "ethos-u55-128", {"voltage": (1,)})
+
+
+def test_whatif_cli(model, tmp_path, capsys):
+    from microdl.cli import bench as cli
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model)
+    png = tmp_path / "w.png"
+    assert cli.main([str(path), "--npu", "ethos-u65-256", "--npu-whatif", str(png),
+                     "--repeats", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "what-if around ethos-u65-256" in out and "off-chip GB/s" in out
+    assert png.exists()
+    assert cli.main([str(path), "--npu-whatif", str(png), "--repeats", "1",
+                     "--no-progress"]) == 2          # no --npu to sweep around
+
+
+# ------------------------------------------------------------------ matching
+def _vela_rows(*rows):
+    return [{"Name": n, "Original Operator": o, "Op Cycles": float(c)} for n, o, c in rows]
+
+
+def test_matching_merges_what_vela_fuses():
+    # Seed 0: depthwise, conv, concat(conv output, its input), conv, conv, reshape,
+    # fully connected.  Rows as Vela writes them: the concatenation's branch conv
+    # writes into the concat's output (its row names that tensor), every other
+    # operator has a "_act" row and a fused-activation row, an anonymous row ("#99")
+    # comes before the concat's own row, and RESHAPE has no row.
+    g = read_model(F.make_model(0))
+    names = {op.index: g.tensors[op.outputs[0]].name for op in g.ops}
+    conv_into_concat = [op for op in g.ops if op.name == "CONCATENATION"]
+    assert conv_into_concat, "seed 0 has a concatenation"
+    cat = conv_into_concat[0]
+    branch = next(i for i in cat.inputs
+                  if any(o.name == "CONV_2D" and i in o.outputs for o in g.ops))
+    branch_op = next(o.index for o in g.ops if branch in o.outputs)
+    rows = []
+    for op in g.ops:
+        if op.index == branch_op:
+            rows.append((names[cat.index], "Conv2D", 100))
+        elif op.name in ("RESHAPE", "PAD"):
+            continue
+        elif op.name == "CONCATENATION":
+            rows.append(("#99", "Concat", 5))
+            rows.append((names[op.index], "Concat", 10))
+        else:
+            rows.append((names[op.index] + "_act", "X", 7))
+            rows.append((names[op.index], "X", 0))
+    groups = match_layers(g, _vela_rows(*rows))
+    covered = sorted(r for _, rs in groups for r in rs)
+    assert covered == list(range(len(rows)))          # every row, once
+    ops = sorted(k for o, _ in groups for k in o)
+    assert ops == list(range(len(g.ops)))              # every operator, once
+    cat_group = next(o for o, _ in groups if cat.index in o)
+    assert branch_op in cat_group
+    for op in g.ops:
+        if op.name == "RESHAPE":
+            consumer = next(o.index for o in g.ops if op.outputs[0] in o.inputs)
+            assert any(op.index in o and consumer in o for o, _ in groups)

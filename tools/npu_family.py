@@ -447,7 +447,9 @@ def main(argv=None):
             r["model"] = name
             results.append(r)
             print(f"{name:28s} {npu:14s} vela {r['vela_total']:>10,.0f} microdl "
-                  f"{r['microdl_total']:>10,.0f} ratio {r['ratio']:.3f}")
+                  f"{r['microdl_total']:>10,.0f} ratio {r['ratio']:.3f}  arena "
+                  f"{r['microdl_arena_bytes']:>8,} B, Vela SRAM "
+                  f"{r['vela_sram_bytes']:>8,.0f} B")
             if args.per_layer:
                 for la in r["layers"]:
                     print(f"    {la['ops']:40s} vela {la['vela']:>9,.0f} microdl "
