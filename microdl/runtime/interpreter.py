@@ -13,7 +13,7 @@ import numpy as np
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.graph import Graph
 from microdl.core.tables import text_table
-from microdl.runtime import parallel, planner
+from microdl.runtime import parallel, planner, shapeinfer
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
@@ -213,13 +213,17 @@ class Interpreter:
         return self._experimental_compress_quantization_zero_points
 
     # ------------------------------------------------------------------ prepare
-    def _prepare(self):
+    def _prepare(self, graph=None, before_op=None):
+        """Prepare every op of `graph` (default: the model's), calling
+        before_op(op, graph) first when given (a re-prepare after a resize)."""
         load_all()
-        g = self._graph
+        g = self._graph if graph is None else graph
         steps = []  # (op index, step)
         unsupported = []
         for op in g.ops:
             try:
+                if before_op is not None:
+                    before_op(op, g)
                 fn = preparer_for(op, g)
                 if fn is None:
                     raise Unsupported("no microdl kernel for this operator")
@@ -244,15 +248,81 @@ class Interpreter:
             raise UnsupportedOpError(unsupported)
         return steps
 
+    # ------------------------------------------------------------------- resize
+    # The graph at the shapes of its file (set by the first resize) and whether a
+    # resize waits for allocate_tensors().
+    _file_graph = None
+    _resize_pending = False
+
+    def resize_tensor_input(self, input_index, tensor_size, strict=False):
+        """Give tensor `input_index` the shape `tensor_size` (e.g. a batch of N:
+        [N, H, W, C]); allocate_tensors() then prepares every op again for the new
+        shapes and plans a new arena.  As LiteRT 2.x: until then invoke() raises
+        RuntimeError and the tensor has no data; the new shape shows in
+        get_input_details() at once; resizing to the current shape of an allocated
+        interpreter changes nothing.
+
+        Args:
+            input_index: tensor index (the 'index' of get_input_details()).
+            tensor_size: the new shape, a 1-D sequence of ints (converted to int32).
+            strict: only dimensions that are -1 in the tensor's shape_signature may
+                change (the batch of the MLPerf Tiny models, for instance).
+
+        Output shapes follow through every op (microdl.runtime.shapeinfer: the rules of
+        LiteRT's kernels, plus a RESHAPE / TRANSPOSE_CONV with a constant shape operand
+        whose first entry is the model's batch takes the new batch).
+
+        Raises:
+            TypeError: input_index not an int, strict not a bool-like value.
+            ValueError: tensor_size not 1-D or not numbers (OverflowError outside int32).
+            RuntimeError: LiteRT's messages: index out of range; with strict, a rank
+                change or a change of a dimension that is not -1 in shape_signature;
+                a constant or variable tensor ("Attempting to resize a fixed-size
+                tensor."); a negative dimension.
+            allocate_tensors() then raises ModelError naming the op whose shapes
+            cannot follow (or UnsupportedOpError for shapes the kernels refuse).
+            RuntimeError (LiteRT's message) while a view from tensor() is held."""
+        self._ensure_safe()
+        g = self._graph
+        index, shape = shapeinfer.check_resize(g, input_index, tensor_size, strict)
+        if (tuple(g.tensors[index].shape) == shape and self._engine is not None
+                and not self._resize_pending):
+            return
+        if self._file_graph is None:
+            self._file_graph = g
+        self._graph = shapeinfer.with_shape(g, index, shape)
+        self._views.pop(index, None)
+        self._engine = None
+        self._resize_pending = True
+
+    def _prepare_resized(self):
+        """Prepare the graph again at the shapes resize_tensor_input() set (ModelError
+        naming the first op whose shapes cannot follow; the interpreter then stays
+        unallocated)."""
+        g = self._graph
+        for i in g.inputs:
+            if g.tensors[i].nbytes > MAX_ARENA_BYTES:
+                raise ModelError(f"input tensor {i} of shape {g.tensors[i].shape} "
+                                 f"takes more than the {MAX_ARENA_BYTES} bytes microdl "
+                                 f"allows")
+        copy = shapeinfer.copy_for_resize(g, {})
+        hook = shapeinfer.ShapePropagation(self._file_graph, self._ctx, MAX_ARENA_BYTES)
+        steps = self._prepare(copy, hook.before_op)
+        self._graph, self._steps = copy, steps
+        self._resize_pending = False
+
     # ----------------------------------------------------------------- allocate
     def allocate_tensors(self):
-        """Plan the arena, allocate it once and bind every C node to its addresses.
-        Variable tensors start at their reset value (reset_all_variables).
+        """Plan the arena, allocate it once and bind every C node to its addresses
+        (after resize_tensor_input(): prepare every op again for the new shapes
+        first).  Variable tensors start at their reset value (reset_all_variables).
 
         Raises:
             RuntimeError: a view from tensor() is still held (LiteRT's message): the
                 arena it points into would be replaced."""
         self._ensure_safe()
+        if self._resize_pending:
+            self._prepare_resized()
         g = self._graph
         nodes, steps, groups = self._schedule()
         plan = planner.plan_graph(
@@ -506,7 +576,7 @@ class Interpreter:
             if t.data is not None:
                 return t.data
             off = self._offsets.get(index)
-            if off is None or self._user_buffer is None:
+            if off is None or self._user_buffer is None or index not in self._views:
                 raise ValueError("Tensor data is null. Run allocate_tensors() first")
             return np.frombuffer(self._user_buffer, np.uint8, t.nbytes,
                                  off).view(t.dtype).reshape(t.shape)

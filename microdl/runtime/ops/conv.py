@@ -470,8 +470,11 @@ def prepare_transpose_conv(op, graph, ctx):
                          f"expected batch {batches} and {out_c} channels")
     shape_ref = None
     if shape_t.data is not None:
-        if tuple(int(v) for v in shape_t.data) != tuple(y.shape):
-            raise ModelError(f"output_shape {[int(v) for v in shape_t.data]} differs "
+        # After a resize to a new batch, the batch carried past a constant output_shape
+        # (microdl.runtime.shapeinfer).
+        want = ctx.carried_shapes.get(op.index, [int(v) for v in shape_t.data])
+        if tuple(want) != tuple(y.shape):
+            raise ModelError(f"output_shape {list(want)} differs "
                              f"from the output tensor's shape {tuple(y.shape)}")
     else:
         shape_ref = shape_t.index
