@@ -17,12 +17,14 @@ range of the per-repeat p99, microdl's 2-thread median speedup and 2-thread / 1-
 p99 ratio, and LiteRT's 2-thread figures over microdl's.
 
     python tools/bench_threads.py [--quick] [--markdown] [--repeats N] [--rounds N]
-                                  [--calls N] [--models KWS,VWW] [--loads idle,busy1]
+                                  [--calls N] [--models KWS,VWW]
+                                  [--loads idle,busy1]
                                   [--microdl-root DIR]
 
 --quick (under a minute on an idle machine, longer under load): 3 repeats of 3 rounds
-of 200 calls; default (a few minutes): 5 repeats of 5 rounds of 400 calls.  --microdl-root imports microdl from
-another checkout (to compare builds, e.g. before and after a change to the pool).
+of 200 calls; default (a few minutes): 5 repeats of 5 rounds of 400 calls.
+--microdl-root imports microdl from another checkout (to compare builds, e.g. before
+and after a change to the pool).
 """
 from __future__ import annotations
 
