@@ -166,6 +166,8 @@ static int32_t run_claimed(struct mdl_pool* p, uint32_t gen, int32_t is_worker) 
     const mdl_status st = job[i].run(&job[i]);
     if (st != MDL_OK) record_error(p, i, st);
     ++ran;
+    /* Counted before `done`, so the caller sees every finished band counted. */
+    if (is_worker) ADD_RLX(p->stats.bands_workers, 1u);
     __atomic_fetch_add(&p->done, 1, __ATOMIC_SEQ_CST);
     if (is_worker && LOAD_SC(p->caller_waiting)) {
       pthread_mutex_lock(&p->mutex);
@@ -217,8 +219,7 @@ static void* worker_main(void* varg) {
     const uint32_t w = wait_for_group(p, seen);
     if (LOAD(p->stop)) return NULL;
     seen = w >> BAND_BITS;
-    const int32_t ran = run_claimed(p, seen, 1);
-    if (ran) ADD_RLX(p->stats.bands_workers, (uint32_t)ran);
+    run_claimed(p, seen, 1);
   }
 }
 
