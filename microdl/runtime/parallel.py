@@ -8,7 +8,9 @@ band's first output row.  Every output element is computed by exactly the same
 arithmetic as in the whole node (same taps, same accumulation order, same
 requantization), so results are identical for any thread count.  The bands of one
 node form a group that the engine's worker pool runs concurrently
-(cext/src/engine.c); each band that needs kernel scratch gets its own.
+(cext/src/engine.c: the bands are claimed one at a time by whichever threads are
+running, the calling thread included, so any band may run on any thread); each band
+that needs kernel scratch gets its own.
 """
 from __future__ import annotations
 
