@@ -37,6 +37,11 @@ void mdl_f32_gemm_4x16(int32_t mr, int32_t nr, int32_t k, const float* a, int32_
                        const float* w, const float* bias, float* c, int32_t ldc,
                        float lo, float hi);
 
+/* One row a [k] times four consecutive weight blocks (block b at w + b * wstride,
+ * each [k][16]): c[0..64) = clamp(sums + bias[0..64)), same order as above. */
+void mdl_f32_gemm_1x64(int32_t k, const float* a, const float* w, int32_t wstride,
+                       const float* bias, float* c, float lo, float hi);
+
 /* ---- CONV_2D ------------------------------------------------------------------------ */
 
 #define MDL_CONV_F32_PARAMS(F, A)                                            \
