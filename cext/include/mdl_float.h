@@ -167,7 +167,6 @@ mdl_status mdl_node_binary_f32(const mdl_node* node);
 #define MDL_F32_SQRT 10
 #define MDL_F32_RSQRT 11
 #define MDL_F32_SQUARE 12
-#define MDL_F32_ELU 13
 
 #define MDL_UNARY_F32_PARAMS(F, A) \
   F(size) /* number of elements */ \
@@ -177,8 +176,8 @@ MDL_DECLARE_PARAMS(mdl_unary_f32_params, MDL_UNARY_F32_PARAMS)
 /* output[i] = f(input[i]) with LiteRT's reference formulas: RELU max(0, x), RELU6
  * min(max(0, x), 6), RELU_N1_TO_1 min(max(-1, x), 1), LOGISTIC 1 / (1 + exp(-x)) (exp(x)
  * below -9, 1 above 16.619047), TANH tanh(x), HARD_SWISH x * min(6, max(0, x + 3)) / 6,
- * LEAKY_RELU x > 0 ? x : alpha * x, ABS, NEG, EXP, SQRT, RSQRT 1 / sqrt(x), SQUARE x * x,
- * ELU x < 0 ? expm1(x) : x.  fparams: float32[1] = {alpha} (LEAKY_RELU; otherwise
+ * LEAKY_RELU x > 0 ? x : alpha * x, ABS, NEG, EXP, SQRT, RSQRT 1 / sqrt(x), SQUARE x * x.
+ * fparams: float32[1] = {alpha} (LEAKY_RELU; otherwise
  * unused, may be NULL). */
 mdl_status mdl_unary_f32(const mdl_unary_f32_params* p, const float* input,
                          const float* fparams, float* output);

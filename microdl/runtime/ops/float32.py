@@ -54,7 +54,7 @@ BINARY_OPS = {"ADD": 0, "SUB": 1, "MUL": 2, "DIV": 3, "MAXIMUM": 4, "MINIMUM": 5
               "SQUARED_DIFFERENCE": 6}
 UNARY_OPS = {"RELU": 0, "RELU6": 1, "RELU_N1_TO_1": 2, "LOGISTIC": 3, "TANH": 4,
              "HARD_SWISH": 5, "LEAKY_RELU": 6, "ABS": 7, "NEG": 8, "EXP": 9,
-             "SQRT": 10, "RSQRT": 11, "SQUARE": 12, "ELU": 13}
+             "SQRT": 10, "RSQRT": 11, "SQUARE": 12}
 # Ops whose LiteRT kernel applies a fused activation (options
 # fused_activation_function); the others compute their formula unclamped.
 _FUSED = ("ADD", "SUB", "MUL", "DIV")
@@ -65,7 +65,7 @@ _MAX_VERSION = {"FULLY_CONNECTED": 12, "AVERAGE_POOL_2D": 3, "MAX_POOL_2D": 3,
                 "SQUARED_DIFFERENCE": 2, "SOFTMAX": 3, "MEAN": 3, "LOGISTIC": 3,
                 "TANH": 3, "HARD_SWISH": 1, "LEAKY_RELU": 2, "RELU": 3, "RELU6": 3,
                 "RELU_N1_TO_1": 1, "ABS": 5, "NEG": 2, "EXP": 2, "SQRT": 2, "RSQRT": 3,
-                "SQUARE": 1, "ELU": 1}
+                "SQUARE": 1}
 
 
 def _check_version(op):
