@@ -9,6 +9,7 @@ checked here on the same graph with those weights dequantized to float32
 (scale * q), and the original file either runs (once a hybrid preparer is
 registered) or names exactly its hybrid ops as unsupported."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -140,3 +141,70 @@ def test_float_model_outputs_repeatable_and_input_preserved():
     np.testing.assert_array_equal(first, it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(it.get_tensor(d["index"]), x)
     assert abs(float(first.sum()) - 1.0) < 1e-5  # SOFTMAX output
+
+
+# ------------------------------------------------------------------ CLIs
+def test_microdl_run_runs_float_models(capsys):
+    """microdl-run prints a float model's outputs (checked against LiteRT's reference
+    kernels on the same seeded input) and its latency; KWS's dynamic-range file is
+    named as such."""
+    from microdl.cli.run import main
+    from microdl.utils import random_inputs
+
+    paths = [shared_model(*MODELS["AD"]), shared_model(*MODELS["VWW"]), shared_model(*KWS)]
+    assert main(paths + ["--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    for name in ("AD", "VWW"):
+        path = shared_model(*MODELS[name])
+        ref = reference_interpreter(model_path=path)
+        xs = random_inputs(ref.get_input_details(), seed=0)
+        for d, x in zip(ref.get_input_details(), xs):
+            ref.set_tensor(d["index"], x)
+        ref.invoke()
+        want = ref.get_tensor(ref.get_output_details()[0]["index"]).ravel()
+        block = out.split(os.path.basename(path) + ":")[1]
+        printed = block.split("= [")[1].split("]")[0].replace("...", "").split()
+        got = np.array([float(v) for v in printed])
+        assert max_range_error(got, want[:len(got)]) <= 1e-5
+        assert "latency: median" in block.split("\n\n")[0]
+    kws = out.split(os.path.basename(shared_model(*KWS)) + ":")[1].splitlines()[0]
+    if ("CONV_2D", "hybrid") not in PREPARERS:
+        assert "dynamic-range" in kws and "CONV_2D" in kws
+
+
+def test_microdl_bench_float_model(tmp_path, capsys):
+    """microdl-bench on the float VWW model: its "int8" column is microdl's float32
+    top-1, equal to the top-1 of LiteRT's reference outputs; marked (float32); no NPU
+    estimate; precision in the CSV."""
+    from microdl import bench
+    from microdl.cli.bench import main
+
+    path = shared_model(*MODELS["VWW"])
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (6, 96, 96, 3)).astype(np.float32)
+    ref = reference_interpreter(model_path=path)
+    d, o = ref.get_input_details()[0], ref.get_output_details()[0]
+    preds = []
+    for xi in x:
+        ref.set_tensor(d["index"], xi[None])
+        ref.invoke()
+        preds.append(ref.get_tensor(o["index"])[0])
+    y = np.argmax(preds, axis=1)
+    y[0] = 1 - y[0]  # one wrong label: top-1 5/6 if microdl agrees with LiteRT
+    data = tmp_path / "vww.npz"
+    np.savez(data, x=x, y=y)
+    row = bench.bench_model(path, float_path=path, data=str(data), npus=["ethos-u55-128"],
+                            repeats=3)
+    assert row["precision"] == "float32"
+    assert row["int8_top1"] == pytest.approx(5 / 6)
+    assert row["float_top1"] == pytest.approx(5 / 6)  # the numpy FloatExecutor
+    assert row["npu"] == {}
+    assert row["sqnr_db"] > 100  # C float32 kernels vs numpy float reference
+    csv_path = tmp_path / "out.csv"
+    assert main([path, "--data", str(data), "--npu", "ethos-u55-128", "--repeats", "3",
+                 "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    line = [ln for ln in out.splitlines() if ln.startswith("vww_96_float")][0]
+    assert "83.33% (float32)" in line
+    assert "ethos-u55-128" not in out  # no NPU column: no row has an estimate
+    assert "float32" in csv_path.read_text().splitlines()[1].split(",")
