@@ -116,6 +116,9 @@ DW_CASES = [
     (1, 25, 5, 64, 1, (3, 3), (1, 1), (1, 1), "SAME", RELU, True),  # KWS layer
     (2, 4, 4, 24, 1, (4, 4), (1, 1), (1, 1), "VALID", NONE, True),  # one pixel
     (1, 6, 13, 1, 7, (1, 4), (1, 3), (1, 1), "SAME", NONE, True),
+    (1, 9, 14, 20, 1, (3, 3), (1, 2), (1, 1), "SAME", RELU, True),  # 16 + 4 channels
+    (2, 10, 17, 16, 1, (3, 3), (1, 1), (1, 3), "SAME", NONE, True),  # dilated row
+    (1, 5, 30, 8, 1, (2, 5), (2, 3), (1, 1), "VALID", RELU6, False),
 ]
 
 

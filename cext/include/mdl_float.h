@@ -25,6 +25,28 @@
 
 #include "mdl_node.h"
 
+/* The kernels' register tiles are written with generic vector types of 8 floats where
+ * the compiler has them (GCC, Clang: lowered to AVX2, SSE, NEON or scalar code; one
+ * multiply and one add per lane and step, never contracted to FMA nor reassociated, so
+ * each sum is that of the scalar loop), plain loops elsewhere.  Internal to the
+ * *_f32.c files. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MDL_F32_VECTORS 1
+#include <string.h>
+typedef float mdl_f32x8 __attribute__((vector_size(32)));
+#define F32X8_BCAST(x) ((mdl_f32x8){(x), (x), (x), (x), (x), (x), (x), (x)})
+#define F32X8_LOAD(v, ptr) memcpy(&(v), (ptr), sizeof(mdl_f32x8))
+#define F32X8_STORE(ptr, v) memcpy((ptr), &(v), sizeof(mdl_f32x8))
+#else
+#define MDL_F32_VECTORS 0
+#endif
+
+/* std::min(std::max(x, lo), hi): TFLite's ActivationFunctionWithMinMax. */
+static inline float mdl_clamp_f32(float x, float lo, float hi) {
+  const float v = (x < lo) ? lo : x;
+  return (hi < v) ? hi : v;
+}
+
 #define MDL_F32_MR 4  /* GEMM tile: rows (output pixels / batch rows) */
 #define MDL_F32_NR 16 /* GEMM tile: output-channel lanes of the packed weights */
 
@@ -36,6 +58,12 @@
 void mdl_f32_gemm_4x16(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
                        const float* w, const float* bias, float* c, int32_t ldc,
                        float lo, float hi);
+
+/* As mdl_f32_gemm_4x16 for a block of at most 8 valid lanes (nr <= 8): only the
+ * first 8 lanes of the packed block are read. */
+void mdl_f32_gemm_4x8(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
+                      const float* w, const float* bias, float* c, int32_t ldc,
+                      float lo, float hi);
 
 /* One row a [k] times four consecutive weight blocks (block b at w + b * wstride,
  * each [k][16]): c[0..64) = clamp(sums + bias[0..64)), same order as above. */

@@ -7,10 +7,7 @@
 
 #include "mdl_float.h"
 
-static inline float clamp_f32(float x, float lo, float hi) {
-  const float v = (x < lo) ? lo : x;
-  return (hi < v) ? hi : v;
-}
+#define clamp_f32 mdl_clamp_f32
 
 /* ---- binary ------------------------------------------------------------------------ */
 
