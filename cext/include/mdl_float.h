@@ -59,6 +59,11 @@ void mdl_f32_gemm_4x16(int32_t mr, int32_t nr, int32_t k, const float* a, int32_
                        const float* w, const float* bias, float* c, int32_t ldc,
                        float lo, float hi);
 
+/* As mdl_f32_gemm_4x16 for exactly 6 rows (mr = 6). */
+void mdl_f32_gemm_6x16(int32_t k, const float* a, int32_t lda, const float* w,
+                       const float* bias, float* c, int32_t ldc, int32_t nr, float lo,
+                       float hi);
+
 /* As mdl_f32_gemm_4x16 for a block of at most 8 valid lanes (nr <= 8): only the
  * first 8 lanes of the packed block are read. */
 void mdl_f32_gemm_4x8(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
