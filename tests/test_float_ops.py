@@ -351,3 +351,74 @@ def test_softmax_nan_and_inf_propagate_like_litert():
     want, = run_litert(model, [x])
     got, = run_microdl(model, [x])
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+# ------------------------------------------------------------------ GEMM tiles alone
+def _gemm_library(tmp_path, vectors):
+    """cext/src/conv_f32.c built alone as a shared library (ctypes), with the generic
+    vector tiles or the plain loops (-DMDL_NO_F32_VECTORS)."""
+    import ctypes
+    import os
+    import shutil
+    import subprocess
+
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / f"gemm_{int(vectors)}.so"
+    cmd = [cc, "-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Werror",
+           "-I", os.path.join(root, "cext", "include"),
+           os.path.join(root, "cext", "src", "conv_f32.c"), "-o", str(out)]
+    if not vectors:
+        cmd.insert(1, "-DMDL_NO_F32_VECTORS")
+    subprocess.run(cmd, check=True, capture_output=True)
+    return ctypes.CDLL(str(out))
+
+
+@pytest.mark.parametrize("vectors", [True, False])
+def test_gemm_tiles_sum_in_reference_order(tmp_path, vectors):
+    """Each GEMM tile equals float32 sums taken k = 0, 1, ... from 0.0f, then + bias,
+    then the clamp (numpy, one float32 multiply and add per step), bit for bit, in both
+    builds of the tiles."""
+    import ctypes
+
+    lib = _gemm_library(tmp_path, vectors)
+    fp = ctypes.POINTER(ctypes.c_float)
+    rng = np.random.default_rng(21)
+
+    def ptr(a):
+        return a.ctypes.data_as(fp)
+
+    def reference(a, w, bias, lo, hi):
+        acc = np.zeros((a.shape[0], w.shape[1]), F)
+        for kk in range(a.shape[1]):
+            acc = (acc + a[:, kk:kk + 1] * w[kk]).astype(F)
+        return np.minimum(np.maximum((acc + bias).astype(F), F(lo)), F(hi))
+
+    for k in (1, 7, 64):
+        a = randn(rng, (6, k))
+        w = randn(rng, (k, 64))
+        bias = randn(rng, 64)
+        lo, hi = -1.5, 2.0
+        for name, mr, nr in (("mdl_f32_gemm_4x16", 3, 13), ("mdl_f32_gemm_4x8", 4, 5)):
+            wp = np.ascontiguousarray(w[:, :16])
+            c = np.full((mr, nr + 1), 7.0, F)  # one column past nr stays untouched
+            fn = getattr(lib, name)
+            fn(ctypes.c_int32(mr), ctypes.c_int32(nr), ctypes.c_int32(k), ptr(a),
+               ctypes.c_int32(k), ptr(wp), ptr(bias), ptr(c), ctypes.c_int32(nr + 1),
+               ctypes.c_float(lo), ctypes.c_float(hi))
+            want = reference(a[:mr], wp[:, :nr], bias[:nr], lo, hi)
+            np.testing.assert_array_equal(c[:, :nr], want)
+            assert np.all(c[:, nr] == 7.0)
+        wp = np.ascontiguousarray(w[:, :16])
+        c = np.zeros((6, 16), F)
+        lib.mdl_f32_gemm_6x16(ctypes.c_int32(k), ptr(a), ctypes.c_int32(k), ptr(wp),
+                              ptr(bias), ptr(c), ctypes.c_int32(16), ctypes.c_int32(16),
+                              ctypes.c_float(lo), ctypes.c_float(hi))
+        np.testing.assert_array_equal(c, reference(a, wp, bias[:16], lo, hi))
+        blocks = np.ascontiguousarray(w.reshape(k, 4, 16).transpose(1, 0, 2))
+        c = np.zeros(64, F)
+        lib.mdl_f32_gemm_1x64(ctypes.c_int32(k), ptr(a), ptr(blocks), ctypes.c_int32(k * 16),
+                              ptr(bias), ptr(c), ctypes.c_float(lo), ctypes.c_float(hi))
+        np.testing.assert_array_equal(c, reference(a[:1], w, bias, lo, hi)[0])

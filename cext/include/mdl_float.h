@@ -28,9 +28,10 @@
 /* The kernels' register tiles are written with generic vector types of 8 floats where
  * the compiler has them (GCC, Clang: lowered to AVX2, SSE, NEON or scalar code; one
  * multiply and one add per lane and step, never contracted to FMA nor reassociated, so
- * each sum is that of the scalar loop), plain loops elsewhere.  Internal to the
+ * each sum is that of the scalar loop), plain loops elsewhere or with
+ * -DMDL_NO_F32_VECTORS (tests/test_float_ops.py builds both).  Internal to the
  * *_f32.c files. */
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MDL_NO_F32_VECTORS)
 #define MDL_F32_VECTORS 1
 #include <string.h>
 typedef float mdl_f32x8 __attribute__((vector_size(32)));
