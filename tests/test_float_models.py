@@ -208,3 +208,24 @@ def test_microdl_bench_float_model(tmp_path, capsys):
     assert "83.33% (float32)" in line
     assert "ethos-u55-128" not in out  # no NPU column: no row has an estimate
     assert "float32" in csv_path.read_text().splitlines()[1].split(",")
+
+
+@pytest.mark.parametrize("name", ["IC", "VWW"])
+def test_float_model_threads_identical_to_one_thread(name):
+    """num_threads=2 cuts the float convolutions into row bands (microdl.runtime.
+    parallel): outputs bit-identical to one thread, within tolerance of LiteRT."""
+    path = shared_model(*MODELS[name])
+    one = Interpreter(model_path=path)
+    two = Interpreter(model_path=path, num_threads=2)
+    ref = reference_interpreter(model_path=path)
+    for it in (one, two):
+        it.allocate_tensors()
+    assert len(two._node_ops) > len(one._node_ops)  # some nodes were split
+    for seed in (0, 1):
+        xs = _inputs(one.get_input_details(), seed)
+        for it in (one, two, ref):
+            it.set_tensor(it.get_input_details()[0]["index"], xs[0])
+            it.invoke()
+        o = one.get_output_details()[0]["index"]
+        np.testing.assert_array_equal(one.get_tensor(o), two.get_tensor(o))
+        assert max_range_error(two.get_tensor(o), ref.get_tensor(o)) <= FLOAT_TOLERANCE
