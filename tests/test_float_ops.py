@@ -143,6 +143,48 @@ def test_depthwise_conv_2d(case):
             close_without_bias("DEPTHWISE_CONV_2D", ins, outs, opts, oc, x)
 
 
+# ------------------------------------------------------------------ TRANSPOSE_CONV
+@pytest.mark.parametrize("n,h,w,c,oc,k,stride,padding,act,bias,version", [
+    (1, 4, 4, 3, 5, (3, 3), (2, 2), "SAME", NONE, True, 3),
+    (2, 5, 3, 4, 16, (3, 3), (1, 1), "VALID", NONE, True, 3),
+    (1, 3, 6, 8, 20, (4, 2), (2, 3), "SAME", RELU, True, 4),
+    (3, 2, 2, 2, 3, (5, 5), (3, 3), "VALID", RELU6, False, 4),
+    (1, 6, 6, 1, 9, (2, 2), (2, 2), "SAME", NONE, False, 1),
+])
+def test_transpose_conv(n, h, w, c, oc, k, stride, padding, act, bias, version):
+    rng = np.random.default_rng(h * 31 + oc)
+    if padding == "SAME":
+        oh, ow = h * stride[0], w * stride[1]
+    else:
+        oh, ow = (h - 1) * stride[0] + k[0], (w - 1) * stride[1] + k[1]
+    ins = [spec((4,), np.int32, data=[n, oh, ow, oc]),
+           fspec((oc, k[0], k[1], c), randn(rng, (oc, k[0], k[1], c))), fspec((n, h, w, c)),
+           fspec((oc,), randn(rng, oc)) if bias else None]
+    opts = {"padding": PAD[padding], "stride_h": stride[0], "stride_w": stride[1]}
+    if version >= 4:
+        opts["fused_activation_function"] = act
+    model = op_model("TRANSPOSE_CONV", ins, [fspec((n, oh, ow, oc))], opts, version=version)
+    for _ in range(2):
+        assert_close_to_litert(model, [randn(rng, (n, h, w, c))])
+
+
+def test_transpose_conv_errors():
+    """A computed (int32 activation) output_shape is not a float op: a clear
+    UnsupportedOpError; a constant one that disagrees with the output is a ModelError."""
+    rng = np.random.default_rng(8)
+    filt = fspec((2, 3, 3, 3), randn(rng, (2, 3, 3, 3)))
+    opts = {"padding": 0, "stride_h": 2, "stride_w": 2}
+    computed = op_model("TRANSPOSE_CONV", [spec((4,), np.int32), filt, fspec((1, 4, 4, 3))],
+                        [fspec((1, 8, 8, 2))], opts, version=3)
+    with pytest.raises(UnsupportedOpError, match="float32"):
+        Interpreter(model_content=computed)
+    wrong = op_model("TRANSPOSE_CONV", [spec((4,), np.int32, data=[1, 8, 8, 3]), filt,
+                                        fspec((1, 4, 4, 3))],
+                     [fspec((1, 8, 8, 2))], opts, version=3)
+    with pytest.raises(ModelError, match="output_shape"):
+        Interpreter(model_content=wrong)
+
+
 # ------------------------------------------------------------------ FULLY_CONNECTED
 @pytest.mark.parametrize("xshape,out,act,bias", [
     ((1, 640), 128, RELU, True),

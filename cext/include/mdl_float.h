@@ -140,6 +140,30 @@ mdl_status mdl_depthwise_conv_f32(const mdl_depthwise_conv_f32_params* p,
 /* Node: in = {input, filter 1HWO, bias or NULL, clamp float32[2]}. */
 mdl_status mdl_node_depthwise_conv_f32(const mdl_node* node);
 
+/* ---- TRANSPOSE_CONV ---------------------------------------------------------------- */
+
+#define MDL_TRANSPOSE_CONV_F32_PARAMS(F, A)                  \
+  F(batches) F(input_h) F(input_w) F(input_c)                \
+  F(filter_h) F(filter_w)                                    \
+  F(output_h) F(output_w) F(output_c)                        \
+  F(stride_h) F(stride_w) F(pad_h) F(pad_w)
+MDL_DECLARE_PARAMS(mdl_transpose_conv_f32_params, MDL_TRANSPOSE_CONV_F32_PARAMS)
+
+/* LiteRT reference_ops::TransposeConv (float) order: the output zeroed, then every
+ * input element (batch, row, column, channel in order) scattered into the outputs it
+ * reaches (filter row, column; all output channels), then bias and clamp.
+ * filter: HWIO [filter_h, filter_w, input_c, output_c] (the model's OHWI filter
+ * transposed by prepare); bias [output_c] or NULL; output_shape: int32[4] checked
+ * against batches, output_h, output_w, output_c at invoke (MDL_ERR_BAD_PARAM if they
+ * differ), or NULL (prepare checked the constant one; microdl's prepare always does). */
+mdl_status mdl_transpose_conv_f32(const mdl_transpose_conv_f32_params* p,
+                                  const float* input, const float* filter,
+                                  const float* bias, const float* clamp,
+                                  const int32_t* output_shape, float* output);
+
+/* Node: in = {input, filter HWIO, bias or NULL, clamp float32[2], output_shape or NULL}. */
+mdl_status mdl_node_transpose_conv_f32(const mdl_node* node);
+
 /* ---- AVERAGE_POOL_2D / MAX_POOL_2D -------------------------------------------------- */
 
 #define MDL_POOL_F32_PARAMS(F, A)                            \

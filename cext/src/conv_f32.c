@@ -309,3 +309,56 @@ mdl_status mdl_node_fully_connected_f32(const mdl_node* node) {
                                  (const float*)node->in[2], (const float*)node->in[3],
                                  (float*)node->out);
 }
+
+/* ---- TRANSPOSE_CONV ---------------------------------------------------------------- */
+
+MDL_MULTIVERSION
+static void axpy_f32(float* MDL_RESTRICT y, const float* MDL_RESTRICT w, float x,
+                     int32_t n) {
+  for (int32_t j = 0; j < n; ++j) y[j] += x * w[j];
+}
+
+mdl_status mdl_transpose_conv_f32(const mdl_transpose_conv_f32_params* p,
+                                  const float* input, const float* filter,
+                                  const float* bias, const float* clamp,
+                                  const int32_t* output_shape, float* output) {
+  if (output_shape &&
+      (output_shape[0] != p->batches || output_shape[1] != p->output_h ||
+       output_shape[2] != p->output_w || output_shape[3] != p->output_c))
+    return MDL_ERR_BAD_PARAM;
+  const int32_t ic = p->input_c, oc = p->output_c;
+  const ptrdiff_t out_elems = (ptrdiff_t)p->batches * p->output_h * p->output_w * oc;
+  memset(output, 0, (size_t)out_elems * sizeof(float));
+  for (int32_t b = 0; b < p->batches; ++b) {
+    float* out_b = output + (ptrdiff_t)b * p->output_h * p->output_w * oc;
+    for (int32_t iy = 0; iy < p->input_h; ++iy)
+      for (int32_t ix = 0; ix < p->input_w; ++ix) {
+        const float* x = input + (((ptrdiff_t)b * p->input_h + iy) * p->input_w + ix) * ic;
+        const int32_t oy0 = iy * p->stride_h - p->pad_h;
+        const int32_t ox0 = ix * p->stride_w - p->pad_w;
+        for (int32_t c = 0; c < ic; ++c)
+          for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+            const int32_t oy = oy0 + fy;
+            if (oy < 0 || oy >= p->output_h) continue;
+            for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+              const int32_t ox = ox0 + fx;
+              if (ox < 0 || ox >= p->output_w) continue;
+              axpy_f32(out_b + ((ptrdiff_t)oy * p->output_w + ox) * oc,
+                       filter + (((ptrdiff_t)fy * p->filter_w + fx) * ic + c) * oc, x[c], oc);
+            }
+          }
+      }
+  }
+  const float lo = clamp[0], hi = clamp[1];
+  for (ptrdiff_t i = 0; i < out_elems; i += oc)
+    for (int32_t j = 0; j < oc; ++j)
+      output[i + j] = clamp_f32(output[i + j] + (bias ? bias[j] : 0.0f), lo, hi);
+  return MDL_OK;
+}
+
+mdl_status mdl_node_transpose_conv_f32(const mdl_node* node) {
+  return mdl_transpose_conv_f32((const mdl_transpose_conv_f32_params*)node->params,
+                                (const float*)node->in[0], (const float*)node->in[1],
+                                (const float*)node->in[2], (const float*)node->in[3],
+                                (const int32_t*)node->in[4], (float*)node->out);
+}

@@ -252,6 +252,58 @@ def prepare_fully_connected_f32(op, graph, ctx):
                  [x.index, weights, pad_bias(b, output_depth), clamp], y.index)]
 
 
+@register("TRANSPOSE_CONV", form="float32")
+def prepare_transpose_conv_f32(op, graph, ctx):
+    """Inputs (output_shape int32[4], filter OHWI [output_c, filter_h, filter_w,
+    input_c] float32 constant, input NHWC float32, optional bias [output_c] float32);
+    output NHWC float32 with the static shape of the output tensor, which the
+    constant output_shape must equal (a computed output_shape is an int32 activation:
+    op_form then routes the op to the integer preparer, which rejects float data).
+    Padding: TFLite ComputePaddingHeightWidth on the output size
+    (transpose_conv.cc), as the int8 TRANSPOSE_CONV."""
+    _version_check(op)
+    require_io_count(op, 3, 1, max_in=4)
+    shape_t, w, x = (tensor_at(graph, op, k) for k in range(3))
+    bias = tensor_at(graph, op, 3, optional=True)
+    y = tensor_at(graph, op, 0, "output")
+    _float_io(x, w, y)
+    require_constant(op, w, "filter")
+    require_dtype(shape_t, INT32)
+    if tuple(shape_t.shape) != (4,):
+        raise ModelError(f"output_shape (tensor {shape_t.index}) must have 4 elements, "
+                         f"got shape {tuple(shape_t.shape)}")
+    for t, what in ((x, "input"), (w, "filter"), (y, "output")):
+        _require_rank(t, 4, what)
+    batches, in_h, in_w, in_c = x.shape
+    out_c, f_h, f_w, f_c = w.shape
+    if f_c != in_c:
+        raise ModelError(f"filter has {f_c} input channels, the input {in_c}")
+    if y.shape[0] != batches or y.shape[3] != out_c:
+        raise ModelError(f"output tensor {y.index} has shape {tuple(y.shape)}, expected "
+                         f"batch {batches} and {out_c} channels")
+    require_constant(op, shape_t, "output_shape")
+    if tuple(int(v) for v in shape_t.data) != tuple(y.shape):
+        raise ModelError(f"output_shape {[int(v) for v in shape_t.data]} differs from "
+                         f"the output tensor's shape {tuple(y.shape)}")
+    sh, sw, _, _ = _stride_dilation(op, dilation=False)
+    out_h, out_w = y.shape[1], y.shape[2]
+    if y.size == 0 or x.size == 0:
+        raise Unsupported("empty tensors")
+    _check_extent(in_h * sh + f_h + out_h, in_w * sw + f_w + out_w, y.size, x.size,
+                  w.size)
+    padding = op.options.get("padding", PADDING_SAME)
+    _, pad_h, _ = window(padding, out_h, f_h, sh)  # on the forward convolution
+    _, pad_w, _ = window(padding, out_w, f_w, sw)
+    clamp = _fused_clamp(op)
+    b = _float_bias(op, bias, out_c)
+    hwio = np.ascontiguousarray(np.asarray(w.data, np.float32).transpose(1, 2, 3, 0))
+    params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
+                  filter_h=f_h, filter_w=f_w, output_h=out_h, output_w=out_w,
+                  output_c=out_c, stride_h=sh, stride_w=sw, pad_h=pad_h, pad_w=pad_w)
+    return [Node("transpose_conv_f32", params, [x.index, hwio, b, clamp, None],
+                 y.index)]
+
+
 # ----------------------------------------------------------------- pooling
 @register("AVERAGE_POOL_2D", "MAX_POOL_2D", form="float32")
 def prepare_pool_f32(op, graph, ctx):
