@@ -5,6 +5,8 @@ SAME / VALID padding, strides, dilations, depth multipliers, fused activations a
 broadcasting; and the clear errors for what the float path does not run."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from microdl import Interpreter
 from microdl.core.errors import ModelError, UnsupportedOpError
@@ -464,3 +466,52 @@ def test_gemm_tiles_sum_in_reference_order(tmp_path, vectors):
         lib.mdl_f32_gemm_1x64(ctypes.c_int32(k), ptr(a), ptr(blocks), ctypes.c_int32(k * 16),
                               ptr(bias), ptr(c), ctypes.c_float(lo), ctypes.c_float(hi))
         np.testing.assert_array_equal(c, reference(a[:1], w, bias, lo, hi)[0])
+
+
+# ------------------------------------------------------------------ random geometry
+GEOMETRY = st.fixed_dictionaries({
+    "n": st.integers(1, 2), "h": st.integers(1, 9), "w": st.integers(1, 19),
+    "kh": st.integers(1, 4), "kw": st.integers(1, 5), "sh": st.integers(1, 3),
+    "sw": st.integers(1, 3), "dh": st.integers(1, 2), "dw": st.integers(1, 3),
+    "padding": st.sampled_from(["SAME", "VALID"]), "act": st.sampled_from([0, 1, 2, 3]),
+    "seed": st.integers(0, 2**31),
+})
+
+
+def _out_hw(g):
+    oh, _, _ = window(PAD[g["padding"]], g["h"], g["kh"], g["sh"], g["dh"])
+    ow, _, _ = window(PAD[g["padding"]], g["w"], g["kw"], g["sw"], g["dw"])
+    return oh, ow
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(g=GEOMETRY, c=st.integers(1, 40), mult=st.sampled_from([1, 1, 1, 2, 3]))
+def test_depthwise_random_geometry(g, c, mult):
+    oh, ow = _out_hw(g)
+    assume(oh >= 1 and ow >= 1)
+    rng = np.random.default_rng(g["seed"])
+    oc = c * mult
+    ins = [fspec((g["n"], g["h"], g["w"], c)),
+           fspec((1, g["kh"], g["kw"], oc), randn(rng, (1, g["kh"], g["kw"], oc))),
+           fspec((oc,), randn(rng, oc))]
+    opts = {"padding": PAD[g["padding"]], "stride_h": g["sh"], "stride_w": g["sw"],
+            "dilation_h_factor": g["dh"], "dilation_w_factor": g["dw"],
+            "depth_multiplier": mult, "fused_activation_function": g["act"]}
+    model = op_model("DEPTHWISE_CONV_2D", ins, [fspec((g["n"], oh, ow, oc))], opts)
+    assert_close_to_litert(model, [randn(rng, (g["n"], g["h"], g["w"], c))])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(g=GEOMETRY, c=st.integers(1, 20), oc=st.integers(1, 40))
+def test_conv_2d_random_geometry(g, c, oc):
+    oh, ow = _out_hw(g)
+    assume(oh >= 1 and ow >= 1)
+    rng = np.random.default_rng(g["seed"])
+    ins = [fspec((g["n"], g["h"], g["w"], c)),
+           fspec((oc, g["kh"], g["kw"], c), randn(rng, (oc, g["kh"], g["kw"], c))),
+           fspec((oc,), randn(rng, oc))]
+    opts = {"padding": PAD[g["padding"]], "stride_h": g["sh"], "stride_w": g["sw"],
+            "dilation_h_factor": g["dh"], "dilation_w_factor": g["dw"],
+            "fused_activation_function": g["act"]}
+    model = op_model("CONV_2D", ins, [fspec((g["n"], oh, ow, oc))], opts)
+    assert_close_to_litert(model, [randn(rng, (g["n"], g["h"], g["w"], c))])
