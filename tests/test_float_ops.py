@@ -515,3 +515,32 @@ def test_conv_2d_random_geometry(g, c, oc):
             "fused_activation_function": g["act"]}
     model = op_model("CONV_2D", ins, [fspec((g["n"], oh, ow, oc))], opts)
     assert_close_to_litert(model, [randn(rng, (g["n"], g["h"], g["w"], c))])
+
+
+@pytest.mark.parametrize("op,opts", [("ADD", {"fused_activation_function": NONE}),
+                                     ("MUL", {"fused_activation_function": NONE}),
+                                     ("DIV", {"fused_activation_function": NONE}),
+                                     ("MAXIMUM", {}), ("MINIMUM", {}), ("RELU", None),
+                                     ("RELU6", None), ("LOGISTIC", None), ("TANH", None)])
+def test_non_finite_values_like_litert(op, opts):
+    """inf / NaN / overflowing inputs: the same values as LiteRT (a fused NONE clamps
+    to +-FLT_MAX as TFLite's CalculateActivationRange; NaN stays NaN)."""
+    a = np.array([np.inf, -np.inf, np.nan, 3e38, 1.0, -2.0], F)
+    b = np.array([1.0, 1.0, 1.0, 3e38, 0.0, np.nan], F)
+    if opts is None:
+        model, feeds = op_model(op, [fspec((6,))], [fspec((6,))], {}), [a]
+    else:
+        model, feeds = op_model(op, [fspec((6,)), fspec((6,))], [fspec((6,))], opts), [a, b]
+    want, = run_litert(model, feeds)
+    got, = run_microdl(model, feeds)
+    np.testing.assert_array_equal(got, want)  # NaN positions compare equal
+
+
+def test_conv_infinite_input_clamps_like_litert():
+    model = op_model("CONV_2D", [fspec((1, 1, 1, 2)), fspec((2, 1, 1, 2), np.ones((2, 1, 1, 2))),
+                                 fspec((2,), [0.0, 1.0])],
+                     [fspec((1, 1, 1, 2))], {"padding": 1, "stride_h": 1, "stride_w": 1})
+    x = np.array([np.inf, 1.0], F).reshape(1, 1, 1, 2)
+    want, = run_litert(model, [x])
+    got, = run_microdl(model, [x])
+    np.testing.assert_array_equal(got, want)
