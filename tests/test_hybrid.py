@@ -288,3 +288,191 @@ def test_bad_hybrid_models_raise_model_errors():
                   spec((3,), F32, data=np.zeros(3, F32))], [spec((1, 4), F32)])
     with pytest.raises(ModelError, match="bias"):
         _load(m)
+
+
+def _exact_halves(inv, hi, n):
+    """Values x in (0, hi) whose float32 product x * inv is exactly k + 0.5 (ties of
+    the input quantization), up to n of them, then 0 and hi (so the range is [0, hi])."""
+    vals = []
+    for k in range(255):
+        x = F32((k + 0.5) / float(inv))
+        for _ in range(8):
+            if F32(x * inv) == F32(k + 0.5):
+                if 0 < x < hi:
+                    vals.append(x)
+                break
+            x = np.nextafter(x, F32(np.inf) if F32(x * inv) < k + 0.5 else F32(-np.inf),
+                             dtype=F32)
+    vals = (vals + [F32(0)] * n)[:n - 2] + [F32(0), F32(hi)]
+    return np.array(vals, F32)
+
+
+def test_asymmetric_quantization_rounds_before_adding_the_zero_point():
+    """Ties x * (1 / scale) = k + 0.5 with zero point -128 (inputs in [0, hi]): the
+    wheel rounds the product, then adds the zero point (round(80.5) - 128 = -47, not
+    round(-47.5) = -48).  Bit-identity on such inputs holds only with that order."""
+    hi = F32(1.6111742)
+    scale = F32(float(hi) / 255.0)
+    x = _exact_halves(F32(1) / scale, hi, 256)
+    assert np.count_nonzero(x) > 100
+    rng = np.random.default_rng(21)
+    model = fc_model(rng, 1, 256, 8, True, True)
+    assert assert_close_to_litert(model, [x[None]])
+    img = np.concatenate([x[:142], x[-2:]]).reshape(1, 3, 3, 16)
+    model, lmodel = conv_model(rng, "conv", 1, (3, 3), 16, (3, 3), (1, 1), (1, 1), 0,
+                               out_c=8)
+    assert assert_close_to_litert(model, [img], lmodel)
+    model, lmodel = conv_model(rng, "dw", 1, (3, 3), 16, (3, 3), (1, 1), (1, 1), 0)
+    assert assert_close_to_litert(model, [img], lmodel)
+
+
+# ------------------------------------------------------------------ whole models
+
+import os  # noqa: E402
+
+from tests.oplib import MODELS, reference_interpreter  # noqa: E402
+
+FLOAT_MODELS = ["mlperf_tiny/ad01_fp32.tflite", "mlperf_tiny/kws_ref_model_float32.tflite",
+                "mlperf_tiny/vww_96_float.tflite", "mlperf_tiny/pretrainedResnet.tflite",
+                "tflm/hello_world_float.tflite"]
+
+
+def _weights_only(path, min_elements):
+    from microdl.quant.convert import quantize_weights_only
+    from microdl.tflite.reader import read_model
+    from microdl.tflite.writer import write_model
+
+    with open(path, "rb") as f:
+        graph = read_model(f.read())
+    result = quantize_weights_only(graph, min_elements=min_elements)
+    return write_model(result.graph), result
+
+
+@pytest.mark.parametrize("min_elements", [1024, 0], ids=["tf-threshold", "every-layer"])
+@pytest.mark.parametrize("name", FLOAT_MODELS)
+def test_weights_only_models_match_litert(name, min_elements):
+    """Float models converted with --weights-only (TensorFlow's 1024-element threshold,
+    and every weighted layer quantized) run in microdl and in LiteRT's reference
+    kernels on several seeded inputs: every output within 1e-5 of LiteRT's range."""
+    path = os.path.join(MODELS, name)
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not available")
+    model, result = _weights_only(path, min_elements)
+    if not result.layers and min_elements:
+        pytest.skip(f"no weight tensor of {name} has {min_elements} elements (TF leaves "
+                    f"the model float)")
+    assert result.layers, "no layer was quantized"
+    ref = reference_interpreter(model_content=model)
+    it = Interpreter(model_content=model)
+    it.allocate_tensors()
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    for _ in range(4):
+        for d, m in zip(ref.get_input_details(), it.get_input_details()):
+            x = rng.normal(0, 1, d["shape"]).astype(F32)
+            ref.set_tensor(d["index"], x)
+            it.set_tensor(m["index"], x)
+        ref.invoke()
+        it.invoke()
+        for d, m in zip(ref.get_output_details(), it.get_output_details()):
+            want, got = ref.get_tensor(d["index"]), it.get_tensor(m["index"])
+            assert want.shape == got.shape and got.dtype == F32
+            span = float(want.max() - want.min())
+            assert float(np.abs(want.astype(np.float64) - got).max()) <= TOL * span
+
+
+def test_kws_float32_model_is_already_dynamic_range():
+    """kws_ref_model_float32.tflite as published has int8 weights and float
+    activations: it runs on the hybrid kernels as it is."""
+    path = os.path.join(MODELS, "mlperf_tiny/kws_ref_model_float32.tflite")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not available")
+    with open(path, "rb") as f:
+        model = f.read()
+    ref = reference_interpreter(model_content=model)
+    it = Interpreter(model_content=model)
+    it.allocate_tensors()
+    rng = np.random.default_rng(5)
+    d, m = ref.get_input_details()[0], it.get_input_details()[0]
+    for _ in range(3):
+        x = rng.normal(0, 1, d["shape"]).astype(F32)
+        ref.set_tensor(d["index"], x)
+        it.set_tensor(m["index"], x)
+        ref.invoke()
+        it.invoke()
+        want = ref.get_tensor(ref.get_output_details()[0]["index"])
+        got = it.get_tensor(it.get_output_details()[0]["index"])
+        assert float(np.abs(want - got).max()) <= TOL * float(want.max() - want.min())
+
+
+# ------------------------------------------------------------------ converter
+
+def test_weights_only_conversion_follows_tensorflow():
+    """Weights int8 symmetric narrow range per channel (axis 0 for CONV_2D and
+    FULLY_CONNECTED, 3 for DEPTHWISE_CONV_2D), dequantizing to within half a step of
+    the float weights (numpy), float bias kept, FC asymmetric_quantize_inputs, small
+    tensors left float."""
+    from microdl.tflite.reader import read_model
+
+    path = os.path.join(MODELS, "mlperf_tiny/vww_96_float.tflite")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not available")
+    with open(path, "rb") as f:
+        float_graph = read_model(f.read())
+    model, result = _weights_only(path, 1024)
+    g = read_model(model)
+    axis = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+    quantized = 0
+    for op in g.ops:
+        if op.name not in axis:
+            continue
+        w, fw = g.tensors[op.inputs[1]], float_graph.tensors[op.inputs[1]]
+        if fw.data.size < 1024:
+            assert w.dtype == F32
+            continue
+        quantized += 1
+        assert w.dtype == np.int8 and w.data.min() >= -127
+        q = w.quant
+        assert q.quantized_dimension == axis[op.name] and np.all(q.zero_points == 0)
+        assert q.scales.size == w.shape[axis[op.name]]
+        shape = [1] * 4
+        shape[axis[op.name]] = -1
+        step = q.scales.reshape(shape).astype(np.float64)
+        err = np.abs(w.data * step - fw.data.astype(np.float64))
+        assert np.all(err <= 0.5 * step * (1 + 1e-6))
+        np.testing.assert_allclose(np.abs(fw.data).max(axis=tuple(
+            i for i in range(4) if i != axis[op.name])), 127 * q.scales, rtol=1e-6)
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            assert g.tensors[op.inputs[2]].dtype == F32
+        if op.name == "FULLY_CONNECTED":
+            assert op.options.get("asymmetric_quantize_inputs")
+    assert quantized == len(result.layers) > 0
+    assert all(t.dtype == F32 for t in (g.tensors[i] for i in g.inputs + g.outputs))
+
+
+def test_convert_cli_weights_only(tmp_path, capsys):
+    from microdl.cli.convert import main
+
+    src = os.path.join(MODELS, "tflm/hello_world_float.tflite")
+    if not os.path.exists(src):
+        pytest.skip(f"{src} not available")
+    out = tmp_path / "hw_dr.tflite"
+    data = tmp_path / "x.npy"
+    np.save(data, np.linspace(0, 6, 32, dtype=F32).reshape(32, 1))
+    assert main([src, "-o", str(out), "--weights-only", "--min-elements", "0",
+                 "--calibration-data", str(data), "--report", str(tmp_path / "r.json"),
+                 "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "weight SQNR dB" in text and "output SQNR dB" in text
+    import json
+
+    report = json.load(open(tmp_path / "r.json"))
+    assert len(report["layers"]) == 3
+    # the written model runs in LiteRT as a hybrid model, float in and out
+    ref = reference_interpreter(model_path=str(out))
+    assert ref.get_input_details()[0]["dtype"] == F32
+    # without calibration data: still converts, says the agreement is not measured
+    assert main([src, "-o", str(out), "--weights-only"]) == 0
+    assert "not measured" in capsys.readouterr().out
+    # the static path still insists on calibration data
+    with pytest.raises(SystemExit):
+        main([src, "-o", str(out)])

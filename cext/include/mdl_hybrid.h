@@ -32,8 +32,9 @@ void mdl_hybrid_quantize_symmetric(const float* x, int32_t n, int8_t* q, float* 
 /* Asymmetric: rmin = min(0, min x), rmax = max(0, max x) (float); equal gives q = 0,
  * scale 1, zero point 0; else scale = (double)(rmax - rmin) / 255 (stored as float),
  * the zero point the nudged one of the end (min or max) with the smaller error, and
- * q[i] = clamp(round(zp + x[i] * (1 / scale)), -128, 127) in float.  LiteRT's
- * AsymmetricQuantizeFloats (rmax - rmin in float, as the LiteRT 2.x wheel computes it). */
+ * q[i] = clamp(round(x[i] * (1 / scale)) + zp, -128, 127) (float product, rounded
+ * before the zero point is added).  LiteRT's AsymmetricQuantizeFloats as the LiteRT 2.x
+ * wheel computes it (measured: rmax - rmin in float, rounding before the offset). */
 void mdl_hybrid_quantize_asymmetric(const float* x, int32_t n, int8_t* q, float* scale,
                                     int32_t* zero_point);
 

@@ -2,7 +2,7 @@
  * without libm: the rounding below is exact for the clamped range it is used on. */
 #include "mdl_hybrid.h"
 
-/* round half away from zero of v, v already within [-130, 130] (so the truncating
+/* round half away from zero of v, v already within [-260, 260] (so the truncating
  * cast and the subtraction are exact). */
 static int32_t round_small(float v) {
   int32_t t = (int32_t)v;
@@ -77,9 +77,10 @@ void mdl_hybrid_quantize_asymmetric(const float* x, int32_t n, int8_t* q, float*
   *scale = (float)s;
   *zero_point = zp;
   const float inv = 1.0f / *scale;
-  const float fzp = (float)zp;
+  /* round(x * inv) + zp: the LiteRT 2.x wheel rounds before adding the zero point
+   * (measured: ties such as x * inv = 80.5 with zp -128 give -47, not -48). */
   for (int32_t i = 0; i < n; ++i) {
-    int32_t v = round_small(clampf(fzp + x[i] * inv, -129.0f, 128.0f));
+    int32_t v = round_small(clampf(x[i] * inv, -260.0f, 260.0f)) + zp;
     q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
   }
 }
