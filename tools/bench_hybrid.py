@@ -117,7 +117,7 @@ def main(argv=None):
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = ap.parse_args(argv)
     table = text_table if not args.markdown else markdown_table
-    agree = [["model", "hybrid layers", "max |diff| / range", "bit-identical outputs"]]
+    agree = [["model", "hybrid layers", "max abs diff / range", "bit-identical outputs"]]
     speed = [["model", "microdl ms"] + sum(([f"{lab} ms", "ratio"] for _, lab in PEERS), [])]
     for label, rel, min_elements in MODELS:
         path = os.path.join(MODELS_DIR, rel)
