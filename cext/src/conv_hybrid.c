@@ -9,7 +9,7 @@
 
 /* int16 patch x int8 filter row, products of int16 operands summed in int32 (the
  * widening multiply-add pattern compilers vectorize: pmaddwd / SMLAL). */
-MDL_MULTIVERSION static int32_t dot_s16_s8(const int16_t* MDL_RESTRICT x,
+MDL_INLINE int32_t dot_s16_s8(const int16_t* MDL_RESTRICT x,
                                            const int8_t* MDL_RESTRICT w, int32_t n) {
   int32_t acc = 0;
   for (int32_t i = 0; i < n; ++i) acc += x[i] * (int16_t)w[i];
@@ -17,7 +17,7 @@ MDL_MULTIVERSION static int32_t dot_s16_s8(const int16_t* MDL_RESTRICT x,
 }
 
 /* Four filter rows (stride n) against one patch: each patch entry loaded once. */
-MDL_MULTIVERSION static void dot4_s16_s8(const int16_t* MDL_RESTRICT x,
+MDL_INLINE void dot4_s16_s8(const int16_t* MDL_RESTRICT x,
                                          const int8_t* MDL_RESTRICT w, int32_t n,
                                          int32_t acc[4]) {
   const int8_t* w0 = w;
@@ -38,7 +38,7 @@ MDL_MULTIVERSION static void dot4_s16_s8(const int16_t* MDL_RESTRICT x,
   acc[3] = a3;
 }
 
-static float epilogue(const mdl_conv_hybrid_params* p, int32_t acc, int32_t o,
+MDL_INLINE float epilogue(const mdl_conv_hybrid_params* p, int32_t acc, int32_t o,
                       const float* filter_scale, float in_scale, float tensor_scale,
                       const float* bias, float lo, float hi) {
   float v;
@@ -54,7 +54,8 @@ static float epilogue(const mdl_conv_hybrid_params* p, int32_t acc, int32_t o,
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
-mdl_status mdl_conv_hybrid(const mdl_conv_hybrid_params* p, const float* input,
+/* The whole kernel, compiled per ISA level (helpers inline into it). */
+MDL_MULTIVERSION static mdl_status conv_hybrid_impl(const mdl_conv_hybrid_params* p, const float* input,
                            const int8_t* filter, const float* bias,
                            const float* filter_scale, const float* clamp, float* output,
                            void* scratch) {
@@ -122,6 +123,13 @@ mdl_status mdl_conv_hybrid(const mdl_conv_hybrid_params* p, const float* input,
     }
   }
   return MDL_OK;
+}
+
+mdl_status mdl_conv_hybrid(const mdl_conv_hybrid_params* p, const float* input,
+                           const int8_t* filter, const float* bias,
+                           const float* filter_scale, const float* clamp, float* output,
+                           void* scratch) {
+  return conv_hybrid_impl(p, input, filter, bias, filter_scale, clamp, output, scratch);
 }
 
 mdl_status mdl_node_conv_hybrid(const mdl_node* n) {

@@ -6,7 +6,7 @@
 #include "mdl_hybrid.h"
 
 /* acc[c * dm + m] += (x[c] - zp) * w[c * dm + m] for one tap. */
-MDL_MULTIVERSION static void tap_accumulate(int32_t* MDL_RESTRICT acc,
+MDL_INLINE void tap_accumulate(int32_t* MDL_RESTRICT acc,
                                             const int8_t* MDL_RESTRICT x,
                                             const int8_t* MDL_RESTRICT w, int32_t zp,
                                             int32_t channels, int32_t dm) {
@@ -22,7 +22,8 @@ MDL_MULTIVERSION static void tap_accumulate(int32_t* MDL_RESTRICT acc,
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
-mdl_status mdl_depthwise_conv_hybrid(const mdl_depthwise_conv_hybrid_params* p,
+/* The whole kernel, compiled per ISA level (helpers inline into it). */
+MDL_MULTIVERSION static mdl_status depthwise_conv_hybrid_impl(const mdl_depthwise_conv_hybrid_params* p,
                                      const float* input, const int8_t* filter,
                                      const float* bias, const float* filter_scale,
                                      const float* clamp, float* output, void* scratch) {
@@ -65,6 +66,13 @@ mdl_status mdl_depthwise_conv_hybrid(const mdl_depthwise_conv_hybrid_params* p,
     }
   }
   return MDL_OK;
+}
+
+mdl_status mdl_depthwise_conv_hybrid(const mdl_depthwise_conv_hybrid_params* p,
+                                     const float* input, const int8_t* filter,
+                                     const float* bias, const float* filter_scale,
+                                     const float* clamp, float* output, void* scratch) {
+  return depthwise_conv_hybrid_impl(p, input, filter, bias, filter_scale, clamp, output, scratch);
 }
 
 mdl_status mdl_node_depthwise_conv_hybrid(const mdl_node* n) {
