@@ -1,4 +1,5 @@
-"""microdl.bench: accuracy, host latency, memory and NPU estimates of int8 models.
+"""microdl.bench: accuracy, host latency, memory and NPU estimates of int8 models
+(float32 models too: see ``precision``).
 
 One call per model gives one row (a plain, JSON-ready dict)::
 
@@ -14,6 +15,14 @@ What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes
   ``task``: "classifier" (top-1 accuracy against integer labels) or "regression" by
   microdl.evaluation.task: a classifier's first output has a last dimension > 1 and
   comes from SOFTMAX.
+* ``precision``: "int8", "float32" or "hybrid" (microdl.evaluation.precision), the
+  arithmetic microdl runs the benchmarked model in.  The ``int8_*`` fields always
+  describe the benchmarked model as microdl runs it: for a float32 model,
+  ``int8_top1`` / ``int8_mse`` are its float32 results in microdl's C kernels, and
+  ``sqnr_db`` compares them with the float reference (``float_path``) run in the
+  numpy FloatExecutor; the text tables add "(float32)" to those cells.  A float or
+  hybrid model gets no NPU estimates (``npu`` empty): the modelled Ethos-U NPUs run
+  int8 / int16 ops only.
 * Memory and work: ``arena_bytes`` (microdl's planned activation arena),
   ``weight_bytes`` (Interpreter.weight_bytes: the constant tensors ops read), ``macs``
   (multiply-accumulates
@@ -49,9 +58,9 @@ import os
 import numpy as np
 
 from microdl.core.tables import markdown_table, text_table
-from microdl.evaluation import (CLASSIFIER, EvaluationError, json_safe, load_float_graph,
-                                mse, run_float, run_int8, set_inputs, sqnr_db, task,
-                                top1)
+from microdl.evaluation import (CLASSIFIER, INT8, EvaluationError, json_safe,
+                                load_float_graph, mse, precision, run_float, run_int8,
+                                set_inputs, sqnr_db, task, top1)
 from microdl.npu import PRESETS, NPUConfig, NPUConfigError, estimate, load_config
 from microdl.runtime.interpreter import Interpreter
 from microdl.tflite import read_model
@@ -208,7 +217,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     row = {
         "model": label or os.path.splitext(os.path.basename(path))[0],
         "path": path, "float_model": None if float_path is None else os.fspath(float_path),
-        "data": None, "task": kind, "samples": 0,
+        "data": None, "task": kind, "precision": precision(graph), "samples": 0,
         "float_top1": None, "int8_top1": None, "float_mse": None, "int8_mse": None,
         "sqnr_db": None,
         "arena_bytes": int(it.arena_bytes),
@@ -251,7 +260,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     # NPU estimates.
     estimates = {}
     row["npu"] = {}
-    for name, cfg in npus:
+    for name, cfg in (npus if row["precision"] == INT8 else ()):
         est = estimate(content, cfg)
         estimates[name] = est
         row["npu"][name] = {"config": cfg.name, "cycles": float(est.total_cycles),
@@ -339,7 +348,7 @@ def npu_labels(rows):
 SCALAR_COLUMNS = ("model", "task", "samples", "float_top1", "int8_top1", "float_mse",
                   "int8_mse", "sqnr_db", "arena_bytes", "weight_bytes", "macs", "ops",
                   "host_median_us", "host_p10_us", "host_p90_us", "host_repeats",
-                  "threads", "path", "float_model", "data")
+                  "threads", "path", "float_model", "data", "precision")
 NPU_COLUMNS = ("cycles", "latency_us", "mac_utilization", "fits_sram")
 
 
@@ -387,9 +396,14 @@ def _num(v, fmt):
 
 def _quality(r, which):
     if r["task"] == CLASSIFIER:
-        return _pct(r[f"{which}_top1"])
-    v = r[f"{which}_mse"]
-    return "-" if v is None else f"MSE {v:.4f}"
+        text = _pct(r[f"{which}_top1"])
+    else:
+        v = r[f"{which}_mse"]
+        text = "-" if v is None else f"MSE {v:.4f}"
+    kind = r.get("precision", INT8)
+    if which == "int8" and kind != INT8 and text != "-":
+        text += f" ({kind})"  # the benchmarked model's own arithmetic
+    return text
 
 
 def _table_cells(rows):

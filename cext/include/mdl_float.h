@@ -25,6 +25,29 @@
 
 #include "mdl_node.h"
 
+/* The kernels' register tiles are written with generic vector types of 8 floats where
+ * the compiler has them (GCC, Clang: lowered to AVX2, SSE, NEON or scalar code; one
+ * multiply and one add per lane and step, never contracted to FMA nor reassociated, so
+ * each sum is that of the scalar loop), plain loops elsewhere or with
+ * -DMDL_NO_F32_VECTORS (tests/test_float_ops.py builds both).  Internal to the
+ * *_f32.c files. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MDL_NO_F32_VECTORS)
+#define MDL_F32_VECTORS 1
+#include <string.h>
+typedef float mdl_f32x8 __attribute__((vector_size(32)));
+#define F32X8_BCAST(x) ((mdl_f32x8){(x), (x), (x), (x), (x), (x), (x), (x)})
+#define F32X8_LOAD(v, ptr) memcpy(&(v), (ptr), sizeof(mdl_f32x8))
+#define F32X8_STORE(ptr, v) memcpy((ptr), &(v), sizeof(mdl_f32x8))
+#else
+#define MDL_F32_VECTORS 0
+#endif
+
+/* std::min(std::max(x, lo), hi): TFLite's ActivationFunctionWithMinMax. */
+static inline float mdl_clamp_f32(float x, float lo, float hi) {
+  const float v = (x < lo) ? lo : x;
+  return (hi < v) ? hi : v;
+}
+
 #define MDL_F32_MR 4  /* GEMM tile: rows (output pixels / batch rows) */
 #define MDL_F32_NR 16 /* GEMM tile: output-channel lanes of the packed weights */
 
@@ -36,6 +59,17 @@
 void mdl_f32_gemm_4x16(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
                        const float* w, const float* bias, float* c, int32_t ldc,
                        float lo, float hi);
+
+/* As mdl_f32_gemm_4x16 for exactly 6 rows (mr = 6). */
+void mdl_f32_gemm_6x16(int32_t k, const float* a, int32_t lda, const float* w,
+                       const float* bias, float* c, int32_t ldc, int32_t nr, float lo,
+                       float hi);
+
+/* As mdl_f32_gemm_4x16 for a block of at most 8 valid lanes (nr <= 8): only the
+ * first 8 lanes of the packed block are read. */
+void mdl_f32_gemm_4x8(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
+                      const float* w, const float* bias, float* c, int32_t ldc,
+                      float lo, float hi);
 
 /* One row a [k] times four consecutive weight blocks (block b at w + b * wstride,
  * each [k][16]): c[0..64) = clamp(sums + bias[0..64)), same order as above. */
@@ -167,7 +201,6 @@ mdl_status mdl_node_binary_f32(const mdl_node* node);
 #define MDL_F32_SQRT 10
 #define MDL_F32_RSQRT 11
 #define MDL_F32_SQUARE 12
-#define MDL_F32_ELU 13
 
 #define MDL_UNARY_F32_PARAMS(F, A) \
   F(size) /* number of elements */ \
@@ -177,8 +210,8 @@ MDL_DECLARE_PARAMS(mdl_unary_f32_params, MDL_UNARY_F32_PARAMS)
 /* output[i] = f(input[i]) with LiteRT's reference formulas: RELU max(0, x), RELU6
  * min(max(0, x), 6), RELU_N1_TO_1 min(max(-1, x), 1), LOGISTIC 1 / (1 + exp(-x)) (exp(x)
  * below -9, 1 above 16.619047), TANH tanh(x), HARD_SWISH x * min(6, max(0, x + 3)) / 6,
- * LEAKY_RELU x > 0 ? x : alpha * x, ABS, NEG, EXP, SQRT, RSQRT 1 / sqrt(x), SQUARE x * x,
- * ELU x < 0 ? expm1(x) : x.  fparams: float32[1] = {alpha} (LEAKY_RELU; otherwise
+ * LEAKY_RELU x > 0 ? x : alpha * x, ABS, NEG, EXP, SQRT, RSQRT 1 / sqrt(x), SQUARE x * x.
+ * fparams: float32[1] = {alpha} (LEAKY_RELU; otherwise
  * unused, may be NULL). */
 mdl_status mdl_unary_f32(const mdl_unary_f32_params* p, const float* input,
                          const float* fparams, float* output);

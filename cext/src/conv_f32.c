@@ -7,25 +7,7 @@
 
 #include "mdl_float.h"
 
-/* std::min(std::max(x, lo), hi). */
-static inline float clamp_f32(float x, float lo, float hi) {
-  const float v = (x < lo) ? lo : x;
-  return (hi < v) ? hi : v;
-}
-
-/* The tiles below keep their sums in registers.  With GCC / Clang they are written
- * with generic vector types (8 floats; lowered to AVX2, SSE, NEON or scalars by the
- * compiler, one multiply and one add per lane and step, so the sums are those of the
- * scalar loops); other compilers get the plain loops. */
-#if defined(__GNUC__) || defined(__clang__)
-#define MDL_F32_VECTORS 1
-typedef float mdl_f32x8 __attribute__((vector_size(32)));
-#define F32X8_BCAST(x) ((mdl_f32x8){(x), (x), (x), (x), (x), (x), (x), (x)})
-#define F32X8_LOAD(v, ptr) memcpy(&(v), (ptr), sizeof(mdl_f32x8))
-#define F32X8_STORE(ptr, v) memcpy((ptr), &(v), sizeof(mdl_f32x8))
-#else
-#define MDL_F32_VECTORS 0
-#endif
+#define clamp_f32 mdl_clamp_f32
 
 /* Sums (bias, clamp) of one tile row to c: nr of the 16 lanes. */
 static inline void store_row(const float* acc, const float* bias, float* c, int32_t nr,
@@ -79,6 +61,90 @@ void mdl_f32_gemm_4x16(int32_t mr, int32_t nr, int32_t k, const float* a, int32_
 }
 
 MDL_MULTIVERSION
+void mdl_f32_gemm_6x16(int32_t k, const float* a, int32_t lda, const float* w,
+                       const float* bias, float* c, int32_t ldc, int32_t nr, float lo,
+                       float hi) {
+  const float* MDL_RESTRICT a0 = a;
+  const float* MDL_RESTRICT a1 = a0 + lda;
+  const float* MDL_RESTRICT a2 = a1 + lda;
+  const float* MDL_RESTRICT a3 = a2 + lda;
+  const float* MDL_RESTRICT a4 = a3 + lda;
+  const float* MDL_RESTRICT a5 = a4 + lda;
+  float acc[6][MDL_F32_NR];
+#if MDL_F32_VECTORS
+  mdl_f32x8 c00 = F32X8_BCAST(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+            c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int32_t kk = 0; kk < k; ++kk, w += MDL_F32_NR) {
+    mdl_f32x8 w0, w1, x;
+    F32X8_LOAD(w0, w);
+    F32X8_LOAD(w1, w + 8);
+    x = F32X8_BCAST(a0[kk]); c00 += x * w0; c01 += x * w1;
+    x = F32X8_BCAST(a1[kk]); c10 += x * w0; c11 += x * w1;
+    x = F32X8_BCAST(a2[kk]); c20 += x * w0; c21 += x * w1;
+    x = F32X8_BCAST(a3[kk]); c30 += x * w0; c31 += x * w1;
+    x = F32X8_BCAST(a4[kk]); c40 += x * w0; c41 += x * w1;
+    x = F32X8_BCAST(a5[kk]); c50 += x * w0; c51 += x * w1;
+  }
+  F32X8_STORE(acc[0], c00); F32X8_STORE(acc[0] + 8, c01);
+  F32X8_STORE(acc[1], c10); F32X8_STORE(acc[1] + 8, c11);
+  F32X8_STORE(acc[2], c20); F32X8_STORE(acc[2] + 8, c21);
+  F32X8_STORE(acc[3], c30); F32X8_STORE(acc[3] + 8, c31);
+  F32X8_STORE(acc[4], c40); F32X8_STORE(acc[4] + 8, c41);
+  F32X8_STORE(acc[5], c50); F32X8_STORE(acc[5] + 8, c51);
+#else
+  const float* rows[6] = {a0, a1, a2, a3, a4, a5};
+  int32_t i, j;
+  for (i = 0; i < 6; ++i)
+    for (j = 0; j < MDL_F32_NR; ++j) acc[i][j] = 0.0f;
+  for (int32_t kk = 0; kk < k; ++kk, w += MDL_F32_NR)
+    for (i = 0; i < 6; ++i) {
+      const float x = rows[i][kk];
+      for (j = 0; j < MDL_F32_NR; ++j) acc[i][j] += x * w[j];
+    }
+#endif
+  for (int32_t r = 0; r < 6; ++r)
+    store_row(acc[r], bias, c + (ptrdiff_t)r * ldc, nr, lo, hi);
+}
+
+MDL_MULTIVERSION
+void mdl_f32_gemm_4x8(int32_t mr, int32_t nr, int32_t k, const float* a, int32_t lda,
+                      const float* w, const float* bias, float* c, int32_t ldc,
+                      float lo, float hi) {
+  const float* MDL_RESTRICT a0 = a;
+  const float* MDL_RESTRICT a1 = mr > 1 ? a0 + lda : a0;
+  const float* MDL_RESTRICT a2 = mr > 2 ? a1 + lda : a1;
+  const float* MDL_RESTRICT a3 = mr > 3 ? a2 + lda : a2;
+  float acc[MDL_F32_MR][MDL_F32_NR];
+#if MDL_F32_VECTORS
+  mdl_f32x8 c0 = F32X8_BCAST(0.0f), c1 = c0, c2 = c0, c3 = c0;
+  for (int32_t kk = 0; kk < k; ++kk, w += MDL_F32_NR) {
+    mdl_f32x8 w0;
+    F32X8_LOAD(w0, w);
+    c0 += F32X8_BCAST(a0[kk]) * w0;
+    c1 += F32X8_BCAST(a1[kk]) * w0;
+    c2 += F32X8_BCAST(a2[kk]) * w0;
+    c3 += F32X8_BCAST(a3[kk]) * w0;
+  }
+  F32X8_STORE(acc[0], c0); F32X8_STORE(acc[1], c1);
+  F32X8_STORE(acc[2], c2); F32X8_STORE(acc[3], c3);
+#else
+  int32_t j;
+  for (j = 0; j < 8; ++j) acc[0][j] = acc[1][j] = acc[2][j] = acc[3][j] = 0.0f;
+  for (int32_t kk = 0; kk < k; ++kk, w += MDL_F32_NR) {
+    const float x0 = a0[kk], x1 = a1[kk], x2 = a2[kk], x3 = a3[kk];
+    for (j = 0; j < 8; ++j) acc[0][j] += x0 * w[j];
+    for (j = 0; j < 8; ++j) acc[1][j] += x1 * w[j];
+    for (j = 0; j < 8; ++j) acc[2][j] += x2 * w[j];
+    for (j = 0; j < 8; ++j) acc[3][j] += x3 * w[j];
+  }
+#endif
+  for (int32_t i = 0; i < mr; ++i) {
+    float* row = c + (ptrdiff_t)i * ldc;
+    for (int32_t j2 = 0; j2 < nr; ++j2) row[j2] = clamp_f32(acc[i][j2] + bias[j2], lo, hi);
+  }
+}
+
+MDL_MULTIVERSION
 void mdl_f32_gemm_1x64(int32_t k, const float* a, const float* w, int32_t wstride,
                        const float* bias, float* c, float lo, float hi) {
   float acc[4][MDL_F32_NR];
@@ -125,8 +191,9 @@ static void gemm_rows(int32_t rows, int32_t k, const float* a, int32_t lda,
                       float lo, float hi) {
   const int32_t blocks = (n + MDL_F32_NR - 1) / MDL_F32_NR;
   const ptrdiff_t wstride = (ptrdiff_t)k * MDL_F32_NR;
-  for (int32_t i = 0; i < rows; i += MDL_F32_MR) {
-    const int32_t mr = rows - i < MDL_F32_MR ? rows - i : MDL_F32_MR;
+  for (int32_t i = 0; i < rows;) {
+    const int32_t left = rows - i;
+    const int32_t mr = left >= 6 ? 6 : (left < MDL_F32_MR ? left : MDL_F32_MR);
     const float* ai = a + (ptrdiff_t)i * lda;
     float* oi = out + (ptrdiff_t)i * n;
     int32_t b = 0;
@@ -137,9 +204,21 @@ static void gemm_rows(int32_t rows, int32_t k, const float* a, int32_t lda,
     }
     for (; b < blocks; ++b) {
       const int32_t nr = n - b * MDL_F32_NR < MDL_F32_NR ? n - b * MDL_F32_NR : MDL_F32_NR;
-      mdl_f32_gemm_4x16(mr, nr, k, ai, lda, weights + b * wstride,
-                        bias + b * MDL_F32_NR, oi + b * MDL_F32_NR, n, lo, hi);
+      const float* wb = weights + b * wstride;
+      const float* bb = bias + b * MDL_F32_NR;
+      float* ob = oi + b * MDL_F32_NR;
+      if (nr <= 8) {
+        mdl_f32_gemm_4x8(mr < 4 ? mr : 4, nr, k, ai, lda, wb, bb, ob, n, lo, hi);
+        if (mr > 4)
+          mdl_f32_gemm_4x8(mr - 4, nr, k, ai + 4 * (ptrdiff_t)lda, lda, wb, bb,
+                           ob + 4 * (ptrdiff_t)n, n, lo, hi);
+      } else if (mr == 6) {
+        mdl_f32_gemm_6x16(k, ai, lda, wb, bb, ob, n, nr, lo, hi);
+      } else {
+        mdl_f32_gemm_4x16(mr, nr, k, ai, lda, wb, bb, ob, n, lo, hi);
+      }
     }
+    i += mr;
   }
 }
 
@@ -166,6 +245,12 @@ static void im2col_pixel(const mdl_conv_f32_params* p, const float* in, int32_t 
       const int32_t ix = ox * p->stride_w - p->pad_w + fx * p->dilation_w;
       if (ix < 0 || ix >= p->input_w) {
         memset(patch, 0, row);
+      } else if (c <= 4) { /* a few channels (first layers): no call */
+        const float* src = in_row + (ptrdiff_t)ix * c;
+        patch[0] = src[0];
+        if (c > 1) patch[1] = src[1];
+        if (c > 2) patch[2] = src[2];
+        if (c > 3) patch[3] = src[3];
       } else {
         memcpy(patch, in_row + (ptrdiff_t)ix * c, row);
       }

@@ -7,10 +7,7 @@
 
 #include "mdl_float.h"
 
-static inline float clamp_f32(float x, float lo, float hi) {
-  const float v = (x < lo) ? lo : x;
-  return (hi < v) ? hi : v;
-}
+#define clamp_f32 mdl_clamp_f32
 
 /* ---- binary ------------------------------------------------------------------------ */
 
@@ -131,9 +128,6 @@ mdl_status mdl_unary_f32(const mdl_unary_f32_params* p, const float* in,
     case MDL_F32_SQRT: for (int32_t i = 0; i < n; ++i) out[i] = sqrtf(in[i]); return MDL_OK;
     case MDL_F32_RSQRT:
       for (int32_t i = 0; i < n; ++i) out[i] = 1.0f / sqrtf(in[i]);
-      return MDL_OK;
-    case MDL_F32_ELU:
-      for (int32_t i = 0; i < n; ++i) out[i] = in[i] < 0.0f ? expm1f(in[i]) : in[i];
       return MDL_OK;
     case MDL_F32_RELU: case MDL_F32_RELU6: case MDL_F32_RELU_N1_TO_1:
     case MDL_F32_HARD_SWISH: case MDL_F32_ABS: case MDL_F32_NEG: case MDL_F32_SQUARE:

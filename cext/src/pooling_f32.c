@@ -6,10 +6,7 @@
 
 #include "mdl_float.h"
 
-static inline float clamp_f32(float x, float lo, float hi) {
-  const float v = (x < lo) ? lo : x;
-  return (hi < v) ? hi : v;
-}
+#define clamp_f32 mdl_clamp_f32
 
 /* [y0, y1) x [x0, x1): the in-bounds window of output pixel (oy, ox). */
 static void window(const mdl_pool_f32_params* p, int32_t oy, int32_t ox, int32_t* y0,

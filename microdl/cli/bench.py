@@ -1,4 +1,7 @@
-"""microdl-bench: accuracy, host latency, memory and NPU estimates of int8 models.
+"""microdl-bench: accuracy, host latency, memory and NPU estimates of int8/float models.
+
+Float32 models run too: their "int8" cells are microdl's float32 results, marked
+"(float32)", and they get no NPU estimates.
 
     microdl-bench MODEL.tflite [MODEL2 ...] [--float MODEL_FLOAT] [--data DATA.npz]
         [--npu ethos-u55-128 [my_npu.toml ...]] [--threads N] [--repeats N]

@@ -19,7 +19,7 @@ from microdl.runtime.ops import Node
 # Kernels whose parameters have the NHWC geometry fields used below and whose node
 # input 0 is the NHWC input.  Per-channel parameters are shared by every band.
 SPLITTABLE = frozenset({"conv_s8", "conv_s8_fast", "depthwise_conv_s8",
-                        "depthwise_conv_s8_fast"})
+                        "depthwise_conv_s8_fast", "conv_f32", "depthwise_conv_f32"})
 
 # Smallest node (MACs) cut into bands.  Splitting every convolution measured best on
 # the MLPerf Tiny models with 2 threads (VWW 1.45x, KWS 1.58x, IC 1.73x over one

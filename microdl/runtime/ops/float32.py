@@ -42,19 +42,19 @@ from microdl.runtime.ops.pooling import (mean_output_shape, mean_plan, pool_geom
 F32 = np.float32
 FLT_MAX = float(np.finfo(np.float32).max)
 NR = 16  # MDL_F32_NR: output-channel lanes of the packed GEMM weights
-MR = 4  # MDL_F32_MR
 DEPTHWISE_MAX_TAPS = 1024  # MDL_DEPTHWISE_F32_MAX_TAPS
 # im2col block of conv_f32: as many patches as fit this many floats (32 KiB), a
-# multiple of the GEMM tile's 4 rows, at most 64.
+# multiple of 12 (whole 6-row and 4-row GEMM tiles), at least 12, at most 72.
 IM2COL_FLOATS = 8192
-MAX_BLOCK_PIXELS = 64
+BLOCK_STEP = 12
+MAX_BLOCK_PIXELS = 72
 
 # mdl_float.h op codes
 BINARY_OPS = {"ADD": 0, "SUB": 1, "MUL": 2, "DIV": 3, "MAXIMUM": 4, "MINIMUM": 5,
               "SQUARED_DIFFERENCE": 6}
 UNARY_OPS = {"RELU": 0, "RELU6": 1, "RELU_N1_TO_1": 2, "LOGISTIC": 3, "TANH": 4,
              "HARD_SWISH": 5, "LEAKY_RELU": 6, "ABS": 7, "NEG": 8, "EXP": 9,
-             "SQRT": 10, "RSQRT": 11, "SQUARE": 12, "ELU": 13}
+             "SQRT": 10, "RSQRT": 11, "SQUARE": 12}
 # Ops whose LiteRT kernel applies a fused activation (options
 # fused_activation_function); the others compute their formula unclamped.
 _FUSED = ("ADD", "SUB", "MUL", "DIV")
@@ -65,7 +65,7 @@ _MAX_VERSION = {"FULLY_CONNECTED": 12, "AVERAGE_POOL_2D": 3, "MAX_POOL_2D": 3,
                 "SQUARED_DIFFERENCE": 2, "SOFTMAX": 3, "MEAN": 3, "LOGISTIC": 3,
                 "TANH": 3, "HARD_SWISH": 1, "LEAKY_RELU": 2, "RELU": 3, "RELU6": 3,
                 "RELU_N1_TO_1": 1, "ABS": 5, "NEG": 2, "EXP": 2, "SQRT": 2, "RSQRT": 3,
-                "SQUARE": 1, "ELU": 1}
+                "SQUARE": 1}
 
 
 def _check_version(op):
@@ -162,7 +162,7 @@ def prepare_conv_2d_f32(op, graph, ctx):
     b = _float_bias(op, bias, out_c)
     direct = int(f_h == 1 and f_w == 1 and sh == 1 and sw == 1 and pad_h == 0 and
                  pad_w == 0 and out_h == in_h and out_w == in_w)
-    fit = max(MR, IM2COL_FLOATS // k // MR * MR)
+    fit = max(BLOCK_STEP, IM2COL_FLOATS // k // BLOCK_STEP * BLOCK_STEP)
     block = min(MAX_BLOCK_PIXELS, fit, out_h * out_w)
     params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
                   filter_h=f_h, filter_w=f_w, filter_c=f_c, output_h=out_h,
