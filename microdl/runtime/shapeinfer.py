@@ -42,9 +42,10 @@ RULES: dict = {}
 
 # Ops whose output has the shape of input 0.
 SAME_SHAPE = ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU",
-              "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE")
+              "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE",
+              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE")
 # Binary ops with NumPy broadcasting.
-BROADCAST = ("ADD", "SUB", "MUL")
+BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
 
 
 def rule(*names):
