@@ -359,8 +359,14 @@ def test_weights_only_models_match_litert(name, min_elements):
         pytest.skip(f"{path} not available")
     model, result = _weights_only(path, min_elements)
     if not result.layers and min_elements:
-        pytest.skip(f"no weight tensor of {name} has {min_elements} elements (TF leaves "
-                    f"the model float)")
+        # TF's rule: weight tensors under the threshold stay float.  Then every
+        # weighted op's filter must indeed be that small, and stay float32.
+        g = read_model(model)
+        for op in g.ops:
+            if op.name in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"):
+                w = g.tensors[op.inputs[1]]
+                assert w.dtype == F32 and int(np.prod(w.shape)) < min_elements, name
+        return
     assert result.layers, "no layer was quantized"
     ref = reference_interpreter(model_content=model)
     it = Interpreter(model_content=model)
