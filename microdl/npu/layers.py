@@ -98,6 +98,20 @@ def request_bytes(g, cfg, ti, write=False, block_width=16):
     return c * esize * w if c <= depth else depth * esize
 
 
+def depthwise_as_conv(op, g) -> bool:
+    """A DEPTHWISE_CONV_2D of a 1-channel input whose depth multiplier makes all its
+    output channels is an ordinary convolution with one input channel (each output
+    channel reads the same input channel); Vela 5.2 compiles it as a CONV_2D
+    (MODEL.md, "Terms added for the generated family")."""
+    if op.name not in DEPTHWISE_OPS or len(op.inputs) < 2:
+        return False
+    t = g.tensors
+    mult = int(op.options.get("depth_multiplier", 1))
+    c_in = int(_nhwc(t[op.inputs[0]].shape)[3])
+    c_out = int(_nhwc(t[op.outputs[0]].shape)[3])
+    return mult > 1 and c_in == 1 and c_out == mult
+
+
 def conv_like(op, g, cfg, place, weights, traffic):
     """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV.
 
@@ -115,7 +129,7 @@ def conv_like(op, g, cfg, place, weights, traffic):
     else:
         x, w = t[op.inputs[0]], t[op.inputs[1]]
     esize = np.dtype(x.dtype).itemsize
-    depthwise = name in DEPTHWISE_OPS
+    depthwise = name in DEPTHWISE_OPS and not depthwise_as_conv(op, g)
 
     if name == "FULLY_CONNECTED":
         # A 1x1 convolution whose OFM "width" is the batch.
@@ -127,7 +141,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
         n, oh, ow, c_out = _nhwc(y.shape)
         _, ih, iw, c_in_x = _nhwc(x.shape)
         kh, kw = int(w.shape[1]), int(w.shape[2])
-        c_in = c_in_x if depthwise else int(w.shape[3])   # per group
+        if name in DEPTHWISE_OPS:
+            c_in = c_in_x if depthwise else 1      # as a convolution: one input channel
+        else:
+            c_in = int(w.shape[3])                  # per group
         if name == "TRANSPOSE_CONV":
             # Runs as a stride-1 convolution over the zero-inserted (upsampled) input.
             sh = sw = dh = dw = 1
