@@ -79,13 +79,16 @@ def _nhwc(shape):
     return (1, 1, 1, 1)
 
 
-def request_bytes(g, cfg, ti, write=False, block_width=16):
+def request_bytes(g, cfg, ti, write=False, block_width=16, mac_read=False):
     """Contiguous bytes per memory request for activation tensor `ti` (None: long
     runs).  Intermediate feature maps are stored in 16-channel bricks (NHCWB16) and
     move in long runs; the network's input and output are plain NHWC, where a block
     row of pixels is contiguous when the block holds every channel (reads; writes
     only up to 16 channels), else each pixel's slice is its own request (writes:
-    at most 16 bytes).  Vela's memory-transfer-efficiency rules, 5.2."""
+    at most 16 bytes).  `mac_read`: the IFM read of a convolution, depthwise
+    convolution or pooling, whose IFM block is a multiple of 8 channels deep.
+    Vela's memory-transfer-efficiency rules, 5.2, and what it reports for the
+    network inputs of the family's tuning half."""
     tt = g.tensors[ti]
     if ti not in g.inputs and ti not in g.outputs:
         return None
@@ -95,6 +98,12 @@ def request_bytes(g, cfg, ti, write=False, block_width=16):
     if write:
         return c * esize * w if c <= cfg.brick_depth else min(c, cfg.brick_depth) * esize
     depth = cfg.ifm_block_depth
+    ub = cfg.dot_product_depth
+    if mac_read and c % ub:
+        # A convolution's or pooling's IFM block is a whole number of 8-channel
+        # micro-blocks deep: with fewer channels (an RGB image) each pixel is its
+        # own request of the block depth.
+        return _ceil(min(c, depth), ub) * ub * esize
     return c * esize * w if c <= depth else depth * esize
 
 
@@ -200,7 +209,7 @@ def conv_like(op, g, cfg, place, weights, traffic):
         ifm_bytes = n * window * c_in_x * esize * depth_blocks
     bw_in = min((bw - 1) * sw + dkw, iw)
     traffic.add(place(x.index), ifm_bytes * brick_factor(g, cfg, x.index),
-                request_bytes(g, cfg, x.index, False, bw_in))
+                request_bytes(g, cfg, x.index, False, bw_in, mac_read=True))
     traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
                 request_bytes(g, cfg, y.index, True, bw), write=True)
     enc = weights.encoded(op)
@@ -256,7 +265,8 @@ def pooling(op, g, cfg, place, traffic):
     cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
     compute = max(n * cycles, int(y.size) / cfg.output_rate)
     traffic.add(place(x.index), n * window * c * esize * brick_factor(g, cfg, x.index),
-                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw)))
+                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw),
+                              mac_read=True))
     traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
                 request_bytes(g, cfg, y.index, True, bw), write=True)
     return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
