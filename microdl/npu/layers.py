@@ -215,9 +215,9 @@ def conv_like(op, g, cfg, place, weights, traffic):
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
-        traffic.add("offchip", enc)
-        traffic.add("sram", enc, write=True)    # DMA into the SRAM staging buffer
-    traffic.add("sram", enc * blocks_xy)        # the NPU reads them per block
+        traffic.add("offchip", enc, fm=False)
+        traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
+    traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
     return compute, blocks_xy * _ceil(c_out, bd)
 
 
@@ -320,7 +320,7 @@ def elementwise(op, g, cfg, place, traffic, rate):
         ti = t[i]
         if ti.data is not None:
             where = "offchip" if cfg.weights_in == "offchip" else "sram"
-            traffic.add(where, int(ti.nbytes))
+            traffic.add(where, int(ti.nbytes), fm=False)
         else:
             traffic.add(place(i), int(ti.nbytes) * brick_factor(g, cfg, i),
                         request_bytes(g, cfg, i))
@@ -391,7 +391,7 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
     border = n * sum(bands)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
-    traffic.add(const, border * c * esize)
+    traffic.add(const, border * c * esize, fm=False)
     traffic.real[place(y.index)] += border * c * esize
     # The bands and the interior copy are separate operations: their cycles add.
     if place(y.index) == "sram":
