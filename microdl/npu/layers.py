@@ -29,9 +29,6 @@ COPY_PASSES = 2
 # (each element a whole SRAM burst: 32 B / 8 B per cycle = 4 cycles per element on
 # Ethos-U55, 2 on U65's 16 B/cycle SRAM), seen as 3-5 cycles per element on U55 in
 # Vela 5.2 for every MAC array size.
-# MEAN over H and W (lowered to a depthwise convolution onto 1 x 1): cycles per
-# input element.
-MEAN_CYCLES_PER_IFM_ELEMENT = 1.0
 
 # Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
 CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
@@ -121,6 +118,14 @@ def depthwise_as_conv(op, g) -> bool:
     return mult > 1 and c_in == 1 and c_out == mult
 
 
+def step_weight_cycles(cfg):
+    """Cycles to load one step's weight set: ifm_block_depth input channels (or
+    kernel elements x channels) for each of the micro-block's uc output channels,
+    at weights_per_cycle (Ethos-U: 32 x 8 / 8 = 32 cycles; Vela 5.2 charges each
+    step at least this)."""
+    return cfg.ifm_block_depth * cfg.ublock_hwc[2] / cfg.weights_per_cycle
+
+
 def conv_like(op, g, cfg, place, weights, traffic):
     """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV.
 
@@ -182,7 +187,12 @@ def conv_like(op, g, cfg, place, weights, traffic):
         for hb in hs:
             for wb in ws:
                 n_xy = _ceil(hb, uh) * _ceil(wb, uw)
-                total += max(s * step_cycles * n_xy, weight_cycles)
+                # Each step first loads its weight set (ifm_block_depth x uc weights
+                # at the decoder's rate: 32 cycles on Ethos-U), whether or not the
+                # step uses all of it (a depthwise step uses 4 kernel elements of
+                # each channel): blocks of few micro-blocks wait for it.
+                total += max(s * max(step_cycles * n_xy, step_weight_cycles(cfg)),
+                             weight_cycles)
         best = total if best is None else min(best, total)
     # 16-bit activations go through the dot products at half the rate.
     mac_cycles = n * best * (2 if esize == 2 else 1)
@@ -235,13 +245,17 @@ def pooling(op, g, cfg, place, traffic):
         if axes != {1, 2}:
             return None
         # A depthwise convolution with an H x W kernel of ones onto a 1 x 1 output,
-        # then a rescaling multiply: with one output pixel the array has one lane per
-        # channel busy, and the kernel's elements stream through one per cycle.
+        # then a rescaling multiply.
         esize = np.dtype(x.dtype).itemsize
         traffic.add(place(x.index), int(x.nbytes), request_bytes(g, cfg, x.index))
         traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True),
                     write=True)
-        compute = n * ih * iw * c * MEAN_CYCLES_PER_IFM_ELEMENT * (2 if esize == 2 else 1)
+        # Depthwise steps of 4 kernel elements x uc channels, each waiting for its
+        # weight set (step_weight_cycles) with a single output micro-block busy.
+        uc = cfg.ublock_hwc[2]
+        steps = _ceil(c, uc) * _ceil(ih * iw, 4)
+        compute = n * steps * max(cfg.ifm_block_depth / cfg.dot_product_depth,
+                                  step_weight_cycles(cfg)) * (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
         return compute, 1
     else:
