@@ -399,7 +399,7 @@ def _command_blocks(op, g, cfg):
 
 
 def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
-    """Lower bound on a layer's compute cycles from its block commands: each OFM
+    """Lower bound on a layer's cycles from its block commands: each OFM
     block's command waits for its IFM block's read latency and its OFM block's
     write latency, moves its feature-map bytes (SRAM and off-chip one after the
     other) and computes; COMMANDS_IN_FLIGHT such commands overlap.  It binds where
@@ -467,10 +467,11 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
         note = (note + "; " if note else "") + \
             "float input: Ethos-U runs int8/int16 only (costed as if quantized)"
     memory = traffic.cycles()
+    bound = 0.0
     if passes == 1 and compute > 0:
-        compute = max(compute, _command_bound(op, g, cfg, traffic, compute, blocks,
-                                              name in CONV_OPS or name in DEPTHWISE_OPS
-                                              or name in POOL_OPS or name == "MEAN"))
+        bound = _command_bound(op, g, cfg, traffic, compute, blocks,
+                               name in CONV_OPS or name in DEPTHWISE_OPS or
+                               name in POOL_OPS or name == "MEAN")
     # Two-stage pipeline over `blocks` blocks: the slower stage sets the pace, one
     # block of the faster stage is not overlapped (the first block's fetch or the
     # last block's compute); plus the first read's and the last write's latency, and
@@ -479,6 +480,10 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     latency = traffic.read_latency + traffic.write_latency
     overhead = fill + latency + passes * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead
+    if bound > cycles:
+        # The block commands' latencies set the pace: reported as overhead.
+        overhead += bound - cycles
+        cycles = bound
     util = macs / (cycles * cfg.macs_per_cycle) if cycles > 0 else 0.0
     return LayerEstimate(
         index=op.index, op_name=name, output_shape=out_shape, macs=macs,

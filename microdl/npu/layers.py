@@ -118,12 +118,21 @@ def depthwise_as_conv(op, g) -> bool:
     return mult > 1 and c_in == 1 and c_out == mult
 
 
-def step_weight_cycles(cfg):
-    """Cycles to load one step's weight set: ifm_block_depth input channels (or
-    kernel elements x channels) for each of the micro-block's uc output channels,
-    at weights_per_cycle (Ethos-U: 32 x 8 / 8 = 32 cycles; Vela 5.2 charges each
-    step at least this)."""
-    return cfg.ifm_block_depth * cfg.ublock_hwc[2] / cfg.weights_per_cycle
+def step_cycles_per_group(cfg, channels, busy_cycles):
+    """Cycles of one step summed over the micro-block's output-channel groups (uc
+    channels each, the last one holding the rest): each group's step computes for
+    `busy_cycles` but not before its weight set is loaded, ifm_block_depth weights
+    for each of its channels at weights_per_cycle (Ethos-U: 32 x 8 / 8 = 32 cycles
+    for a full group of 8; Vela 5.2 charges each step at least this, even a
+    depthwise step that uses 4 kernel elements of each channel).  Counting the
+    real channels of each group keeps a bigger array never slower."""
+    uc = cfg.ublock_hwc[2]
+    full, rest = divmod(int(channels), uc)
+    load = cfg.ifm_block_depth / cfg.weights_per_cycle
+    total = full * max(busy_cycles, load * uc)
+    if rest:
+        total += max(busy_cycles, load * rest)
+    return total
 
 
 def conv_like(op, g, cfg, place, weights, traffic):
@@ -187,11 +196,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
         for hb in hs:
             for wb in ws:
                 n_xy = _ceil(hb, uh) * _ceil(wb, uw)
-                # Each step first loads its weight set (ifm_block_depth x uc weights
-                # at the decoder's rate: 32 cycles on Ethos-U), whether or not the
-                # step uses all of it (a depthwise step uses 4 kernel elements of
-                # each channel): blocks of few micro-blocks wait for it.
-                total += max(s * max(step_cycles * n_xy, step_weight_cycles(cfg)),
+                # s = z x (steps per channel group); each step waits for its weight
+                # set, so blocks of few micro-blocks are weight-load bound.
+                total += max((s // z) * step_cycles_per_group(cfg, c_out,
+                                                              step_cycles * n_xy),
                              weight_cycles)
         best = total if best is None else min(best, total)
     # 16-bit activations go through the dot products at half the rate.
@@ -250,12 +258,12 @@ def pooling(op, g, cfg, place, traffic):
         traffic.add(place(x.index), int(x.nbytes), request_bytes(g, cfg, x.index))
         traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True),
                     write=True)
-        # Depthwise steps of 4 kernel elements x uc channels, each waiting for its
-        # weight set (step_weight_cycles) with a single output micro-block busy.
-        uc = cfg.ublock_hwc[2]
-        steps = _ceil(c, uc) * _ceil(ih * iw, 4)
-        compute = n * steps * max(cfg.ifm_block_depth / cfg.dot_product_depth,
-                                  step_weight_cycles(cfg)) * (2 if esize == 2 else 1)
+        # Depthwise steps of 4 kernel elements, each waiting for its weight set
+        # (step_cycles_per_group) with a single output micro-block busy.
+        steps = _ceil(ih * iw, 4)
+        busy = cfg.ifm_block_depth / cfg.dot_product_depth
+        compute = n * steps * step_cycles_per_group(cfg, c, busy) * \
+            (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
         return compute, 1
     else:
