@@ -73,15 +73,16 @@ def test_totals_against_vela_on_held_back_subset(vela_results):
     # model does not reach them (microdl/npu/MODEL.md): on these 16 pairs it has
     # 13 within 15% and 14 within 30% (fam001 on Ethos-U65 at 0.65, fam003 on
     # Ethos-U55-256 at 1.40).  These bounds guard that level against regressions.
-    assert within15 >= 0.75, detail
-    assert within30 >= 0.85, detail
+    assert within15 >= 13 / 16, detail
+    assert within30 >= 14 / 16, detail
 
 
 def test_layers_against_vela_on_held_back_subset(vela_results):
     d = distribution(vela_results)["all"]["layer"]
     # Every matched group of layers is compared; every Vela row belongs to a group.
     assert d["n"] >= 40
-    assert d["within_30"] >= 0.70, d
+    # Measured: 82 of 104 groups (79%) within 30%.
+    assert d["within_30"] >= 0.78, d
 
 
 def test_matching_covers_every_vela_row(vela_results):

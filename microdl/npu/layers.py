@@ -29,9 +29,6 @@ COPY_PASSES = 2
 # (each element a whole SRAM burst: 32 B / 8 B per cycle = 4 cycles per element on
 # Ethos-U55, 2 on U65's 16 B/cycle SRAM), seen as 3-5 cycles per element on U55 in
 # Vela 5.2 for every MAC array size.
-# MEAN over H and W (lowered to a depthwise convolution onto 1 x 1): cycles per
-# input element.
-MEAN_CYCLES_PER_IFM_ELEMENT = 1.0
 
 # Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
 CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
@@ -79,13 +76,16 @@ def _nhwc(shape):
     return (1, 1, 1, 1)
 
 
-def request_bytes(g, cfg, ti, write=False, block_width=16):
+def request_bytes(g, cfg, ti, write=False, block_width=16, mac_read=False):
     """Contiguous bytes per memory request for activation tensor `ti` (None: long
     runs).  Intermediate feature maps are stored in 16-channel bricks (NHCWB16) and
     move in long runs; the network's input and output are plain NHWC, where a block
     row of pixels is contiguous when the block holds every channel (reads; writes
     only up to 16 channels), else each pixel's slice is its own request (writes:
-    at most 16 bytes).  Vela's memory-transfer-efficiency rules, 5.2."""
+    at most 16 bytes).  `mac_read`: the IFM read of a convolution, depthwise
+    convolution or pooling, whose IFM block is a multiple of 8 channels deep.
+    Vela's memory-transfer-efficiency rules, 5.2, and what it reports for the
+    network inputs of the family's tuning half."""
     tt = g.tensors[ti]
     if ti not in g.inputs and ti not in g.outputs:
         return None
@@ -95,7 +95,44 @@ def request_bytes(g, cfg, ti, write=False, block_width=16):
     if write:
         return c * esize * w if c <= cfg.brick_depth else min(c, cfg.brick_depth) * esize
     depth = cfg.ifm_block_depth
+    ub = cfg.dot_product_depth
+    if mac_read and c % ub:
+        # A convolution's or pooling's IFM block is a whole number of 8-channel
+        # micro-blocks deep: with fewer channels (an RGB image) each pixel is its
+        # own request of the block depth.
+        return _ceil(min(c, depth), ub) * ub * esize
     return c * esize * w if c <= depth else depth * esize
+
+
+def depthwise_as_conv(op, g) -> bool:
+    """A DEPTHWISE_CONV_2D of a 1-channel input whose depth multiplier makes all its
+    output channels is an ordinary convolution with one input channel (each output
+    channel reads the same input channel); Vela 5.2 compiles it as a CONV_2D
+    (MODEL.md, "Terms added for the generated family")."""
+    if op.name not in DEPTHWISE_OPS or len(op.inputs) < 2:
+        return False
+    t = g.tensors
+    mult = int(op.options.get("depth_multiplier", 1))
+    c_in = int(_nhwc(t[op.inputs[0]].shape)[3])
+    c_out = int(_nhwc(t[op.outputs[0]].shape)[3])
+    return mult > 1 and c_in == 1 and c_out == mult
+
+
+def step_cycles_per_group(cfg, channels, busy_cycles):
+    """Cycles of one step summed over the micro-block's output-channel groups (uc
+    channels each, the last one holding the rest): each group's step computes for
+    `busy_cycles` but not before its weight set is loaded, ifm_block_depth weights
+    for each of its channels at weights_per_cycle (Ethos-U: 32 x 8 / 8 = 32 cycles
+    for a full group of 8; Vela 5.2 charges each step at least this, even a
+    depthwise step that uses 4 kernel elements of each channel).  Counting the
+    real channels of each group keeps a bigger array never slower."""
+    uc = cfg.ublock_hwc[2]
+    full, rest = divmod(int(channels), uc)
+    load = cfg.ifm_block_depth / cfg.weights_per_cycle
+    total = full * max(busy_cycles, load * uc)
+    if rest:
+        total += max(busy_cycles, load * rest)
+    return total
 
 
 def conv_like(op, g, cfg, place, weights, traffic):
@@ -115,7 +152,7 @@ def conv_like(op, g, cfg, place, weights, traffic):
     else:
         x, w = t[op.inputs[0]], t[op.inputs[1]]
     esize = np.dtype(x.dtype).itemsize
-    depthwise = name in DEPTHWISE_OPS
+    depthwise = name in DEPTHWISE_OPS and not depthwise_as_conv(op, g)
 
     if name == "FULLY_CONNECTED":
         # A 1x1 convolution whose OFM "width" is the batch.
@@ -127,7 +164,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
         n, oh, ow, c_out = _nhwc(y.shape)
         _, ih, iw, c_in_x = _nhwc(x.shape)
         kh, kw = int(w.shape[1]), int(w.shape[2])
-        c_in = c_in_x if depthwise else int(w.shape[3])   # per group
+        if name in DEPTHWISE_OPS:
+            c_in = c_in_x if depthwise else 1      # as a convolution: one input channel
+        else:
+            c_in = int(w.shape[3])                  # per group
         if name == "TRANSPOSE_CONV":
             # Runs as a stride-1 convolution over the zero-inserted (upsampled) input.
             sh = sw = dh = dw = 1
@@ -156,7 +196,11 @@ def conv_like(op, g, cfg, place, weights, traffic):
         for hb in hs:
             for wb in ws:
                 n_xy = _ceil(hb, uh) * _ceil(wb, uw)
-                total += max(s * step_cycles * n_xy, weight_cycles)
+                # s = z x (steps per channel group); each step waits for its weight
+                # set, so blocks of few micro-blocks are weight-load bound.
+                total += max((s // z) * step_cycles_per_group(cfg, c_out,
+                                                              step_cycles * n_xy),
+                             weight_cycles)
         best = total if best is None else min(best, total)
     # 16-bit activations go through the dot products at half the rate.
     mac_cycles = n * best * (2 if esize == 2 else 1)
@@ -183,15 +227,15 @@ def conv_like(op, g, cfg, place, weights, traffic):
         ifm_bytes = n * window * c_in_x * esize * depth_blocks
     bw_in = min((bw - 1) * sw + dkw, iw)
     traffic.add(place(x.index), ifm_bytes * brick_factor(g, cfg, x.index),
-                request_bytes(g, cfg, x.index, False, bw_in))
+                request_bytes(g, cfg, x.index, False, bw_in, mac_read=True))
     traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
                 request_bytes(g, cfg, y.index, True, bw), write=True)
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
-        traffic.add("offchip", enc)
-        traffic.add("sram", enc, write=True)    # DMA into the SRAM staging buffer
-    traffic.add("sram", enc * blocks_xy)        # the NPU reads them per block
+        traffic.add("offchip", enc, fm=False)
+        traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
+    traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
     return compute, blocks_xy * _ceil(c_out, bd)
 
 
@@ -209,13 +253,17 @@ def pooling(op, g, cfg, place, traffic):
         if axes != {1, 2}:
             return None
         # A depthwise convolution with an H x W kernel of ones onto a 1 x 1 output,
-        # then a rescaling multiply: with one output pixel the array has one lane per
-        # channel busy, and the kernel's elements stream through one per cycle.
+        # then a rescaling multiply.
         esize = np.dtype(x.dtype).itemsize
         traffic.add(place(x.index), int(x.nbytes), request_bytes(g, cfg, x.index))
         traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True),
                     write=True)
-        compute = n * ih * iw * c * MEAN_CYCLES_PER_IFM_ELEMENT * (2 if esize == 2 else 1)
+        # Depthwise steps of 4 kernel elements, each waiting for its weight set
+        # (step_cycles_per_group) with a single output micro-block busy.
+        steps = _ceil(ih * iw, 4)
+        busy = cfg.ifm_block_depth / cfg.dot_product_depth
+        compute = n * steps * step_cycles_per_group(cfg, c, busy) * \
+            (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
         return compute, 1
     else:
@@ -239,7 +287,8 @@ def pooling(op, g, cfg, place, traffic):
     cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
     compute = max(n * cycles, int(y.size) / cfg.output_rate)
     traffic.add(place(x.index), n * window * c * esize * brick_factor(g, cfg, x.index),
-                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw)))
+                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw),
+                              mac_read=True))
     traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
                 request_bytes(g, cfg, y.index, True, bw), write=True)
     return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
@@ -293,7 +342,7 @@ def elementwise(op, g, cfg, place, traffic, rate):
         ti = t[i]
         if ti.data is not None:
             where = "offchip" if cfg.weights_in == "offchip" else "sram"
-            traffic.add(where, int(ti.nbytes))
+            traffic.add(where, int(ti.nbytes), fm=False)
         else:
             traffic.add(place(i), int(ti.nbytes) * brick_factor(g, cfg, i),
                         request_bytes(g, cfg, i))
@@ -364,7 +413,7 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
     border = n * sum(bands)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
-    traffic.add(const, border * c * esize)
+    traffic.add(const, border * c * esize, fm=False)
     traffic.real[place(y.index)] += border * c * esize
     # The bands and the interior copy are separate operations: their cycles add.
     if place(y.index) == "sram":

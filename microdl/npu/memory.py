@@ -20,10 +20,17 @@ class Traffic:
         self.cost = {"sram": 0.0, "offchip": 0.0}
         self.read_latency = 0.0
         self.write_latency = 0.0
+        # Feature maps only (not weights, tables or constants): bus-time bytes per
+        # memory and the latency of their reads and writes (the per-block
+        # command bound, estimator._command_bound).
+        self.fm_cost = {"sram": 0.0, "offchip": 0.0}
+        self.fm_read_latency = 0.0
+        self.fm_write_latency = 0.0
 
-    def add(self, where, nbytes, request_bytes=None, write=False):
+    def add(self, where, nbytes, request_bytes=None, write=False, fm=True):
         """`nbytes` read from (or, with `write`, written to) `where`, in requests of
-        `request_bytes` contiguous bytes (None: long contiguous runs)."""
+        `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
+        bytes are a feature map's (False for weights, tables and constants)."""
         if nbytes <= 0:
             return
         c = self.cfg
@@ -38,10 +45,24 @@ class Traffic:
             self.read_latency = max(self.read_latency, latency)
         self.real[where] += nbytes
         if request_bytes is None or request_bytes <= 0:
-            self.cost[where] += nbytes
+            cost = nbytes
         else:
             burst = c.sram_burst_bytes if where == "sram" else c.offchip_burst_bytes
-            self.cost[where] += nbytes * burst / min(burst, request_bytes)
+            cost = nbytes * burst / min(burst, request_bytes)
+        self.cost[where] += cost
+        if fm:
+            self.fm_cost[where] += cost
+            if write:
+                self.fm_write_latency = max(self.fm_write_latency, latency)
+            else:
+                self.fm_read_latency = max(self.fm_read_latency, latency)
+
+    def fm_transfer_cycles(self):
+        """Bus cycles of the feature-map bytes, SRAM and off-chip one after the
+        other (as one block's fetch and write-back of a command)."""
+        c = self.cfg
+        return (self.fm_cost["sram"] / c.sram_bytes_per_cycle +
+                self.fm_cost["offchip"] / c.offchip_bytes_per_cycle)
 
     def cycles(self):
         c = self.cfg

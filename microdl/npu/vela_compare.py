@@ -85,7 +85,15 @@ def match_layers(graph, rows):
             # Vela's own tensors: "<name>_act", "<name>_intermediate", "<name>_split_1"
             # belong to the operator writing <name>; anonymous ones ("#112") to the
             # next row that names a graph tensor (they feed it).
-            k = next((by_name[n] for n in names if name.startswith(n + "_")), None)
+            base = next((n for n in names if name.startswith(n + "_")), None)
+            k = by_name.get(base)
+            vtype = str(row.get("Original Operator", ""))
+            if k is not None and _VELA_TYPE.get(ops[k].name) not in (None, vtype):
+                # ... unless the row comes from an operator of another type that
+                # reads <name> (a SOFTMAX lowered into "<name>_softmax_3" ...).
+                out = ops[k].outputs[0] if ops[k].outputs else None
+                k = next((c for c in consumers.get(out, [])
+                          if _VELA_TYPE.get(ops[c].name) == vtype), k)
         if k is None:
             pending.append(r)
             continue
