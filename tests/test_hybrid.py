@@ -9,6 +9,7 @@ import pytest
 from microdl import Interpreter
 from microdl.core.errors import UnsupportedOpError
 from microdl.core.shapes import window
+from microdl.tflite.reader import read_model
 from tests.oplib import op_model, run_litert, run_microdl, spec
 
 F32 = np.float32
