@@ -1,5 +1,5 @@
 """microdl.Interpreter: a drop-in for tflite_runtime's / LiteRT's Interpreter on
-quantized models, with its SignatureRunner and OpResolverType (re-exported, with
+quantized, float32 and dynamic-range models, with its SignatureRunner and OpResolverType (re-exported, with
 load_delegate and the rest of LiteRT's module, by microdl.interpreter)."""
 from __future__ import annotations
 
@@ -74,7 +74,10 @@ def _is_index(value):
 
 
 class Interpreter:
-    """Runs a quantized .tflite model in one static arena with C kernels.
+    """Runs a .tflite model in one static arena with C kernels: quantized int8/int16
+    models (integer-only, bit-exact with LiteRT's reference kernels), float32 models
+    and dynamic-range models (int8 weights, float32 activations: LiteRT's hybrid
+    kernels' arithmetic).
 
     A drop-in for ``tflite_runtime.interpreter.Interpreter`` /
     ``ai_edge_litert.interpreter.Interpreter`` (LiteRT 2.x): same argument names,

@@ -13,7 +13,8 @@ steps, each one of
 
 or raises ``Unsupported(reason)`` when microdl cannot run this op / version / dtype
 combination (collected for all ops into one UnsupportedOpError), or ModelError when the
-model is inconsistent.  Eval is then integer-only C with no validation.
+model is inconsistent.  Eval is then C with no validation (integer-only for
+quantized ops; float32 kernels for float and dynamic-range models).
 """
 from __future__ import annotations
 
