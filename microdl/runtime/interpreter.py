@@ -12,6 +12,7 @@ from microdl.runtime import parallel, planner
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
+from microdl.runtime.ops import conv as conv_ops
 from microdl.runtime.ops import (Alias, Constant, Node, PrepareContext, Unsupported,
                                  load_all, preparer_for)
 from microdl.core.macs import op_macs
@@ -22,6 +23,7 @@ ARENA_ALIGNMENT = 16
 _ROUNDING_TARGETS = {"litert": (ROUNDING_SINGLE, True), "single": (ROUNDING_SINGLE, False),
                      "tflm": (ROUNDING_DOUBLE, False), "double": (ROUNDING_DOUBLE, False)}
 MAX_ARENA_BYTES = 1 << 31
+_MEMORY_MODES = ("fast", "small")
 
 
 def _tflite_dtype_name(dtype):
@@ -61,6 +63,16 @@ class Interpreter:
         experimental_preserve_all_tensors: give every tensor its own arena memory for
             the whole invoke, so intermediate tensors can be read afterwards
             (debugging, per-layer error reports); costs arena bytes.
+        memory: "fast" (default): every layer reads its whole input and writes its
+            whole output into its own arena memory (the arena sits at or near the
+            layer-by-layer bound, lower_bound_bytes); "small": in addition, a fast
+            int8 convolution (DEPTHWISE_CONV_2D, CONV_2D) whose input dies at that
+            layer writes its output into the input's memory, one output row at a time
+            through a small ring of rows in scratch (cext/include/mdl_inplace.h), when
+            that lowers arena_bytes.  Same results, bit for bit; in-place layers are
+            not cut into bands for num_threads > 1.  Inputs are only overwritten with
+            preserve_inputs=False; experimental_preserve_all_tensors disables it.
+            ValueError for any other value.
         experimental_delegates, experimental_op_resolver_type: accepted and
             ignored, for drop-in compatibility.
 
@@ -73,7 +85,7 @@ class Interpreter:
     def __init__(self, model_path=None, model_content=None, num_threads=None,
                  experimental_delegates=None, experimental_op_resolver_type=None,
                  experimental_preserve_all_tensors=False, preserve_inputs=True,
-                 rounding="litert"):
+                 rounding="litert", memory="fast"):
         if (model_path is None) == (model_content is None):
             raise ValueError("pass exactly one of model_path or model_content")
         if model_path is not None:
@@ -88,6 +100,10 @@ class Interpreter:
                 raise ValueError("num_threads should >= 1")
         if rounding not in _ROUNDING_TARGETS:
             raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
+        if memory not in _MEMORY_MODES:
+            raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
+        self._memory = memory
+        self._inplace_ops = []
         self._threads = min(num_threads or 1, MAX_THREADS)
         code, fc_float64 = _ROUNDING_TARGETS[rounding]
         self._ctx = PrepareContext(rounding=code, fc_float64=fc_float64)
@@ -138,17 +154,16 @@ class Interpreter:
         """Plan the arena, allocate it once and bind every C node to its addresses."""
         g = self._graph
         nodes, steps, groups = self._schedule()
-        plan = planner.plan_graph(
-            g, steps,
-            aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
-            variables=[t.index for t in g.tensors if t.is_variable],
-            preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
-            alignment=ARENA_ALIGNMENT)
+        plan = self._plan(steps)
+        bound = plan.lower_bound_bytes  # the layer-by-layer bound
+        self._inplace_ops = []
+        if self._memory == "small" and not self._preserve_all:
+            nodes, steps, groups, plan = self._plan_small(nodes, steps, groups, plan)
         total = plan.total_bytes
         if total > MAX_ARENA_BYTES:
             raise ModelError(f"the model needs a {total}-byte arena, more than the "
                              f"{MAX_ARENA_BYTES} bytes microdl allows")
-        self.lower_bound_bytes = plan.lower_bound_bytes
+        self.lower_bound_bytes = bound
         # One allocation; sliced so the arena base is 16-byte aligned.
         raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
         shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
@@ -159,24 +174,78 @@ class Interpreter:
         self.arena_bytes = total
         self._node_ops = [i for i, _ in nodes]
 
-    def _schedule(self):
+    def _plan(self, steps, inplace=()):
+        g = self._graph
+        return planner.plan_graph(
+            g, steps,
+            aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
+            variables=[t.index for t in g.tensors if t.is_variable],
+            preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
+            alignment=ARENA_ALIGNMENT, inplace=inplace)
+
+    def _plan_small(self, nodes, steps, groups, fast_plan):
+        """memory="small": the in-place variant (ops/conv.py inplace_node) of every
+        node the planner lets write into its dying input, at the offset needing the
+        smallest ring; then each is dropped again (largest ring first) when that
+        lowers the arena, and the whole kept only if it beats fast_plan.
+        Returns (nodes, steps, groups, plan)."""
+        choice = {}  # position in self._steps -> (delta, ring bytes)
+        for k, (_, s) in enumerate(self._steps):
+            if (isinstance(s, Node) and s.kernel in conv_ops.INPLACE_KERNELS and
+                    isinstance(s.inputs[0], (int, np.integer))):
+                opts = [(v[1], abs(d), d) for d in
+                        conv_ops.inplace_deltas(s.params, ARENA_ALIGNMENT)
+                        for v in [conv_ops.inplace_node(s, d)] if v is not None]
+                if opts:
+                    ring, _, d = min(opts)
+                    choice[k] = (d, ring)
+
+        def attempt(chosen):
+            variants = {k: conv_ops.inplace_node(self._steps[k][1], choice[k][0])[0]
+                        for k in chosen}
+            n, st, gr = self._schedule(variants)
+            cands = [planner.InPlace(j, int(b.inputs[0]), b.output, choice[pos][0])
+                     for j, (pos, (_, b)) in enumerate(zip(self._positions, n))
+                     if pos in chosen]
+            plan = self._plan(st, cands)
+            return {self._positions[c.step] for c in plan.inplace}, (n, st, gr, plan)
+
+        chosen, best = attempt(set(choice))
+        if chosen != set(choice):  # the others run out of place, with their scratch
+            chosen, best = attempt(chosen)
+        for k in sorted(chosen, key=lambda k: (-choice[k][1], k)):
+            fewer, result = attempt(chosen - {k})
+            if fewer == chosen - {k} and result[3].total_bytes < best[3].total_bytes:
+                chosen, best = fewer, result
+        if not chosen or best[3].total_bytes >= fast_plan.total_bytes:
+            return nodes, steps, groups, fast_plan
+        self._inplace_ops = sorted({self._steps[k][0] for k in chosen})
+        return best
+
+    def _schedule(self, replace=None):
         """(nodes, steps, groups): the C nodes in run order as (op index, node), the
         planner's Step of each (what it reads and writes, its stage, its scratch), and
         the number of bands of every stage (a node split over threads is one stage of
-        several bands, run at once)."""
+        several bands, run at once).  replace: {position in self._steps: Node} run
+        instead (in-place variants, never split).  Sets self._positions (the position
+        in self._steps of every node)."""
         g = self._graph
-        nodes, steps, groups = [], [], []
-        for i, s in self._steps:
+        nodes, steps, groups, positions = [], [], [], []
+        for k, (i, s) in enumerate(self._steps):
             if not isinstance(s, Node):
                 continue
+            if replace and k in replace:
+                s = replace[k]
             bands = ([s] if self._threads < 2 else
                      parallel.split_rows(s, self._threads,
                                          g.tensors[s.output].dtype.itemsize))
             for b in bands:
                 nodes.append((i, b))
+                positions.append(k)
                 reads = [int(r) for r in b.inputs if isinstance(r, (int, np.integer))]
                 steps.append(planner.Step(reads, [b.output], len(groups), b.scratch_bytes))
             groups.append(len(bands))
+        self._positions = positions
         return nodes, steps, groups
 
     def _tensor_views(self, plan, arena):

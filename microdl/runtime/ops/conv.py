@@ -491,3 +491,82 @@ def prepare_transpose_conv(op, graph, ctx):
                  [x.index, w.index, None if bias is None else bias.index, mult, shift,
                   shape_ref],
                  y.index, scratch_bytes=acc_bytes * y.size)]
+
+
+# ------------------------------------------------------------------ in place
+# memory="small" (microdl/runtime/planner.py): a fast int8 convolution whose input
+# dies at that layer may write its output into the input's arena block, through a
+# ring of output rows in scratch (cext/include/mdl_inplace.h).  The C operator and
+# inplace_ring_rows() below follow the same row schedule.
+INPLACE_KERNELS = {"depthwise_conv_s8_fast": "depthwise_conv_s8_inplace",
+                   "conv_s8_fast": "conv_s8_fast_inplace"}
+
+
+def _row_bytes(p):
+    """(input row bytes, output row bytes) of int8 convolution params."""
+    out_c = p.get("output_c", p["input_c"] * p.get("depth_multiplier", 1))
+    return p["input_w"] * p["input_c"], p["output_w"] * out_c
+
+
+def inplace_ring_rows(params, delta):
+    """Output rows the in-place schedule of mdl_inplace.h holds in its ring when the
+    output starts `delta` bytes after the input (negative: before it), for int8
+    convolution params with batches 1.  Output row r reads input rows from
+    max(r * stride_h - pad_h, 0) on; row r is written into place when no row >= r reads
+    the input bytes it covers, else kept in the ring until no later row does (rows in
+    order).  Returns the largest number of rows waiting at once (0: every row is
+    written in place)."""
+    i_row, o_row = _row_bytes(params)
+    in_h, out_h = params["input_h"], params["output_h"]
+    s, pad = params["stride_h"], params["pad_h"]
+    in_end = in_h * i_row
+    flushed = ring = 0
+
+    def free(row, need):
+        w = delta + row * o_row
+        return w + o_row <= need or w >= in_end
+
+    for y in range(out_h + 1):
+        first = max(y * s - pad, 0)
+        need = in_end if (y == out_h or first >= in_h) else first * i_row
+        while flushed < y and free(flushed, need):
+            flushed += 1
+        if y == out_h:
+            break
+        if flushed == y and free(y, need):
+            flushed += 1
+        else:
+            ring = max(ring, y - flushed + 1)
+    return ring
+
+
+def inplace_deltas(params, alignment=16):
+    """Byte distances from the input's start to the output's start worth trying in a
+    shared block, each a multiple of `alignment`: 0 (starts aligned) and the one that
+    ends the output at (or just past) the input's end."""
+    i_row, o_row = _row_bytes(params)
+    diff = params["input_h"] * i_row - params["output_h"] * o_row
+    end = diff // alignment * alignment
+    return (0,) if end == 0 else (0, end)
+
+
+def inplace_node(node, delta):
+    """The in-place variant of a fast int8 convolution Node whose output starts `delta`
+    bytes after its input, or None when there is none (not a fast convolution, several
+    images, a row band, or an output row whose window starts below the input).
+
+    Returns:
+        (Node, ring_bytes): the node (kernel depthwise_conv_s8_inplace or
+        conv_s8_fast_inplace, scratch: the inner kernel's scratch rounded up to 16
+        bytes, then ring_bytes of output rows)."""
+    kernel = INPLACE_KERNELS.get(node.kernel)
+    p = node.params
+    if (kernel is None or p["batches"] != 1 or node.input_byte_offset or
+            node.output_byte_offset or
+            (p["output_h"] - 1) * p["stride_h"] - p["pad_h"] >= p["input_h"]):
+        return None
+    ring = inplace_ring_rows(p, delta)
+    ring_bytes = ring * _row_bytes(p)[1]
+    inner = 0 if node.kernel.startswith("depthwise") else -(-node.scratch_bytes // 16) * 16
+    return Node(kernel, dict(p, ring_rows=ring), list(node.inputs), node.output,
+                scratch_bytes=inner + ring_bytes), ring_bytes
