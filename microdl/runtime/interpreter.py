@@ -171,6 +171,7 @@ class Interpreter:
         self._arena = arena
         self._views, self._offsets = self._tensor_views(plan, arena)
         self._bind(nodes, groups, plan, arena)
+        self._arena_plan, self._nodes = plan, nodes
         self.arena_bytes = total
         self._node_ops = [i for i, _ in nodes]
 
@@ -183,24 +184,36 @@ class Interpreter:
             preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
             alignment=ARENA_ALIGNMENT, inplace=inplace)
 
+    # How _plan_small picks each in-place node's offset (ops/conv.py inplace_deltas)
+    # from (ring bytes, block bytes, |delta|, is one of the first two deltas); each
+    # strategy is planned and the smallest arena kept (offsets interact along chains
+    # of in-place layers, no single rule wins on every model).
+    _INPLACE_STRATEGIES = (
+        lambda ring, block, dist, basic: (not basic, ring, dist),
+        lambda ring, block, dist, basic: (ring, block, dist),
+        lambda ring, block, dist, basic: (ring + block, dist),
+    )
+
     def _plan_small(self, nodes, steps, groups, fast_plan):
         """memory="small": the in-place variant (ops/conv.py inplace_node) of every
-        node the planner lets write into its dying input, at the offset needing the
-        smallest ring; then each is dropped again (largest ring first) when that
-        lowers the arena, and the whole kept only if it beats fast_plan.
-        Returns (nodes, steps, groups, plan)."""
-        choice = {}  # position in self._steps -> (delta, ring bytes)
+        node the planner lets write into its dying input, at an offset chosen by each
+        of _INPLACE_STRATEGIES; then each in-place node is dropped again (largest ring
+        first) when that lowers the arena.  From the smallest plan, one pass of local
+        search (every candidate, largest output first, at each offset or out of place,
+        kept when the arena shrinks).  Kept only if it beats fast_plan.  Returns (nodes, steps, groups, plan)."""
+        options = {}  # position in self._steps -> [(delta, ring bytes, block, basic)]
         for k, (_, s) in enumerate(self._steps):
             if (isinstance(s, Node) and s.kernel in conv_ops.INPLACE_KERNELS and
                     isinstance(s.inputs[0], (int, np.integer))):
-                opts = [(v[1], abs(d), d) for d in
-                        conv_ops.inplace_deltas(s.params, ARENA_ALIGNMENT)
+                deltas = conv_ops.inplace_deltas(s.params, ARENA_ALIGNMENT)
+                basic = [d for d in deltas[:2] if d <= 0]  # start, or end if growing
+                opts = [(d, v[1], conv_ops.inplace_block_bytes(s.params, d), d in basic)
+                        for j, d in enumerate(deltas)
                         for v in [conv_ops.inplace_node(s, d)] if v is not None]
                 if opts:
-                    ring, _, d = min(opts)
-                    choice[k] = (d, ring)
+                    options[k] = opts
 
-        def attempt(chosen):
+        def attempt(choice, chosen):
             variants = {k: conv_ops.inplace_node(self._steps[k][1], choice[k][0])[0]
                         for k in chosen}
             n, st, gr = self._schedule(variants)
@@ -210,16 +223,35 @@ class Interpreter:
             plan = self._plan(st, cands)
             return {self._positions[c.step] for c in plan.inplace}, (n, st, gr, plan)
 
-        chosen, best = attempt(set(choice))
-        if chosen != set(choice):  # the others run out of place, with their scratch
-            chosen, best = attempt(chosen)
-        for k in sorted(chosen, key=lambda k: (-choice[k][1], k)):
-            fewer, result = attempt(chosen - {k})
-            if fewer == chosen - {k} and result[3].total_bytes < best[3].total_bytes:
-                chosen, best = fewer, result
-        if not chosen or best[3].total_bytes >= fast_plan.total_bytes:
-            return nodes, steps, groups, fast_plan
-        self._inplace_ops = sorted({self._steps[k][0] for k in chosen})
+        best, best_chosen, best_choice = (nodes, steps, groups, fast_plan), set(), {}
+        for rule in self._INPLACE_STRATEGIES:
+            choice = {k: min(opts, key=lambda o: rule(o[1], o[2], abs(o[0]), o[3]))
+                      for k, opts in options.items()}
+            chosen, result = attempt(choice, set(choice))
+            if chosen != set(choice):  # the others run out of place, own scratch
+                chosen, result = attempt(choice, chosen)
+            for k in sorted(chosen, key=lambda k: (-choice[k][1], k)):
+                fewer, r = attempt(choice, chosen - {k})
+                if fewer == chosen - {k} and r[3].total_bytes < result[3].total_bytes:
+                    chosen, result = fewer, r
+            if chosen and result[3].total_bytes < best[3].total_bytes:
+                best, best_chosen, best_choice = result, chosen, choice
+        if best_chosen:  # one pass of local search: each node at each offset, or not
+            choice, chosen = dict(best_choice), set(best_chosen)
+            for k in sorted(options, key=lambda k: -self._graph.tensors[
+                    self._steps[k][1].output].nbytes):
+                for o in [None] + options[k]:
+                    if o is not None and k in chosen and o == choice[k]:
+                        continue
+                    c2, ch2 = dict(choice), set(chosen) - {k}
+                    if o is not None:
+                        c2[k] = o
+                        ch2.add(k)
+                    got, r = attempt(c2, ch2)
+                    if got == ch2 and r[3].total_bytes < best[3].total_bytes:
+                        best, choice, chosen = r, c2, ch2
+            best_chosen = chosen
+        self._inplace_ops = sorted({self._steps[k][0] for k in best_chosen})
         return best
 
     def _schedule(self, replace=None):
@@ -460,7 +492,10 @@ class Interpreter:
 
     def summary(self) -> str:
         """A per-layer table: op, output shape, MACs, weight bytes, and the output's
-        arena offset and size in bytes (after allocate_tensors())."""
+        arena offset and size in bytes (after allocate_tensors()), then the totals and
+        (after allocate_tensors()) the memory plan: the memory= mode, arena_bytes, the
+        layer-by-layer bound (lower_bound_bytes) and the ops run in place, with their
+        scratch (ring of output rows, and a convolution's own scratch) in bytes."""
         g = self._graph
         rows = [("#", "op", "output shape", "MACs", "weights B", "arena off", "size B")]
         total_macs = total_w = 0
@@ -480,6 +515,13 @@ class Interpreter:
         lines.append(f"total: {total_macs:,} MACs, {total_w:,} weight bytes, "
                      f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
                      f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
+        if self._engine is not None:
+            ring = sum(n.scratch_bytes for _, n in self._nodes
+                       if n.kernel in conv_ops.INPLACE_KERNELS.values())
+            inplace = ", ".join(map(str, self._inplace_ops)) or "none"
+            lines.append(f"memory={self._memory!r}: arena {self.arena_bytes:,} bytes, "
+                         f"layer-by-layer bound {self.lower_bound_bytes:,} bytes; "
+                         f"in place: ops {inplace} (their scratch {ring:,} bytes)")
         return "\n".join(lines)
 
     @property

@@ -542,12 +542,31 @@ def inplace_ring_rows(params, delta):
 
 def inplace_deltas(params, alignment=16):
     """Byte distances from the input's start to the output's start worth trying in a
-    shared block, each a multiple of `alignment`: 0 (starts aligned) and the one that
-    ends the output at (or just past) the input's end."""
+    shared block, each a multiple of `alignment`: 0 (starts aligned), the one that
+    ends the output at (or just past) the input's end, and from each of these the
+    nearest distance below it (at most one output row further) that needs no ring;
+    then the two that put the output right after or right before the input (no
+    overlap: no ring, the block is both, but a chain of in-place layers may need such
+    a step to stay aligned)."""
     i_row, o_row = _row_bytes(params)
-    diff = params["input_h"] * i_row - params["output_h"] * o_row
-    end = diff // alignment * alignment
-    return (0,) if end == 0 else (0, end)
+    n_in, n_out = params["input_h"] * i_row, params["output_h"] * o_row
+    diff = n_in - n_out
+    found = [0, diff // alignment * alignment]
+    for d in list(found):
+        for k in range(1, -(-o_row // alignment) + 1):
+            if inplace_ring_rows(params, d - k * alignment) == 0:
+                found.append(d - k * alignment)
+                break
+    found += [-(-n_in // alignment) * alignment, -(-n_out // alignment) * -alignment]
+    return tuple(dict.fromkeys(found))  # in that order, without repeats
+
+
+def inplace_block_bytes(params, delta):
+    """Bytes from the first to the last byte of input and output together when the
+    output starts `delta` bytes after the input."""
+    i_row, o_row = _row_bytes(params)
+    n_in, n_out = params["input_h"] * i_row, params["output_h"] * o_row
+    return max(n_in, delta + n_out) - min(0, delta)
 
 
 def inplace_node(node, delta):
