@@ -249,3 +249,14 @@ def test_in_place_one_op(case, seed):
                                       want)
     assert check_plan(it) == 1, "the op did not run in place"
     assert it.arena_bytes < fast.arena_bytes
+
+
+def test_plan_checker_catches_an_overlap():
+    """The checker above fails on a plan where two live tensors share bytes."""
+    it = _ours(shared_model("mlperf_tiny", "kws_ref_model.tflite"), "litert", "fast",
+               True, 1)
+    node = it._nodes[3][1]
+    x, y = int(node.inputs[0]), node.output
+    it._offsets[y] = it._offsets[x]
+    with pytest.raises(AssertionError, match="share arena bytes"):
+        check_plan(it)
