@@ -24,6 +24,10 @@ _ROUNDING_TARGETS = {"litert": (ROUNDING_SINGLE, True), "single": (ROUNDING_SING
                      "tflm": (ROUNDING_DOUBLE, False), "double": (ROUNDING_DOUBLE, False)}
 MAX_ARENA_BYTES = 1 << 31
 _MEMORY_MODES = ("fast", "small")
+# Fewest output pixels per im2col block _cap_scratch leaves a conv_s8_fast node, per
+# memory mode (tools/bench_runtime.py --memory measures the latency cost: smaller
+# blocks mean more GEMM calls).
+_MIN_CAPPED_BLOCK = {"fast": 8, "small": 2}
 
 
 def _tflite_dtype_name(dtype):
@@ -155,6 +159,7 @@ class Interpreter:
         g = self._graph
         nodes, steps, groups = self._schedule()
         plan = self._plan(steps)
+        nodes, steps, groups, plan = self._cap_scratch(nodes, steps, groups, plan)
         bound = plan.lower_bound_bytes  # the layer-by-layer bound
         self._inplace_ops = []
         if self._memory == "small" and not self._preserve_all:
@@ -183,6 +188,38 @@ class Interpreter:
             variables=[t.index for t in g.tensors if t.is_variable],
             preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
             alignment=ARENA_ALIGNMENT, inplace=inplace)
+
+    def _cap_scratch(self, nodes, steps, groups, plan):
+        """Shrinks the im2col block of conv_s8_fast nodes (ops/conv.py
+        cap_conv_scratch) whose scratch raises the arena above the tensors' own peak
+        (largest live set of tensors), to what fits under it but not below
+        _MIN_CAPPED_BLOCK pixels of the memory mode; keeps the result when
+        the arena shrinks.  Replaces those nodes in self._steps.  Returns (nodes,
+        steps, groups, plan)."""
+        live = planner.tensor_live_bytes(plan.buffers, ARENA_ALIGNMENT)
+        peak = max(live.values(), default=0)
+        if plan.total_bytes <= peak:
+            return nodes, steps, groups, plan
+        replace = {}
+        for (_, node), pos, st in zip(nodes, self._positions, steps):
+            s = self._steps[pos][1]
+            if s.kernel != "conv_s8_fast" or pos in replace:
+                continue
+            room = (peak - live.get(st.stage, 0)) // max(groups[st.stage], 1)
+            capped = conv_ops.cap_conv_scratch(s, max(room, 0),
+                                               _MIN_CAPPED_BLOCK[self._memory])
+            if capped is not s:
+                replace[pos] = capped
+        if not replace:
+            return nodes, steps, groups, plan
+        n2, st2, gr2 = self._schedule(replace)
+        plan2 = self._plan(st2)
+        if plan2.total_bytes >= plan.total_bytes:
+            self._schedule()
+            return nodes, steps, groups, plan
+        for pos, node in replace.items():
+            self._steps[pos] = (self._steps[pos][0], node)
+        return n2, st2, gr2, plan2
 
     # How _plan_small picks each in-place node's offset (ops/conv.py inplace_deltas)
     # from (ring bytes, block bytes, |delta|, is one of the first two deltas); each

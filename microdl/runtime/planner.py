@@ -110,6 +110,16 @@ def lower_bound(buffers, alignment: int = ALIGNMENT) -> int:
     return best
 
 
+def tensor_live_bytes(buffers, alignment: int = ALIGNMENT) -> dict:
+    """{stage: sum of the aligned sizes of the tensor buffers live at that stage}
+    (scratch buffers, keyed ("scratch", k), left out)."""
+    tensors = [b for b in buffers
+               if not (isinstance(b.key, tuple) and b.key[:1] == ("scratch",))]
+    stages = {s for b in buffers for s in range(b.first, b.last + 1)}
+    return {s: sum(align(b.size, alignment) for b in tensors if b.first <= s <= b.last)
+            for s in stages}
+
+
 # ------------------------------------------------------------------ graphs
 @dataclass
 class Step:

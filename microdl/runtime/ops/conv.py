@@ -18,6 +18,7 @@ reference kernels instead (tests compare the two; useful when debugging a kernel
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -589,3 +590,23 @@ def inplace_node(node, delta):
     inner = 0 if node.kernel.startswith("depthwise") else -(-node.scratch_bytes // 16) * 16
     return Node(kernel, dict(p, ring_rows=ring), list(node.inputs), node.output,
                 scratch_bytes=inner + ring_bytes), ring_bytes
+
+
+def cap_conv_scratch(node, max_bytes, min_block=1):
+    """A conv_s8_fast Node whose im2col block (block_pixels patches in arena scratch)
+    fits `max_bytes`: the largest block_pixels below the node's own, even or 1 and at
+    least `min_block`, whose mdl_conv_s8_fast_get_buffer_size is at most max_bytes
+    (the smallest allowed when none is).  Other nodes, and nodes whose scratch already
+    fits or whose block is at most min_block, are returned unchanged.  Same results
+    (the block size only changes how many patches each GEMM call sees)."""
+    if (node.kernel != "conv_s8_fast" or node.scratch_bytes <= max_bytes or
+            node.params["block_pixels"] <= min_block):
+        return node
+    for b in range(node.params["block_pixels"] - 1, 0, -1):
+        if b > 1 and b % 2:
+            continue
+        params = dict(node.params, block_pixels=b)
+        size = conv_s8_fast_buffer_size(params)
+        if size <= max_bytes or b <= max(min_block, 1):
+            return replace(node, params=params, scratch_bytes=size)
+    return node
