@@ -260,3 +260,17 @@ def test_plan_checker_catches_an_overlap():
     it._offsets[y] = it._offsets[x]
     with pytest.raises(AssertionError, match="share arena bytes"):
         check_plan(it)
+
+
+# TFLite Micro's arenas (head + tail) as its RecordingMicroAllocator reports them,
+# measured with the tflite-micro package by tools/bench_runtime.py (README table).
+TFLM_ARENA = {"kws_ref_model.tflite": 24272, "vww_96_int8.tflite": 103680,
+              "pretrainedResnet_quant.tflite": 55984, "ad01_int8.tflite": 3984,
+              "hello_world_int8.tflite": 1504, "micro_speech_quantized.tflite": 7584,
+              "person_detect.tflite": 85264}
+
+
+@pytest.mark.parametrize("folder,name", MODELS, ids=[m[1] for m in MODELS])
+def test_fast_mode_at_or_below_tflite_micro(folder, name):
+    it = _ours(shared_model(folder, name), "litert", "fast", True, 1)
+    assert it.arena_bytes <= TFLM_ARENA[name]
