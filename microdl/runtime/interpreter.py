@@ -531,8 +531,9 @@ class Interpreter:
         """A per-layer table: op, output shape, MACs, weight bytes, and the output's
         arena offset and size in bytes (after allocate_tensors()), then the totals and
         (after allocate_tensors()) the memory plan: the memory= mode, arena_bytes, the
-        layer-by-layer bound (lower_bound_bytes) and the ops run in place, with their
-        scratch (ring of output rows, and a convolution's own scratch) in bytes."""
+        layer-by-layer bound (lower_bound_bytes) and the ops run in place, with the
+        largest scratch of one of them (ring of output rows plus a convolution's own
+        im2col block) in bytes."""
         g = self._graph
         rows = [("#", "op", "output shape", "MACs", "weights B", "arena off", "size B")]
         total_macs = total_w = 0
@@ -553,12 +554,13 @@ class Interpreter:
                      f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
                      f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
         if self._engine is not None:
-            ring = sum(n.scratch_bytes for _, n in self._nodes
-                       if n.kernel in conv_ops.INPLACE_KERNELS.values())
+            ring = max((n.scratch_bytes for _, n in self._nodes
+                        if n.kernel in conv_ops.INPLACE_KERNELS.values()), default=0)
             inplace = ", ".join(map(str, self._inplace_ops)) or "none"
             lines.append(f"memory={self._memory!r}: arena {self.arena_bytes:,} bytes, "
                          f"layer-by-layer bound {self.lower_bound_bytes:,} bytes; "
-                         f"in place: ops {inplace} (their scratch {ring:,} bytes)")
+                         f"in place: ops {inplace} (largest scratch of one, ring "
+                         f"of rows included: {ring:,} bytes)")
         return "\n".join(lines)
 
     @property
