@@ -7,6 +7,8 @@ bytes overlap are never live at once, except an in-place node's input and output
 that node, when the input dies there.  arena_bytes in "small" is never above "fast"."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import microdl
 from microdl.core.errors import UnsupportedOpError
@@ -221,7 +223,9 @@ DEPTHWISE = [dict(h=9, w=7, c=8), dict(h=8, w=8, c=16, stride=(2, 2)),
              dict(h=11, w=9, c=5, k=(5, 3), dilation=(2, 1)),
              dict(h=7, w=12, c=3, k=(1, 1)), dict(h=12, w=5, c=32, k=(3, 3),
                                                   stride=(2, 1), padding="VALID"),
-             dict(h=6, w=6, c=17, mult=2), dict(h=16, w=3, c=8, k=(5, 1))]
+             dict(h=6, w=6, c=17, mult=2), dict(h=16, w=3, c=8, k=(5, 1)),
+             # output larger than the input, its last row across the input's end
+             dict(h=9, w=7, c=9, k=(2, 1), stride=(1, 2), padding="VALID", mult=2)]
 CONV = [dict(h=8, w=8, c=8, oc=16, k=(1, 1)), dict(h=9, w=9, c=3, oc=8, stride=(2, 2)),
         dict(h=7, w=5, c=16, oc=8, k=(1, 1)), dict(h=10, w=4, c=1, oc=64, k=(4, 2),
                                                  stride=(2, 2)),
@@ -274,3 +278,37 @@ TFLM_ARENA = {"kws_ref_model.tflite": 24272, "vww_96_int8.tflite": 103680,
 def test_fast_mode_at_or_below_tflite_micro(folder, name):
     it = _ours(shared_model(folder, name), "litert", "fast", True, 1)
     assert it.arena_bytes <= TFLM_ARENA[name]
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_in_place_random_geometries(data):
+    """Random one-op geometries in "small" mode against LiteRT; whether a layer runs in
+    place is the planner's choice, the answer must be exact either way (and the C
+    operator's ring never overflows: it would fail the invoke)."""
+    dw = data.draw(st.booleans(), "depthwise")
+    h, w = data.draw(st.integers(1, 14), "h"), data.draw(st.integers(1, 10), "w")
+    c = data.draw(st.integers(1, 20), "c")
+    k = (data.draw(st.integers(1, 5), "kh"), data.draw(st.integers(1, 4), "kw"))
+    stride = (data.draw(st.integers(1, 3), "sh"), data.draw(st.integers(1, 2), "sw"))
+    dil = (data.draw(st.integers(1, 2), "dh"), 1)
+    padding = data.draw(st.sampled_from(["SAME", "VALID"]), "padding")
+    if padding == "VALID" and (h < (k[0] - 1) * dil[0] + 1 or w < k[1]):
+        padding = "SAME"
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), "seed"))
+    if dw:
+        model = depthwise_model(rng, h=h, w=w, c=c, k=k, stride=stride, dilation=dil,
+                                padding=padding, mult=data.draw(st.sampled_from([1, 2])))
+    else:
+        model = conv_model(rng, h=h, w=w, c=c, oc=data.draw(st.integers(1, 40), "oc"),
+                           k=k, stride=stride, dilation=dil, padding=padding)
+    it = microdl.Interpreter(model_content=model, memory="small", preserve_inputs=False)
+    it.allocate_tensors()
+    check_plan(it)
+    d = it.get_input_details()[0]
+    x = random_int(rng, tuple(d["shape"]))
+    want, = run_litert(model, [x])
+    it.set_tensor(d["index"], x)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), want)

@@ -13,7 +13,8 @@ static mdl_status run_rows(const void* ctx, row_fn compute, const int8_t* in,
   const uintptr_t in_lo = (uintptr_t)in, in_end = in_lo + (size_t)in_h * in_row;
   int32_t flushed = 0; /* rows [flushed, y) wait in the ring */
   for (int32_t y = 0; y <= out_h; ++y) {
-    /* Input bytes from `need` to the end are read by rows >= y. */
+    /* Input bytes from `need` to the end are read by rows >= y (none when need is
+     * in_end); a row's place is free when it holds none of them. */
     int64_t first = (int64_t)y * stride_h - pad_h;
     if (first < 0) first = 0;
     const uintptr_t need =
@@ -21,14 +22,14 @@ static mdl_status run_rows(const void* ctx, row_fn compute, const int8_t* in,
     /* Flush the ring rows whose place no longer holds needed input. */
     for (; flushed < y; ++flushed) {
       const uintptr_t w = (uintptr_t)(out + (size_t)flushed * out_row);
-      if (!(w + out_row <= need || w >= in_end)) break;
+      if (!(need >= in_end || w + out_row <= need || w >= in_end)) break;
       memcpy(out + (size_t)flushed * out_row, ring + (size_t)(flushed % ring_rows) * out_row,
              out_row);
     }
     if (y == out_h) break;
     const uintptr_t w = (uintptr_t)(out + (size_t)y * out_row);
     mdl_status s;
-    if (flushed == y && (w + out_row <= need || w >= in_end)) {
+    if (flushed == y && (need >= in_end || w + out_row <= need || w >= in_end)) {
       s = compute(ctx, y, out + (size_t)y * out_row);
       ++flushed;
     } else {

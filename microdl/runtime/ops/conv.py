@@ -523,9 +523,9 @@ def inplace_ring_rows(params, delta):
     in_end = in_h * i_row
     flushed = ring = 0
 
-    def free(row, need):
+    def free(row, need):  # the row's place holds no input byte still to be read
         w = delta + row * o_row
-        return w + o_row <= need or w >= in_end
+        return need >= in_end or w + o_row <= need or w >= in_end
 
     for y in range(out_h + 1):
         first = max(y * s - pad, 0)
@@ -533,6 +533,7 @@ def inplace_ring_rows(params, delta):
         while flushed < y and free(flushed, need):
             flushed += 1
         if y == out_h:
+            assert flushed == out_h
             break
         if flushed == y and free(y, need):
             flushed += 1
