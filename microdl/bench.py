@@ -1,4 +1,5 @@
-"""microdl.bench: accuracy, host latency, memory and NPU estimates of int8 models.
+"""microdl.bench: accuracy, host latency, memory and NPU estimates of int8 models
+(float32 models too: see ``precision``).
 
 One call per model gives one row (a plain, JSON-ready dict)::
 
@@ -14,6 +15,14 @@ What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes
   ``task``: "classifier" (top-1 accuracy against integer labels) or "regression" by
   microdl.evaluation.task: a classifier's first output has a last dimension > 1 and
   comes from SOFTMAX.
+* ``precision``: "int8", "float32" or "hybrid" (microdl.evaluation.precision), the
+  arithmetic microdl runs the benchmarked model in.  The ``int8_*`` fields always
+  describe the benchmarked model as microdl runs it: for a float32 model,
+  ``int8_top1`` / ``int8_mse`` are its float32 results in microdl's C kernels, and
+  ``sqnr_db`` compares them with the float reference (``float_path``) run in the
+  numpy FloatExecutor; the text tables add "(float32)" to those cells.  A float or
+  hybrid model gets no NPU estimates (``npu`` empty): the modelled Ethos-U NPUs run
+  int8 / int16 ops only.
 * Memory and work: ``arena_bytes`` (microdl's planned activation arena),
   ``weight_bytes`` (Interpreter.weight_bytes: the constant tensors ops read), ``macs``
   (multiply-accumulates
@@ -49,9 +58,9 @@ import os
 import numpy as np
 
 from microdl.core.tables import markdown_table, text_table
-from microdl.evaluation import (CLASSIFIER, EvaluationError, json_safe, load_float_graph,
-                                mse, run_float, run_int8, set_inputs, sqnr_db, task,
-                                top1)
+from microdl.evaluation import (CLASSIFIER, INT8, EvaluationError, json_safe,
+                                load_float_graph, mse, precision, run_float, run_int8,
+                                set_inputs, sqnr_db, task, top1)
 from microdl.npu import PRESETS, NPUConfig, NPUConfigError, estimate, load_config
 from microdl.runtime.interpreter import Interpreter
 from microdl.tflite import read_model
@@ -208,7 +217,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     row = {
         "model": label or os.path.splitext(os.path.basename(path))[0],
         "path": path, "float_model": None if float_path is None else os.fspath(float_path),
-        "data": None, "task": kind, "samples": 0,
+        "data": None, "task": kind, "precision": precision(graph), "samples": 0,
         "float_top1": None, "int8_top1": None, "float_mse": None, "int8_mse": None,
         "sqnr_db": None,
         "arena_bytes": int(it.arena_bytes),
@@ -251,7 +260,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     # NPU estimates.
     estimates = {}
     row["npu"] = {}
-    for name, cfg in npus:
+    for name, cfg in (npus if row["precision"] == INT8 else ()):
         est = estimate(content, cfg)
         estimates[name] = est
         row["npu"][name] = {"config": cfg.name, "cycles": float(est.total_cycles),
@@ -339,7 +348,7 @@ def npu_labels(rows):
 SCALAR_COLUMNS = ("model", "task", "samples", "float_top1", "int8_top1", "float_mse",
                   "int8_mse", "sqnr_db", "arena_bytes", "weight_bytes", "macs", "ops",
                   "host_median_us", "host_p10_us", "host_p90_us", "host_repeats",
-                  "threads", "path", "float_model", "data")
+                  "threads", "path", "float_model", "data", "precision")
 NPU_COLUMNS = ("cycles", "latency_us", "mac_utilization", "fits_sram")
 
 
@@ -387,9 +396,14 @@ def _num(v, fmt):
 
 def _quality(r, which):
     if r["task"] == CLASSIFIER:
-        return _pct(r[f"{which}_top1"])
-    v = r[f"{which}_mse"]
-    return "-" if v is None else f"MSE {v:.4f}"
+        text = _pct(r[f"{which}_top1"])
+    else:
+        v = r[f"{which}_mse"]
+        text = "-" if v is None else f"MSE {v:.4f}"
+    kind = r.get("precision", INT8)
+    if which == "int8" and kind != INT8 and text != "-":
+        text += f" ({kind})"  # the benchmarked model's own arithmetic
+    return text
 
 
 def _table_cells(rows):
@@ -541,3 +555,139 @@ def plot(rows, path, title="microdl-bench: accuracy vs latency"):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return sum(len(v) for v in panels.values())
+
+
+# ------------------------------------------------------------------- NPU what-if
+# Factors applied to the chosen NPU's value of each swept parameter.
+WHATIF_FACTORS = {
+    "macs_per_cycle": (0.25, 0.5, 1, 2, 4),
+    "clock_hz": (0.25, 0.5, 1, 1.5, 2),
+    "sram_bytes": (1 / 64, 1 / 16, 1 / 4, 1, 4),
+    "offchip_bytes_per_cycle": (0.25, 0.5, 1, 2, 4),
+    "sram_bytes_per_cycle": (0.25, 0.5, 1, 2, 4),
+}
+WHATIF_UNITS = {"macs_per_cycle": "MACs/cycle", "clock_hz": "MHz",
+                "sram_bytes": "KiB SRAM", "offchip_bytes_per_cycle": "off-chip GB/s",
+                "sram_bytes_per_cycle": "SRAM GB/s"}
+
+
+def _whatif_config(cfg, param, factor):
+    if param == "macs_per_cycle":
+        macs = int(round(cfg.macs_per_cycle * factor))
+        scale = macs / cfg.macs_per_cycle
+        # A bigger array: the micro-block grows as Ethos-U's does and the output,
+        # elementwise and weight-decoding units scale with it.
+        return cfg.replace(macs_per_cycle=macs, ublock=None,
+                           output_elems_per_cycle=cfg.output_rate * scale,
+                           elementwise_elems_per_cycle=cfg.elementwise_rate * scale,
+                           weights_per_cycle=cfg.weights_per_cycle * max(scale, 1.0))
+    if param == "sram_bytes":
+        return cfg.replace(sram_bytes=int(cfg.sram_bytes * factor))
+    return cfg.replace(**{param: getattr(cfg, param) * factor})
+
+
+def _whatif_value(cfg, param):
+    """The swept parameter in the unit of WHATIF_UNITS."""
+    if param == "clock_hz":
+        return cfg.clock_hz / 1e6
+    if param == "sram_bytes":
+        return cfg.sram_bytes / 1024
+    if param == "offchip_bytes_per_cycle":
+        return cfg.offchip_gb_per_s
+    if param == "sram_bytes_per_cycle":
+        return cfg.sram_gb_per_s
+    return float(getattr(cfg, param))
+
+
+def npu_whatif(model, config, factors=None):
+    """Latency of one model on variations of one NPU, one parameter at a time.
+
+    Every point is costed by microdl.npu.sram_placement (so a smaller SRAM spills
+    tensors to off-chip memory and pays for it).  Bandwidths are swept in bytes per
+    cycle and reported in GB/s at the config's clock; the MAC array sweep scales the
+    output, elementwise and weight-decoding rates with the array.
+
+    Args:
+        model: .tflite bytes.
+        config: NPUConfig or preset name: the design point in the middle of each sweep.
+        factors: {parameter: factors of the config's value} (default WHATIF_FACTORS;
+            parameters: macs_per_cycle, clock_hz, sram_bytes, offchip_bytes_per_cycle,
+            sram_bytes_per_cycle).
+    Returns:
+        {"config": config name, "sweeps": {parameter: [{"factor", "value" (in
+        WHATIF_UNITS[parameter]), "cycles", "latency_us", "spilled_bytes"}, ...]}}.
+    Raises:
+        BenchError: unknown parameter, or a factor that gives an invalid config
+            (e.g. a MAC count that is not a power of two times 8).
+    """
+    from microdl.npu import sram_placement
+    if isinstance(config, str):
+        try:
+            config = NPUConfig.preset(config)
+        except NPUConfigError as e:
+            raise BenchError(str(e)) from None
+    factors = WHATIF_FACTORS if factors is None else factors
+    out = {"config": config.name, "sweeps": {}}
+    graph = read_model(bytes(model))
+    for param, fs in factors.items():
+        if param not in WHATIF_UNITS:
+            raise BenchError(f"unknown what-if parameter {param!r}; known: "
+                             f"{', '.join(WHATIF_UNITS)}")
+        points = []
+        for f in fs:
+            try:
+                cfg = _whatif_config(config, param, f)
+            except NPUConfigError as e:
+                raise BenchError(f"what-if {param} x {f}: {e}") from None
+            p = sram_placement(graph, cfg)
+            points.append({"factor": float(f), "value": _whatif_value(cfg, param),
+                           "cycles": float(p.estimate.total_cycles),
+                           "latency_us": p.estimate.latency_s * 1e6,
+                           "spilled_bytes": int(p.spilled_bytes)})
+        out["sweeps"][param] = points
+    return out
+
+
+def format_whatif(res) -> str:
+    """npu_whatif's result as a text table (one block of rows per parameter)."""
+    rows = []
+    for param, points in res["sweeps"].items():
+        for pt in points:
+            rows.append([WHATIF_UNITS[param], f"x{pt['factor']:g}", f"{pt['value']:,.4g}",
+                         f"{pt['cycles']:,.0f}", f"{pt['latency_us']:,.1f}",
+                         f"{pt['spilled_bytes']:,}"])
+    return (f"what-if around {res['config']}:\n" +
+            text_table([["parameter", "factor", "value", "cycles", "latency us",
+                         "spilled B"]] + rows, left=(0,)))
+
+
+def plot_whatif(res, path, title=None):
+    """PNG of latency (us) against each swept parameter (log-x panels; the red star
+    is the unmodified config)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+    sweeps = res["sweeps"]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.2 * len(sweeps), 3.2),
+                             squeeze=False)
+    for ax, (param, points) in zip(axes[0], sweeps.items()):
+        xs = [p["value"] for p in points]
+        ys = [p["latency_us"] for p in points]
+        ax.plot(xs, ys, "o-")
+        base = [p for p in points if p["factor"] == 1]
+        if base:
+            ax.plot([base[0]["value"]], [base[0]["latency_us"]], "r*", markersize=12)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.FixedLocator(xs))
+        ax.xaxis.set_major_formatter(ticker.FixedFormatter(
+            [f"{x:,.0f}" if x >= 10 else f"{x:g}" for x in xs]))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.set_xlabel(WHATIF_UNITS[param])
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("latency (us)")
+    fig.suptitle(title or f"microdl-bench what-if around {res['config']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -7,8 +7,10 @@ Used by microdl.bench, microdl.pipeline and the CLIs (ARCHITECTURE.md, layer 6):
   division, round half away from zero: microdl.floatexec.ops.quantize), ``dequantize``
   output values (real = scale * (q - zero_point), microdl.floatexec.ops.dequantize).
 * Runs: ``run_int8`` (an allocated Interpreter over N samples, dequantized first
-  output), ``run_float`` (the float Graph in microdl.floatexec.FloatExecutor).
-* ``task``: "classifier" or "regression", one rule for every tool.
+  output; a float32 model runs the same way, its float inputs and outputs passed
+  through unchanged), ``run_float`` (the float Graph in microdl.floatexec.FloatExecutor).
+* ``task``: "classifier" or "regression", one rule for every tool; ``precision``:
+  "int8", "float32" or "hybrid", the arithmetic microdl runs a model in.
 * Metrics: ``top1``, ``mse``, ``sqnr_db``.
 * Float models: ``load_float_graph`` (.tflite or microdl-trained .npz),
   ``trained_graph``.
@@ -28,11 +30,13 @@ from microdl.core.tables import text_table
 from microdl.floatexec import ops as float_ops
 from microdl.floatexec.executor import FloatExecutor
 from microdl.runtime.interpreter import Interpreter
+from microdl.runtime.ops import op_form
 from microdl.tflite.reader import read_model
 from microdl.train import SoftmaxCrossEntropy
 from microdl.train import load as load_trained
 
 CLASSIFIER, REGRESSION = "classifier", "regression"
+INT8, FLOAT32, HYBRID = "int8", "float32", "hybrid"
 FLOAT_BATCH = 64  # samples per FloatExecutor run in run_float (one progress step)
 QUANTIZED_INPUT_DTYPES = (np.int8, np.uint8, np.int16)
 # Ops that keep the order of their input's values (and so a SOFTMAX's argmax).
@@ -148,6 +152,19 @@ def task(graph):
             break
         t = op.inputs[0]
     return REGRESSION
+
+
+def precision(graph):
+    """The arithmetic microdl runs the model's ops in, from their tensors' dtypes
+    (microdl.runtime.ops.op_form): "float32" when every op is float (a float model),
+    "hybrid" when some op has float activations with int8 weights (a dynamic-range
+    model), else "int8" (quantized models, their QUANTIZE / DEQUANTIZE included)."""
+    forms = {op_form(op, graph) for op in graph.ops}
+    if HYBRID in forms:
+        return HYBRID
+    if forms == {FLOAT32}:
+        return FLOAT32
+    return INT8
 
 
 # --------------------------------------------------------------------- metrics

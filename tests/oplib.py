@@ -147,3 +147,42 @@ def assert_same_as_litert(model, inputs, rounding="litert"):
             raise AssertionError(
                 f"{len(diff)} of {w.size} elements differ; first at {diff[0].tolist()}: "
                 f"litert {w[tuple(diff[0])]} microdl {g[tuple(diff[0])]}")
+
+
+# ------------------------------------------------------------------ float32 models
+def max_range_error(got, want):
+    """max |got - want| / (max - min of want) in float64 (max |got - want| when `want`
+    is constant), the float-model tolerance measure of issue 12; NaN/inf positions
+    must agree exactly."""
+    got = np.asarray(got, np.float64)
+    want = np.asarray(want, np.float64)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if want.size == 0:
+        return 0.0
+    finite = np.isfinite(want)
+    assert np.array_equal(finite, np.isfinite(got)), "non-finite values differ"
+    assert np.array_equal(got[~finite], want[~finite]), "non-finite values differ"
+    if not finite.any():
+        return 0.0
+    err = float(np.max(np.abs(got[finite] - want[finite])))
+    span = float(want[finite].max() - want[finite].min())
+    return err / span if span > 0 else err
+
+
+FLOAT_TOLERANCE = 1e-5
+
+
+def assert_close_to_litert(model, inputs, tol=FLOAT_TOLERANCE):
+    """Every float output of microdl is within tol * (output range) of LiteRT's
+    reference kernels (max_range_error); dtypes and shapes equal.  Returns the
+    largest error seen."""
+    want = run_litert(model, inputs)
+    got = run_microdl(model, inputs)
+    assert len(want) == len(got)
+    worst = 0.0
+    for w, g in zip(want, got):
+        assert w.dtype == g.dtype and w.shape == g.shape, (w.dtype, g.dtype, w.shape, g.shape)
+        e = max_range_error(g, w)
+        assert e <= tol, f"error {e:.3g} of the output range (tolerance {tol:g})"
+        worst = max(worst, e)
+    return worst

@@ -76,7 +76,7 @@ def test_not_a_model():
         microdl.Interpreter(model_content=b"\x00" * 64)
     with pytest.raises(TypeError):
         microdl.Interpreter(model_content=1234)
-    with pytest.raises(ValueError, match="exactly one"):
+    with pytest.raises(ValueError, match="must be specified"):
         microdl.Interpreter()
 
 

@@ -9,6 +9,8 @@
 #include "mdl_pooling.h"
 #include "mdl_activations.h"
 #include "mdl_inplace.h"
+#include "mdl_hybrid.h"
+#include "mdl_float.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

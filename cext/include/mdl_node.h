@@ -41,9 +41,13 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
 
 /* ------------------------------------------------------------ worker pool
  * num_threads > 1: consecutive nodes that write disjoint parts of one output (row
- * slices of a convolution, made by prepare) form a group and run concurrently on a
- * pool of threads made once by allocate_tensors().  Threads need POSIX threads and
- * GCC/Clang atomics; elsewhere (MDL_HAVE_THREADS 0) mdl_pool_init returns 0 and
+ * bands of a convolution, made by prepare) form a group that runs concurrently on a
+ * pool of threads made once by allocate_tensors().  The bands are claimed one at a
+ * time by whichever threads are running, the calling thread included, so a worker
+ * that is descheduled or asleep delays nothing it has not started; after a worker
+ * held the caller up (it was preempted mid-band), the pool runs groups on the calling
+ * thread alone for a backoff period (cext/src/engine.c).  Threads need POSIX threads
+ * and GCC/Clang atomics; elsewhere (MDL_HAVE_THREADS 0) mdl_pool_init returns 0 and
  * groups run on the calling thread, with the same results. */
 #ifndef MDL_HAVE_THREADS
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32) && \
@@ -55,8 +59,22 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
 #endif
 
 #define MDL_MAX_THREADS 64
+/* Larger groups run on the calling thread (prepare makes one band per thread). */
+#define MDL_POOL_MAX_GROUP 254
 
 typedef struct mdl_pool mdl_pool;
+
+/* Counters of a pool since mdl_pool_init (uint32, wrapping): groups run concurrently,
+ * groups run on the calling thread during a backoff, stalls (the caller had to sleep
+ * until a worker finished a band), and bands run by the calling thread and by the
+ * workers in the concurrent groups. */
+typedef struct {
+  uint32_t groups_parallel;
+  uint32_t groups_serial;
+  uint32_t stalls;
+  uint32_t bands_caller;
+  uint32_t bands_workers;
+} mdl_pool_stats;
 
 /* Bytes of memory a pool needs; the caller provides them (prepare time). */
 size_t mdl_pool_size(void);
@@ -69,16 +87,20 @@ size_t mdl_pool_size(void);
 int32_t mdl_pool_init(mdl_pool* pool, int32_t threads);
 
 /* Stops and joins the workers of an initialized pool (other pools: no-op); the caller
- * then frees the memory. */
+ * then frees the memory.  Must not overlap a mdl_run_nodes_grouped call on the pool. */
 void mdl_pool_deinit(mdl_pool* pool);
 
 /* Threads of the pool, the caller included (1 for NULL). */
 int32_t mdl_pool_threads(const mdl_pool* pool);
 
+/* The pool's counters (all 0 for NULL, an uninitialized pool or no threads). */
+void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out);
+
 /* As mdl_run_nodes, but group[i] > 1 at the first node of a group of group[i]
- * consecutive independent nodes runs them on the pool (node j of the group on thread
- * j % threads); group may be NULL (all 1), pool may be NULL (groups run in order).
- * Never allocates; safe to call without the GIL, one call per pool at a time. */
+ * consecutive independent nodes runs them on the pool (any node on any thread); group
+ * may be NULL (all 1), pool may be NULL (groups run in order).  Never allocates; safe
+ * to call without the GIL.  A second call on a pool that is in use runs entirely on
+ * its own calling thread. */
 mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
                                  const int32_t* group, mdl_pool* pool,
                                  int32_t* failed_index);

@@ -1,15 +1,37 @@
-/* microdl: the invoke loop, and the worker pool that runs row slices of large
+/* microdl: the invoke loop, and the worker pool that runs row bands of large
  * convolutions concurrently (num_threads > 1).
  *
  * The pool is made once, by allocate_tensors(), never during invoke (its memory comes
- * from the caller, mdl_pool_size bytes, so no C code here allocates): its threads wait
- * for work by spinning briefly on a generation counter (so the gaps between the
- * parallel layers of one invoke cost no system call) and then sleep on a condition
- * variable.  Dispatching a group allocates nothing.  Every node of a group writes its
- * own rows of the output and its own scratch, so the results do not depend on which
- * thread runs which node. */
+ * from the caller, mdl_pool_size bytes, so no C code here allocates).  Dispatching a
+ * group allocates nothing.  Every node (band) of a group writes its own rows of the
+ * output and its own scratch, so the results do not depend on which thread runs which
+ * band.
+ *
+ * Built to degrade gracefully when the cores are busy with other processes:
+ *  - Work claiming.  The bands of a group are handed out one at a time from an atomic
+ *    claim word, and the calling thread claims too, from the start: whichever thread
+ *    is actually running does the work, and a worker that is descheduled, asleep or
+ *    slow to wake simply claims nothing.  The caller waits only for bands a worker has
+ *    claimed and not finished.
+ *  - Waiting workers spin on the claim word (bounded in time: the gaps between the
+ *    parallel layers of one invoke cost no system call), then call sched_yield() for
+ *    a bounded time (giving the core to any other runnable thread), then sleep on a
+ *    condition variable.
+ *  - A caller whose worker holds a band for much longer than the caller's own share
+ *    took (the worker was preempted mid-band) spins only briefly, then sleeps until the
+ *    band is done (an idle core lets the kernel move the preempted worker onto it), and
+ *    counts a stall: the pool then runs groups on the calling thread alone for a
+ *    backoff period that doubles with every stall (up to BACKOFF_MAX_NS) and halves
+ *    after RELAX_GROUPS stall-free parallel groups.  So under sustained contention
+ *    invoke degrades to the one-thread time instead of waiting on other processes'
+ *    time slices, and recovers when the cores are free again.
+ *
+ * The claim word packs a 24-bit group generation with the index of the next band
+ * (8 bits; CLOSED once the caller has stopped claiming): a claim is a compare-and-swap
+ * that fails if the caller has moved on to another group, so a worker that wakes late
+ * can never run a band of a group it did not see opened. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* pthreads and sched_yield under -std=c99 */
+#define _POSIX_C_SOURCE 200809L /* pthreads, sched_yield and clock_gettime under -std=c99 */
 #endif
 #include "mdl_node.h"
 
@@ -28,6 +50,7 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
@@ -37,13 +60,35 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
 #define CPU_RELAX() ((void)0)
 #endif
 
-/* Spins before a waiting worker sleeps (a few hundred microseconds on current x86-64),
- * and before the dispatching thread starts yielding its core. */
-#define WORKER_SPINS 20000
-#define CALLER_SPINS 2000
+/* A waiting worker spins this long, then yields its core this long, then sleeps.  The
+ * spin covers the gaps between the parallel layers of one invoke and, usually, between
+ * back-to-back invokes; the yield phase is short because a worker that keeps yielding
+ * stays runnable on its core, and one that shares the caller's core (the kernel put it
+ * there) must leave it: the next wake-up lets the kernel place it on a free core. */
+#define WORKER_SPIN_NS 50000
+#define WORKER_YIELD_NS 10000
+/* The caller waits for claimed bands by spinning for twice the time its own share of
+ * the group took plus this, then sleeps (and counts a stall). */
+/* Serial backoff after a stall: first length, cap; halved after RELAX_GROUPS
+ * stall-free parallel groups. */
+#define BACKOFF_MIN_NS 1000000
+#define BACKOFF_MAX_NS 100000000
+#define RELAX_GROUPS 2048
+#define CALLER_SPIN_NS 20000
+/* Spin iterations between two clock reads. */
+#define CLOCK_EVERY 64
+
+#define BAND_BITS 8
+#define BAND_MASK ((1u << BAND_BITS) - 1u)
+#define CLOSED BAND_MASK
+#define GEN_MASK (0xFFFFFFFFu >> BAND_BITS)
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define LOAD_SC(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
+#define STORE_SC(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
+#define LOAD_RLX(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ADD_RLX(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
 
 typedef struct {
   struct mdl_pool* pool;
@@ -55,56 +100,126 @@ struct mdl_pool {
   pthread_t tid[MDL_MAX_THREADS];
   worker_arg arg[MDL_MAX_THREADS];
   pthread_mutex_t mutex;
-  pthread_cond_t wake;
-  uint32_t generation; /* bumped once per dispatched group */
-  int32_t pending;     /* workers still running the current group */
-  int32_t stop;
-  int32_t busy;        /* a mdl_run_nodes_grouped call owns the pool */
-  int32_t initialized; /* mutex and condition variable made */
-  const mdl_node* job; /* the group: job[0 .. job_count) */
+  pthread_cond_t wake;     /* sleeping workers wait here for a new group */
+  pthread_cond_t finished; /* a sleeping caller waits here for claimed bands */
+  uint32_t word;           /* claim word: generation << BAND_BITS | next band */
+  const mdl_node* job;     /* the open group: job[0 .. job_count) */
   int32_t job_count;
-  mdl_status status[MDL_MAX_THREADS];
-  int32_t failed[MDL_MAX_THREADS];
+  int32_t done;            /* bands of the current group finished */
+  int32_t sleepers;        /* workers asleep on `wake` */
+  int32_t caller_waiting;  /* the caller is (about to be) asleep on `finished` */
+  int32_t stop;
+  int32_t busy;            /* a mdl_run_nodes_grouped call owns the pool */
+  int32_t initialized;     /* mutex and condition variables made */
+  int32_t err_index;       /* lowest failing band of the group (INT32_MAX: none) */
+  mdl_status err_status;
+  /* The owning caller's state (only the thread holding `busy` writes it). */
+  uint32_t gen;
+  int64_t serial_until_ns;
+  int64_t backoff_ns;
+  int32_t good_groups;
+  mdl_pool_stats stats;    /* counters; workers add to bands_workers */
 };
 
-/* Rank r runs nodes r, r + threads, r + 2 * threads, ... of the group. */
-static void run_share(struct mdl_pool* p, int32_t rank) {
-  mdl_status st = MDL_OK;
-  int32_t failed = 0;
-  for (int32_t i = rank; i < p->job_count; i += p->threads) {
-    st = p->job[i].run(&p->job[i]);
-    if (st != MDL_OK) {
-      failed = i;
-      break;
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Claims the next band of group `gen`: its index, and the group's nodes in *job; -1
+ * when that group is exhausted, closed or no longer the current one. */
+static int32_t claim(struct mdl_pool* p, uint32_t gen, const mdl_node** job) {
+  uint32_t w = LOAD(p->word);
+  for (;;) {
+    if ((w >> BAND_BITS) != gen) return -1;
+    const uint32_t next = w & BAND_MASK;
+    /* Read after the word: if these belong to a later group the word has changed and
+     * the swap below fails (the caller publishes them, with release, only after
+     * closing this group). */
+    const mdl_node* nodes = LOAD(p->job);
+    const int32_t count = LOAD(p->job_count);
+    if (next >= (uint32_t)count) return -1; /* CLOSED is above any group size */
+    if (__atomic_compare_exchange_n(&p->word, &w, w + 1u, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      *job = nodes;
+      return (int32_t)next;
     }
   }
-  p->status[rank] = st;
-  p->failed[rank] = failed;
+}
+
+static void record_error(struct mdl_pool* p, int32_t index, mdl_status st) {
+  pthread_mutex_lock(&p->mutex);
+  if (index < p->err_index) {
+    p->err_index = index;
+    p->err_status = st;
+  }
+  pthread_mutex_unlock(&p->mutex);
+}
+
+/* Runs claimed bands of group `gen` until none is left (or one fails); returns the
+ * number run. */
+static int32_t run_claimed(struct mdl_pool* p, uint32_t gen, int32_t is_worker) {
+  const mdl_node* job;
+  int32_t i, ran = 0;
+  while ((i = claim(p, gen, &job)) >= 0) {
+    const mdl_status st = job[i].run(&job[i]);
+    if (st != MDL_OK) record_error(p, i, st);
+    ++ran;
+    /* Counted before `done`, so the caller sees every finished band counted. */
+    if (is_worker) ADD_RLX(p->stats.bands_workers, 1u);
+    __atomic_fetch_add(&p->done, 1, __ATOMIC_SEQ_CST);
+    if (is_worker && LOAD_SC(p->caller_waiting)) {
+      pthread_mutex_lock(&p->mutex);
+      pthread_cond_broadcast(&p->finished);
+      pthread_mutex_unlock(&p->mutex);
+    }
+    if (st != MDL_OK) break;
+  }
+  return ran;
+}
+
+/* A worker's wait for a group other than `seen` (or stop): spin, yield, then sleep.
+ * Returns the claim word that differs. */
+static uint32_t wait_for_group(struct mdl_pool* p, uint32_t seen) {
+  int64_t start = 0;
+  uint32_t k = 0;
+  for (;;) {
+    const uint32_t w = LOAD(p->word);
+    if ((w >> BAND_BITS) != seen || LOAD(p->stop)) return w;
+    if (++k % CLOCK_EVERY != 0) {
+      CPU_RELAX();
+      continue;
+    }
+    const int64_t t = now_ns();
+    if (start == 0) start = t;
+    if (t - start < WORKER_SPIN_NS) {
+      CPU_RELAX();
+    } else if (t - start < WORKER_SPIN_NS + WORKER_YIELD_NS) {
+      sched_yield();
+    } else {
+      pthread_mutex_lock(&p->mutex);
+      __atomic_fetch_add(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+      while ((LOAD_SC(p->word) >> BAND_BITS) == seen && !LOAD(p->stop)) {
+        pthread_cond_wait(&p->wake, &p->mutex);
+      }
+      __atomic_fetch_sub(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+      pthread_mutex_unlock(&p->mutex);
+      start = 0;
+      k = 0;
+    }
+  }
 }
 
 static void* worker_main(void* varg) {
   worker_arg* a = (worker_arg*)varg;
   struct mdl_pool* p = a->pool;
-  uint32_t seen = 0;
+  uint32_t seen = LOAD(p->word) >> BAND_BITS;
   for (;;) {
-    uint32_t gen;
-    int32_t spins = 0;
-    while ((gen = LOAD(p->generation)) == seen && !LOAD(p->stop)) {
-      if (++spins < WORKER_SPINS) {
-        CPU_RELAX();
-        continue;
-      }
-      pthread_mutex_lock(&p->mutex);
-      while (LOAD(p->generation) == seen && !LOAD(p->stop)) {
-        pthread_cond_wait(&p->wake, &p->mutex);
-      }
-      pthread_mutex_unlock(&p->mutex);
-      spins = 0;
-    }
+    const uint32_t w = wait_for_group(p, seen);
     if (LOAD(p->stop)) return NULL;
-    seen = gen;
-    run_share(p, a->rank);
-    __atomic_fetch_sub(&p->pending, 1, __ATOMIC_ACQ_REL);
+    seen = w >> BAND_BITS;
+    run_claimed(p, seen, 1);
   }
 }
 
@@ -114,8 +229,15 @@ int32_t mdl_pool_init(mdl_pool* p, int32_t threads) {
   if (!p || threads < 2 || threads > MDL_MAX_THREADS) return 0;
   memset(p, 0, sizeof *p);
   p->threads = 1;
+  p->word = CLOSED; /* generation 0, closed */
+  p->backoff_ns = BACKOFF_MIN_NS;
   if (pthread_mutex_init(&p->mutex, NULL) != 0) return 0;
   if (pthread_cond_init(&p->wake, NULL) != 0) {
+    pthread_mutex_destroy(&p->mutex);
+    return 0;
+  }
+  if (pthread_cond_init(&p->finished, NULL) != 0) {
+    pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->mutex);
     return 0;
   }
@@ -132,10 +254,11 @@ int32_t mdl_pool_init(mdl_pool* p, int32_t threads) {
 void mdl_pool_deinit(mdl_pool* p) {
   if (!p || !p->initialized) return;
   pthread_mutex_lock(&p->mutex);
-  STORE(p->stop, 1);
+  STORE_SC(p->stop, 1);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mutex);
   for (int32_t r = 1; r < p->threads; ++r) pthread_join(p->tid[r], NULL);
+  pthread_cond_destroy(&p->finished);
   pthread_cond_destroy(&p->wake);
   pthread_mutex_destroy(&p->mutex);
   p->initialized = 0;
@@ -146,33 +269,84 @@ int32_t mdl_pool_threads(const mdl_pool* p) {
   return p && p->initialized ? p->threads : 1;
 }
 
+void mdl_pool_get_stats(const mdl_pool* p, mdl_pool_stats* out) {
+  memset(out, 0, sizeof *out);
+  if (!p || !p->initialized) return;
+  out->groups_parallel = LOAD_RLX(p->stats.groups_parallel);
+  out->groups_serial = LOAD_RLX(p->stats.groups_serial);
+  out->stalls = LOAD_RLX(p->stats.stalls);
+  out->bands_caller = LOAD_RLX(p->stats.bands_caller);
+  out->bands_workers = LOAD_RLX(p->stats.bands_workers);
+}
+
+/* The caller's wait for the `claimed` bands of the closed group; returns 1 if it had
+ * to sleep (a stall), 0 otherwise.  `share_ns`: how long the caller's own share took. */
+static int32_t wait_for_bands(struct mdl_pool* p, int32_t claimed, int64_t share_ns) {
+  if (LOAD(p->done) == claimed) return 0;
+  const int64_t start = now_ns();
+  const int64_t limit = 2 * share_ns + CALLER_SPIN_NS;
+  uint32_t k = 0;
+  while (LOAD(p->done) != claimed) {
+    if (++k % CLOCK_EVERY == 0 && now_ns() - start > limit) {
+      STORE_SC(p->caller_waiting, 1);
+      pthread_mutex_lock(&p->mutex);
+      while (LOAD_SC(p->done) != claimed) pthread_cond_wait(&p->finished, &p->mutex);
+      pthread_mutex_unlock(&p->mutex);
+      STORE_SC(p->caller_waiting, 0);
+      return 1;
+    }
+    CPU_RELAX();
+  }
+  return 0;
+}
+
 static mdl_status run_group(struct mdl_pool* p, const mdl_node* nodes, int32_t count,
                             int32_t* failed_index) {
-  p->job = nodes;
-  p->job_count = count;
-  STORE(p->pending, p->threads - 1);
-  pthread_mutex_lock(&p->mutex);
-  __atomic_fetch_add(&p->generation, 1u, __ATOMIC_ACQ_REL);
-  pthread_cond_broadcast(&p->wake);
-  pthread_mutex_unlock(&p->mutex);
-  run_share(p, 0);
-  int32_t spins = 0;
-  while (LOAD(p->pending) != 0) {
-    if (++spins < CALLER_SPINS) {
-      CPU_RELAX();
-    } else {
-      sched_yield();
-    }
+  const int64_t t0 = now_ns();
+  if (t0 < p->serial_until_ns) {
+    ADD_RLX(p->stats.groups_serial, 1u);
+    return mdl_run_nodes(nodes, count, failed_index);
   }
-  for (int32_t r = 0; r < p->threads; ++r) {
-    if (p->status[r] != MDL_OK) {
-      *failed_index = p->failed[r];
-      return p->status[r];
-    }
+  /* Open the group.  No worker touches job, done or err_index now: the previous
+   * group was closed and all its claimed bands finished. */
+  const uint32_t gen = (p->gen + 1u) & GEN_MASK;
+  p->gen = gen;
+  p->err_index = INT32_MAX;
+  p->err_status = MDL_OK;
+  __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+  STORE(p->job, nodes);
+  STORE(p->job_count, count);
+  STORE_SC(p->word, gen << BAND_BITS);
+  if (LOAD_SC(p->sleepers) > 0) {
+    pthread_mutex_lock(&p->mutex);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mutex);
+  }
+  const int32_t mine = run_claimed(p, gen, 0);
+  /* Close: no claim succeeds after this; the bands claimed so far are counted. */
+  const uint32_t last = __atomic_exchange_n(&p->word, (gen << BAND_BITS) | CLOSED,
+                                            __ATOMIC_ACQ_REL);
+  const int32_t claimed = (int32_t)(last & BAND_MASK);
+  const int32_t stalled = wait_for_bands(p, claimed, now_ns() - t0);
+  ADD_RLX(p->stats.groups_parallel, 1u);
+  ADD_RLX(p->stats.bands_caller, (uint32_t)mine);
+  if (stalled) {
+    ADD_RLX(p->stats.stalls, 1u);
+    p->serial_until_ns = now_ns() + p->backoff_ns;
+    p->backoff_ns = p->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : p->backoff_ns * 2;
+    p->good_groups = 0;
+  } else if (++p->good_groups >= RELAX_GROUPS) {
+    p->good_groups = 0;
+    p->backoff_ns = p->backoff_ns / 2 < BACKOFF_MIN_NS ? BACKOFF_MIN_NS : p->backoff_ns / 2;
+  }
+  if (p->err_index != INT32_MAX) {
+    *failed_index = p->err_index;
+    return p->err_status;
   }
   return MDL_OK;
 }
 #else  /* no threads: every group runs on the calling thread */
+#include <string.h>
 struct mdl_pool {
   int32_t unused;
 };
@@ -187,6 +361,10 @@ int32_t mdl_pool_threads(const mdl_pool* p) {
   (void)p;
   return 1;
 }
+void mdl_pool_get_stats(const mdl_pool* p, mdl_pool_stats* out) {
+  (void)p;
+  memset(out, 0, sizeof *out);
+}
 #endif
 
 mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
@@ -194,8 +372,8 @@ mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
                                  int32_t* failed_index) {
 #if MDL_HAVE_THREADS
   /* Two concurrent calls on one pool (one interpreter invoked from two threads at
-   * once, which no runtime supports) must not corrupt the pool's counters and hang:
-   * the second runs on its own thread. */
+   * once, which no runtime supports) must not corrupt the pool's state and hang: the
+   * second runs on its own thread. */
   if (pool && (!pool->initialized || pool->threads < 2 ||
                __atomic_exchange_n(&pool->busy, 1, __ATOMIC_ACQ_REL))) {
     pool = NULL;
@@ -210,7 +388,7 @@ mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
     mdl_status st;
     int32_t failed = 0;
 #if MDL_HAVE_THREADS
-    if (g > 1 && pool) {
+    if (g > 1 && g <= MDL_POOL_MAX_GROUP && pool) {
       st = run_group(pool, nodes + i, g, &failed);
     } else {
       st = mdl_run_nodes(nodes + i, g, &failed);

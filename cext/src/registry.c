@@ -35,6 +35,19 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(conv_s8_fast, MDL_CONV_S8_FAST_PARAMS) MDL_KERNEL(depthwise_conv_s8_fast, MDL_DEPTHWISE_CONV_S8_PARAMS)
     MDL_KERNEL(depthwise_conv_s8_inplace, MDL_DEPTHWISE_CONV_S8_INPLACE_PARAMS)
     MDL_KERNEL(conv_s8_fast_inplace, MDL_CONV_S8_FAST_INPLACE_PARAMS)
+    MDL_KERNEL(fully_connected_hybrid, MDL_FULLY_CONNECTED_HYBRID_PARAMS)
+    MDL_KERNEL(conv_hybrid, MDL_CONV_HYBRID_PARAMS)
+    MDL_KERNEL(depthwise_conv_hybrid, MDL_DEPTHWISE_CONV_HYBRID_PARAMS)
+    MDL_KERNEL(conv_f32, MDL_CONV_F32_PARAMS)
+    MDL_KERNEL(fully_connected_f32, MDL_FULLY_CONNECTED_F32_PARAMS)
+    MDL_KERNEL(depthwise_conv_f32, MDL_DEPTHWISE_CONV_F32_PARAMS)
+    MDL_KERNEL(avg_pool_f32, MDL_POOL_F32_PARAMS)
+    MDL_KERNEL(max_pool_f32, MDL_POOL_F32_PARAMS)
+    MDL_KERNEL(binary_f32, MDL_BINARY_F32_PARAMS)
+    MDL_KERNEL(unary_f32, MDL_UNARY_F32_PARAMS)
+    MDL_KERNEL(softmax_f32, MDL_SOFTMAX_F32_PARAMS)
+    MDL_KERNEL(mean_f32, MDL_MEAN_F32_PARAMS)
+    MDL_KERNEL(transpose_conv_f32, MDL_TRANSPOSE_CONV_F32_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -1,8 +1,12 @@
-"""microdl-bench: accuracy, host latency, memory and NPU estimates of int8 models.
+"""microdl-bench: accuracy, host latency, memory and NPU estimates of int8/float models.
+
+Float32 models run too: their "int8" cells are microdl's float32 results, marked
+"(float32)", and they get no NPU estimates.
 
     microdl-bench MODEL.tflite [MODEL2 ...] [--float MODEL_FLOAT] [--data DATA.npz]
         [--npu ethos-u55-128 [my_npu.toml ...]] [--threads N] [--repeats N]
         [--per-layer] [--csv out.csv] [--json out.json] [--plot out.png] [--markdown]
+        [--npu-whatif whatif.png]
 
 Per model: host latency of microdl's Interpreter.invoke() (median, p10, p90 over
 --repeats runs after a warm-up, in microseconds), arena and weight bytes, MACs, and
@@ -16,7 +20,9 @@ and --data take one value for every model, or one per model in the models' order
 --per-layer adds a table per model, in the spirit of Vela's --verbose-performance:
 op, output shape, MACs, host time, and per NPU its cycles and whether compute or
 memory bounds the layer.  --csv / --json / --plot write the rows (plot: int8 accuracy
-against latency, host and each NPU).  Exit status 2 for bad arguments or data.
+against latency, host and each NPU).  --npu-whatif sweeps the first --npu's MACs/cycle,
+clock, SRAM size and bandwidths for the first model (microdl.bench.npu_whatif) and
+plots latency against each.  Exit status 2 for bad arguments or data.
 """
 from __future__ import annotations
 
@@ -70,6 +76,10 @@ def _parser():
                     help="write the rows (and per-layer tables) as JSON")
     ap.add_argument("--plot", metavar="OUT.png",
                     help="write a PNG of int8 accuracy against latency (needs --data)")
+    ap.add_argument("--npu-whatif", metavar="OUT.png",
+                    help="sweep MACs/cycle, clock, SRAM size and SRAM / off-chip "
+                    "bandwidth around the first --npu for the first model: print the "
+                    "latency table and plot latency against each (PNG)")
     ap.add_argument("--markdown", action="store_true",
                     help="print the summary as a markdown table")
     ap.add_argument("--no-progress", action="store_true",
@@ -111,6 +121,8 @@ def _check_args(args):
         raise _UsageError("--plot puts int8 accuracy on the y axis: give --data")
     specs = [s for spec in args.npus for s in spec.split(",") if s.strip()]
     npus = bench.resolve_npus(specs)
+    if args.npu_whatif and not npus:
+        raise _UsageError("--npu-whatif sweeps around an NPU: give --npu")
     return floats, [None if d is None else (*loaded[d], d) for d in datas], npus
 
 
@@ -153,6 +165,14 @@ def main(argv=None):
     if args.json:
         bench.write_json(rows, args.json)
         print(f"wrote {args.json}")
+    if args.npu_whatif:
+        with open(args.models[0], "rb") as f:
+            res = bench.npu_whatif(f.read(), npus[0][1])
+        print()
+        print(bench.format_whatif(res))
+        bench.plot_whatif(res, args.npu_whatif,
+                          title=f"{os.path.basename(args.models[0])} around {npus[0][0]}")
+        print(f"wrote {args.npu_whatif}")
     if args.plot:
         try:
             n = bench.plot(rows, args.plot)

@@ -3,6 +3,8 @@
     microdl-convert INPUT -o OUTPUT.tflite --calibration-data DATA [--num-samples N]
         [--method minmax|percentile|mse|entropy] [--percentile P] [--per-tensor]
         [--input-type int8|uint8|float32] [--output-type ...] [--report report.json]
+    microdl-convert INPUT -o OUTPUT.tflite --weights-only [--per-tensor]
+        [--min-elements N] [--calibration-data DATA] [--report report.json]
 
 INPUT is a float .tflite file or a microdl-trained model (.npz written by
 microdl.train's Model.save).  DATA is a .npy array of shape (N, *input_shape) for a
@@ -10,6 +12,15 @@ one-input model, or a .npz with one such array per input, keyed by input tensor 
 The int8 model is written to OUTPUT and a per-layer error report (float reference vs
 microdl's int8 runtime on the calibration data) is printed, and saved as JSON with
 --report.
+
+With --weights-only the output is a dynamic-range model instead (what
+tf.lite.Optimize.DEFAULT writes without a representative dataset): int8 weights on
+FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D, float bias and activations, float32 in
+and out, run by the hybrid kernels.  No calibration data is needed; its report lists
+each quantized weight tensor with the SQNR of its int8 weights against the float ones
+(what the conversion itself loses), and, when --calibration-data is given, the SQNR of
+each model output of microdl running the dynamic-range model against the float
+reference on those samples.
 """
 from __future__ import annotations
 
@@ -23,7 +34,11 @@ import numpy as np
 from microdl.core.errors import ModelError
 from microdl.evaluation import (EvaluationError, format_report, json_safe, layer_report,
                                 load_float_graph)
-from microdl.quant.convert import quantize_graph
+from microdl.core.tables import text_table
+from microdl.evaluation import sqnr_db
+from microdl.floatexec import FloatExecutor
+from microdl.quant.convert import TF_MIN_ELEMENTS, quantize_graph, quantize_weights_only
+from microdl.runtime.interpreter import Interpreter
 from microdl.tflite.writer import write_model
 
 METHODS = ("minmax", "percentile", "mse", "entropy")
@@ -123,13 +138,83 @@ def convert(input_path, output_path, calibration_data, num_samples=None, method=
     return report
 
 
+def format_weights_only_report(report) -> str:
+    """The --weights-only report as text: one row per quantized weight tensor, the
+    weighted ops left float, and the output agreement when measured."""
+    rows = [("op", "type", "tensor", "shape", "scales", "weight SQNR dB")]
+    for r in report["layers"]:
+        name = r["tensor_name"] if len(r["tensor_name"]) <= 40 else "..." + r["tensor_name"][-37:]
+        rows.append((str(r["op"]), r["name"], name, "x".join(map(str, r["shape"])),
+                     str(r["scales"]), f"{r['weight_sqnr_db']:.1f}"))
+    lines = [text_table(rows, left=(1, 2)), ""]
+    for r in report["skipped"]:
+        lines.append(f"op {r['op']} ({r['name']}) left float: {r['reason']}")
+    m = report["model"]
+    if "output_sqnr_db" in m:
+        lines.append(f"samples compared: {m['samples']} (microdl dynamic-range model vs "
+                     f"float reference)")
+        lines.append("output SQNR dB: " + ", ".join(f"{v:.1f}" for v in m["output_sqnr_db"]))
+    else:
+        lines.append("output agreement not measured (give --calibration-data)")
+    return "\n".join(lines)
+
+
+def convert_weights_only(input_path, output_path, per_tensor=False,
+                         min_elements=TF_MIN_ELEMENTS, calibration_data=None,
+                         num_samples=None, report_path=None, out=None):
+    """--weights-only: write the dynamic-range model and print its report (see the
+    module docstring).  Returns the report dict."""
+    out = sys.stdout if out is None else out
+    graph = load_float_graph(input_path)
+    samples = (load_calibration_data(calibration_data, graph, num_samples)
+               if calibration_data else None)
+    result = quantize_weights_only(graph, per_channel=not per_tensor,
+                                   min_elements=min_elements)
+    model = write_model(result.graph, description="microdl-convert --weights-only")
+    with open(output_path, "wb") as f:
+        f.write(model)
+    report = {"layers": result.layers, "skipped": result.skipped,
+              "model": {"input": os.path.basename(input_path),
+                        "output": os.path.basename(output_path),
+                        "per_channel": not per_tensor, "min_elements": min_elements}}
+    if samples is not None:
+        ex = FloatExecutor(graph)
+        it = Interpreter(model_content=model)
+        it.allocate_tensors()
+        n = int(samples[0].shape[0])
+        refs, gots = [[] for _ in graph.outputs], [[] for _ in graph.outputs]
+        for i in range(n):
+            xs = [x[i:i + 1] for x in samples]
+            for d, x in zip(it.get_input_details(), xs):
+                it.set_tensor(d["index"], x.astype(np.float32).reshape(d["shape"]))
+            it.invoke()
+            for k, (r, d) in enumerate(zip(ex.run(xs), it.get_output_details())):
+                refs[k].append(np.asarray(r, np.float64).reshape(-1))
+                gots[k].append(it.get_tensor(d["index"]).astype(np.float64).reshape(-1))
+        report["model"].update(samples=n, output_sqnr_db=[
+            sqnr_db(np.concatenate(r), np.concatenate(g)) for r, g in zip(refs, gots)])
+    print(format_weights_only_report(report), file=out)
+    print(f"wrote {output_path} ({len(model):,} bytes)", file=out)
+    if report_path:
+        with open(report_path, "w") as f:
+            json.dump(json_safe(report), f, indent=2)
+    return report
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="microdl-convert",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("input", help="float .tflite or microdl-trained model (.npz)")
     ap.add_argument("-o", "--output", required=True, help="int8 .tflite to write")
-    ap.add_argument("--calibration-data", required=True,
-                    help=".npy (N, *input_shape) or .npz keyed by input name")
+    ap.add_argument("--calibration-data", default=None,
+                    help=".npy (N, *input_shape) or .npz keyed by input name (required "
+                         "unless --weights-only)")
+    ap.add_argument("--weights-only", action="store_true",
+                    help="dynamic-range model: int8 weights, float activations (no "
+                         "calibration needed)")
+    ap.add_argument("--min-elements", type=int, default=TF_MIN_ELEMENTS,
+                    help="--weights-only: weight tensors smaller than this stay float "
+                         f"(default {TF_MIN_ELEMENTS}, as TensorFlow)")
     ap.add_argument("--num-samples", type=int, default=None,
                     help="use the first N calibration samples")
     ap.add_argument("--method", choices=METHODS, default="minmax",
@@ -145,7 +230,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not 0 < args.percentile <= 100:
         ap.error("--percentile must be in (0, 100]")
+    if not args.weights_only and args.calibration_data is None:
+        ap.error("--calibration-data is required (or use --weights-only)")
+    if args.min_elements < 0:
+        ap.error("--min-elements must be >= 0")
     try:
+        if args.weights_only:
+            convert_weights_only(args.input, args.output, args.per_tensor,
+                                 args.min_elements, args.calibration_data,
+                                 args.num_samples, args.report)
+            return 0
         convert(args.input, args.output, args.calibration_data, args.num_samples,
                 args.method, args.percentile, args.per_tensor, args.input_type,
                 args.output_type, args.report, progress=not args.no_progress)

@@ -1,4 +1,6 @@
-"""microdl-run: the main job — microdl's firmware models end to end, then int8 .tflite
+"""microdl-run: firmware models end to end, then int8 and float32 .tflite models.
+
+The main job: microdl's firmware models end to end, then int8 and float32 .tflite
 models in microdl's runtime with outputs, latency and arena.
 
     microdl-run [MODEL.tflite | FOLDER ...] [--images A.bmp B.bmp] [--repeats N]
@@ -10,7 +12,8 @@ on the held-out split; accuracy-vs-latency table), then every .tflite model in
 ../shared/models/mlperf_tiny and ../shared/models/tflm if that folder exists (relative
 to the current directory), feeding person_detect.tflite the TFLite Micro example images
 person.bmp and no_person.bmp found beside it and every other model a seeded random
-input.  Models microdl cannot run (float models, LSTM, SVDF) are listed with the reason.
+input.  Models microdl cannot run (dynamic-range models, LSTM, SVDF) are listed with
+the reason.
 """
 from __future__ import annotations
 
@@ -50,9 +53,10 @@ def run_model(path, images, repeats, out=sys.stdout):
         it = Interpreter(model_path=path, rounding="tflm" if images else "litert")
     except UnsupportedOpError as e:
         ops = sorted({o["op_name"] for o in e.ops})
-        if all("float32" in o["dtypes"] for o in e.ops):
-            print(f"{name}: skipped, a float32 model (the runtime runs int8 models; "
-                  f"quantize it with microdl-convert)", file=out)
+        if all(o["dtypes"][:1] == ["float32"] and "int8" in o["dtypes"] for o in e.ops):
+            print(f"{name}: skipped, a dynamic-range model (float32 activations, int8 "
+                  f"weights) in {', '.join(ops)}: not supported yet; quantize its float "
+                  f"original with microdl-convert", file=out)
         else:
             print(f"{name}: skipped, unsupported: {', '.join(ops)}", file=out)
         return None
@@ -109,7 +113,7 @@ def main(argv=None):
         print("../shared/models not found: no third-party models to run")
         return 0
     if not args.models:
-        print("== third-party int8 models (../shared/models) ==")
+        print("== third-party int8 and float32 models (../shared/models) ==")
     models = _models(paths)
     if not models:
         ap.error(f"no .tflite files in {paths}")

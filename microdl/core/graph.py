@@ -84,15 +84,32 @@ class Op:
 
 
 @dataclass
+class Signature:
+    """One SignatureDef of the model (TFLite schema `SignatureDef`).
+
+    key: the signature_key (e.g. "serving_default"); inputs / outputs: {name in the
+    signature: tensor index in subgraph `subgraph_index`}, in the file's order."""
+
+    key: str
+    inputs: dict
+    outputs: dict
+    subgraph_index: int = 0
+
+
+@dataclass
 class Graph:
-    """A single-subgraph model: tensors, ops in execution order, graph input and output
-    tensor indices."""
+    """Subgraph 0 of a model: tensors, ops in execution order, graph input and output
+    tensor indices; plus what the model says about all its subgraphs: their number
+    (num_subgraphs) and its signature defs (signatures, a list of Signature in file
+    order, possibly naming other subgraphs)."""
 
     tensors: list
     ops: list
     inputs: list
     outputs: list
     description: str = ""
+    signatures: list = field(default_factory=list)
+    num_subgraphs: int = 1
 
     def consumers(self) -> dict:
         """Map tensor index -> list of op indices reading it."""

@@ -11,9 +11,11 @@ traffic and the arena) and microdl/npu/config.py for the presets.
 from microdl.npu.config import (ACTIVATION_PLACES, PRESETS, WEIGHT_PLACES, NPUConfig,
                                 NPUConfigError, load_config, save_config)
 from microdl.npu.compression import encoded_weight_bytes
-from microdl.npu.estimator import Estimate, LayerEstimate, estimate
-from microdl.npu.memory import planned_arena_bytes
+from microdl.npu.estimator import (Estimate, LayerEstimate, SramPlacement, estimate,
+                                   sram_placement)
+from microdl.npu.memory import placement, planned_arena_bytes
 
 __all__ = ["ACTIVATION_PLACES", "PRESETS", "WEIGHT_PLACES", "Estimate", "LayerEstimate",
            "NPUConfig", "NPUConfigError", "encoded_weight_bytes", "estimate",
-           "load_config", "planned_arena_bytes", "save_config"]
+           "load_config", "placement", "planned_arena_bytes", "save_config",
+           "SramPlacement", "sram_placement"]

@@ -103,13 +103,24 @@ class NPUConfig:
         ofm_block: largest OFM block (height, width, depth) processed at once; sets
             how often weights are re-read and inputs re-fetched (halo, depth blocks).
         axi_bytes: data width of the NPU's memory ports in bytes (Ethos-U55: 8,
-            Ethos-U65: 16).  A memory request occupies at least one such beat, so a
-            request for fewer bytes wastes the rest of the beat's bandwidth.
+            Ethos-U65: 16); the bandwidths above already include it.  Short
+            requests are costed by memory burst (sram_burst_bytes,
+            offchip_burst_bytes), not by bus beat.
         sram_latency_cycles: SRAM read and write latency in cycles.
         offchip_read_latency_cycles / offchip_write_latency_cycles: off-chip memory
             read and write latency in cycles.
         compress_weights: estimate the size of losslessly compressed weight streams
             (Ethos-U's weight encoder) instead of using raw int8 weight bytes.
+        lut_cycles_per_elem: cycles per OFM element of a table-lookup activation
+            (LOGISTIC, TANH, HARD_SWISH...), standalone or fused into the output
+            stage of the layer before it (Vela's activation table: 1.0 on Ethos-U55
+            and U65-256, 0.5 on U65-512).
+        brick_depth: channel granularity of intermediate feature maps in SRAM
+            (Ethos-U's NHCWB16 "brick" layout: 16); elementwise operators on them
+            process whole bricks, so 8 channels cost as much as 16.  1 = no bricks.
+        sram_burst_bytes / offchip_burst_bytes: burst length of each memory in bytes
+            (vela.ini: SRAM 32, flash and DRAM 128).  A request for fewer contiguous
+            bytes still occupies a whole burst of bus time.
     """
 
     name: str = "generic"
@@ -134,6 +145,10 @@ class NPUConfig:
     offchip_read_latency_cycles: int = 64
     offchip_write_latency_cycles: int = 64
     compress_weights: bool = True
+    lut_cycles_per_elem: float = 1.0
+    brick_depth: int = 16
+    sram_burst_bytes: int = 32
+    offchip_burst_bytes: int = 128
 
     def __post_init__(self):
         # Normalise list-valued fields (from JSON/TOML) to tuples, then validate.
@@ -300,10 +315,11 @@ def _validate(c: NPUConfig):
     if not isinstance(c.name, str) or not c.name:
         raise NPUConfigError(f"name must be a non-empty string, got {c.name!r}")
     for key in ("macs_per_cycle", "dot_product_depth", "ifm_block_depth",
-                "axi_bytes"):
+                "axi_bytes", "brick_depth", "sram_burst_bytes", "offchip_burst_bytes"):
         positive(key, integer=True)
     for key in ("clock_hz", "sram_bytes_per_cycle", "offchip_bytes_per_cycle",
-                "weights_per_cycle", "pool_cycles_per_kernel_element"):
+                "weights_per_cycle", "pool_cycles_per_kernel_element",
+                "lut_cycles_per_elem"):
         positive(key)
     for key in ("output_elems_per_cycle", "elementwise_elems_per_cycle"):
         positive(key, allow_none=True)
@@ -374,6 +390,7 @@ def _ethos_u65(macs, ublock, weights_per_cycle, output_rate, elementwise_rate):
         ublock=ublock, weights_per_cycle=weights_per_cycle,
         output_elems_per_cycle=output_rate,
         elementwise_elems_per_cycle=elementwise_rate, axi_bytes=16,
+        lut_cycles_per_elem=1.0 if macs <= 256 else 0.5,
         sram_latency_cycles=32, offchip_read_latency_cycles=500,
         offchip_write_latency_cycles=250)
 

@@ -17,9 +17,10 @@ from microdl.core.macs import op_macs
 from microdl.npu.compression import WeightSizer
 from microdl.npu.config import NPUConfig
 from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_OPS,
-                                MOVE_OPS, POOL_OPS, SOFTMAX_OPS, SOFTMAX_PASSES,
-                                conv_like, elementwise, pooling, softmax)
-from microdl.npu.memory import Traffic, arena_for
+                                LUT_OPS, MOVE_OPS, POOL_OPS, SOFTMAX_OPS,
+                                SOFTMAX_PASSES, COPY_PASSES, concatenation, conv_like,
+                                elementwise, pad, pooling, softmax, written_in_place)
+from microdl.npu.memory import Traffic, arena_for, placement
 from microdl.tflite import read_model
 
 
@@ -179,20 +180,32 @@ def estimate(model, config) -> Estimate:
     return _estimate_graph(graph, config, arena, source)
 
 
-def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
+def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
+                    where=None):
     weights = WeightSizer(graph, cfg)
     # Which memory each activation tensor lives in.
     intermediates_fit = arena_bytes <= cfg.sram_bytes
     io = set(graph.inputs) | set(graph.outputs)
 
     def place(t):
+        if where is not None:
+            if cfg.activations_in == "sram_cache" and t in io:
+                return "offchip"
+            return where.get(t, (0, 0, "sram"))[2]
         if cfg.activations_in == "sram":
             return "sram"
         if cfg.activations_in == "offchip":
             return "offchip"
         return "offchip" if (t in io or not intermediates_fit) else "sram"
 
-    layers = [_layer(op, graph, cfg, place, weights) for op in graph.ops]
+    fusable = _fusable_luts(graph)
+    layers = []
+    for op in graph.ops:
+        if op.index in fusable:
+            layers.append(_fused_lut(op, graph, cfg, layers[fusable[op.index]]))
+        else:
+            layers.append(_layer(op, graph, cfg, place, weights,
+                                 _written_in_place(op, graph)))
     total = float(sum(layer.cycles for layer in layers))
     latency = total / cfg.clock_hz
     macs = int(sum(layer.macs for layer in layers))
@@ -213,8 +226,167 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str):
         sram_required_bytes=int(required), fits_sram=bool(required <= cfg.sram_bytes))
 
 
+# ------------------------------------------------------------------ SRAM placement
+@dataclass
+class SramPlacement:
+    """Which activation tensors fit in an SRAM and what spilling the rest costs.
+
+    Attributes:
+        config: the NPUConfig (its sram_bytes is the SRAM size used).
+        arena_bytes: size of the arena microdl's planner lays out
+            (microdl.npu.memory.planned_arena), in bytes.
+        tensors: one dict per activation tensor: index, name, nbytes, offset (in
+            the arena, bytes), where ("sram" or "offchip").
+        spilled_bytes: bytes of the tensors that live off-chip.
+        layers: one dict per operator: index, op, cycles_in_sram (every
+            activation in SRAM), cycles (with this placement), extra_cycles
+            (their difference, >= 0 when off-chip memory is the slower one),
+            spilled (names of its spilled inputs/outputs).
+        extra_cycles: sum of the layers' extra_cycles.
+        estimate: the Estimate with this placement.
+    """
+
+    config: NPUConfig
+    arena_bytes: int
+    tensors: list
+    spilled_bytes: int
+    layers: list
+    extra_cycles: float
+    estimate: Estimate
+
+    def summary(self) -> str:
+        """Per-layer table of the cycles spilling costs, as text."""
+        lines = [f"{self.config.name}: arena {self.arena_bytes:,} B, SRAM "
+                 f"{self.config.sram_bytes:,} B, spilled {self.spilled_bytes:,} B, "
+                 f"+{self.extra_cycles:,.0f} cycles"]
+        for la in self.layers:
+            lines.append(f"  {la['index']:3d} {la['op']:22s} {la['cycles_in_sram']:>10,.0f}"
+                         f" -> {la['cycles']:>10,.0f}  "
+                         f"{', '.join(la['spilled']) or '-'}")
+        return "\n".join(lines)
+
+
+def sram_placement(model, config) -> SramPlacement:
+    """Place the model's activations in `config.sram_bytes` of SRAM and cost it.
+
+    Tensors are laid out by microdl's own planner (microdl.runtime.planner via
+    microdl.npu.memory.placement); those ending beyond the SRAM size spill to
+    off-chip memory, and their layers read or write them at the off-chip bandwidth
+    and latency.  With activations_in == "sram_cache" the network's input and output
+    stay off-chip as in estimate().
+
+    Args:
+        model: .tflite bytes or a microdl Graph.
+        config: NPUConfig or preset name.
+    Returns:
+        SramPlacement.
+    Raises:
+        as estimate().
+    """
+    if isinstance(config, str):
+        config = NPUConfig.preset(config)
+    if not isinstance(config, NPUConfig):
+        raise TypeError(f"config must be an NPUConfig or a preset name, got "
+                        f"{type(config).__name__}")
+    graph = model if isinstance(model, Graph) else read_model(bytes(model))
+    where = placement(graph, int(config.sram_bytes))
+    arena = max((off + n for off, n, _ in where.values()), default=0)
+    everything = {t: (o, n, "sram") for t, (o, n, _) in where.items()}
+    base = _estimate_graph(graph, config, arena, "planned", everything)
+    est = _estimate_graph(graph, config, arena, "planned", where)
+    io = set(graph.inputs) | set(graph.outputs)
+    spilled = {t for t, v in where.items() if v[2] == "offchip" and
+               not (config.activations_in == "sram_cache" and t in io)}
+    layers = []
+    for op, b, e in zip(graph.ops, base.layers, est.layers):
+        names = [graph.tensors[t].name for t in list(op.inputs) + list(op.outputs)
+                 if t in spilled]
+        layers.append({"index": op.index, "op": op.name, "cycles_in_sram": b.cycles,
+                       "cycles": e.cycles, "extra_cycles": e.cycles - b.cycles,
+                       "spilled": names})
+    tensors = [{"index": t, "name": graph.tensors[t].name, "nbytes": n, "offset": o,
+                "where": "offchip" if t in spilled else "sram"}
+               for t, (o, n, _) in sorted(where.items())]
+    return SramPlacement(config=config, arena_bytes=int(arena), tensors=tensors,
+                         spilled_bytes=int(sum(where[t][1] for t in spilled)),
+                         layers=layers,
+                         extra_cycles=float(sum(la["extra_cycles"] for la in layers)),
+                         estimate=est)
+
+
+# ------------------------------------------------------------------ fusion
+# Operators whose output stage can apply a lookup-table activation on the way out.
+# (AVERAGE_POOL_2D rescales in its output stage; Vela 5.2 does not fuse a LUT there.)
+_LUT_HOSTS = CONV_OPS | DEPTHWISE_OPS | {"MAX_POOL_2D", "ADD", "SUB", "MUL"}
+
+
+def _consumers(g):
+    out = {}
+    for op in g.ops:
+        for i in op.inputs:
+            if i >= 0:
+                out.setdefault(i, []).append(op.index)
+    return out
+
+
+def _fusable_luts(g):
+    """{LUT op index: producer op index} for lookup-table activations that run in
+    the output stage of the operator before them: its output feeds only the
+    activation, is not a graph output, and it has no fused activation of its own
+    (the output stage applies one; Vela fuses them the same way)."""
+    producer = {o: op.index for op in g.ops for o in op.outputs}
+    cons = _consumers(g)
+    out = {}
+    for op in g.ops:
+        if op.name not in LUT_OPS or not op.inputs:
+            continue
+        x = op.inputs[0]
+        p = producer.get(x)
+        if (p is not None and g.ops[p].name in _LUT_HOSTS and
+                len(cons.get(x, [])) == 1 and x not in g.outputs and
+                len(g.ops[p].outputs) == 1 and
+                not g.ops[p].options.get("fused_activation_function", 0)):
+            out[op.index] = p
+    return out
+
+
+def _written_in_place(op, g):
+    """True for a PAD whose producer writes straight into the interior of the padded
+    tensor (layers.written_in_place)."""
+    if op.name not in ("PAD", "PADV2") or not op.inputs:
+        return False
+    return written_in_place(g, op.inputs[0], op.index)
+
+
+LUT_BYTES = {1: 256, 2: 2048}    # table bytes: int8 256 x 1 B, int16 512 x 4 B
+
+
+def _lut_load_cycles(op, g, cfg):
+    """Cycles to DMA the activation's lookup table into the NPU before the operator
+    runs (from off-chip memory when the weights live there): table bytes over the
+    bandwidth plus the read latency; not hidden under the operator."""
+    esize = np.dtype(g.tensors[op.outputs[0]].dtype).itemsize
+    nbytes = LUT_BYTES.get(esize, 2048)
+    if cfg.weights_in == "offchip":
+        return nbytes / cfg.offchip_bytes_per_cycle + cfg.offchip_read_latency_cycles
+    return nbytes / cfg.sram_bytes_per_cycle + cfg.sram_latency_cycles
+
+
+def _fused_lut(op, g, cfg, host: LayerEstimate) -> LayerEstimate:
+    """A lookup-table activation fused into `host`: the host's output stage now
+    takes lut_cycles_per_elem per element; the cycles this adds to the host's
+    max(compute, memory) are reported on the activation's own line."""
+    y = g.tensors[op.outputs[0]]
+    lut = int(y.size) * cfg.lut_cycles_per_elem
+    # (The table's load is prefetched under the layers before: not counted.)
+    extra = max(0.0, lut - max(host.compute_cycles, host.memory_cycles))
+    return LayerEstimate(op.index, op.name, tuple(y.shape), 0, float(extra), 0.0, 0.0,
+                         float(extra), "compute" if extra > 0 else "none", 0, 0, 0.0,
+                         note=f"fused into layer {host.index}'s output stage")
+
+
 # ------------------------------------------------------------------ one layer
-def _layer(op, g, cfg: NPUConfig, place, weights) -> LayerEstimate:
+def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstimate:
     out_t = g.tensors[op.outputs[0]] if op.outputs else None
     out_shape = tuple(out_t.shape) if out_t is not None else ()
     macs = int(op_macs(op, g))
@@ -233,6 +405,18 @@ def _layer(op, g, cfg: NPUConfig, place, weights) -> LayerEstimate:
             if work is None:
                 work = elementwise(op, g, cfg, place, traffic, cfg.elementwise_rate)
             compute, blocks = work
+        elif name in ("PAD", "PADV2") and pad(op, g, cfg, place, Traffic(cfg),
+                                              in_place) is not None:
+            compute, blocks, passes = pad(op, g, cfg, place, traffic, in_place)
+        elif name == "CONCATENATION":
+            compute, blocks = concatenation(op, g, cfg, place, traffic)
+        elif name in LUT_OPS:
+            # Standalone: the elementwise unit reads the IFM and the output stage
+            # looks up the table, two output-stage slots per element; first the
+            # table is copied from the weights' memory into the NPU's SHRAM.
+            compute, blocks = elementwise(op, g, cfg, place, traffic,
+                                          cfg.output_rate / COPY_PASSES)
+            compute += _lut_load_cycles(op, g, cfg)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)

@@ -10,6 +10,28 @@ from __future__ import annotations
 import numpy as np
 
 SOFTMAX_PASSES = 28          # elementwise passes of an int8 softmax (Vela's lowering)
+# DEPTHWISE_CONV_2D with depth multiplier M > 1: the array's depthwise mode computes
+# one output channel per input channel, so the layer runs as M depthwise passes whose
+# outputs are interleaved channel by channel by transposes.  Vela 5.2 emits 6 of
+# them, 3.5 OFM-sizes of elements in all, each element read and written as its own
+# 32-bit word: 3.5 x 2 x 4 = 28 bytes of SRAM bus time per OFM element (they are
+# SRAM-bound: U55 8 B/cycle -> 3.5 cycles/element, U65 16 B/cycle -> 1.75).
+DW_INTERLEAVE_SRAM_BYTES_PER_ELEMENT = 28.0
+# Feature maps with fewer channels stay NHWC (a brick would be mostly padding; ours,
+# from Vela's cycles on the tuning half: 1-channel maps are not rounded, 4-channel
+# ones are).  Bricked maps also move their padding: brick_factor.
+BRICK_MIN_CHANNELS = 2
+# Single-input data movement and lookups (PAD's interior, CONCATENATION's copied
+# inputs, a standalone LUT activation): the elementwise unit reads, the output stage
+# writes, two output-stage slots per element (U55-128: 1 cycle/element).
+COPY_PASSES = 2
+# PAD's border bands are filled from a scalar constant one element per memory request
+# (each element a whole SRAM burst: 32 B / 8 B per cycle = 4 cycles per element on
+# Ethos-U55, 2 on U65's 16 B/cycle SRAM), seen as 3-5 cycles per element on U55 in
+# Vela 5.2 for every MAC array size.
+# MEAN over H and W (lowered to a depthwise convolution onto 1 x 1): cycles per
+# input element.
+MEAN_CYCLES_PER_IFM_ELEMENT = 1.0
 
 # Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
 CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
@@ -21,6 +43,9 @@ MOVE_OPS = frozenset({
     "CONCATENATION", "PAD", "PADV2", "MIRROR_PAD", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "TRANSPOSE", "PACK", "UNPACK", "GATHER", "TILE", "RESIZE_BILINEAR",
     "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "BROADCAST_TO"})
+# Activations the output unit computes by table lookup (standalone or fused).
+LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "GELU", "EXP", "LOG",
+                     "RSQRT"})
 ELEMENTWISE_OPS = frozenset({
     "ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "RELU", "RELU6",
     "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "LOGISTIC", "TANH",
@@ -52,6 +77,25 @@ def _nhwc(shape):
     if len(s) == 1:
         return (1, 1, 1, s[0])
     return (1, 1, 1, 1)
+
+
+def request_bytes(g, cfg, ti, write=False, block_width=16):
+    """Contiguous bytes per memory request for activation tensor `ti` (None: long
+    runs).  Intermediate feature maps are stored in 16-channel bricks (NHCWB16) and
+    move in long runs; the network's input and output are plain NHWC, where a block
+    row of pixels is contiguous when the block holds every channel (reads; writes
+    only up to 16 channels), else each pixel's slice is its own request (writes:
+    at most 16 bytes).  Vela's memory-transfer-efficiency rules, 5.2."""
+    tt = g.tensors[ti]
+    if ti not in g.inputs and ti not in g.outputs:
+        return None
+    esize = np.dtype(tt.dtype).itemsize
+    c = _nhwc(tt.shape)[3]
+    w = min(block_width, _nhwc(tt.shape)[2])
+    if write:
+        return c * esize * w if c <= cfg.brick_depth else min(c, cfg.brick_depth) * esize
+    depth = cfg.ifm_block_depth
+    return c * esize * w if c <= depth else depth * esize
 
 
 def conv_like(op, g, cfg, place, weights, traffic):
@@ -118,6 +162,12 @@ def conv_like(op, g, cfg, place, weights, traffic):
     mac_cycles = n * best * (2 if esize == 2 else 1)
     out_cycles = int(y.size) / cfg.output_rate
     compute = max(mac_cycles, out_cycles)
+    mult = int(opt.get("depth_multiplier", 1)) if depthwise else 1
+    if depthwise and mult > 1 and c_out == c_in_x * mult:
+        # Separate operations after the depthwise passes: they add, not overlap.
+        moved = DW_INTERLEAVE_SRAM_BYTES_PER_ELEMENT * int(y.size)
+        traffic.real["sram"] += moved
+        compute += moved / cfg.sram_bytes_per_cycle
 
     # ---- memory traffic
     dkh, dkw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
@@ -131,9 +181,11 @@ def conv_like(op, g, cfg, place, weights, traffic):
         ifm_bytes = int(x.nbytes) * depth_blocks    # inserted zeros are not read
     else:
         ifm_bytes = n * window * c_in_x * esize * depth_blocks
-    traffic.add(place(x.index), ifm_bytes, min(c_in_x, D) * esize)
-    y_esize = np.dtype(y.dtype).itemsize
-    traffic.add(place(y.index), int(y.nbytes), min(c_out, D) * y_esize, write=True)
+    bw_in = min((bw - 1) * sw + dkw, iw)
+    traffic.add(place(x.index), ifm_bytes * brick_factor(g, cfg, x.index),
+                request_bytes(g, cfg, x.index, False, bw_in))
+    traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
+                request_bytes(g, cfg, y.index, True, bw), write=True)
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
@@ -156,7 +208,16 @@ def pooling(op, g, cfg, place, traffic):
         axes = {int(a) % 4 for a in np.asarray(t[op.inputs[1]].data).ravel()}
         if axes != {1, 2}:
             return None
-        kh, kw, sh, sw, oh, ow = ih, iw, 1, 1, 1, 1
+        # A depthwise convolution with an H x W kernel of ones onto a 1 x 1 output,
+        # then a rescaling multiply: with one output pixel the array has one lane per
+        # channel busy, and the kernel's elements stream through one per cycle.
+        esize = np.dtype(x.dtype).itemsize
+        traffic.add(place(x.index), int(x.nbytes), request_bytes(g, cfg, x.index))
+        traffic.add(place(y.index), int(y.nbytes), request_bytes(g, cfg, y.index, True),
+                    write=True)
+        compute = n * ih * iw * c * MEAN_CYCLES_PER_IFM_ELEMENT * (2 if esize == 2 else 1)
+        compute += int(y.size) / cfg.elementwise_rate
+        return compute, 1
     else:
         kh, kw = int(opt.get("filter_height", 1)), int(opt.get("filter_width", 1))
         sh, sw = int(opt.get("stride_h", 1)), int(opt.get("stride_w", 1))
@@ -177,10 +238,10 @@ def pooling(op, g, cfg, place, traffic):
     esize = np.dtype(x.dtype).itemsize
     cycles *= 2 if esize == 2 else 1           # 16-bit data: half rate
     compute = max(n * cycles, int(y.size) / cfg.output_rate)
-    traffic.add(place(x.index), n * window * c * esize,
-                min(c, cfg.ifm_block_depth) * esize)
-    traffic.add(place(y.index), int(y.nbytes),
-                min(c, cfg.ifm_block_depth) * np.dtype(y.dtype).itemsize, write=True)
+    traffic.add(place(x.index), n * window * c * esize * brick_factor(g, cfg, x.index),
+                request_bytes(g, cfg, x.index, False, min((bw - 1) * sw + kw, iw)))
+    traffic.add(place(y.index), int(y.nbytes) * brick_factor(g, cfg, y.index),
+                request_bytes(g, cfg, y.index, True, bw), write=True)
     return compute, n * len(hs) * len(ws) * _ceil(c, cfg.ofm_block[2])
 
 
@@ -201,6 +262,27 @@ def softmax(op, g, cfg, place, traffic, passes):
                                                                   bh * bw * bd)
 
 
+def _brick_elements(g, cfg, ti):
+    """Elements an NPU operation processes for tensor `ti`: intermediate 4-D feature
+    maps are stored in bricks of cfg.brick_depth channels (NHCWB16), so their channel
+    count is rounded up; graph inputs and outputs are plain NHWC."""
+    tt = g.tensors[ti]
+    if (len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs or
+            int(tt.shape[3]) < BRICK_MIN_CHANNELS):
+        return int(tt.size)
+    n, h, w, c = (int(v) for v in tt.shape)
+    return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
+def brick_factor(g, cfg, ti):
+    """Bytes moved per byte of data for activation tensor `ti`: intermediate feature
+    maps stored in 16-channel bricks move the padding of their last brick too."""
+    tt = g.tensors[ti]
+    if tt.data is not None or not tt.size:
+        return 1.0
+    return _brick_elements(g, cfg, ti) / int(tt.size)
+
+
 def elementwise(op, g, cfg, place, traffic, rate):
     """One pass over the output at `rate` elements per cycle, reading every input
     and writing every output; returns (compute cycles, blocks)."""
@@ -213,10 +295,86 @@ def elementwise(op, g, cfg, place, traffic, rate):
             where = "offchip" if cfg.weights_in == "offchip" else "sram"
             traffic.add(where, int(ti.nbytes))
         else:
-            traffic.add(place(i), int(ti.nbytes))
+            traffic.add(place(i), int(ti.nbytes) * brick_factor(g, cfg, i),
+                        request_bytes(g, cfg, i))
     elems = 0
+    binary = sum(1 for i in op.inputs if i >= 0 and t[i].data is None) > 1
     for o in op.outputs:
-        traffic.add(place(o), int(t[o].nbytes), write=True)
-        elems = max(elems, int(t[o].size))
-    bh, bw, bd = cfg.ofm_block
-    return elems / rate, _ceil(max(elems, 1), bh * bw * bd)
+        traffic.add(place(o), int(t[o].nbytes) * brick_factor(g, cfg, o),
+                    request_bytes(g, cfg, o, True), write=True)
+        # Binary elementwise operators step through bricks: whole 16-channel bricks.
+        elems = max(elems, _brick_elements(g, cfg, o) if binary else int(t[o].size))
+    return elems / rate, _stream_blocks(cfg, elems)
+
+
+def _stream_blocks(cfg, elems):
+    """Blocks of a streaming (elementwise / data-movement) operator: one micro-block
+    of positions x one 16-channel brick each, so only one such block of the faster
+    stage is not overlapped."""
+    uh, uw, _ = cfg.ublock_hwc
+    return _ceil(max(int(elems), 1), uh * uw * cfg.brick_depth)
+
+
+def written_in_place(g, ti, consumer):
+    """True when tensor `ti` is written by its producer straight into the output of
+    `consumer` (a CONCATENATION or PAD): the producer is an NPU operator (not a
+    re-label, not a concatenation) and `ti` has no other reader and is no graph
+    output."""
+    if ti in g.inputs or ti in g.outputs or g.tensors[ti].data is not None:
+        return False
+    prod = [op for op in g.ops if ti in op.outputs]
+    readers = [op for op in g.ops if ti in op.inputs]
+    return (len(prod) == 1 and prod[0].name not in FREE_OPS and
+            prod[0].name != "CONCATENATION" and len(prod[0].outputs) == 1 and
+            len(readers) == 1 and readers[0].index == consumer)
+
+
+def concatenation(op, g, cfg, place, traffic):
+    """CONCATENATION: producers that can write straight into their slice of the
+    output do so (costed with them); every other input is copied, COPY_PASSES output
+    slots per element.  Returns (compute cycles, blocks)."""
+    t = g.tensors
+    copied = 0
+    for i in op.inputs:
+        if i < 0 or written_in_place(g, i, op.index):
+            continue
+        ti = t[i]
+        where = ("offchip" if cfg.weights_in == "offchip" else "sram") \
+            if ti.data is not None else place(i)
+        traffic.add(where, int(ti.nbytes), request_bytes(g, cfg, i))
+        traffic.add(place(op.outputs[0]), int(ti.nbytes),
+                    request_bytes(g, cfg, op.outputs[0], True), write=True)
+        copied += int(ti.size)
+    return copied * COPY_PASSES / cfg.output_rate, _stream_blocks(cfg, copied)
+
+
+def pad(op, g, cfg, place, traffic, interior_written_by_producer):
+    """PAD / PADV2 of a 4-D feature map: the border is written by four data-movement
+    operations (top, bottom, left, right bands, each filled element by element from
+    a constant in the weights' memory), and the interior by a copy unless the
+    producer writes its output straight into the padded tensor.  Returns (compute cycles, blocks,
+    passes)."""
+    t = g.tensors
+    x, y = t[op.inputs[0]], t[op.outputs[0]]
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        return None
+    n, ih, iw, c = (int(v) for v in x.shape)
+    _, oh, ow, _ = (int(v) for v in y.shape)
+    esize = np.dtype(y.dtype).itemsize
+    bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
+    border = n * sum(bands)
+    const = "offchip" if cfg.weights_in == "offchip" else "sram"
+    traffic.add(const, border * c * esize)
+    traffic.real[place(y.index)] += border * c * esize
+    # The bands and the interior copy are separate operations: their cycles add.
+    if place(y.index) == "sram":
+        cycles = border * c * cfg.sram_burst_bytes / cfg.sram_bytes_per_cycle
+    else:
+        cycles = border * c * cfg.offchip_burst_bytes / cfg.offchip_bytes_per_cycle
+    passes = sum(2 for b in bands if b > 0)
+    if not interior_written_by_producer:
+        traffic.add(place(x.index), int(x.nbytes))
+        traffic.add(place(y.index), int(x.nbytes), write=True)
+        cycles += int(x.size) * COPY_PASSES / cfg.output_rate
+        passes += 1
+    return cycles, _stream_blocks(cfg, int(y.size)), max(passes, 1)

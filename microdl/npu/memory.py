@@ -12,7 +12,7 @@ from microdl.runtime.interpreter import Interpreter
 
 class Traffic:
     """Bytes moved by one operator: real bytes per memory, and the bus-time bytes
-    (real bytes plus what short requests waste of a bus beat)."""
+    (real bytes plus what short requests waste of a memory burst)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -40,9 +40,8 @@ class Traffic:
         if request_bytes is None or request_bytes <= 0:
             self.cost[where] += nbytes
         else:
-            beat = self.cfg.axi_bytes
-            per_request = math.ceil(request_bytes / beat) * beat
-            self.cost[where] += nbytes * per_request / request_bytes
+            burst = c.sram_burst_bytes if where == "sram" else c.offchip_burst_bytes
+            self.cost[where] += nbytes * burst / min(burst, request_bytes)
 
     def cycles(self):
         c = self.cfg
@@ -64,16 +63,49 @@ def arena_for(graph, content):
     return planned_arena_bytes(graph), "planned"
 
 
-def planned_arena_bytes(graph) -> int:
-    """Arena bytes for the graph's activation tensors: each live from the op that
-    writes it (or the start, for graph inputs) to its last reader (or the end, for
-    graph outputs); RESHAPE-like ops alias their input; placed by microdl's planner
-    (microdl.runtime.planner.plan_graph, one stage per op, no kernel scratch) at
-    16-byte alignment."""
+def planned_arena(graph):
+    """microdl.runtime.planner.ArenaPlan of the graph's activation tensors (see
+    planned_arena_bytes for the lifetimes and aliases)."""
     t = graph.tensors
     aliases = [(op.inputs[0], op.outputs[0]) for op in graph.ops
                if op.name in FREE_OPS and op.inputs and op.outputs and
                op.inputs[0] >= 0 and t[op.inputs[0]].data is None and
                t[op.inputs[0]].nbytes == t[op.outputs[0]].nbytes]
     steps = [planner.Step(op.inputs, op.outputs, k) for k, op in enumerate(graph.ops)]
-    return planner.plan_graph(graph, steps, aliases=aliases).total_bytes
+    return planner.plan_graph(graph, steps, aliases=aliases)
+
+
+def placement(graph, sram_bytes: int) -> dict:
+    """Which memory each activation tensor lives in for an SRAM of `sram_bytes`.
+
+    The arena microdl's planner lays out (planned_arena) is mapped onto the SRAM from
+    address 0: a tensor whose byte range [offset, offset + nbytes) ends within
+    `sram_bytes` lives in SRAM, the others spill to off-chip memory.  Offsets do not
+    depend on the SRAM size, so a bigger SRAM never spills more.
+
+    Returns:
+        {tensor index: (offset in bytes, nbytes, "sram" or "offchip")} for every
+        activation tensor the plan places (aliases report their root's offset).
+    Raises:
+        ValueError: sram_bytes < 0."""
+    if sram_bytes < 0:
+        raise ValueError(f"sram_bytes must be >= 0, got {sram_bytes}")
+    plan = planned_arena(graph)
+    out = {}
+    for ti, tt in enumerate(graph.tensors):
+        off = plan.tensor_offset(ti)
+        if off is None:
+            continue
+        nbytes = int(tt.nbytes)
+        out[ti] = (int(off), nbytes,
+                   "sram" if off + nbytes <= sram_bytes else "offchip")
+    return out
+
+
+def planned_arena_bytes(graph) -> int:
+    """Arena bytes for the graph's activation tensors: each live from the op that
+    writes it (or the start, for graph inputs) to its last reader (or the end, for
+    graph outputs); RESHAPE-like ops alias their input; placed by microdl's planner
+    (microdl.runtime.planner.plan_graph, one stage per op, no kernel scratch) at
+    16-byte alignment."""
+    return planned_arena(graph).total_bytes

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from microdl.core.errors import ModelError
+from microdl.core.fixedpoint import round_half_away
 from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.quant.observers import choose_qparams, make_observer
 
@@ -243,6 +244,104 @@ def dequantize_hybrid_weights(graph: Graph) -> Graph:
         real.flags.writeable = False
         t.data, t.dtype, t.quant = real, FLOAT32, None
     return g
+
+
+# Dynamic-range ("weights-only") conversion: ops with hybrid kernels, and the op
+# version TensorFlow's converter writes for each hybrid form (op_version.cc).
+HYBRID_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
+# TensorFlow leaves smaller weight tensors float (minimum_elements_for_weights).
+TF_MIN_ELEMENTS = 1024
+
+
+@dataclass
+class WeightsOnlyResult:
+    """What quantize_weights_only produced.
+
+    graph: the dynamic-range Graph; layers: one dict per quantized weight tensor (op
+    index and name, tensor index and name, shape, number of scales, weight_sqnr_db:
+    SQNR of the dequantized int8 weights against the float ones); skipped: one dict
+    per weighted op left float (op index, name, reason)."""
+
+    graph: Graph
+    layers: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+
+
+def quantize_weights_only(graph: Graph, per_channel=True, min_elements=TF_MIN_ELEMENTS,
+                          asymmetric_inputs=True) -> WeightsOnlyResult:
+    """Dynamic-range quantization, as ``tf.lite.Optimize.DEFAULT`` without a
+    representative dataset: the weights of FULLY_CONNECTED, CONV_2D and
+    DEPTHWISE_CONV_2D become int8, symmetric, narrow range ([-127, 127], zero point 0,
+    scale = max|w| / 127, 1.0 for an all-zero channel, values std::round(w / scale)),
+    per output channel (CONV_2D / FULLY_CONNECTED axis 0, DEPTHWISE_CONV_2D axis 3)
+    unless per_channel is False; bias and activations stay float32, so the model takes
+    and returns float32 and LiteRT (or microdl) runs these ops on their hybrid kernels.
+    FULLY_CONNECTED gets ``asymmetric_quantize_inputs`` (TensorFlow sets it).  Weight
+    tensors of fewer than min_elements values stay float (TensorFlow's default 1024).
+    Op versions are the ones TensorFlow writes for each hybrid form.  Tensor indices
+    and names are kept.  No calibration data is needed.
+
+    Raises:
+        QuantizationError: the graph is not a float model (names the tensor) or a
+            weight tensor of a hybrid op is not constant.
+    """
+    graph = dequantize_hybrid_weights(graph)
+    for t in graph.tensors:
+        if t.dtype not in (FLOAT32, np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_)):
+            raise QuantizationError(f"cannot quantize: tensor {t.index} ({t.name!r}) is "
+                                    f"{'unknown' if t.dtype is None else t.dtype.name}, "
+                                    f"expected a float model")
+    g = copy.deepcopy(graph)
+    result = WeightsOnlyResult(graph=g)
+    for op in g.ops:
+        if op.name not in HYBRID_OPS:
+            continue
+        wi, bi, axis = WEIGHTED[op.name]
+        w_t = g.tensors[op.inputs[wi]]
+        if w_t.data is None:
+            raise QuantizationError(f"op {op.index} ({op.name}): weights must be constant")
+        if w_t.data.size < min_elements:
+            result.skipped.append(dict(op=op.index, name=op.name, reason=(
+                f"{w_t.data.size} weights < {min_elements}")))
+            continue
+        w = np.asarray(w_t.data, np.float32)
+        n = w.shape[axis]
+        if per_channel:
+            amax = np.abs(np.moveaxis(w, axis, 0).reshape(n, -1)).max(axis=1)
+        else:
+            amax = np.array([np.abs(w).max()])
+        scales = np.where(amax > 0, amax.astype(np.float64) / 127.0, 1.0).astype(np.float32)
+        shape = [1] * w.ndim
+        if per_channel:
+            shape[axis] = n
+        q = np.clip(round_half_away(w.astype(np.float64) /
+                                    scales.reshape(shape).astype(np.float64)), -127, 127)
+        q = q.astype(np.int8)
+        deq = q.astype(np.float64) * scales.reshape(shape)
+        err = float(np.sum((w - deq) ** 2))
+        sqnr = float("inf") if err == 0 else 10 * np.log10(float(np.sum(w.astype(np.float64) ** 2)) / err)
+        _set_const(w_t, q, scales, axis if per_channel else 0)
+        has_bias = bi < len(op.inputs) and op.inputs[bi] >= 0
+        pc = per_channel and n > 1
+        if op.name == "FULLY_CONNECTED":
+            op.options["asymmetric_quantize_inputs"] = bool(asymmetric_inputs)
+            if pc:
+                op.version = 12
+            elif not has_bias and len(op.inputs) == 2:
+                op.version = 6
+            elif op.options.get("keep_num_dims"):
+                op.version = 5
+            else:
+                op.version = 9 if asymmetric_inputs else 3
+        elif op.name == "CONV_2D":
+            grouped = g.tensors[op.inputs[0]].shape[-1] != w.shape[3]
+            op.version = 6 if grouped else 5 if pc else 2
+        else:
+            op.version = 6 if pc else 4
+        result.layers.append(dict(op=op.index, name=op.name, tensor=w_t.index,
+                                  tensor_name=w_t.name, shape=tuple(w.shape),
+                                  scales=int(scales.size), weight_sqnr_db=sqnr))
+    return result
 
 
 def _check_quantizable(graph):

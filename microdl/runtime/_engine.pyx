@@ -10,7 +10,7 @@ slices of one convolution, see `set_groups`) concurrently.  Prepare also asks C 
 through `microdl.runtime.cparams`, for what it must not copy: the fast convolution's
 patch length and scratch size (`conv_s8_fast_get_buffer_size`) and kernel constants.
 """
-from libc.stdint cimport int32_t, uintptr_t
+from libc.stdint cimport int32_t, uint32_t, uintptr_t
 from libc.stdlib cimport calloc, free
 
 from microdl.runtime._kernels cimport (
@@ -19,6 +19,16 @@ from microdl.runtime._kernels cimport (
     mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
 )
 from microdl.runtime cimport _kernels as K
+
+
+cdef extern from "mdl_node.h":
+    ctypedef struct mdl_pool_stats:
+        uint32_t groups_parallel
+        uint32_t groups_serial
+        uint32_t stalls
+        uint32_t bands_caller
+        uint32_t bands_workers
+    void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out) nogil
 
 
 def kernel_table():
@@ -140,6 +150,20 @@ cdef class Engine:
     def threads(self):
         """Threads that run node groups, the calling thread included."""
         return mdl_pool_threads(self.pool)
+
+    def pool_stats(self):
+        """Counters of the worker pool since it was made (cext/include/mdl_node.h,
+        mdl_pool_stats; uint32, wrapping): {"groups_parallel": groups of bands run
+        concurrently, "groups_serial": groups run on the calling thread alone during a
+        backoff after a stall, "stalls": times the caller had to sleep until a
+        preempted worker finished a band, "bands_caller" / "bands_workers": bands of
+        the concurrent groups run by the calling thread / by the workers}.  All 0
+        without a pool (threads == 1)."""
+        cdef mdl_pool_stats st
+        mdl_pool_get_stats(self.pool, &st)
+        return {"groups_parallel": st.groups_parallel, "groups_serial": st.groups_serial,
+                "stalls": st.stalls, "bands_caller": st.bands_caller,
+                "bands_workers": st.bands_workers}
 
     def set_node(self, int i, int kernel_index, uintptr_t params, inputs,
                  uintptr_t output, uintptr_t scratch):

@@ -1,14 +1,19 @@
-"""microdl.Interpreter: a drop-in for tflite_runtime's Interpreter on int8 models."""
+"""microdl.Interpreter: a drop-in for tflite_runtime's / LiteRT's Interpreter on
+quantized models, with its SignatureRunner and OpResolverType (re-exported, with
+load_delegate and the rest of LiteRT's module, by microdl.interpreter)."""
 from __future__ import annotations
 
+import ctypes
+import enum
 import os
+import sys
 
 import numpy as np
 
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.graph import Graph
 from microdl.core.tables import text_table
-from microdl.runtime import parallel, planner
+from microdl.runtime import parallel, planner, shapeinfer
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
@@ -34,40 +39,103 @@ def _tflite_dtype_name(dtype):
     return "UNKNOWN" if dtype is None else np.dtype(dtype).name.upper()
 
 
-class Interpreter:
-    """Runs an int8 .tflite model in one static arena with C kernels.
+@enum.unique
+class OpResolverType(enum.Enum):
+    """Which kernels an Interpreter binds (the members and values of LiteRT's
+    ``OpResolverType``).
 
-    Same interface as ``tflite_runtime.interpreter.Interpreter`` /
-    ``ai_edge_litert.interpreter.Interpreter`` for the calls below, plus
+    AUTO, BUILTIN, BUILTIN_WITHOUT_DEFAULT_DELEGATES: microdl's fast kernels (im2col +
+    GEMM microkernels, vectorized depthwise); BUILTIN_REF: its plain reference kernels
+    (the loops of LiteRT's reference kernels).  Both give the same bits."""
+
+    AUTO = 0
+    BUILTIN = 1
+    BUILTIN_REF = 2
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+def _reference_kernels(resolver):
+    """True for BUILTIN_REF.  Accepts microdl's OpResolverType and an
+    ``OpResolverType`` member of LiteRT or tflite_runtime (same member names), so a
+    shim that maps only ``Interpreter`` to microdl keeps working.
+
+    Raises:
+        ValueError: anything else (LiteRT's wording)."""
+    if isinstance(resolver, enum.Enum) and type(resolver).__name__ == "OpResolverType":
+        member = OpResolverType.__members__.get(resolver.name)
+        if member is not None:
+            return member is OpResolverType.BUILTIN_REF
+    raise ValueError(f"Unrecognized passed in op resolver type: {resolver}")
+
+
+# LiteRT's RuntimeError when memory that views point at would be replaced.
+_VIEWS_HELD = """There is at least 1 reference to internal data
+      in the interpreter in the form of a numpy array or slice. Be sure to
+      only hold the function returned from tensor() if you are using raw
+      data access."""
+
+
+def _is_index(value):
+    return isinstance(value, (int, np.integer))
+
+
+class Interpreter:
+    """Runs a quantized .tflite model in one static arena with C kernels.
+
+    A drop-in for ``tflite_runtime.interpreter.Interpreter`` /
+    ``ai_edge_litert.interpreter.Interpreter`` (LiteRT 2.x): same argument names,
+    order and defaults, same methods (details dicts, signatures, ``tensor()`` views,
+    the private ``_get_ops_details`` / ``_get_tensor_details``), same exception types
+    and, where user code may match them, the same messages.  ``microdl.interpreter``
+    is the module to import in place of ``tflite_runtime.interpreter``.  Extras:
     ``arena_bytes`` (the static arena: activations and kernel scratch),
     ``persistent_bytes`` (read-only data made at prepare time: packed weights,
     effective biases, multipliers, lookup tables), ``get_ops_details()`` with MACs,
     ``profile_ops()`` and ``summary()``.
 
+    Tensors are NHWC, filters OHWI (CONV_2D) / 1HWO (DEPTHWISE_CONV_2D), as in the
+    file; dtypes as the file declares them (int8 / int16 activations, int32 / int64
+    biases).
+
     Args:
-        model_path: path of a .tflite file.
-        model_content: the file's bytes (instead of model_path).
+        model_path: path (str or os.PathLike) of a .tflite file.
+        model_content: the file's bytes (bytes, bytearray or memoryview), instead of
+            model_path.
+        experimental_delegates: None or empty: microdl has no delegates (it runs every
+            op with its own CPU kernels); any delegate is refused with ValueError.
         num_threads: threads that run the large convolutions (CONV_2D and
             DEPTHWISE_CONV_2D layers are cut into bands of output rows, one per thread,
             with results identical to one thread); None or 1: the calling thread only
             (the default).  At most 64.  The worker threads are made by
-            allocate_tensors(), never during invoke().  ValueError (LiteRT's wording)
-            if not an int >= 1.
-        rounding: whose integer rounding to reproduce bit for bit: "litert"
-            (default; LiteRT 2.x's reference kernels: FULLY_CONNECTED requantizes in
-            double precision, round(acc * input_scale * filter_scale / output_scale),
-            the other kernels use gemmlowp's double rounding) or "tflm" (TFLite
-            Micro: double rounding everywhere).  "double" is an alias of "tflm";
-            "single" is TFLite built with TFLITE_SINGLE_ROUNDING before LiteRT 1.3
-            (FULLY_CONNECTED with a Q31 multiplier and single rounding, the rest as
-            "litert").
-        preserve_inputs: keep input tensors intact through invoke() (as LiteRT does,
-            so invoke() can be repeated without set_tensor); False lets the arena reuse
-            input memory, which lowers arena_bytes on chain models.
+            allocate_tensors(), never during invoke().  An int >= 1 (a bool counts as
+            an int, as in LiteRT); else ValueError with LiteRT's wording.
+        experimental_op_resolver_type: an OpResolverType member: BUILTIN_REF binds the
+            plain reference kernels, the others the fast ones (same results).  The
+            environment variable MICRODL_REFERENCE_KERNELS=1 forces the reference
+            kernels whatever this says.  Anything else: ValueError, as LiteRT.
         experimental_preserve_all_tensors: give every tensor its own arena memory for
             the whole invoke, so intermediate tensors can be read afterwards
             (debugging, per-layer error reports); costs arena bytes.
-        memory: "fast" (default): every layer reads its whole input and writes its
+        experimental_disable_delegate_clustering,
+        experimental_default_delegate_latest_features,
+        experimental_disable_delegate_node_fusion,
+        experimental_force_delegate_node_profiling: LiteRT's delegate options;
+            accepted with no effect (no delegates).
+        experimental_compress_quantization_zero_points: accepted, reported by the
+            property of that name; microdl stores one zero point per tensor or
+            channel either way.
+        preserve_inputs: (keyword only) keep input tensors intact through invoke() (as
+            LiteRT does, so invoke() can be repeated without set_tensor); False lets
+            the arena reuse input memory, which lowers arena_bytes on chain models.
+        rounding: (keyword only) whose integer rounding to reproduce bit for bit:
+            "litert" (default; LiteRT 2.x's reference kernels: FULLY_CONNECTED
+            requantizes in double precision, round(acc * input_scale * filter_scale /
+            output_scale), the other kernels use gemmlowp's double rounding) or "tflm"
+            (TFLite Micro: double rounding everywhere).  "double" is an alias of
+            "tflm"; "single" is TFLite built with TFLITE_SINGLE_ROUNDING before LiteRT
+            1.3 (FULLY_CONNECTED with a Q31 multiplier and single rounding, the rest
+            as "litert").
+        memory: (keyword only) "fast" (default): every layer reads its whole input and writes its
             whole output into its own arena memory (the arena sits at or near the
             layer-by-layer bound, lower_bound_bytes); "small": in addition, a fast
             int8 convolution (DEPTHWISE_CONV_2D, CONV_2D) whose input dies at that
@@ -77,28 +145,36 @@ class Interpreter:
             not cut into bands for num_threads > 1.  Inputs are only overwritten with
             preserve_inputs=False; experimental_preserve_all_tensors disables it.
             ValueError for any other value.
-        experimental_delegates, experimental_op_resolver_type: accepted and
-            ignored, for drop-in compatibility.
 
     Raises:
-        ModelError: the file is malformed (names the tensor/op at fault).
-        UnsupportedOpError: the model uses ops microdl cannot run (lists all of them).
-        ValueError: neither or both of model_path / model_content given.
+        ValueError: neither or both of model_path / model_content given ("`model_path`
+            or `model_content` must be specified.", "Can't both provide `model_path`
+            and `model_content`"), the file cannot be read ("Could not open '<path>'.
+            ..."), bad num_threads / experimental_op_resolver_type, or a delegate.
+        ModelError (a ValueError): the file is malformed (names the tensor/op at fault).
+        UnsupportedOpError (a ModelError): the model uses ops microdl cannot run (lists
+            all of them).
+        TypeError: model_content is not bytes-like.
+
+    Views (``tensor()``) keep the arena they point into alive, also after the
+    Interpreter is gone.  allocate_tensors() while such a view is held raises
+    RuntimeError, as LiteRT does (the arena would be replaced); unlike LiteRT,
+    invoke() accepts held views, since it never moves memory.
     """
 
-    def __init__(self, model_path=None, model_content=None, num_threads=None,
-                 experimental_delegates=None, experimental_op_resolver_type=None,
-                 experimental_preserve_all_tensors=False, preserve_inputs=True,
-                 rounding="litert", memory="fast"):
-        if (model_path is None) == (model_content is None):
-            raise ValueError("pass exactly one of model_path or model_content")
-        if model_path is not None:
-            with open(os.fspath(model_path), "rb") as f:
-                model_content = f.read()
-        self._graph: Graph = read_model(model_content)
-        # Same checks and wording as LiteRT's Interpreter.
+    def __init__(self, model_path=None, model_content=None, experimental_delegates=None,
+                 num_threads=None, experimental_op_resolver_type=OpResolverType.AUTO,
+                 experimental_preserve_all_tensors=False,
+                 experimental_disable_delegate_clustering=False,
+                 experimental_default_delegate_latest_features=False,
+                 experimental_compress_quantization_zero_points=False,
+                 experimental_disable_delegate_node_fusion=False,
+                 experimental_force_delegate_node_profiling=False,
+                 *, preserve_inputs=True, rounding="litert", memory="fast"):
+        # LiteRT's checks, in LiteRT's order and wording.
+        reference = _reference_kernels(experimental_op_resolver_type)
         if num_threads is not None:
-            if not isinstance(num_threads, int) or isinstance(num_threads, bool):
+            if not isinstance(num_threads, int):
                 raise ValueError("type of num_threads should be int")
             if num_threads < 1:
                 raise ValueError("num_threads should >= 1")
@@ -108,27 +184,66 @@ class Interpreter:
             raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
         self._memory = memory
         self._inplace_ops = []
-        self._threads = min(num_threads or 1, MAX_THREADS)
+        has_path = model_path is not None and os.fspath(model_path) != ""
+        has_content = model_content is not None and (
+            not hasattr(model_content, "__len__") or len(model_content) > 0)
+        if has_path and has_content:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+        if not has_path and not has_content:
+            # An empty file's bytes are a malformed model too (ModelError is a
+            # ValueError, LiteRT's type).
+            cls = ValueError if model_content is None else ModelError
+            raise cls("`model_path` or `model_content` must be specified.")
+        if has_path:
+            path = os.fspath(model_path)
+            try:
+                with open(path, "rb") as f:
+                    model_content = f.read()
+            except OSError as e:
+                raise ValueError(f"Could not open '{path}'.The model allocation is "
+                                 f"null/empty") from e
+        if experimental_delegates:
+            raise ValueError(
+                f"microdl has no delegates: it runs every op with its own CPU kernels, "
+                f"so experimental_delegates must be None or empty (got "
+                f"{len(experimental_delegates)} delegate(s))")
+        self._graph: Graph = read_model(model_content)
+        self._threads = min(int(num_threads or 1), MAX_THREADS)
         code, fc_float64 = _ROUNDING_TARGETS[rounding]
-        self._ctx = PrepareContext(rounding=code, fc_float64=fc_float64)
+        self._ctx = PrepareContext(rounding=code, fc_float64=fc_float64,
+                                   reference_kernels=reference)
+        self._experimental_compress_quantization_zero_points = bool(
+            experimental_compress_quantization_zero_points)
         self._preserve_inputs = bool(preserve_inputs)
         self._preserve_all = bool(experimental_preserve_all_tensors)
         self._steps = self._prepare()
         self._engine = None
         self._arena = None
+        self._user_buffer = None  # what tensor() views are made from (see _ensure_safe)
         self._views = {}
+        self._offsets = {}
         self.arena_bytes = 0
         self.lower_bound_bytes = 0
         self.persistent_bytes = 0
+        self._signature_defs = self.get_signature_list()
+
+    @property
+    def experimental_compress_quantization_zero_points(self):
+        """The constructor argument of that name (no effect in microdl)."""
+        return self._experimental_compress_quantization_zero_points
 
     # ------------------------------------------------------------------ prepare
-    def _prepare(self):
+    def _prepare(self, graph=None, before_op=None):
+        """Prepare every op of `graph` (default: the model's), calling
+        before_op(op, graph) first when given (a re-prepare after a resize)."""
         load_all()
-        g = self._graph
+        g = self._graph if graph is None else graph
         steps = []  # (op index, step)
         unsupported = []
         for op in g.ops:
             try:
+                if before_op is not None:
+                    before_op(op, g)
                 fn = preparer_for(op, g)
                 if fn is None:
                     raise Unsupported("no microdl kernel for this operator")
@@ -153,9 +268,81 @@ class Interpreter:
             raise UnsupportedOpError(unsupported)
         return steps
 
+    # ------------------------------------------------------------------- resize
+    # The graph at the shapes of its file (set by the first resize) and whether a
+    # resize waits for allocate_tensors().
+    _file_graph = None
+    _resize_pending = False
+
+    def resize_tensor_input(self, input_index, tensor_size, strict=False):
+        """Give tensor `input_index` the shape `tensor_size` (e.g. a batch of N:
+        [N, H, W, C]); allocate_tensors() then prepares every op again for the new
+        shapes and plans a new arena.  As LiteRT 2.x: until then invoke() raises
+        RuntimeError and the tensor has no data; the new shape shows in
+        get_input_details() at once; resizing to the current shape of an allocated
+        interpreter changes nothing.
+
+        Args:
+            input_index: tensor index (the 'index' of get_input_details()).
+            tensor_size: the new shape, a 1-D sequence of ints (converted to int32).
+            strict: only dimensions that are -1 in the tensor's shape_signature may
+                change (the batch of the MLPerf Tiny models, for instance).
+
+        Output shapes follow through every op (microdl.runtime.shapeinfer: the rules of
+        LiteRT's kernels, plus a RESHAPE / TRANSPOSE_CONV with a constant shape operand
+        whose first entry is the model's batch takes the new batch).
+
+        Raises:
+            TypeError: input_index not an int, strict not a bool-like value.
+            ValueError: tensor_size not 1-D or not numbers (OverflowError outside int32).
+            RuntimeError: LiteRT's messages: index out of range; with strict, a rank
+                change or a change of a dimension that is not -1 in shape_signature;
+                a constant or variable tensor ("Attempting to resize a fixed-size
+                tensor."); a negative dimension.
+            allocate_tensors() then raises ModelError naming the op whose shapes
+            cannot follow (or UnsupportedOpError for shapes the kernels refuse).
+            RuntimeError (LiteRT's message) while a view from tensor() is held."""
+        self._ensure_safe()
+        g = self._graph
+        index, shape = shapeinfer.check_resize(g, input_index, tensor_size, strict)
+        if (tuple(g.tensors[index].shape) == shape and self._engine is not None
+                and not self._resize_pending):
+            return
+        if self._file_graph is None:
+            self._file_graph = g
+        self._graph = shapeinfer.with_shape(g, index, shape)
+        self._views.pop(index, None)
+        self._engine = None
+        self._resize_pending = True
+
+    def _prepare_resized(self):
+        """Prepare the graph again at the shapes resize_tensor_input() set (ModelError
+        naming the first op whose shapes cannot follow; the interpreter then stays
+        unallocated)."""
+        g = self._graph
+        for i in g.inputs:
+            if g.tensors[i].nbytes > MAX_ARENA_BYTES:
+                raise ModelError(f"input tensor {i} of shape {g.tensors[i].shape} "
+                                 f"takes more than the {MAX_ARENA_BYTES} bytes microdl "
+                                 f"allows")
+        copy = shapeinfer.copy_for_resize(g, {})
+        hook = shapeinfer.ShapePropagation(self._file_graph, self._ctx, MAX_ARENA_BYTES)
+        steps = self._prepare(copy, hook.before_op)
+        self._graph, self._steps = copy, steps
+        self._resize_pending = False
+
     # ----------------------------------------------------------------- allocate
     def allocate_tensors(self):
-        """Plan the arena, allocate it once and bind every C node to its addresses."""
+        """Plan the arena, allocate it once and bind every C node to its addresses
+        (after resize_tensor_input(): prepare every op again for the new shapes
+        first).  Variable tensors start at their reset value (reset_all_variables).
+
+        Raises:
+            RuntimeError: a view from tensor() is still held (LiteRT's message): the
+                arena it points into would be replaced."""
+        self._ensure_safe()
+        if self._resize_pending:
+            self._prepare_resized()
         g = self._graph
         nodes, steps, groups = self._schedule()
         plan = self._plan(steps)
@@ -179,6 +366,8 @@ class Interpreter:
         self._arena_plan, self._nodes = plan, nodes
         self.arena_bytes = total
         self._node_ops = [i for i, _ in nodes]
+        self._user_buffer = (ctypes.c_uint8 * arena.nbytes).from_buffer(arena)
+        self.reset_all_variables()
 
     def _plan(self, steps, inplace=()):
         g = self._graph
@@ -422,17 +611,53 @@ class Interpreter:
 
     # ------------------------------------------------------------------ tensors
     def _check_index(self, index):
+        if not _is_index(index):
+            raise TypeError(f"tensor_index must be an int, not {type(index).__name__}")
         n = len(self._graph.tensors)
-        if not isinstance(index, (int, np.integer)) or not 0 <= index < n:
+        if not 0 <= index < n:
             raise ValueError(f"Invalid tensor index {index} exceeds max tensor index "
                              f"{n - 1}")
         return int(index)
 
+    def _check_subgraph(self, subgraph_index):
+        """Subgraph 0 is the one microdl runs; LiteRT's ValueError outside the model's
+        subgraphs, and a ValueError (never an answer from subgraph 0) for the others."""
+        if not _is_index(subgraph_index):
+            raise TypeError(f"subgraph_index must be an int, not "
+                            f"{type(subgraph_index).__name__}")
+        n = self._graph.num_subgraphs
+        if not 0 <= subgraph_index < n:
+            raise ValueError(f"Invalid subgraph index {subgraph_index} exceeds max "
+                             f"subgraph index {n}")
+        if subgraph_index != 0:
+            raise ValueError(f"subgraph {subgraph_index}: microdl runs and holds the "
+                             f"tensors of subgraph 0 only (the model has {n} subgraphs)")
+        return 0
+
+    def _safe_to_run(self):
+        """True when no view from tensor() into the arena is alive.  Every such view
+        is made by np.frombuffer from self._user_buffer (a ctypes array over the
+        arena, referenced by nothing else), so every view and every slice of one holds
+        a memoryview that references it: its reference count is 2 (this attribute,
+        getrefcount's argument) exactly when none is held."""
+        return self._user_buffer is None or sys.getrefcount(self._user_buffer) == 2
+
+    def _ensure_safe(self):
+        """Raises RuntimeError (LiteRT's message) if a view from tensor() is held; called
+        before anything that replaces the arena."""
+        if not self._safe_to_run():
+            raise RuntimeError(_VIEWS_HELD)
+
     def set_tensor(self, tensor_index, value):
         """Copy `value` into the tensor (strict dtype and shape, as LiteRT).
 
+        Args:
+            tensor_index: int, the 'index' of a details dict.
+            value: array-like of the tensor's dtype and shape.
         Raises:
-            ValueError: bad index, unallocated tensor, wrong dtype or shape."""
+            TypeError: the index is not an int.
+            ValueError: bad index, unallocated tensor, wrong dtype or shape, or a
+                constant tensor (LiteRT's messages)."""
         index = self._check_index(tensor_index)
         t = self._graph.tensors[index]
         view = self._views.get(index)
@@ -458,7 +683,13 @@ class Interpreter:
         view[...] = value
 
     def get_tensor(self, tensor_index, subgraph_index=0):
-        """A copy of the tensor's current value."""
+        """A copy of the tensor's current value (numpy array of its shape and dtype).
+
+        Raises:
+            TypeError: an index is not an int.
+            ValueError: bad tensor or subgraph index (a subgraph other than 0 is never
+                answered from subgraph 0), or allocate_tensors() not called yet."""
+        self._check_subgraph(subgraph_index)
         index = self._check_index(tensor_index)
         view = self._views.get(index)
         if view is None:
@@ -466,17 +697,44 @@ class Interpreter:
         return np.array(view, copy=True)
 
     def tensor(self, tensor_index):
-        """A function returning a numpy view of the tensor's memory in the arena
-        (valid until allocate_tensors() is called again)."""
-        index = self._check_index(tensor_index)
+        """A function returning a numpy view of the tensor's memory (no copy; writes go
+        to the arena).  As in LiteRT the index is checked when the function is called.
+
+        A view keeps the arena alive (also after the Interpreter is gone);
+        allocate_tensors() refuses to run while one is held (RuntimeError), so a view
+        never points at memory the interpreter no longer uses.  Hold the function, not
+        the array.  Constant tensors give their read-only data.
+
+        Raises (when called):
+            TypeError / ValueError: bad index, or allocate_tensors() not called yet."""
 
         def view():
-            v = self._views.get(index)
-            if v is None:
+            index = self._check_index(tensor_index)
+            t = self._graph.tensors[index]
+            if t.data is not None:
+                return t.data
+            off = self._offsets.get(index)
+            if off is None or self._user_buffer is None or index not in self._views:
                 raise ValueError("Tensor data is null. Run allocate_tensors() first")
-            return v
+            return np.frombuffer(self._user_buffer, np.uint8, t.nbytes,
+                                 off).view(t.dtype).reshape(t.shape)
 
         return view
+
+    def reset_all_variables(self):
+        """Set every variable tensor (is_variable in the file: state that persists
+        between invokes) to its reset value, as LiteRT does: the zero point for int8,
+        zero bytes otherwise.  No effect before allocate_tensors()."""
+        for t in self._graph.tensors:
+            if not t.is_variable or t.data is not None:
+                continue
+            view = self._views.get(t.index)
+            if view is None:
+                continue
+            fill = 0
+            if t.dtype == np.int8 and t.quant is not None:
+                fill = t.quant.zero_point
+            view[...] = fill
 
     # ------------------------------------------------------------------ details
     def _details(self, index):
@@ -502,6 +760,14 @@ class Interpreter:
             "sparsity_parameters": {},
         }
 
+    def _get_tensor_details(self, tensor_index, subgraph_index):
+        """The details dict of one tensor (as get_input_details) of `subgraph_index`.
+
+        Raises:
+            ValueError: bad tensor index, or a subgraph other than 0."""
+        self._check_subgraph(int(subgraph_index))
+        return self._details(self._check_index(int(tensor_index)))
+
     def get_input_details(self):
         """List of dicts (name, index, shape, shape_signature, dtype, quantization,
         quantization_parameters, sparsity_parameters), one per model input."""
@@ -511,12 +777,84 @@ class Interpreter:
         """As get_input_details, for the model outputs."""
         return [self._details(i) for i in self._graph.outputs]
 
-    def get_tensor_details(self):
-        """As get_input_details, for every tensor of the model."""
+    def get_tensor_details(self, subgraph_index=0):
+        """As get_input_details, for every tensor of the subgraph.
+
+        Raises:
+            ValueError: subgraph_index outside the model (LiteRT's message), or a
+                subgraph other than 0 (microdl holds subgraph 0 only)."""
+        n = self._graph.num_subgraphs
+        if subgraph_index < 0 or subgraph_index >= n:
+            raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the "
+                             f"model, which has {n} subgraphs.")
+        self._check_subgraph(subgraph_index)
         return [self._details(t.index) for t in self._graph.tensors]
 
+    def num_subgraphs(self):
+        """Number of subgraphs in the model file (microdl runs subgraph 0)."""
+        return self._graph.num_subgraphs
+
+    def _get_op_details(self, op_index):
+        """LiteRT's op details: index, op_name, inputs, outputs (int32 tensor indices,
+        -1 for an omitted input), operand_types and result_types (numpy types of the
+        present inputs / outputs).
+
+        Raises:
+            ValueError: "Invalid node index"."""
+        ops = self._graph.ops
+        if not _is_index(op_index):
+            raise TypeError(f"op_index must be an int, not {type(op_index).__name__}")
+        if not 0 <= op_index < len(ops):
+            raise ValueError("Invalid node index")
+        op = ops[int(op_index)]
+        ts = self._graph.tensors
+
+        def types(indices):
+            return [ts[i].dtype.type if ts[i].dtype is not None else None
+                    for i in indices if i != -1]
+
+        return {"index": int(op_index), "op_name": op.name,
+                "inputs": np.array(op.inputs, np.int32),
+                "outputs": np.array(op.outputs, np.int32),
+                "operand_types": types(op.inputs), "result_types": types(op.outputs)}
+
+    def _get_ops_details(self):
+        """_get_op_details of every op, in execution order (as LiteRT's reference
+        kernels see the model; get_ops_details adds versions and MACs)."""
+        return [self._get_op_details(i) for i in range(len(self._graph.ops))]
+
+    # --------------------------------------------------------------- signatures
+    def _get_full_signature_list(self):
+        """{signature key: {"inputs": {name: tensor index}, "outputs": {...}}}, keys in
+        file order, names sorted (LiteRT's order)."""
+        return {s.key: {"inputs": dict(sorted(s.inputs.items())),
+                        "outputs": dict(sorted(s.outputs.items()))}
+                for s in self._graph.signatures}
+
     def get_signature_list(self):
-        return {}
+        """{signature key: {"inputs": [names], "outputs": [names]}} of the model's
+        SignatureDefs (LiteRT's layout and order); {} for a model without any."""
+        return {k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
+                for k, v in self._get_full_signature_list().items()}
+
+    def get_signature_runner(self, signature_key=None):
+        """A SignatureRunner for `signature_key`: call it with keyword inputs by
+        signature name, it returns {output name: numpy array}.
+
+        Args:
+            signature_key: a key of get_signature_list(); None when the model has
+                exactly one signature.
+        Raises:
+            ValueError: None with a number of signatures other than one, or an unknown
+                key (LiteRT's messages), or a signature of another subgraph than 0."""
+        if signature_key is None:
+            if len(self._signature_defs) != 1:
+                raise ValueError(
+                    f"SignatureDef signature_key is None and model has "
+                    f"{len(self._signature_defs)} Signatures. None is only allowed when "
+                    f"the model has 1 SignatureDef")
+            signature_key = next(iter(self._signature_defs))
+        return SignatureRunner(interpreter=self, signature_key=signature_key)
 
     def get_ops_details(self):
         """Per op: index, op_name, version, inputs, outputs (tensor indices) and macs
@@ -572,3 +910,85 @@ class Interpreter:
         produced = {t for op in g.ops for t in op.outputs}
         read = {t for op in g.ops for t in op.inputs if t >= 0} - produced
         return int(sum(g.tensors[t].nbytes for t in read if g.tensors[t].data is not None))
+
+
+class SignatureRunner:
+    """Runs one SignatureDef of a model by its names (LiteRT's SignatureRunner; made
+    by Interpreter.get_signature_runner).
+
+    ``runner(**inputs)`` copies each input (keyword = the signature's input name,
+    value = numpy array of the tensor's dtype and shape) into the model, invokes it and
+    returns {output name: copy of the output array}.  Tensors are allocated on the
+    first call if allocate_tensors() was not called.  No other call on the interpreter
+    while a call runs.
+
+    Args:
+        interpreter: the Interpreter.
+        signature_key: the signature's key.
+    Raises:
+        ValueError: no interpreter, no key, an unknown key (LiteRT's messages), or a
+            signature of a subgraph other than 0 (microdl runs subgraph 0 only).
+    """
+
+    def __init__(self, interpreter=None, signature_key=None):
+        if not interpreter:
+            raise ValueError("None interpreter provided.")
+        if not signature_key:
+            raise ValueError("None signature_key provided.")
+        self._interpreter = interpreter
+        self._signature_key = signature_key
+        defs = interpreter._get_full_signature_list()
+        if signature_key not in defs:
+            raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+        sig = next(s for s in interpreter._graph.signatures if s.key == signature_key)
+        if sig.subgraph_index != 0:
+            raise ValueError(f"signature {signature_key!r} runs subgraph "
+                             f"{sig.subgraph_index}; microdl runs subgraph 0 only")
+        self._subgraph_index = 0
+        self._inputs = defs[signature_key]["inputs"]
+        self._outputs = defs[signature_key]["outputs"]
+
+    def __call__(self, **kwargs):
+        """Run the signature: keyword inputs by signature name; returns {output name:
+        numpy array}.
+
+        Raises:
+            ValueError: a wrong number of inputs, an unknown input name (LiteRT's
+                messages), or a value of the wrong dtype or shape (set_tensor's)."""
+        it = self._interpreter
+        if len(kwargs) != len(self._inputs):
+            raise ValueError(
+                f"Invalid number of inputs provided for running a SignatureDef, "
+                f"expected {len(self._inputs)} vs provided {len(kwargs)}")
+        values = {}
+        for name, value in kwargs.items():
+            if name not in self._inputs:
+                raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
+            values[name] = np.asarray(value)
+        # LiteRT resizes the inputs to the given shapes before every run.  With
+        # resize_tensor_input available, do the same; without it, set_tensor refuses
+        # a shape other than the model's (LiteRT's dimension-mismatch message).
+        resize = getattr(it, "resize_tensor_input", None)
+        resized = False
+        if resize is not None:
+            for name, value in values.items():
+                index = self._inputs[name]
+                if tuple(value.shape) != tuple(it._graph.tensors[index].shape):
+                    resize(index, list(value.shape))
+                    resized = True
+        if it._engine is None or resized:
+            it.allocate_tensors()
+        for name, value in values.items():
+            it.set_tensor(self._inputs[name], value)
+        it.invoke()
+        return {name: it.get_tensor(index) for name, index in self._outputs.items()}
+
+    def get_input_details(self):
+        """{input name: details dict (as Interpreter.get_input_details)}."""
+        return {name: self._interpreter._get_tensor_details(index, self._subgraph_index)
+                for name, index in self._inputs.items()}
+
+    def get_output_details(self):
+        """{output name: details dict}."""
+        return {name: self._interpreter._get_tensor_details(index, self._subgraph_index)
+                for name, index in self._outputs.items()}

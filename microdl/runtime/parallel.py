@@ -8,7 +8,9 @@ band's first output row.  Every output element is computed by exactly the same
 arithmetic as in the whole node (same taps, same accumulation order, same
 requantization), so results are identical for any thread count.  The bands of one
 node form a group that the engine's worker pool runs concurrently
-(cext/src/engine.c); each band that needs kernel scratch gets its own.
+(cext/src/engine.c: the bands are claimed one at a time by whichever threads are
+running, the calling thread included, so any band may run on any thread); each band
+that needs kernel scratch gets its own.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from microdl.runtime.ops import Node
 # Kernels whose parameters have the NHWC geometry fields used below and whose node
 # input 0 is the NHWC input.  Per-channel parameters are shared by every band.
 SPLITTABLE = frozenset({"conv_s8", "conv_s8_fast", "depthwise_conv_s8",
-                        "depthwise_conv_s8_fast"})
+                        "depthwise_conv_s8_fast", "conv_f32", "depthwise_conv_f32"})
 
 # Smallest node (MACs) cut into bands.  Splitting every convolution measured best on
 # the MLPerf Tiny models with 2 threads (VWW 1.45x, KWS 1.58x, IC 1.73x over one

@@ -14,7 +14,7 @@ import numpy as np
 import tflite
 
 from microdl.core.errors import ModelError
-from microdl.core.graph import Graph, Op, Quantization, Tensor
+from microdl.core.graph import Graph, Op, Quantization, Signature, Tensor
 from microdl.tflite import schema
 
 MAX_TENSOR_BYTES = 1 << 31  # one tensor may not exceed 2 GiB
@@ -61,7 +61,8 @@ class _Reader:
 
 
 def read_model(model_content) -> Graph:
-    """Parse a .tflite flatbuffer into a Graph (subgraph 0).
+    """Parse a .tflite flatbuffer into a Graph (subgraph 0, with the model's number
+    of subgraphs and its signature defs).
 
     Args:
         model_content: the file's bytes.
@@ -99,13 +100,53 @@ def read_model(model_content) -> Graph:
         outputs = _check_indices(r.ints(sg, "Outputs", "subgraph outputs"), n_tensors,
                                  "subgraph outputs")
         description = r.string(model.Description(), "description")
+        signatures = _read_signatures(r, model, n_subgraphs)
     except ModelError:
         raise
     except _READ_ERRORS as e:
         raise ModelError(f"corrupted or truncated TFLite file ({len(buf)} bytes): "
                          f"{type(e).__name__}: {e}") from None
     return Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs,
-                 description=description)
+                 description=description, signatures=signatures,
+                 num_subgraphs=n_subgraphs)
+
+
+def _read_signatures(r, model, n_subgraphs):
+    """The model's SignatureDefs as Signature objects, in file order.  Every
+    subgraph_index must name a subgraph and every tensor_index a tensor of it."""
+    if model.SignatureDefsIsNone():
+        return []
+    n = r.length(model.SignatureDefsLength(), "model.signature_defs", 4)
+    sigs = []
+    for k in range(n):
+        sd = model.SignatureDefs(k)
+        key = r.string(sd.SignatureKey(), "signature key")
+        what = f"signature_def {k} ({key!r})"
+        sub = int(sd.SubgraphIndex())
+        if not 0 <= sub < n_subgraphs:
+            raise ModelError(f"{what}: subgraph_index {sub} out of range "
+                             f"[0, {n_subgraphs})")
+        n_tensors = r.length(model.Subgraphs(sub).TensorsLength(),
+                             f"subgraph {sub} tensors", 4)
+        maps = []
+        for side in ("Inputs", "Outputs"):
+            entries = {}
+            if not getattr(sd, side + "IsNone")():
+                count = r.length(getattr(sd, side + "Length")(),
+                                 f"{what} {side.lower()}", 4)
+                for j in range(count):
+                    tm = getattr(sd, side)(j)
+                    name = r.string(tm.Name(), "signature tensor name")
+                    t = int(tm.TensorIndex())
+                    if not 0 <= t < n_tensors:
+                        raise ModelError(f"{what} {side.lower()[:-1]} {name!r}: tensor "
+                                         f"index {t} out of range [0, {n_tensors}) of "
+                                         f"subgraph {sub}")
+                    entries[name] = t
+            maps.append(entries)
+        sigs.append(Signature(key=key, inputs=maps[0], outputs=maps[1],
+                              subgraph_index=sub))
+    return sigs
 
 
 def _check_indices(indices, n_tensors, what, allow_optional=False):

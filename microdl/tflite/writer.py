@@ -49,12 +49,56 @@ def _options(builder, op):
     return schema.OPTIONS_CODES[name], getattr(module, f"{name}End")(builder)
 
 
+def _tensor_maps(builder, start_fn, entries):
+    offsets = []
+    for name, index in entries.items():
+        name_off = builder.CreateString(name)
+        _T.TensorMapStart(builder)
+        _T.TensorMapAddName(builder, name_off)
+        _T.TensorMapAddTensorIndex(builder, int(index))
+        offsets.append(_T.TensorMapEnd(builder))
+    return _vector(builder, start_fn, offsets, builder.PrependUOffsetTRelative)
+
+
+def _signatures(builder, graph):
+    """The model's signature_defs vector (0 when the graph has none)."""
+    if not graph.signatures:
+        return 0
+    offsets = []
+    for sig in graph.signatures:
+        if not 0 <= sig.subgraph_index < graph.num_subgraphs:
+            raise ValueError(f"signature {sig.key!r}: subgraph_index "
+                             f"{sig.subgraph_index} out of range [0, "
+                             f"{graph.num_subgraphs})")
+        for index in list(sig.inputs.values()) + list(sig.outputs.values()):
+            if not 0 <= index < len(graph.tensors):
+                raise ValueError(f"signature {sig.key!r}: tensor index {index} out of "
+                                 f"range [0, {len(graph.tensors)})")
+        ins = _tensor_maps(builder, _T.SignatureDefStartInputsVector, sig.inputs)
+        outs = _tensor_maps(builder, _T.SignatureDefStartOutputsVector, sig.outputs)
+        key = builder.CreateString(sig.key)
+        _T.SignatureDefStart(builder)
+        _T.SignatureDefAddInputs(builder, ins)
+        _T.SignatureDefAddOutputs(builder, outs)
+        _T.SignatureDefAddSignatureKey(builder, key)
+        _T.SignatureDefAddSubgraphIndex(builder, int(sig.subgraph_index))
+        offsets.append(_T.SignatureDefEnd(builder))
+    return _vector(builder, _T.ModelStartSignatureDefsVector, offsets,
+                   builder.PrependUOffsetTRelative)
+
+
 def write_model(graph: Graph, description: str = "microdl") -> bytes:
     """Serialize `graph` to .tflite bytes.
 
     Constant tensors get their own 16-byte-aligned buffer; activations point at the
     empty buffer 0.  Op options are taken from `Op.options` (snake_case keys of the
-    op's BuiltinOptions table)."""
+    op's BuiltinOptions table).  `graph.signatures` (microdl.core.graph.Signature)
+    become the model's signature_defs.  The graph is subgraph 0; with
+    `graph.num_subgraphs` > 1 the file lists that same subgraph table again as
+    subgraphs 1, 2, ... (models for tests of multi-subgraph inspection).
+
+    Raises:
+        ValueError: a signature names a subgraph or a tensor out of range."""
     b = flatbuffers.Builder(1024)
     # Buffers: 0 is the empty sentinel.
     buffer_index = {}
@@ -137,7 +181,8 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
     _T.SubGraphAddOperators(b, operators)
     _T.SubGraphAddName(b, sg_name)
     subgraph = _T.SubGraphEnd(b)
-    subgraphs = _vector(b, _T.ModelStartSubgraphsVector, [subgraph],
+    subgraphs = _vector(b, _T.ModelStartSubgraphsVector,
+                        [subgraph] * max(int(graph.num_subgraphs), 1),
                         b.PrependUOffsetTRelative)
 
     code_offsets = []
@@ -153,6 +198,7 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
         code_offsets.append(_T.OperatorCodeEnd(b))
     opcodes = _vector(b, _T.ModelStartOperatorCodesVector, code_offsets,
                       b.PrependUOffsetTRelative)
+    signature_defs = _signatures(b, graph)
     desc = b.CreateString(description)
     _T.ModelStart(b)
     _T.ModelAddVersion(b, 3)
@@ -160,5 +206,7 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
     _T.ModelAddSubgraphs(b, subgraphs)
     _T.ModelAddDescription(b, desc)
     _T.ModelAddBuffers(b, buffers)
+    if signature_defs:
+        _T.ModelAddSignatureDefs(b, signature_defs)
     b.Finish(_T.ModelEnd(b), file_identifier=b"TFL3")
     return bytes(b.Output())

@@ -90,10 +90,21 @@ class PrepareContext:
         no Q31 multiplier (tests/test_oracle_arith.py pins it against the wheel).
         False: a Q31 multiplier with `rounding` (TFLite Micro; TFLite before that
         change).  None (default): True exactly when `rounding` is ROUNDING_SINGLE.
+    reference_kernels: bind the plain reference kernels where an op has fast ones too
+        (same results; the Interpreter sets it for OpResolverType.BUILTIN_REF).  The
+        environment variable MICRODL_REFERENCE_KERNELS=1 forces it on
+        (microdl.runtime.ops.conv.use_reference_kernels).
+    carried_shapes: {op index: shape} set by microdl.runtime.shapeinfer when an input
+        was resized to a new batch and a RESHAPE / TRANSPOSE_CONV has a constant shape
+        operand whose first entry is the model's batch: the value the prepare function
+        uses instead of that operand (the same shape with the new batch first).  Empty
+        for a model at the shapes of its file.
     """
 
     rounding: int
     fc_float64: Optional[bool] = None
+    reference_kernels: bool = False
+    carried_shapes: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.fc_float64 is None:

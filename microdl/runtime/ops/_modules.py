@@ -7,3 +7,5 @@ from microdl.runtime.ops import elementwise  # noqa: F401
 from microdl.runtime.ops import pooling  # noqa: F401
 from microdl.runtime.ops import activations  # noqa: F401
 from microdl.runtime.ops import quantize  # noqa: F401
+from microdl.runtime.ops import hybrid  # noqa: F401
+from microdl.runtime.ops import float32  # noqa: F401

@@ -11,9 +11,11 @@ int8 CONV_2D (groups == 1) and DEPTHWISE_CONV_2D run on fast kernels
 (conv_s8_fast: im2col + int8 GEMM with the input offset folded into the bias;
 depthwise_conv_s8_fast: vectorized over channels) that give the same bits as the plain
 reference kernels (conv_s8, depthwise_conv_s8); prepare also picks conv_s8_fast's
-microkernels (cext/src/ukernels/, see _FORM_ROWS below).  Setting the environment
-variable MICRODL_REFERENCE_KERNELS=1 before an Interpreter is created selects the
-reference kernels instead (tests compare the two; useful when debugging a kernel).
+microkernels (cext/src/ukernels/, see _FORM_ROWS below).  An Interpreter made with
+experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+(PrepareContext.reference_kernels) selects the reference kernels instead, and so does
+the environment variable MICRODL_REFERENCE_KERNELS=1 set before an Interpreter is
+created, whatever the resolver (tests compare the two; useful when debugging a kernel).
 """
 from __future__ import annotations
 
@@ -95,10 +97,14 @@ _ROW16_MAX_FH = C["CONV_S8_FAST_ROW16_MAX_FH"]
 _DEPTHWISE_FAST_MAX_MULTIPLIER = C["DEPTHWISE_FAST_MAX_MULTIPLIER"]
 
 
-def use_reference_kernels():
-    """True when MICRODL_REFERENCE_KERNELS=1: prepare binds the plain reference
-    convolution kernels instead of the fast ones (same results)."""
-    return os.environ.get("MICRODL_REFERENCE_KERNELS", "") == "1"
+def use_reference_kernels(ctx=None):
+    """True when prepare binds the plain reference convolution kernels instead of the
+    fast ones (same results): `ctx.reference_kernels` (PrepareContext; the Interpreter's
+    OpResolverType.BUILTIN_REF) or the environment variable MICRODL_REFERENCE_KERNELS=1,
+    which overrides the context."""
+    if os.environ.get("MICRODL_REFERENCE_KERNELS", "") == "1":
+        return True
+    return bool(getattr(ctx, "reference_kernels", False))
 
 
 def use_portable_kernels():
@@ -256,7 +262,7 @@ def prepare_conv_2d(op, graph, ctx):
         params["output_offset"] = per_tensor_quant(y)[1]
         kernel = "conv_s8"
         if (groups == 1 and f_h * f_w * f_c < _FAST_MAX_PATCH and
-                not use_reference_kernels()):
+                not use_reference_kernels(ctx)):
             return [_conv_s8_fast_node(params, x.index, w.data, w.index,
                                        None if bias is None else bias.data, y.index,
                                        mult, shift)]
@@ -385,7 +391,7 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
                   output_offset=per_tensor_quant(y)[1],
                   act_min=act_min, act_max=act_max, rounding=kernel_rounding(ctx))
     kernel = "depthwise_conv_s8"
-    if not use_reference_kernels():
+    if not use_reference_kernels(ctx):
         if in_c == 1 and f_h * f_w < _FAST_MAX_PATCH:
             # One input channel: a CONV_2D whose output_c filters are the depthwise
             # filter's channels (1HWO -> OHWI).
@@ -465,8 +471,11 @@ def prepare_transpose_conv(op, graph, ctx):
                          f"expected batch {batches} and {out_c} channels")
     shape_ref = None
     if shape_t.data is not None:
-        if tuple(int(v) for v in shape_t.data) != tuple(y.shape):
-            raise ModelError(f"output_shape {[int(v) for v in shape_t.data]} differs "
+        # After a resize to a new batch, the batch carried past a constant output_shape
+        # (microdl.runtime.shapeinfer).
+        want = ctx.carried_shapes.get(op.index, [int(v) for v in shape_t.data])
+        if tuple(want) != tuple(y.shape):
+            raise ModelError(f"output_shape {list(want)} differs "
                              f"from the output tensor's shape {tuple(y.shape)}")
     else:
         shape_ref = shape_t.index

@@ -144,33 +144,31 @@ def _alias_or_constant(x, y):
 
 
 # ------------------------------------------------------------- shape-only ops
-@register("RESHAPE")
-def prepare_reshape(op, graph, ctx):
-    """Same data, new shape: an Alias of the input (a Constant for a constant input).
-
-    The new shape comes from the 1-D int32 shape input when present (it must be
-    constant, possibly folded from SHAPE / STRIDED_SLICE / PACK earlier in the graph),
-    otherwise from the options' new_shape ([0] meaning a scalar, as legacy models
-    write it).  One entry may be -1 (inferred).  The element count must be unchanged
-    and the declared output shape must agree (reshape.cc)."""
-    _check_version(op)
-    require_io_count(op, 1, 1, max_in=2)
-    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
-    _same_dtype(op, x, y)
+def reshape_target(op, graph):
+    """RESHAPE's requested shape as a list (may hold one -1): the 1-D int32 shape input
+    when present (it must be constant), otherwise the options' new_shape ([0] meaning
+    a scalar, as legacy models write it) (reshape.cc GetOutputShape)."""
     shape_t = tensor_at(graph, op, 1, optional=True)
     if (shape_t is not None and len(shape_t.shape) == 1 and shape_t.dtype is not None
             and np.dtype(shape_t.dtype) == INT32):
-        new_shape = _const_ints(op, shape_t, "shape input")
-    elif "new_shape" in op.options:
+        return _const_ints(op, shape_t, "shape input")
+    if "new_shape" in op.options:
         new_shape = list(op.options["new_shape"])
-        if new_shape == [0]:
-            new_shape = []
-    elif shape_t is not None:
+        return [] if new_shape == [0] else new_shape
+    if shape_t is not None:
         raise Unsupported(f"shape input (tensor {shape_t.index}) must be a 1-D int32 "
                           f"vector")
-    else:
-        raise ModelError(f"op {op.index} (RESHAPE): no shape input and no new_shape "
-                         f"option")
+    raise ModelError(f"op {op.index} (RESHAPE): no shape input and no new_shape "
+                     f"option")
+
+
+def resolve_reshape(op, new_shape, size):
+    """new_shape (a list with at most one -1) for `size` elements, the -1 inferred.
+
+    Raises:
+        ModelError: more than one -1 or an entry below -1, a -1 beside a zero entry,
+            or an element count other than `size`."""
+    new_shape = [int(v) for v in new_shape]
     stretch = [i for i, v in enumerate(new_shape) if v == -1]
     if len(stretch) > 1 or any(v < -1 for v in new_shape):
         raise ModelError(f"op {op.index} (RESHAPE): invalid new shape {new_shape}")
@@ -179,10 +177,32 @@ def prepare_reshape(op, graph, ctx):
         if known == 0:
             raise ModelError(f"op {op.index} (RESHAPE): cannot infer the -1 entry of "
                              f"{new_shape}")
-        new_shape[stretch[0]] = x.size // known
-    if int(np.prod(new_shape, dtype=np.int64)) != x.size:
-        raise ModelError(f"op {op.index} (RESHAPE): {x.size} elements cannot take "
+        new_shape[stretch[0]] = size // known
+    if int(np.prod(new_shape, dtype=np.int64)) != size:
+        raise ModelError(f"op {op.index} (RESHAPE): {size} elements cannot take "
                          f"shape {new_shape}")
+    return new_shape
+
+
+@register("RESHAPE")
+def prepare_reshape(op, graph, ctx):
+    """Same data, new shape: an Alias of the input (a Constant for a constant input).
+
+    The new shape comes from the 1-D int32 shape input when present (it must be
+    constant, possibly folded from SHAPE / STRIDED_SLICE / PACK earlier in the graph),
+    otherwise from the options' new_shape ([0] meaning a scalar, as legacy models
+    write it).  One entry may be -1 (inferred).  The element count must be unchanged
+    and the declared output shape must agree (reshape.cc).  After a resize to a new
+    batch, ctx.carried_shapes may replace a constant shape whose first entry was the
+    model's batch (microdl.runtime.shapeinfer; LiteRT refuses such a reshape)."""
+    _check_version(op)
+    require_io_count(op, 1, 1, max_in=2)
+    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
+    _same_dtype(op, x, y)
+    new_shape = reshape_target(op, graph)
+    if op.index in ctx.carried_shapes:  # a resized batch carried past a constant shape
+        new_shape = list(ctx.carried_shapes[op.index])
+    new_shape = resolve_reshape(op, new_shape, x.size)
     check_shape(op, y, new_shape)
     return _alias_or_constant(x, y)
 
