@@ -14,8 +14,16 @@ For each MLPerf Tiny / TFLite Micro int8 model in ../shared/models:
     and its speedup over one thread.  The runtimes are timed in interleaved rounds
     (microdl.utils.interleaved_latency), so a drifting machine affects them alike.
 
+  - memory modes (Interpreter memory="fast" / "small"): microdl's arena in each mode
+    (inputs kept and reusable) beside TFLite Micro's and the layer-by-layer bound, and
+    the median invoke() latency of each mode (inputs reusable, one thread; p10-p90 in
+    brackets) timed in interleaved rounds, with the ratio small / fast; and "fast"
+    without its cap on the im2col scratch blocks (arena, latency, ratio).
+
     python tools/bench_runtime.py [--repeats N] [--threads N] [--markdown]
-                                  [--plot latency.png]
+                                  [--plot latency.png] [--memory]
+
+--memory prints the memory-modes table only.
 """
 from __future__ import annotations
 
@@ -114,7 +122,12 @@ def main(argv=None):
                     help="num_threads of the multi-threaded microdl column (default 2)")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     ap.add_argument("--plot", default=None, help="write a bar chart of the latencies (PNG)")
+    ap.add_argument("--memory", action="store_true",
+                    help="only the memory-modes table (arena and latency per mode)")
     args = ap.parse_args(argv)
+    if args.memory:
+        memory_table(args.repeats, args.markdown)
+        return 0
     arena_rows, speed_rows = [], []
     for name, rel, tflm_arena in MODELS:
         path = os.path.join(MODELS_DIR, rel)
@@ -180,10 +193,69 @@ def main(argv=None):
         rows.append([n, _ms(t), _ms(m), f"{t / m:.2f}x",
                      "n/a" if opt is None else f"{opt / m:.2f}x"])
     _table(hdr, rows, args.markdown)
+    print()
+    memory_table(args.repeats, args.markdown)
     if args.plot:
         plot_latency(speed_rows, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def memory_table(repeats, markdown):
+    """Prints, per model, the arena of memory="fast" and "small" (inputs kept /
+    reusable), TFLite Micro's arena, the layer-by-layer bound (largest live set of
+    the "fast" plan's buffers, inputs reusable), the
+    ops "small" runs in place, and the latency of both modes (one thread, inputs
+    reusable, interleaved rounds: median [p10-p90] ms) with small / fast; and "fast"
+    without the cap on the im2col blocks (arena, latency, fast / uncapped)."""
+    rows = []
+    for name, rel, tflm_arena in MODELS:
+        path = os.path.join(MODELS_DIR, rel)
+        if not os.path.exists(path):
+            print(f"{name}: {path} missing, skipped", file=sys.stderr)
+            continue
+        its = {}
+        for mode in ("fast", "small"):
+            for keep in (True, False):
+                it = microdl.Interpreter(model_path=path, memory=mode,
+                                         preserve_inputs=keep)
+                it.allocate_tensors()
+                its[mode, keep] = it
+        # "fast" before its im2col blocks were capped to the tensors' peak
+        # (Interpreter._cap_scratch), for the latency cost of the cap.
+        uncapped = microdl.Interpreter(model_path=path, preserve_inputs=False)
+        uncapped._cap_scratch = lambda *plan: plan
+        uncapped.allocate_tensors()
+        measured = tflm_arena_bytes(path)
+        tflm = measured if measured is not None else tflm_arena
+        xs = random_inputs(its["fast", False].get_input_details(), seed=1)
+        fns = {mode: tflite_invoke(its[mode, False], xs) for mode in ("fast", "small")}
+        fns["uncapped"] = tflite_invoke(uncapped, xs)
+        lat = interleaved_latency(fns, repeats)
+        small = its["small", False]
+        n_ops = len(small.get_ops_details())
+
+        def t(mode):
+            m, lo, hi = lat[mode]
+            return f"{_ms(m)} [{_ms(lo)}-{_ms(hi)}]"
+
+        cell = lambda v: "n/a" if v is None else f"{v:,}"  # noqa: E731
+        rows.append([name, cell(its["fast", True].arena_bytes),
+                     cell(its["fast", False].arena_bytes),
+                     cell(its["small", True].arena_bytes), cell(small.arena_bytes),
+                     cell(tflm), cell(its["fast", False].lower_bound_bytes),
+                     "n/a" if tflm is None else f"{small.arena_bytes / tflm:.2f}",
+                     f"{len(small._inplace_ops)} of {n_ops}", t("fast"), t("small"),
+                     f"{lat['small'][0] / lat['fast'][0]:.2f}",
+                     cell(uncapped.arena_bytes), t("uncapped"),
+                     f"{lat['fast'][0] / lat['uncapped'][0]:.2f}"])
+    print('Memory modes: arena bytes and latency of memory="fast" and "small" '
+          "(lower is better; latency ms, one thread, inputs reusable)")
+    hdr = ["model", "fast", "fast (inputs reusable)", "small", "small (inputs reusable)",
+           "TFLite Micro", "layer-by-layer bound", "small reusable / TFLM",
+           "ops in place", "fast ms", "small ms", "small / fast time",
+           "fast uncapped (reusable)", "fast uncapped ms", "fast / uncapped time"]
+    _table(hdr, rows, markdown)
 
 
 def plot_latency(speed_rows, path):

@@ -8,6 +8,7 @@
 #include "mdl_elementwise.h"
 #include "mdl_pooling.h"
 #include "mdl_activations.h"
+#include "mdl_inplace.h"
 #include "mdl_hybrid.h"
 #include "mdl_float.h"
 /* new kernel families: add one #include line above this comment */

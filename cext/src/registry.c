@@ -33,6 +33,8 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(dequantize_f32, MDL_DEQUANTIZE_F32_PARAMS)
     MDL_KERNEL(requantize_int, MDL_REQUANTIZE_INT_PARAMS)
     MDL_KERNEL(conv_s8_fast, MDL_CONV_S8_FAST_PARAMS) MDL_KERNEL(depthwise_conv_s8_fast, MDL_DEPTHWISE_CONV_S8_PARAMS)
+    MDL_KERNEL(depthwise_conv_s8_inplace, MDL_DEPTHWISE_CONV_S8_INPLACE_PARAMS)
+    MDL_KERNEL(conv_s8_fast_inplace, MDL_CONV_S8_FAST_INPLACE_PARAMS)
     MDL_KERNEL(fully_connected_hybrid, MDL_FULLY_CONNECTED_HYBRID_PARAMS)
     MDL_KERNEL(conv_hybrid, MDL_CONV_HYBRID_PARAMS)
     MDL_KERNEL(depthwise_conv_hybrid, MDL_DEPTHWISE_CONV_HYBRID_PARAMS)

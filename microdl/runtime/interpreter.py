@@ -17,6 +17,7 @@ from microdl.runtime import parallel, planner, shapeinfer
 from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
+from microdl.runtime.ops import conv as conv_ops
 from microdl.runtime.ops import (Alias, Constant, Node, PrepareContext, Unsupported,
                                  load_all, preparer_for)
 from microdl.core.macs import op_macs
@@ -27,6 +28,11 @@ ARENA_ALIGNMENT = 16
 _ROUNDING_TARGETS = {"litert": (ROUNDING_SINGLE, True), "single": (ROUNDING_SINGLE, False),
                      "tflm": (ROUNDING_DOUBLE, False), "double": (ROUNDING_DOUBLE, False)}
 MAX_ARENA_BYTES = 1 << 31
+_MEMORY_MODES = ("fast", "small")
+# Fewest output pixels per im2col block _cap_scratch leaves a conv_s8_fast node, per
+# memory mode (tools/bench_runtime.py --memory measures the latency cost: smaller
+# blocks mean more GEMM calls).
+_MIN_CAPPED_BLOCK = {"fast": 8, "small": 2}
 
 
 def _tflite_dtype_name(dtype):
@@ -132,6 +138,16 @@ class Interpreter:
             "tflm"; "single" is TFLite built with TFLITE_SINGLE_ROUNDING before LiteRT
             1.3 (FULLY_CONNECTED with a Q31 multiplier and single rounding, the rest
             as "litert").
+        memory: (keyword only) "fast" (default): every layer reads its whole input and writes its
+            whole output into its own arena memory (the arena sits at or near the
+            layer-by-layer bound, lower_bound_bytes); "small": in addition, a fast
+            int8 convolution (DEPTHWISE_CONV_2D, CONV_2D) whose input dies at that
+            layer writes its output into the input's memory, one output row at a time
+            through a small ring of rows in scratch (cext/include/mdl_inplace.h), when
+            that lowers arena_bytes.  Same results, bit for bit; in-place layers are
+            not cut into bands for num_threads > 1.  Inputs are only overwritten with
+            preserve_inputs=False; experimental_preserve_all_tensors disables it.
+            ValueError for any other value.
 
     Raises:
         ValueError: neither or both of model_path / model_content given ("`model_path`
@@ -157,7 +173,7 @@ class Interpreter:
                  experimental_compress_quantization_zero_points=False,
                  experimental_disable_delegate_node_fusion=False,
                  experimental_force_delegate_node_profiling=False,
-                 *, preserve_inputs=True, rounding="litert"):
+                 *, preserve_inputs=True, rounding="litert", memory="fast"):
         # LiteRT's checks, in LiteRT's order and wording.
         reference = _reference_kernels(experimental_op_resolver_type)
         if num_threads is not None:
@@ -167,6 +183,10 @@ class Interpreter:
                 raise ValueError("num_threads should >= 1")
         if rounding not in _ROUNDING_TARGETS:
             raise ValueError(f"rounding must be 'litert' or 'tflm', got {rounding!r}")
+        if memory not in _MEMORY_MODES:
+            raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
+        self._memory = memory
+        self._inplace_ops = []
         has_path = model_path is not None and os.fspath(model_path) != ""
         has_content = model_content is not None and (
             not hasattr(model_content, "__len__") or len(model_content) > 0)
@@ -328,17 +348,17 @@ class Interpreter:
             self._prepare_resized()
         g = self._graph
         nodes, steps, groups = self._schedule()
-        plan = planner.plan_graph(
-            g, steps,
-            aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
-            variables=[t.index for t in g.tensors if t.is_variable],
-            preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
-            alignment=ARENA_ALIGNMENT)
+        plan = self._plan(steps)
+        nodes, steps, groups, plan = self._cap_scratch(nodes, steps, groups, plan)
+        bound = plan.lower_bound_bytes  # the layer-by-layer bound
+        self._inplace_ops = []
+        if self._memory == "small" and not self._preserve_all:
+            nodes, steps, groups, plan = self._plan_small(nodes, steps, groups, plan)
         total = plan.total_bytes
         if total > MAX_ARENA_BYTES:
             raise ModelError(f"the model needs a {total}-byte arena, more than the "
                              f"{MAX_ARENA_BYTES} bytes microdl allows")
-        self.lower_bound_bytes = plan.lower_bound_bytes
+        self.lower_bound_bytes = bound
         # One allocation; sliced so the arena base is 16-byte aligned.
         raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
         shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
@@ -346,29 +366,147 @@ class Interpreter:
         self._arena = arena
         self._views, self._offsets = self._tensor_views(plan, arena)
         self._bind(nodes, groups, plan, arena)
+        self._arena_plan, self._nodes = plan, nodes
         self.arena_bytes = total
         self._node_ops = [i for i, _ in nodes]
         self._user_buffer = (ctypes.c_uint8 * arena.nbytes).from_buffer(arena)
         self.reset_all_variables()
 
-    def _schedule(self):
+    def _plan(self, steps, inplace=()):
+        g = self._graph
+        return planner.plan_graph(
+            g, steps,
+            aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
+            variables=[t.index for t in g.tensors if t.is_variable],
+            preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
+            alignment=ARENA_ALIGNMENT, inplace=inplace)
+
+    def _cap_scratch(self, nodes, steps, groups, plan):
+        """Shrinks the im2col block of conv_s8_fast nodes (ops/conv.py
+        cap_conv_scratch) whose scratch raises the arena above the tensors' own peak
+        (largest live set of tensors), to what fits under it but not below
+        _MIN_CAPPED_BLOCK pixels of the memory mode; keeps the result when
+        the arena shrinks.  Replaces those nodes in self._steps.  Returns (nodes,
+        steps, groups, plan)."""
+        live = planner.tensor_live_bytes(plan.buffers, ARENA_ALIGNMENT)
+        peak = max(live.values(), default=0)
+        if plan.total_bytes <= peak:
+            return nodes, steps, groups, plan
+        replace = {}
+        for (_, node), pos, st in zip(nodes, self._positions, steps):
+            s = self._steps[pos][1]
+            if s.kernel != "conv_s8_fast" or pos in replace:
+                continue
+            room = (peak - live.get(st.stage, 0)) // max(groups[st.stage], 1)
+            capped = conv_ops.cap_conv_scratch(s, max(room, 0),
+                                               _MIN_CAPPED_BLOCK[self._memory])
+            if capped is not s:
+                replace[pos] = capped
+        if not replace:
+            return nodes, steps, groups, plan
+        n2, st2, gr2 = self._schedule(replace)
+        plan2 = self._plan(st2)
+        if plan2.total_bytes >= plan.total_bytes:
+            self._schedule()
+            return nodes, steps, groups, plan
+        for pos, node in replace.items():
+            self._steps[pos] = (self._steps[pos][0], node)
+        return n2, st2, gr2, plan2
+
+    # How _plan_small picks each in-place node's offset (ops/conv.py inplace_deltas)
+    # from (ring bytes, block bytes, |delta|, is one of the first two deltas); each
+    # strategy is planned and the smallest arena kept (offsets interact along chains
+    # of in-place layers, no single rule wins on every model).
+    _INPLACE_STRATEGIES = (
+        lambda ring, block, dist, basic: (not basic, ring, dist),
+        lambda ring, block, dist, basic: (ring, block, dist),
+        lambda ring, block, dist, basic: (ring + block, dist),
+    )
+
+    def _plan_small(self, nodes, steps, groups, fast_plan):
+        """memory="small": the in-place variant (ops/conv.py inplace_node) of every
+        node the planner lets write into its dying input, at an offset chosen by each
+        of _INPLACE_STRATEGIES; then each in-place node is dropped again (largest ring
+        first) when that lowers the arena.  From the smallest plan, one pass of local
+        search (every candidate, largest output first, at each offset or out of place,
+        kept when the arena shrinks).  Kept only if it beats fast_plan.  Returns (nodes, steps, groups, plan)."""
+        options = {}  # position in self._steps -> [(delta, ring bytes, block, basic)]
+        for k, (_, s) in enumerate(self._steps):
+            if (isinstance(s, Node) and s.kernel in conv_ops.INPLACE_KERNELS and
+                    isinstance(s.inputs[0], (int, np.integer))):
+                deltas = conv_ops.inplace_deltas(s.params, ARENA_ALIGNMENT)
+                basic = [d for d in deltas[:2] if d <= 0]  # start, or end if growing
+                opts = [(d, v[1], conv_ops.inplace_block_bytes(s.params, d), d in basic)
+                        for j, d in enumerate(deltas)
+                        for v in [conv_ops.inplace_node(s, d)] if v is not None]
+                if opts:
+                    options[k] = opts
+
+        def attempt(choice, chosen):
+            variants = {k: conv_ops.inplace_node(self._steps[k][1], choice[k][0])[0]
+                        for k in chosen}
+            n, st, gr = self._schedule(variants)
+            cands = [planner.InPlace(j, int(b.inputs[0]), b.output, choice[pos][0])
+                     for j, (pos, (_, b)) in enumerate(zip(self._positions, n))
+                     if pos in chosen]
+            plan = self._plan(st, cands)
+            return {self._positions[c.step] for c in plan.inplace}, (n, st, gr, plan)
+
+        best, best_chosen, best_choice = (nodes, steps, groups, fast_plan), set(), {}
+        for rule in self._INPLACE_STRATEGIES:
+            choice = {k: min(opts, key=lambda o: rule(o[1], o[2], abs(o[0]), o[3]))
+                      for k, opts in options.items()}
+            chosen, result = attempt(choice, set(choice))
+            if chosen != set(choice):  # the others run out of place, own scratch
+                chosen, result = attempt(choice, chosen)
+            for k in sorted(chosen, key=lambda k: (-choice[k][1], k)):
+                fewer, r = attempt(choice, chosen - {k})
+                if fewer == chosen - {k} and r[3].total_bytes < result[3].total_bytes:
+                    chosen, result = fewer, r
+            if chosen and result[3].total_bytes < best[3].total_bytes:
+                best, best_chosen, best_choice = result, chosen, choice
+        if best_chosen:  # one pass of local search: each node at each offset, or not
+            choice, chosen = dict(best_choice), set(best_chosen)
+            for k in sorted(options, key=lambda k: -self._graph.tensors[
+                    self._steps[k][1].output].nbytes):
+                for o in [None] + options[k]:
+                    if o is not None and k in chosen and o == choice[k]:
+                        continue
+                    c2, ch2 = dict(choice), set(chosen) - {k}
+                    if o is not None:
+                        c2[k] = o
+                        ch2.add(k)
+                    got, r = attempt(c2, ch2)
+                    if got == ch2 and r[3].total_bytes < best[3].total_bytes:
+                        best, choice, chosen = r, c2, ch2
+            best_chosen = chosen
+        self._inplace_ops = sorted({self._steps[k][0] for k in best_chosen})
+        return best
+
+    def _schedule(self, replace=None):
         """(nodes, steps, groups): the C nodes in run order as (op index, node), the
         planner's Step of each (what it reads and writes, its stage, its scratch), and
         the number of bands of every stage (a node split over threads is one stage of
-        several bands, run at once)."""
+        several bands, run at once).  replace: {position in self._steps: Node} run
+        instead (in-place variants, never split).  Sets self._positions (the position
+        in self._steps of every node)."""
         g = self._graph
-        nodes, steps, groups = [], [], []
-        for i, s in self._steps:
+        nodes, steps, groups, positions = [], [], [], []
+        for k, (i, s) in enumerate(self._steps):
             if not isinstance(s, Node):
                 continue
+            if replace and k in replace:
+                s = replace[k]
             bands = ([s] if self._threads < 2 else
                      parallel.split_rows(s, self._threads,
                                          g.tensors[s.output].dtype.itemsize))
             for b in bands:
                 nodes.append((i, b))
+                positions.append(k)
                 reads = [int(r) for r in b.inputs if isinstance(r, (int, np.integer))]
                 steps.append(planner.Step(reads, [b.output], len(groups), b.scratch_bytes))
             groups.append(len(bands))
+        self._positions = positions
         return nodes, steps, groups
 
     def _tensor_views(self, plan, arena):
@@ -732,7 +870,11 @@ class Interpreter:
 
     def summary(self) -> str:
         """A per-layer table: op, output shape, MACs, weight bytes, and the output's
-        arena offset and size in bytes (after allocate_tensors())."""
+        arena offset and size in bytes (after allocate_tensors()), then the totals and
+        (after allocate_tensors()) the memory plan: the memory= mode, arena_bytes, the
+        layer-by-layer bound (lower_bound_bytes) and the ops run in place, with the
+        largest scratch of one of them (ring of output rows plus a convolution's own
+        im2col block) in bytes."""
         g = self._graph
         rows = [("#", "op", "output shape", "MACs", "weights B", "arena off", "size B")]
         total_macs = total_w = 0
@@ -752,6 +894,14 @@ class Interpreter:
         lines.append(f"total: {total_macs:,} MACs, {total_w:,} weight bytes, "
                      f"arena {self.arena_bytes:,} bytes, persistent (packed weights, "
                      f"biases, multipliers, tables) {self.persistent_bytes:,} bytes")
+        if self._engine is not None:
+            ring = max((n.scratch_bytes for _, n in self._nodes
+                        if n.kernel in conv_ops.INPLACE_KERNELS.values()), default=0)
+            inplace = ", ".join(map(str, self._inplace_ops)) or "none"
+            lines.append(f"memory={self._memory!r}: arena {self.arena_bytes:,} bytes, "
+                         f"layer-by-layer bound {self.lower_bound_bytes:,} bytes; "
+                         f"in place: ops {inplace} (largest scratch of one, ring "
+                         f"of rows included: {ring:,} bytes)")
         return "\n".join(lines)
 
     @property

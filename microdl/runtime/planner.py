@@ -13,6 +13,15 @@ computes every arena tensor's lifetime (aliases share their root's memory, graph
 inputs and variables may be kept for the whole run) and each step's kernel scratch,
 and places them.  microdl.Interpreter plans its arena with it, microdl.npu the SRAM a
 graph needs.
+
+In-place steps (memory="small"): a step given as an InPlace candidate may write its
+output into its input's block when the input dies at that step (no later step reads
+it or anything sharing its memory, and it is no graph output, variable, or graph input
+kept by preserve_inputs; preserve_all disables it).  The output then shares the
+input's root at a byte distance `delta` (the block grows to hold both); the kernel
+(cext/include/mdl_inplace.h) orders its writes so no input byte is overwritten before
+its last read.  Unlike an alias, the two tensors' bytes differ: only one of them is
+meaningful at a time.
 """
 from __future__ import annotations
 
@@ -101,6 +110,16 @@ def lower_bound(buffers, alignment: int = ALIGNMENT) -> int:
     return best
 
 
+def tensor_live_bytes(buffers, alignment: int = ALIGNMENT) -> dict:
+    """{stage: sum of the aligned sizes of the tensor buffers live at that stage}
+    (scratch buffers, keyed ("scratch", k), left out)."""
+    tensors = [b for b in buffers
+               if not (isinstance(b.key, tuple) and b.key[:1] == ("scratch",))]
+    stages = {s for b in buffers for s in range(b.first, b.last + 1)}
+    return {s: sum(align(b.size, alignment) for b in tensors if b.first <= s <= b.last)
+            for s in stages}
+
+
 # ------------------------------------------------------------------ graphs
 @dataclass
 class Step:
@@ -120,6 +139,18 @@ class Step:
 
 
 @dataclass
+class InPlace:
+    """A candidate in-place step: step `step` reads tensor `input` (its first input)
+    and may write tensor `output` into the input's block, starting `delta` bytes after
+    the input's first byte (negative: before it)."""
+
+    step: int
+    input: int
+    output: int
+    delta: int = 0
+
+
+@dataclass
 class ArenaPlan:
     """Where every arena buffer of a graph lives.
 
@@ -131,6 +162,8 @@ class ArenaPlan:
             them is smaller).
         roots: {aliased tensor index: the tensor whose memory it shares}.
         buffers: the Buffers placed (lifetimes in stages).
+        inplace: the InPlace candidates taken, in schedule order (the output's
+            offset is the input's plus delta).
     """
 
     offsets: dict
@@ -138,6 +171,7 @@ class ArenaPlan:
     lower_bound_bytes: int
     roots: dict = field(default_factory=dict)
     buffers: list = field(default_factory=list)
+    inplace: list = field(default_factory=list)
 
     def root(self, tensor: int) -> int:
         return self.roots.get(tensor, tensor)
@@ -169,7 +203,7 @@ def alias_roots(graph: Graph, aliases: Iterable[Tuple[int, int]]) -> dict:
 
 def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
                preserve_inputs: bool = True, preserve_all: bool = False,
-               alignment: int = ALIGNMENT) -> ArenaPlan:
+               alignment: int = ALIGNMENT, inplace: Sequence[InPlace] = ()) -> ArenaPlan:
     """Lifetimes and placement of a graph's arena tensors and scratch.
 
     A tensor is in the arena when its `data` is None.  It is live from the first to
@@ -183,6 +217,9 @@ def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
     Args:
         graph: the Graph (tensor sizes, constants, inputs, outputs).
         steps: the schedule, a list of Step in execution order.
+        inplace: InPlace candidates (at most one per step, `delta` a multiple of
+            `alignment`); those whose input dies at their step are taken (see the
+            module docstring), the others ignored: ArenaPlan.inplace lists the taken.
     Returns:
         ArenaPlan.
     Raises:
@@ -218,9 +255,84 @@ def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
     for i in variables:
         touch(i, 0)
         touch(i, last)
+    # In-place candidates taken link buffers into units placed together: member
+    # root -> (unit, offset relative to the unit's first member).
+    unit = {}
+    taken = []
+    if not preserve_all:
+        kept = set(graph.outputs) | set(variables)
+        if preserve_inputs:
+            kept |= set(graph.inputs)
+        for c in sorted(inplace, key=lambda c: c.step):
+            if c.delta % alignment:
+                raise ModelError(f"in-place step {c.step}: delta {c.delta} is not a "
+                                 f"multiple of {alignment}")
+            x, y = c.input, c.output
+            if x < 0 or y < 0 or t[x].data is not None or t[y].data is not None:
+                continue
+            rx, ry = roots.get(x, x), roots.get(y, y)
+            stage = steps[c.step].stage
+            group_x = {i for i in range(len(t)) if roots.get(i, i) == rx}
+            group_y = {i for i in range(len(t)) if roots.get(i, i) == ry}
+            others = [k for k, s in enumerate(steps) if s.stage == stage and k != c.step]
+            if (rx == ry or ry in unit or group_x & kept or
+                    group_y & (set(graph.inputs) | set(variables)) or
+                    rx not in span or ry not in span or
+                    span[rx][1] != stage or span[ry][0] != stage or others):
+                continue
+            u, rel = unit.get(rx, (rx, 0))
+            unit[rx] = (u, rel)
+            unit[ry] = (u, rel + c.delta)
+            taken.append(c)
     buffers = [Buffer(r, int(t[r].nbytes), lo, hi) for r, (lo, hi) in span.items()]
     buffers += [Buffer(("scratch", k), s.scratch_bytes, s.stage, s.stage)
                 for k, s in enumerate(steps) if s.scratch_bytes > 0]
+    units = {}
+    for b in buffers:
+        u, rel = unit.get(b.key, (b.key, 0))
+        units.setdefault(u, []).append((rel, b))
     bound = lower_bound(buffers, alignment)
-    offsets, total = _search(buffers, alignment, bound)
-    return ArenaPlan(offsets, int(total), int(bound), roots, buffers)
+    offsets, total = _search_units(list(units.values()), alignment, bound)
+    return ArenaPlan(offsets, int(total), int(bound), roots, buffers, taken)
+
+
+def _place_units(order, alignment):
+    """First fit of units (lists of (relative offset, Buffer)): each unit at the lowest
+    offset where none of its members overlaps a placed buffer of overlapping
+    lifetime."""
+    placed = []  # (offset, end, buffer)
+    offsets = {}
+    for members in order:
+        lo = min(rel for rel, _ in members)
+        mem = [(rel - lo, align(max(b.size, 1), alignment), b) for rel, b in members]
+        conflicts = [[(off, end) for off, end, o in placed
+                      if not (o.last < b.first or b.last < o.first)] for _, _, b in mem]
+        cands = sorted({0} | {end - rel for (rel, _, _), cs in zip(mem, conflicts)
+                              for _, end in cs if end - rel >= 0})
+        for base in cands:
+            if all(end <= base + rel or base + rel + size <= off
+                   for (rel, size, _), cs in zip(mem, conflicts) for off, end in cs):
+                break
+        for rel, size, b in mem:
+            offsets[b.key] = base + rel
+            placed.append((base + rel, base + rel + size, b))
+    total = max((end for _, end, _ in placed), default=0)
+    return offsets, total
+
+
+def _search_units(units, alignment, bound):
+    if all(len(m) == 1 for m in units):
+        return _search([m[0][1] for m in units], alignment, bound)
+    best = None
+    for _, key in _ORDERS:
+        def unit_key(members):
+            lo = min(rel for rel, _ in members)
+            hi = max(rel + b.size for rel, b in members)
+            return key(Buffer(None, hi - lo, min(b.first for _, b in members),
+                              max(b.last for _, b in members)))
+        offsets, total = _place_units(sorted(units, key=unit_key), alignment)
+        if best is None or total < best[1]:
+            best = (offsets, total)
+        if total <= bound:
+            break
+    return best

@@ -20,6 +20,7 @@ created, whatever the resolver (tests compare the two; useful when debugging a k
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -500,3 +501,122 @@ def prepare_transpose_conv(op, graph, ctx):
                  [x.index, w.index, None if bias is None else bias.index, mult, shift,
                   shape_ref],
                  y.index, scratch_bytes=acc_bytes * y.size)]
+
+
+# ------------------------------------------------------------------ in place
+# memory="small" (microdl/runtime/planner.py): a fast int8 convolution whose input
+# dies at that layer may write its output into the input's arena block, through a
+# ring of output rows in scratch (cext/include/mdl_inplace.h).  The C operator and
+# inplace_ring_rows() below follow the same row schedule.
+INPLACE_KERNELS = {"depthwise_conv_s8_fast": "depthwise_conv_s8_inplace",
+                   "conv_s8_fast": "conv_s8_fast_inplace"}
+
+
+def _row_bytes(p):
+    """(input row bytes, output row bytes) of int8 convolution params."""
+    out_c = p.get("output_c", p["input_c"] * p.get("depth_multiplier", 1))
+    return p["input_w"] * p["input_c"], p["output_w"] * out_c
+
+
+def inplace_ring_rows(params, delta):
+    """Output rows the in-place schedule of mdl_inplace.h holds in its ring when the
+    output starts `delta` bytes after the input (negative: before it), for int8
+    convolution params with batches 1.  Output row r reads input rows from
+    max(r * stride_h - pad_h, 0) on; row r is written into place when no row >= r reads
+    the input bytes it covers, else kept in the ring until no later row does (rows in
+    order).  Returns the largest number of rows waiting at once (0: every row is
+    written in place)."""
+    i_row, o_row = _row_bytes(params)
+    in_h, out_h = params["input_h"], params["output_h"]
+    s, pad = params["stride_h"], params["pad_h"]
+    in_end = in_h * i_row
+    flushed = ring = 0
+
+    def free(row, need):  # the row's place holds no input byte still to be read
+        w = delta + row * o_row
+        return need >= in_end or w + o_row <= need or w >= in_end
+
+    for y in range(out_h + 1):
+        first = max(y * s - pad, 0)
+        need = in_end if (y == out_h or first >= in_h) else first * i_row
+        while flushed < y and free(flushed, need):
+            flushed += 1
+        if y == out_h:
+            assert flushed == out_h
+            break
+        if flushed == y and free(y, need):
+            flushed += 1
+        else:
+            ring = max(ring, y - flushed + 1)
+    return ring
+
+
+def inplace_deltas(params, alignment=16):
+    """Byte distances from the input's start to the output's start worth trying in a
+    shared block, each a multiple of `alignment`: 0 (starts aligned), the one that
+    ends the output at (or just past) the input's end, and from each of these the
+    nearest distance below it (at most one output row further) that needs no ring;
+    then the two that put the output right after or right before the input (no
+    overlap: no ring, the block is both, but a chain of in-place layers may need such
+    a step to stay aligned)."""
+    i_row, o_row = _row_bytes(params)
+    n_in, n_out = params["input_h"] * i_row, params["output_h"] * o_row
+    diff = n_in - n_out
+    found = [0, diff // alignment * alignment]
+    for d in list(found):
+        for k in range(1, -(-o_row // alignment) + 1):
+            if inplace_ring_rows(params, d - k * alignment) == 0:
+                found.append(d - k * alignment)
+                break
+    found += [-(-n_in // alignment) * alignment, -(-n_out // alignment) * -alignment]
+    return tuple(dict.fromkeys(found))  # in that order, without repeats
+
+
+def inplace_block_bytes(params, delta):
+    """Bytes from the first to the last byte of input and output together when the
+    output starts `delta` bytes after the input."""
+    i_row, o_row = _row_bytes(params)
+    n_in, n_out = params["input_h"] * i_row, params["output_h"] * o_row
+    return max(n_in, delta + n_out) - min(0, delta)
+
+
+def inplace_node(node, delta):
+    """The in-place variant of a fast int8 convolution Node whose output starts `delta`
+    bytes after its input, or None when there is none (not a fast convolution, several
+    images, a row band, or an output row whose window starts below the input).
+
+    Returns:
+        (Node, ring_bytes): the node (kernel depthwise_conv_s8_inplace or
+        conv_s8_fast_inplace, scratch: the inner kernel's scratch rounded up to 16
+        bytes, then ring_bytes of output rows)."""
+    kernel = INPLACE_KERNELS.get(node.kernel)
+    p = node.params
+    if (kernel is None or p["batches"] != 1 or node.input_byte_offset or
+            node.output_byte_offset or
+            (p["output_h"] - 1) * p["stride_h"] - p["pad_h"] >= p["input_h"]):
+        return None
+    ring = inplace_ring_rows(p, delta)
+    ring_bytes = ring * _row_bytes(p)[1]
+    inner = 0 if node.kernel.startswith("depthwise") else -(-node.scratch_bytes // 16) * 16
+    return Node(kernel, dict(p, ring_rows=ring), list(node.inputs), node.output,
+                scratch_bytes=inner + ring_bytes), ring_bytes
+
+
+def cap_conv_scratch(node, max_bytes, min_block=1):
+    """A conv_s8_fast Node whose im2col block (block_pixels patches in arena scratch)
+    fits `max_bytes`: the largest block_pixels below the node's own, even or 1 and at
+    least `min_block`, whose mdl_conv_s8_fast_get_buffer_size is at most max_bytes
+    (the smallest allowed when none is).  Other nodes, and nodes whose scratch already
+    fits or whose block is at most min_block, are returned unchanged.  Same results
+    (the block size only changes how many patches each GEMM call sees)."""
+    if (node.kernel != "conv_s8_fast" or node.scratch_bytes <= max_bytes or
+            node.params["block_pixels"] <= min_block):
+        return node
+    for b in range(node.params["block_pixels"] - 1, 0, -1):
+        if b > 1 and b % 2:
+            continue
+        params = dict(node.params, block_pixels=b)
+        size = conv_s8_fast_buffer_size(params)
+        if size <= max_bytes or b <= max(min_block, 1):
+            return replace(node, params=params, scratch_bytes=size)
+    return node
