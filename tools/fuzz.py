@@ -337,7 +337,7 @@ def child(args):
                f"-timeout={args.timeout}", f"-rss_limit_mb={args.rss_limit_mb}",
                f"-max_len={args.max_len}", "-print_final_stats=1",
                f"-artifact_prefix={args.artifacts}{os.sep}", "-reload=1",
-               "-mutate_depth=2"]  # at most 2 stacked mutations: most inputs still load
+               "-mutate_depth=2", "-entropic_scale_per_exec_time=1"]  # at most 2 stacked mutations (most inputs still load); favour fast inputs
     if args.runs:
         lf_args.append(f"-runs={args.runs}")
     atheris.Setup(lf_args, test_one, custom_mutator=mutator)
@@ -423,8 +423,8 @@ def parent(args):
 
 
 def _parent(args, work):
-    seeds = seed_files()
-    if not seeds:
+    seeds = [] if args.no_default_seeds else seed_files()
+    if not seeds and not args.corpus:
         sys.exit("fuzz.py: no seed models (../shared/models, firmware_models/)")
     corpus = args.corpus or os.path.join(work, "corpus")
     os.makedirs(corpus, exist_ok=True)
@@ -435,7 +435,8 @@ def _parent(args, work):
             f.write(data)
     artifacts = args.artifacts or os.path.join(ROOT, "fuzz-findings")
     os.makedirs(artifacts, exist_ok=True)
-    max_len = args.max_len or int(max(os.path.getsize(p) for p in seeds) * 1.25)
+    max_len = args.max_len or int(max(os.path.getsize(os.path.join(corpus, p))
+                                      for p in os.listdir(corpus)) * 1.25)
 
     env = dict(os.environ, MICRODL_ARENA_GUARD="1", PYTHONHASHSEED="0")
     expect_root = ROOT
@@ -543,6 +544,8 @@ def main(argv=None):
     ap.add_argument("--corpus")
     ap.add_argument("--asan", action="store_true")
     ap.add_argument("--no-instrument", action="store_true")
+    ap.add_argument("--no-default-seeds", action="store_true",
+                    help="seed only with the files already in --corpus")
     ap.add_argument("--plant-crash", action="store_true",
                     help="test hook: an input containing b'PLANTED' is a finding")
     ap.add_argument("--artifacts", help="where crash-* files go (default fuzz-findings/)")

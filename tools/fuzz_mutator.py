@@ -16,6 +16,7 @@ model plus its recorded mutation.
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import math
@@ -27,7 +28,7 @@ import numpy as np
 import tflite
 
 _SKIP = {"Init", "GetRootAs"}
-_SCALAR_SLOT = re.compile(r"Prepend(\w+?)Slot\(")
+_SCALAR_SLOT = re.compile(r"Prepend(\w+?)Slot\((\d+),\s*\w+,\s*([^)]*)\)")
 # flatbuffers slot kind -> (min, max) of an integer field, or "float" / "bool".
 _INT_RANGES = {f"{s}Int{b}": ((-(1 << (b - 1)), (1 << (b - 1)) - 1) if s == "" else
                               (0, (1 << b) - 1))
@@ -62,6 +63,8 @@ class _Field:
     name: str
     kind: str          # scalar, vector, string_or_table, union
     slot: str = ""     # scalar: flatbuffers slot kind (Int8, Float32, Bool, ...)
+    index: int = 0     # scalar: vtable slot
+    default: object = 0
 
 
 _FIELDS: dict = {}
@@ -93,7 +96,8 @@ def fields_of(cls) -> list:
         src = inspect.getsource(add)
         m = _SCALAR_SLOT.search(src)
         if m and m.group(1) != "UOffsetTRelative":
-            out.append(_Field(n, "scalar", m.group(1)))
+            out.append(_Field(n, "scalar", m.group(1), int(m.group(2)),
+                              ast.literal_eval(m.group(3).strip())))
         elif f"{n}Length" in names:
             out.append(_Field(n, "vector"))
         elif f"{n}Type" in names:
@@ -123,10 +127,16 @@ def _enum_classes(field_name):
 
 def _decode_table(obj, cls) -> Table:
     fields = {}
+    union_types = {f"{f.name}Type" for f in fields_of(cls) if f.kind == "union"}
     for f in fields_of(cls):
         acc = getattr(obj, f.name)
         if f.kind == "scalar":
-            fields[f.name] = acc()
+            if f.name not in union_types:
+                # The raw field (some accessors remap: OperatorCode.BuiltinCode).
+                o = obj._tab.Offset(4 + 2 * f.index)
+                fields[f.name] = (obj._tab.Get(getattr(flatbuffers.number_types,
+                                                       f"{f.slot}Flags"), o + obj._tab.Pos)
+                                  if o else f.default)
         elif f.kind == "vector":
             if getattr(obj, f"{f.name}IsNone")():
                 fields[f.name] = None
@@ -148,6 +158,7 @@ def _decode_table(obj, cls) -> Table:
                 sub = getattr(_module(name), name)()
                 sub.Init(tab.Bytes, tab.Pos)
                 fields[f.name] = Union(t, _decode_table(sub, name))
+            fields.pop(f"{f.name}Type", None)  # held by the Union
         else:
             v = acc()
             fields[f.name] = (v if v is None or isinstance(v, (bytes, str)) else
@@ -491,9 +502,15 @@ def mutate(model: Table, rng) -> Mutation | None:
             m = _buffer_mutation(rng, model)
         else:
             m = _opcode_mutation(rng, model)
-        if m is not None:
+        if m is not None and not _same(get(model, m.path), m.value):
             return m
     return None
+
+
+def _same(a, b):
+    if isinstance(a, Union) and isinstance(b, Union):
+        return a.type == b.type and not diff(a.value, b.value)
+    return not diff(a, b)
 
 
 # ------------------------------------------------------------------ comparing trees
