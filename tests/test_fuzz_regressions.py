@@ -1,0 +1,56 @@
+"""Findings of tools/fuzz.py, each rebuilt from an in-repo model plus the recorded
+mutation (tools/fuzz_mutator.py), written before its fix.
+
+1. An operator whose options table is of another op's type (found by the campaign on
+   vww_96_int8: DEPTHWISE_CONV_2D carrying FloorModOptions; LiteRT rejected it --
+   "params->dilation_height_factor > 0 was not true" -- while microdl ran it with
+   default strides and dilations, a silent wrong reading of a malformed model).
+"""
+import os
+import sys
+import warnings
+
+import pytest
+
+import microdl
+from microdl import ModelError
+from tests.oplib import reference_interpreter
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import fuzz_mutator as fm  # noqa: E402
+
+DIGITS_CNN = os.path.join(ROOT, "firmware_models", "digits_cnn", "digits_cnn_int8.tflite")
+
+
+def _mutated(path, mutation):
+    with open(path, "rb") as f:
+        model = fm.decode(f.read())
+    fm.apply(model, mutation)
+    return fm.encode(model)
+
+
+def _wrong_options(op_index):
+    """digits_cnn with operator `op_index`'s options replaced by a FloorModOptions
+    table (BuiltinOptions type 72), as the campaign's mutation did."""
+    return _mutated(DIGITS_CNN, fm.Mutation(
+        ("Subgraphs", 0, "Operators", op_index, "BuiltinOptions"),
+        fm.Union(72, fm.default_table("FloorModOptions"))))
+
+
+def test_conv_with_options_of_another_op_litert_rejects_it():
+    """The oracle's view of the same file: not a valid CONV_2D (its options are
+    missing, so its strides are 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises((RuntimeError, ValueError), match="stride"):
+            it = reference_interpreter(model_content=_wrong_options(0))
+            it.invoke()
+
+
+@pytest.mark.parametrize("op_index,op_name", [(0, "CONV_2D"), (1, "CONV_2D"),
+                                              (2, "RESHAPE"), (3, "FULLY_CONNECTED")])
+def test_options_table_of_another_op_is_a_model_error(op_index, op_name):
+    with pytest.raises(ModelError, match=f"operator {op_index} \\({op_name}\\): options "
+                                         f"table FloorModOptions"):
+        microdl.Interpreter(model_content=_wrong_options(op_index))
