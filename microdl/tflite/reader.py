@@ -235,6 +235,11 @@ def _read_options(op, op_name):
     options_name = schema.OPTIONS_NAMES.get(otype)
     if options_name is None:
         raise ModelError(f"unknown builtin options type {otype}")
+    expected = schema.options_name_for_op(op_name)
+    if expected is not None and options_name != expected:
+        # Found by tools/fuzz.py: read as defaults, a CONV_2D's strides and dilations
+        # would be made up (LiteRT finds no options and rejects the op).
+        raise ModelError(f"options table {options_name}, expected {expected}")
     table = op.BuiltinOptions()
     if table is None:
         return {}
