@@ -104,8 +104,25 @@ def read_model(model_content) -> Graph:
     except _READ_ERRORS as e:
         raise ModelError(f"corrupted or truncated TFLite file ({len(buf)} bytes): "
                          f"{type(e).__name__}: {e}") from None
+    _check_data_flow(tensors, ops, inputs)
     return Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs,
                  description=description)
+
+
+def _check_data_flow(tensors, ops, inputs):
+    """Every tensor an operator reads is a model input, a constant, a variable or an
+    earlier operator's output (LiteRT: "Input tensor N lacks data"); found by
+    tools/fuzz.py, where such an op ran on whatever the arena held."""
+    written = set(inputs) | {t.index for t in tensors
+                             if t.data is not None or t.is_variable}
+    for op in ops:
+        for t in op.inputs:
+            if t >= 0 and t not in written:
+                raise ModelError(f"operator {op.index} ({op.name}) reads tensor {t} "
+                                 f"({tensors[t].name!r}), which nothing writes: not a "
+                                 f"model input, a constant, a variable or an earlier "
+                                 f"operator's output")
+        written.update(op.outputs)
 
 
 def _check_indices(indices, n_tensors, what, allow_optional=False):
