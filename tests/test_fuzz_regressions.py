@@ -7,6 +7,7 @@ confirm each rebuilt model is invalid.
    "params->dilation_height_factor > 0 was not true" -- while microdl ran it with
    default strides and dilations, a silent wrong reading of a malformed model).
 2. An operator reading a tensor nothing writes (below).
+3. A convolution without an options table (below).
 """
 import os
 import sys
@@ -91,3 +92,23 @@ def test_op_reading_a_later_op_output_is_a_model_error():
     fm.apply(model, fm.Mutation(("Subgraphs", 0, "Operators", 0, "Inputs"), ins))
     with pytest.raises(ModelError, match=f"reads tensor {later} .*which nothing writes"):
         microdl.Interpreter(model_content=fm.encode(model))
+
+
+# 3. A CONV_2D with no options table at all (found by the campaign on vww_96_int8:
+#    operator 20's options removed; LiteRT: "params->stride_height > 0 was not true";
+#    microdl ran it with stride 1 and SAME padding of its own choosing).
+def _no_options(op_index):
+    return _mutated(DIGITS_CNN, fm.Mutation(
+        ("Subgraphs", 0, "Operators", op_index, "BuiltinOptions"), fm.Union(0, None)))
+
+
+def test_conv_without_options_litert_rejects_it():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises((RuntimeError, ValueError), match="stride"):
+            reference_interpreter(model_content=_no_options(0)).invoke()
+
+
+def test_conv_without_options_is_a_model_error():
+    with pytest.raises(ModelError, match=r"operator 0 \(CONV_2D\): no Conv2DOptions table"):
+        microdl.Interpreter(model_content=_no_options(0))
