@@ -245,9 +245,17 @@ def _read_buffer(r, model, b, index, name):
     return data
 
 
+# Ops whose parameters have no usable default: LiteRT zero-fills a missing table and
+# rejects the op (stride 0), so a missing table is an error (found by tools/fuzz.py).
+_OPTIONS_REQUIRED = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "AVERAGE_POOL_2D",
+                     "MAX_POOL_2D")
+
+
 def _read_options(op, op_name):
     otype = int(op.BuiltinOptionsType())
-    if otype == 0:
+    if otype == 0 or op.BuiltinOptions() is None:
+        if op_name in _OPTIONS_REQUIRED:
+            raise ModelError(f"no {schema.options_name_for_op(op_name)} table")
         return {}
     options_name = schema.OPTIONS_NAMES.get(otype)
     if options_name is None:
