@@ -204,3 +204,19 @@ def test_planted_crash_stops_a_campaign(tmp_path):
     assert "planted crash" in r.stdout
     assert "findings: 1" in r.stdout
     assert any(p.name.startswith("crash-") for p in arts.iterdir())
+
+
+def test_litert_check_compares_with_litert(tmp_path, monkeypatch, capsys):
+    (tmp_path / "good").write_bytes(_read(FIRMWARE[0]))
+    assert fuzz.litert_check(str(tmp_path)) == 0
+    assert "1  same outputs" in capsys.readouterr().out
+    real = microdl.Interpreter.get_tensor
+
+    def wrong(self, index, subgraph_index=0):
+        out = real(self, index)
+        out.ravel()[0] ^= 1
+        return out
+
+    monkeypatch.setattr(microdl.Interpreter, "get_tensor", wrong)
+    assert fuzz.litert_check(str(tmp_path)) == 1
+    assert "outputs differ" in capsys.readouterr().out

@@ -4,6 +4,7 @@
     python3 tools/fuzz.py --seconds N [--jobs J] [--corpus DIR] [--asan]
                           [--no-instrument] [--plant-crash]
     python3 tools/fuzz.py --triage CRASH_FILE     (seed + recorded mutations of a finding)
+    python3 tools/fuzz.py --litert-check CORPUS   (a kept corpus against LiteRT)
 
 Every input goes the whole path: bytes -> Interpreter(model_content=...) ->
 allocate_tensors() -> set_tensor of inputs drawn from the bytes' CRC-32 -> invoke() ->
@@ -433,7 +434,7 @@ def _parent(args, work):
             data = f.read()
         with open(os.path.join(corpus, f"seed-{zlib.crc32(data):08x}"), "wb") as f:
             f.write(data)
-    artifacts = args.artifacts or os.path.join(ROOT, "fuzz-findings")
+    artifacts = args.artifacts or os.path.join(tempfile.gettempdir(), "microdl-fuzz-findings")
     os.makedirs(artifacts, exist_ok=True)
     max_len = args.max_len or int(max(os.path.getsize(os.path.join(corpus, p))
                                       for p in os.listdir(corpus)) * 1.25)
@@ -500,9 +501,9 @@ def _parent(args, work):
         print(f"job {j}: exit {rc}, libFuzzer executions {execs}, cov {cov}, ft {ft}")
     n = max(total["execs"], 1)
     print(f"fuzz.py: {time.monotonic() - t0:.0f} s, {total['execs']} inputs checked, "
-          f"{100 * total['loaded'] / n:.1f}% loaded, {100 * total['allocated'] / n:.1f}% "
-          f"reached allocate_tensors() and passed it, {100 * total['invoked'] / n:.1f}% "
-          f"invoked; mutations {total['structural']} structural, {total['byte']} byte-level")
+          f"{100 * total['loaded'] / n:.1f}% loaded (reached allocate_tensors()), "
+          f"{100 * total['allocated'] / n:.1f}% allocated, {100 * total['invoked'] / n:.1f}% "
+          f"invoked (reached and passed invoke()); mutations {total['structural']} structural, {total['byte']} byte-level")
     for o, k in sorted(total["outcomes"].items(), key=lambda kv: -kv[1]):
         print(f"  {k:8d}  {o}")
     arts = sorted(glob.glob(os.path.join(artifacts, "*")))
@@ -537,6 +538,60 @@ def triage(path):
         print(f"  {'.'.join(map(str, path_))} = {fm.Mutation(path_, fm.get(crash, path_))}")
 
 
+def litert_check(corpus):
+    """Replay a corpus against LiteRT's reference kernels: every model microdl runs
+    must give LiteRT's outputs bit for bit (a difference is a finding); models LiteRT
+    rejects while microdl runs them are listed by LiteRT's message (how findings 1-3
+    of tests/test_fuzz_regressions.py were found).  Returns 1 on a difference."""
+    import collections
+    import warnings
+
+    import numpy as np
+
+    import microdl
+    sys.path.insert(0, ROOT)
+    from tests.oplib import reference_interpreter
+    warnings.simplefilter("ignore")
+    counts, lenient, status = collections.Counter(), collections.Counter(), 0
+    for p in sorted(glob.glob(os.path.join(corpus, "*"))):
+        data = open(p, "rb").read()
+        try:
+            it = microdl.Interpreter(model_content=data)
+            if not _budget(it, 50_000_000, 32 << 20):
+                continue
+            it.allocate_tensors()
+            inputs = make_inputs(it, data)
+            for i, v in inputs.items():
+                it.set_tensor(i, v)
+            it.invoke()
+            mine = [it.get_tensor(int(d["index"])) for d in it.get_output_details()]
+        except Exception:  # noqa: BLE001 - microdl rejects it: nothing to compare
+            counts["microdl rejects"] += 1
+            continue
+        try:
+            ref = reference_interpreter(model_content=data)
+            for i, v in inputs.items():
+                ref.set_tensor(i, v)
+            ref.invoke()
+            theirs = [ref.get_tensor(int(d["index"])) for d in ref.get_output_details()]
+        except Exception as e:  # noqa: BLE001 - LiteRT's verdict, listed
+            counts["LiteRT rejects, microdl runs"] += 1
+            lenient[str(e).splitlines()[0][:90]] += 1
+            continue
+        same = len(mine) == len(theirs) and all(
+            a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+            for a, b in zip(mine, theirs))
+        counts["same outputs" if same else "DIFFERENT outputs"] += 1
+        if not same:
+            status = 1
+            print(f"finding: {p}: microdl and LiteRT outputs differ")
+    for k, v in counts.most_common():
+        print(f"{v:8d}  {k}")
+    for k, v in lenient.most_common():
+        print(f"{v:8d}    LiteRT: {k}")
+    return status
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=60)
@@ -548,7 +603,7 @@ def main(argv=None):
                     help="seed only with the files already in --corpus")
     ap.add_argument("--plant-crash", action="store_true",
                     help="test hook: an input containing b'PLANTED' is a finding")
-    ap.add_argument("--artifacts", help="where crash-* files go (default fuzz-findings/)")
+    ap.add_argument("--artifacts", help="where crash-* files go (default $TMPDIR/microdl-fuzz-findings)")
     ap.add_argument("--timeout", type=int, default=60, help="seconds per input: a hang")
     ap.add_argument("--max-len", type=int, default=0)
     ap.add_argument("--max-macs", type=int, default=50_000_000)
@@ -556,7 +611,9 @@ def main(argv=None):
     ap.add_argument("--rss-limit-mb", type=int, default=4096)
     ap.add_argument("--runs", type=int, default=0)
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    ap.add_argument("--triage")
+    ap.add_argument("--triage", metavar="CRASH_FILE")
+    ap.add_argument("--litert-check", metavar="CORPUS_DIR",
+                    help="replay a corpus against LiteRT's reference kernels")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--c-coverage", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--stats", help=argparse.SUPPRESS)
@@ -564,6 +621,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.triage:
         return triage(args.triage)
+    if args.litert_check:
+        return litert_check(args.litert_check)
     if args.child:
         return child(args)
     return parent(args)
