@@ -604,7 +604,7 @@ def main(argv=None):
     ap.add_argument("--plant-crash", action="store_true",
                     help="test hook: an input containing b'PLANTED' is a finding")
     ap.add_argument("--artifacts", help="where crash-* files go (default $TMPDIR/microdl-fuzz-findings)")
-    ap.add_argument("--timeout", type=int, default=60, help="seconds per input: a hang")
+    ap.add_argument("--timeout", type=int, default=120, help="seconds per input: a hang")
     ap.add_argument("--max-len", type=int, default=0)
     ap.add_argument("--max-macs", type=int, default=50_000_000)
     ap.add_argument("--max-bytes", type=int, default=32 << 20)
