@@ -33,6 +33,9 @@ _MEMORY_MODES = ("fast", "small")
 # memory mode (tools/bench_runtime.py --memory measures the latency cost: smaller
 # blocks mean more GEMM calls).
 _MIN_CAPPED_BLOCK = {"fast": 8, "small": 2}
+# Guard bytes on each side of the arena with MICRODL_ARENA_GUARD=1 (tools/fuzz.py).
+ARENA_GUARD_BYTES = 256
+_GUARD_PATTERN = np.array([0xA5, 0x5A, 0xC3, 0x3C], np.uint8)
 
 
 def _tflite_dtype_name(dtype):
@@ -360,9 +363,15 @@ class Interpreter:
                              f"{MAX_ARENA_BYTES} bytes microdl allows")
         self.lower_bound_bytes = bound
         # One allocation; sliced so the arena base is 16-byte aligned.
-        raw = np.zeros(total + ARENA_ALIGNMENT, np.uint8)
-        shift = (-raw.ctypes.data) % ARENA_ALIGNMENT
+        # MICRODL_ARENA_GUARD=1 (tools/fuzz.py): ARENA_GUARD_BYTES of a pattern on both
+        # sides, which check_arena_guards() verifies.
+        guard = ARENA_GUARD_BYTES if os.environ.get("MICRODL_ARENA_GUARD") == "1" else 0
+        raw = np.zeros(total + ARENA_ALIGNMENT + 2 * guard, np.uint8)
+        shift = (-raw.ctypes.data) % ARENA_ALIGNMENT + guard
         arena = raw[shift:shift + total]
+        self._guards = ((raw[:shift], raw[shift + total:]) if guard else ())
+        for g_ in self._guards:
+            g_[...] = _GUARD_PATTERN[np.arange(g_.size) % _GUARD_PATTERN.size]
         self._arena = arena
         self._views, self._offsets = self._tensor_views(plan, arena)
         self._bind(nodes, groups, plan, arena)
@@ -577,6 +586,19 @@ class Interpreter:
         if engine is None:
             raise RuntimeError("Invoke called on model that is not ready.")
         engine.run()
+
+    def check_arena_guards(self):
+        """With MICRODL_ARENA_GUARD=1 set at allocate_tensors(): check that the guard
+        bytes before and after the arena still hold their pattern (no kernel wrote
+        outside the arena).  A no-op without the variable.
+
+        Raises:
+            RuntimeError: a guard byte was overwritten (names the side and offset)."""
+        for side, g_ in zip(("before", "after"), getattr(self, "_guards", ())):
+            bad = np.flatnonzero(g_ != _GUARD_PATTERN[np.arange(g_.size) % _GUARD_PATTERN.size])
+            if bad.size:
+                raise RuntimeError(f"arena guard overwritten {side} the arena at guard "
+                                   f"byte {int(bad[0])} of {g_.size}")
 
     def profile_ops(self, repeats=50, warmup=3):
         """Host time of every op: each op's C nodes are run alone `repeats` times

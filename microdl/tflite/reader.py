@@ -106,6 +106,7 @@ def read_model(model_content) -> Graph:
     except _READ_ERRORS as e:
         raise ModelError(f"corrupted or truncated TFLite file ({len(buf)} bytes): "
                          f"{type(e).__name__}: {e}") from None
+    _check_data_flow(tensors, ops, inputs)
     return Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs,
                  description=description, signatures=signatures,
                  num_subgraphs=n_subgraphs)
@@ -147,6 +148,22 @@ def _read_signatures(r, model, n_subgraphs):
         sigs.append(Signature(key=key, inputs=maps[0], outputs=maps[1],
                               subgraph_index=sub))
     return sigs
+
+
+def _check_data_flow(tensors, ops, inputs):
+    """Every tensor an operator reads is a model input, a constant, a variable or an
+    earlier operator's output (LiteRT: "Input tensor N lacks data"); found by
+    tools/fuzz.py, where such an op ran on whatever the arena held."""
+    written = set(inputs) | {t.index for t in tensors
+                             if t.data is not None or t.is_variable}
+    for op in ops:
+        for t in op.inputs:
+            if t >= 0 and t not in written:
+                raise ModelError(f"operator {op.index} ({op.name}) reads tensor {t} "
+                                 f"({tensors[t].name!r}), which nothing writes: not a "
+                                 f"model input, a constant, a variable or an earlier "
+                                 f"operator's output")
+        written.update(op.outputs)
 
 
 def _check_indices(indices, n_tensors, what, allow_optional=False):
@@ -269,13 +286,26 @@ def _read_buffer(r, model, b, index, name):
     return data
 
 
+# Ops whose parameters have no usable default: LiteRT zero-fills a missing table and
+# rejects the op (stride 0), so a missing table is an error (found by tools/fuzz.py).
+_OPTIONS_REQUIRED = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "AVERAGE_POOL_2D",
+                     "MAX_POOL_2D")
+
+
 def _read_options(op, op_name):
     otype = int(op.BuiltinOptionsType())
-    if otype == 0:
+    if otype == 0 or op.BuiltinOptions() is None:
+        if op_name in _OPTIONS_REQUIRED:
+            raise ModelError(f"no {schema.options_name_for_op(op_name)} table")
         return {}
     options_name = schema.OPTIONS_NAMES.get(otype)
     if options_name is None:
         raise ModelError(f"unknown builtin options type {otype}")
+    expected = schema.options_name_for_op(op_name)
+    if expected is not None and options_name != expected:
+        # Found by tools/fuzz.py: read as defaults, a CONV_2D's strides and dilations
+        # would be made up (LiteRT finds no options and rejects the op).
+        raise ModelError(f"options table {options_name}, expected {expected}")
     table = op.BuiltinOptions()
     if table is None:
         return {}
