@@ -65,8 +65,12 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
  * back-to-back invokes; the yield phase is short because a worker that keeps yielding
  * stays runnable on its core, and one that shares the caller's core (the kernel put it
  * there) must leave it: the next wake-up lets the kernel place it on a free core. */
+#ifndef WORKER_SPIN_NS
 #define WORKER_SPIN_NS 50000
+#endif
+#ifndef WORKER_YIELD_NS
 #define WORKER_YIELD_NS 10000
+#endif
 /* The caller waits for claimed bands by spinning for twice the time its own share of
  * the group took plus this, then sleeps (and counts a stall). */
 /* Serial backoff after a stall: first length, cap; halved after RELAX_GROUPS
