@@ -134,6 +134,25 @@ def _check_extent(*extents):
         raise Unsupported("strides/dilations/sizes overflow 32-bit index arithmetic")
 
 
+def conv_window(op, x, y, f_h, f_w, out_c):
+    """The window of a CONV_2D / DEPTHWISE_CONV_2D (any dtype) over input x (NHWC) with
+    an f_h x f_w filter: strides and dilations from the options, TFLite's output size
+    and padding (microdl.core.shapes.window).  Returns (stride_h, stride_w,
+    dilation_h, dilation_w, out_h, out_w, pad_h, pad_w).
+
+    Raises:
+        ModelError: y is not [batches, out_h, out_w, out_c].
+        Unsupported: the window's extent overflows the kernels' int32 indices."""
+    batches, in_h, in_w = (int(d) for d in x.shape[:3])
+    sh, sw, dh, dw = _stride_dilation(op)
+    padding = op.options.get("padding", PADDING_SAME)
+    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
+    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
+    _expect_shape(y, (batches, out_h, out_w, out_c))
+    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    return sh, sw, dh, dw, out_h, out_w, pad_h, pad_w
+
+
 def _version_check(op):
     if not 1 <= op.version <= _MAX_VERSION[op.name]:
         raise Unsupported(f"version {op.version}")
@@ -241,12 +260,7 @@ def prepare_conv_2d(op, graph, ctx):
     groups = in_c // f_c
     if out_c % groups:
         raise ModelError(f"{out_c} filters do not split into {groups} groups")
-    sh, sw, dh, dw = _stride_dilation(op)
-    padding = op.options.get("padding", PADDING_SAME)
-    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
-    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
-    _expect_shape(y, (batches, out_h, out_w, out_c))
-    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    sh, sw, dh, dw, out_h, out_w, pad_h, pad_w = conv_window(op, x, y, f_h, f_w, out_c)
     mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, out_c, 0, wide)
     params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
                   filter_h=f_h, filter_w=f_w, filter_c=f_c, output_h=out_h,
@@ -375,12 +389,7 @@ def prepare_depthwise_conv_2d(op, graph, ctx):
     if in_c < 1 or out_c % in_c:
         raise ModelError(f"filter has {out_c} channels, not a multiple of the "
                          f"input's {in_c}")
-    sh, sw, dh, dw = _stride_dilation(op)
-    padding = op.options.get("padding", PADDING_SAME)
-    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
-    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
-    _expect_shape(y, (batches, out_h, out_w, out_c))
-    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    sh, sw, dh, dw, out_h, out_w, pad_h, pad_w = conv_window(op, x, y, f_h, f_w, out_c)
     mult, shift, act_min, act_max, _ = _quant_params(op, x, w, bias, y, out_c, 3, False)
     params = dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
                   filter_h=f_h, filter_w=f_w, depth_multiplier=out_c // in_c,

@@ -33,8 +33,8 @@ from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_N1_TO_1,
                                         FLOAT32, INT32, check_shape, require_constant,
                                         require_dtype, require_io_count, tensor_at)
-from microdl.runtime.ops.conv import (_check_extent, _expect_shape, _require_rank,
-                                      _stride_dilation, _version_check)
+from microdl.runtime.ops.conv import (_check_extent, _require_rank, _stride_dilation,
+                                      _version_check, conv_window)
 from microdl.runtime.ops.elementwise import broadcast_plan, broadcast_shape
 from microdl.runtime.ops.pooling import (mean_output_shape, mean_plan, pool_geometry,
                                          resolve_axes)
@@ -148,12 +148,7 @@ def prepare_conv_2d_f32(op, graph, ctx):
                          f"filter's {f_c}")
     if f_c != in_c:
         raise Unsupported(f"grouped float convolution ({in_c // f_c} groups)")
-    sh, sw, dh, dw = _stride_dilation(op)
-    padding = op.options.get("padding", PADDING_SAME)
-    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
-    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
-    _expect_shape(y, (batches, out_h, out_w, out_c))
-    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    sh, sw, dh, dw, out_h, out_w, pad_h, pad_w = conv_window(op, x, y, f_h, f_w, out_c)
     k = f_h * f_w * in_c
     if y.size == 0 or x.size == 0:
         raise Unsupported("empty tensors")
@@ -196,13 +191,8 @@ def prepare_depthwise_conv_2d_f32(op, graph, ctx):
     if in_c < 1 or out_c % in_c:
         raise ModelError(f"filter has {out_c} channels, not a multiple of the "
                          f"input's {in_c}")
-    sh, sw, dh, dw = _stride_dilation(op)
-    padding = op.options.get("padding", PADDING_SAME)
-    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
-    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
-    _expect_shape(y, (batches, out_h, out_w, out_c))
-    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w,
-                  in_h * in_w * out_c)
+    sh, sw, dh, dw, out_h, out_w, pad_h, pad_w = conv_window(op, x, y, f_h, f_w, out_c)
+    _check_extent(in_h * in_w * out_c)
     if f_h * f_w > DEPTHWISE_MAX_TAPS:
         raise Unsupported(f"a {f_h}x{f_w} depthwise filter (at most "
                           f"{DEPTHWISE_MAX_TAPS} taps)")

@@ -34,12 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 from microdl.core.errors import ModelError
-from microdl.core.shapes import PADDING_SAME, window
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (FLOAT32, INT8, require_constant, require_dtype,
                                         require_io_count, tensor_at)
-from microdl.runtime.ops.conv import (_check_extent, _expect_shape, _require_rank,
-                                      _stride_dilation, _version_check)
+from microdl.runtime.ops.conv import _require_rank, _version_check, conv_window
 
 # tflite ActivationFunctionType codes the kernels take (mdl_hybrid.h MDL_HYBRID_ACT_*).
 _ACT_NONE, _ACT_RELU, _ACT_RELU_N1_TO_1, _ACT_RELU6, _ACT_TANH, _ACT_SIGN_BIT = range(6)
@@ -141,12 +139,7 @@ def prepare_fully_connected_hybrid(op, graph, ctx):
 
 def _conv_geometry(op, x, y, f_h, f_w, out_c):
     batches, in_h, in_w, in_c = (int(d) for d in x.shape)
-    sh, sw, dh, dw = _stride_dilation(op)
-    padding = op.options.get("padding", PADDING_SAME)
-    out_h, pad_h, _ = window(padding, in_h, f_h, sh, dh)
-    out_w, pad_w, _ = window(padding, in_w, f_w, sw, dw)
-    _expect_shape(y, (batches, out_h, out_w, out_c))
-    _check_extent(out_h * sh + f_h * dh, out_w * sw + f_w * dw, in_h + in_w)
+    sh, sw, dh, dw, out_h, out_w, pad_h, pad_w = conv_window(op, x, y, f_h, f_w, out_c)
     if in_h * in_w * in_c >= (1 << 31) - 16:
         raise Unsupported("input image of 2^31 elements or more")
     return dict(batches=batches, input_h=in_h, input_w=in_w, input_c=in_c,
