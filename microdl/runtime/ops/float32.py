@@ -36,7 +36,7 @@ from microdl.runtime.ops.common import (ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_
 from microdl.runtime.ops.conv import (_check_extent, _require_rank, _stride_dilation,
                                       _version_check, conv_window)
 from microdl.runtime.ops.elementwise import broadcast_plan, broadcast_shape
-from microdl.runtime.ops.pooling import (mean_output_shape, mean_plan, pool_geometry,
+from microdl.runtime.ops.pooling import (mean_output_shape, mean_plan, pool_window,
                                          resolve_axes)
 
 F32 = np.float32
@@ -303,35 +303,11 @@ def prepare_pool_f32(op, graph, ctx):
     require_io_count(op, 1, 1)
     x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
     _float_io(x, y)
-    if len(x.shape) != 4:
-        raise ModelError(f"input must be 4-D NHWC, got {tuple(x.shape)}")
-    o = op.options
-    stride_h, stride_w = int(o.get("stride_h", 0)), int(o.get("stride_w", 0))
-    filter_h, filter_w = int(o.get("filter_height", 0)), int(o.get("filter_width", 0))
-    if min(stride_h, stride_w, filter_h, filter_w) <= 0:
-        raise ModelError(f"strides {stride_h}x{stride_w} and filter "
-                         f"{filter_h}x{filter_w} must be positive")
-    n, in_h, in_w, c = x.shape
-    out_h, out_w, pad_h, pad_w = pool_geometry(o.get("padding", 0), in_h, in_w, filter_h,
-                                               filter_w, stride_h, stride_w)
-    if out_h <= 0 or out_w <= 0:
-        raise ModelError(f"a {filter_h}x{filter_w} window does not fit the "
-                         f"{in_h}x{in_w} input")
-    check_shape(op, y, (n, out_h, out_w, c))
-    if x.size == 0:
-        raise Unsupported("empty tensors")
-    for o_n, stride, pad, filt, size in ((out_h, stride_h, pad_h, filter_h, in_h),
-                                         (out_w, stride_w, pad_w, filter_w, in_w)):
-        for k in (0, o_n - 1):  # windows move monotonically: the ends are the worst
-            origin = k * stride - pad
-            if min(origin + filt, size) <= max(origin, 0):
-                raise ModelError(f"output {k} has an empty window")
-    _check_extent(filter_h + in_h + out_h * stride_h, filter_w + in_w + out_w * stride_w,
-                  x.size, y.size)
-    params = dict(batches=n, input_height=in_h, input_width=in_w, channels=c,
-                  output_height=out_h, output_width=out_w, filter_height=filter_h,
-                  filter_width=filter_w, stride_height=stride_h, stride_width=stride_w,
-                  pad_height=pad_h, pad_width=pad_w)
+    params = pool_window(op, x, y)
+    _check_extent(params["filter_height"] + params["input_height"]
+                  + params["output_height"] * params["stride_height"],
+                  params["filter_width"] + params["input_width"]
+                  + params["output_width"] * params["stride_width"], x.size, y.size)
     kernel = "avg_pool_f32" if op.name == "AVERAGE_POOL_2D" else "max_pool_f32"
     return [Node(kernel, params, [x.index, _fused_clamp(op)], y.index)]
 

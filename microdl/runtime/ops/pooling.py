@@ -64,15 +64,16 @@ def pool_geometry(padding, in_h, in_w, filter_h, filter_w, stride_h, stride_w):
     return out_h, out_w, pad_h, pad_w
 
 
-@register("AVERAGE_POOL_2D", "MAX_POOL_2D")
-def prepare_pool(op, graph, ctx):
-    """input [N, H, W, C] int8/int16 -> output [N, out_h, out_w, C], same dtype, scale
-    and zero point.  Options: padding, stride_h/w, filter_height/width, fused
-    activation."""
-    _check_version(op)
-    require_io_count(op, 1, 1)
-    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
-    dtype = _same_dtype(op, x, y)
+def pool_window(op, x, y):
+    """The window of AVERAGE_POOL_2D / MAX_POOL_2D (any dtype) over input x [N, H, W, C]
+    from the options (padding, stride_h/w, filter_height/width): returns the kernels'
+    geometry fields (batches, input_height/width, channels, output_height/width,
+    filter_height/width, stride_height/width, pad_height/width).
+
+    Raises:
+        ModelError: x not 4-D, non-positive strides or filter, a window that does not
+            fit or sees no input, y not [N, out_h, out_w, C].
+        Unsupported: empty tensors."""
     if len(x.shape) != 4:
         raise ModelError(f"op {op.index} ({op.name}): input must be 4-D NHWC, got "
                          f"{tuple(x.shape)}")
@@ -91,12 +92,6 @@ def prepare_pool(op, graph, ctx):
     check_shape(op, y, (n, out_h, out_w, c))
     if x.size == 0:
         raise Unsupported("empty tensors")
-    in_scale, in_zp = per_tensor_quant(x)
-    out_scale, out_zp = per_tensor_quant(y)
-    if in_zp != out_zp or abs(in_scale - out_scale) > 1e-6:
-        raise Unsupported(f"input (scale {in_scale:.6g}, zero point {in_zp}) and output "
-                          f"(scale {out_scale:.6g}, zero point {out_zp}) quantization "
-                          f"differ; pooling does not requantize")
     for o_n, stride, pad, filt, size in ((out_h, stride_h, pad_h, filter_h, in_h),
                                          (out_w, stride_w, pad_w, filter_w, in_w)):
         # Every window must see at least one input; windows move right with k, so
@@ -106,14 +101,35 @@ def prepare_pool(op, graph, ctx):
             if min(origin + filt, size) <= max(origin, 0):
                 raise ModelError(f"op {op.index} ({op.name}): output {k} has an empty "
                                  f"window")
+    return dict(batches=n, input_height=in_h, input_width=in_w, channels=c,
+                output_height=out_h, output_width=out_w, filter_height=filter_h,
+                filter_width=filter_w, stride_height=stride_h, stride_width=stride_w,
+                pad_height=pad_h, pad_width=pad_w)
+
+
+@register("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def prepare_pool(op, graph, ctx):
+    """input [N, H, W, C] int8/int16 -> output [N, out_h, out_w, C], same dtype, scale
+    and zero point.  Options: padding, stride_h/w, filter_height/width, fused
+    activation."""
+    _check_version(op)
+    require_io_count(op, 1, 1)
+    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
+    dtype = _same_dtype(op, x, y)
+    g = pool_window(op, x, y)
+    o = op.options
+    filter_h, filter_w = g["filter_height"], g["filter_width"]
+    in_scale, in_zp = per_tensor_quant(x)
+    out_scale, out_zp = per_tensor_quant(y)
+    if in_zp != out_zp or abs(in_scale - out_scale) > 1e-6:
+        raise Unsupported(f"input (scale {in_scale:.6g}, zero point {in_zp}) and output "
+                          f"(scale {out_scale:.6g}, zero point {out_zp}) quantization "
+                          f"differ; pooling does not requantize")
     avg = op.name == "AVERAGE_POOL_2D"
     if avg and dtype == INT8 and filter_h * filter_w > MAX_S8_WINDOW:
         raise Unsupported(f"a {filter_h}x{filter_w} window is too large")
     act_min, act_max = activation_range(o.get("fused_activation_function", 0), y)
-    params = dict(batches=n, input_height=in_h, input_width=in_w, channels=c,
-                  output_height=out_h, output_width=out_w, filter_height=filter_h,
-                  filter_width=filter_w, stride_height=stride_h, stride_width=stride_w,
-                  pad_height=pad_h, pad_width=pad_w, act_min=act_min, act_max=act_max)
+    params = dict(g, act_min=act_min, act_max=act_max)
     kernel = ("avg_pool" if avg else "max_pool") + ("_s16" if dtype == INT16 else "_s8")
     return [Node(kernel, params, [x.index], y.index)]
 
