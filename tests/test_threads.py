@@ -449,6 +449,45 @@ def test_unlocked_concurrent_invokes_on_one_interpreter_do_not_hang():
     np.testing.assert_array_equal(_run(it, [xs[1]])[0], want[1])
 
 
+def test_input_rewritten_during_an_unlocked_invoke_stays_in_bounds():
+    """A second Python thread rewriting the input while invoke() runs (a misuse) must
+    not make a kernel read outside its memory.  SOFTMAX is the case where it could:
+    it looks up exp(max - x) in a 256-entry table, with max found in a first pass over
+    the row, so a row that changes between passes gives an index outside [0, 255]
+    (AddressSanitizer saw this in tools/sanitize.sh's run of the test above).  The
+    check that matters runs under tools/sanitize.sh; here the interpreter must also
+    give LiteRT's answer afterwards."""
+    from tests.oplib import op_model, spec
+
+    shape = (8, 512)
+    model = op_model("SOFTMAX", [spec(shape, scale=0.05, zero_point=0)],
+                     [spec(shape, scale=1 / 256, zero_point=-128)], {"beta": 1.0})
+    it = microdl.Interpreter(model_content=model, num_threads=1)
+    it.allocate_tensors()
+    index = it.get_input_details()[0]["index"]
+    low = np.full(shape, -128, np.int8)
+    high = np.full(shape, 127, np.int8)
+    stop = threading.Event()
+
+    def writer():
+        while not stop.is_set():
+            it.set_tensor(index, high)
+            it.set_tensor(index, low)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        for _ in range(3000):
+            it.invoke()
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    x = random_int(np.random.default_rng(3), shape)
+    got, = _run(it, [x])
+    want, = run_litert(model, [x])
+    np.testing.assert_array_equal(got, want)
+
+
 def test_pools_shut_down_cleanly():
     """Making and dropping 2- and 3-thread interpreters (some mid-way through a run of
     invokes, workers spinning or asleep) leaves no thread behind."""

@@ -18,10 +18,13 @@ mdl_status mdl_softmax_s8(const mdl_softmax_s8_params* p, const int32_t* exp_tab
     for (int32_t c = 0; c < depth; ++c) {
       if (x[c] > max_in_row) max_in_row = x[c];
     }
-    /* Sum of exps, Q0.31 rescaled to Q12.19 (wrapping int32 adds, as the reference). */
+    /* Sum of exps, Q0.31 rescaled to Q12.19 (wrapping int32 adds, as the reference).
+     * max_in_row - x[c] is in [0, 255] for a row that holds still; the index is masked
+     * to 8 bits so that a row changed under the kernel (another Python thread writing
+     * the input during invoke(), a misuse) still never reads outside the table. */
     int32_t sum = 0;
     for (int32_t c = 0; c < depth; ++c) {
-      const int32_t e = exp_table[max_in_row - x[c]];
+      const int32_t e = exp_table[(uint8_t)(max_in_row - x[c])];
       sum = mdl_add_wrap(sum, mdl_rounding_divide_by_pot(e, 31 - 19));
     }
     int32_t num_bits_over_unit = 0;
@@ -30,7 +33,7 @@ mdl_status mdl_softmax_s8(const mdl_softmax_s8_params* p, const int32_t* exp_tab
     /* Output scale 2^-output_bits: that many bits below the Q0.31 probability. */
     const int32_t exponent = num_bits_over_unit + 31 - p->output_bits;
     for (int32_t c = 0; c < depth; ++c) {
-      const int32_t e = exp_table[max_in_row - x[c]];
+      const int32_t e = exp_table[(uint8_t)(max_in_row - x[c])];
       int32_t out = out_min;
       /* The reference aborts unless exponent <= 31, which fails for int8 output when a
        * row's exps sum to 512 or more; there every exact quotient rounds to 0: the
