@@ -44,7 +44,7 @@ RULES: dict = {}
 # Ops whose output has the shape of input 0.
 SAME_SHAPE = ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU",
               "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE",
-              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE")
+              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE", "LOG", "GELU")
 # Binary ops with NumPy broadcasting.
 BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
 

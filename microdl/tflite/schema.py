@@ -57,7 +57,8 @@ _OPTIONS_FOR_OP = {
     "SLICE": "SliceOptions", "TILE": "TileOptions", "BROADCAST_TO": "BroadcastToOptions",
     "REVERSE_V2": "ReverseV2Options", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
     "SPACE_TO_DEPTH": "SpaceToDepthOptions", "GATHER": "GatherOptions",
-    "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions",
+    "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions", "GELU": "GeluOptions",
+    "EXP": "ExpOptions",
 }
 
 
