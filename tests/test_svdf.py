@@ -449,3 +449,34 @@ def test_keyword_scrambled_invoke_time():
     per = (time.perf_counter() - t0) / n
     print(f"keyword_scrambled_8bit: {per * 1e6:.1f} us per invoke")
     assert per < 5e-3
+
+
+def test_reset_before_allocate_and_resize_as_litert():
+    """reset_all_variables() before allocate_tensors(): LiteRT's RuntimeError (the
+    state has no memory yet); after it, both reset.  A new batch: the state keeps its
+    file shape, so allocate_tensors() refuses it (ModelError naming the state; LiteRT
+    fails its Prepare too)."""
+    model, _ = svdf_model(np.random.default_rng(0))
+    lite = reference_interpreter(model_content=model)
+    ours = microdl.Interpreter(model_content=model)
+    lite_fresh = unallocated_litert(model)
+    for it in (lite_fresh, ours):
+        with pytest.raises(RuntimeError, match="tensor.data.raw != nullptr"):
+            it.reset_all_variables()
+    ours.allocate_tensors()
+    assert ours.reset_all_variables() is None and lite.reset_all_variables() is None
+    ours.resize_tensor_input(0, [2, 5])
+    lite.resize_tensor_input(0, [2, 5])
+    with pytest.raises(RuntimeError, match="SVDF"):
+        lite.allocate_tensors()
+    with pytest.raises(ModelError, match=r"state \(tensor 4\) has shape \(1, 24\)"):
+        ours.allocate_tensors()
+
+
+def unallocated_litert(model):
+    """LiteRT's reference interpreter, tensors not allocated."""
+    from tests.oplib import oracle_module
+
+    m = oracle_module()
+    return m.Interpreter(model_content=model, num_threads=1,
+                         experimental_op_resolver_type=m.OpResolverType.BUILTIN_REF)
