@@ -41,7 +41,6 @@ def svdf_model(rng, batch=1, input_size=5, units=3, rank=2, memory=4, state=np.i
     extra_inputs: more tensor positions made model inputs; graph_only: return the Graph
     instead of the bytes (for shapes a file cannot hold)."""
     nf = units * rank
-    info = np.iinfo(state)
     if wt_scale is None:
         wt_scale = 2e-4 if state == np.int16 else 0.02
     wf = random_int(rng, (nf, input_size)) if wf is None else wf
@@ -293,24 +292,59 @@ def test_state_persists_and_resets():
     np.testing.assert_array_equal(ours.get_tensor(5), seq[0])
 
 
-def test_threads_and_small_memory_same_as_default():
-    """num_threads=2 and memory="small" run the SVDF (in a chain with a second one)
-    to the same outputs and states as the default interpreter."""
+def svdf_chain_model(rng):
+    """input [2, 16] -> SVDF (8 units, rank 2, memory 5, int16 state) -> SVDF (4 units,
+    rank 1, memory 3) -> output: two variable states live side by side in the arena."""
+    def layer(n_in, units, rank, memory, out_scale, out_zp):
+        nf = units * rank
+        st_scale, wt_scale = 0.5 / 256, 1e-3
+        return [spec((nf, n_in), np.int8, 0.01, 0, data=random_int(rng, (nf, n_in))),
+                spec((nf, memory), np.int16, wt_scale, 0,
+                     data=rng.integers(-1024, 1025, (nf, memory)).astype(np.int16)),
+                spec((units,), np.int32, float(np.float32(st_scale) * np.float32(wt_scale)),
+                     0, data=rng.integers(-20000, 20000, units).astype(np.int32)),
+                spec((2, nf * memory), np.int16, st_scale, 0),
+                spec((2, units), np.int8, out_scale, out_zp)]
+    specs = [spec((2, 16), np.int8, 0.05, 3)]
+    specs += layer(16, 8, 2, 5, 0.3, -4)  # tensors 1-5
+    specs += layer(8, 4, 1, 3, 0.2, 6)  # tensors 6-10
+    ts = [_tensor(sp, i, f"t{i}") for i, sp in enumerate(specs)]
+    ts[4].is_variable = ts[9].is_variable = True
+    ops = [Op(index=0, name="SVDF", version=3, inputs=[0, 1, 2, 3, 4], outputs=[5],
+              options=dict(rank=2, fused_activation_function=1)),
+           Op(index=1, name="SVDF", version=3, inputs=[5, 6, 7, 8, 9], outputs=[10],
+              options=dict(rank=1, fused_activation_function=1))]
+    return write_model(Graph(tensors=ts, ops=ops, inputs=[0], outputs=[10]))
+
+
+def test_chain_of_two_in_every_arena_mode():
+    """Two SVDFs in a chain: LiteRT against microdl's default arena, memory="small",
+    two threads and preserved tensors, over 12 invokes with a reset after the 7th;
+    the output and both states compared after every invoke."""
     rng = np.random.default_rng(4)
-    model, _ = svdf_model(rng, 2, 16, 8, 2, 5, state_scale=0.5 / 256, wt_scale=1e-3,
-                          out_scale=0.3)
+    model = svdf_chain_model(rng)
+    lite = reference_interpreter(model_content=model)
     runs = [microdl_interpreter(model), microdl_interpreter(model, num_threads=2),
-            microdl_interpreter(model, memory="small", preserve_inputs=False)]
-    for _ in range(7):
+            microdl_interpreter(model, memory="small", preserve_inputs=False),
+            microdl_interpreter(model, experimental_preserve_all_tensors=True)]
+    li, lo = lite.get_input_details()[0]["index"], lite.get_output_details()[0]["index"]
+    outs = []
+    for k in range(12):
+        if k == 7:
+            lite.reset_all_variables()
+            for it in runs:
+                it.reset_all_variables()
         x = random_int(rng, (2, 16))
-        got = []
-        for it in runs:
+        lite.set_tensor(li, x)
+        lite.invoke()
+        outs.append(lite.get_tensor(lo).copy())
+        for n, it in enumerate(runs):
             it.set_tensor(0, x)
             it.invoke()
-            got.append((it.get_tensor(5).copy(), it.get_tensor(4).copy()))
-        for g in got[1:]:
-            np.testing.assert_array_equal(g[0], got[0][0])
-            np.testing.assert_array_equal(g[1], got[0][1])
+            for t in (10, 4, 9):
+                np.testing.assert_array_equal(it.get_tensor(t), lite.get_tensor(t),
+                                              err_msg=f"run {n} invoke {k} tensor {t}")
+    assert len(np.unique(np.concatenate(outs))) > 8, "outputs do not vary"
 
 
 # ------------------------------------------------- one-op models vs TFLite Micro
