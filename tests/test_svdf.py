@@ -517,3 +517,43 @@ def unallocated_litert(model):
     m = oracle_module()
     return m.Interpreter(model_content=model, num_threads=1,
                          experimental_op_resolver_type=m.OpResolverType.BUILTIN_REF)
+
+
+def test_random_configurations():
+    """24 random configurations (shapes, scales log-uniform, zero points, bias or not,
+    int16 or int8 state) over 6 invokes each: int16 against LiteRT and numpy, int8
+    (TFLite Micro's form; TFLite Micro needs a bias) against TFLite Micro and numpy."""
+    rng = np.random.default_rng(2026)
+    for trial in range(24):
+        sdt = np.int16 if trial % 2 == 0 else np.int8
+        batch, input_size = int(rng.integers(1, 4)), int(rng.integers(1, 40))
+        units, rank = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        memory = int(rng.integers(1, 12))
+        wide = sdt == np.int16
+        kw = dict(state=sdt, bias=bool(rng.integers(0, 2)) or not wide,
+                  in_scale=float(10 ** rng.uniform(-3, 0)), in_zp=int(rng.integers(-128, 128)),
+                  wf_scale=float(10 ** rng.uniform(-3, -1)),
+                  state_scale=float(10 ** (rng.uniform(-4, -1) if wide else rng.uniform(-2, 0))),
+                  state_zp=0 if wide else int(rng.integers(-128, 128)),
+                  wt_scale=float(10 ** (rng.uniform(-4, -2) if wide else rng.uniform(-3, -1))),
+                  out_scale=float(10 ** rng.uniform(-2, 0)), out_zp=int(rng.integers(-128, 128)))
+        model, ref = svdf_model(rng, batch, input_size, units, rank, memory, **kw)
+        xs = [random_int(rng, (batch, input_size)) for _ in range(6)]
+        if wide:
+            run_sequence(model, ref, xs, reset_at=(4,))
+            continue
+        tflm = tflm_interpreter(model)
+        ours = microdl_interpreter(model, rounding="tflm")
+        for k, x in enumerate(xs):
+            tflm.set_input(x, 0)
+            tflm.invoke()
+            ours.set_tensor(0, x)
+            ours.invoke()
+            want = step_reference(ref, x)
+            where = f"trial {trial} invoke {k}: {kw}"
+            np.testing.assert_array_equal(ours.get_tensor(5), tflm.get_output(0), err_msg=where)
+            np.testing.assert_array_equal(ours.get_tensor(5), want, err_msg=where)
+            np.testing.assert_array_equal(
+                ours.get_tensor(4),
+                np.asarray(tflm.GetTensor(4, 0)["tensor_data"]).reshape(ref["state"].shape),
+                err_msg=where)
