@@ -71,9 +71,9 @@ def _reference_kernels(resolver):
     raise ValueError(f"Unrecognized passed in op resolver type: {resolver}")
 
 
-# LiteRT's RuntimeError when memory that views point at would be replaced.
 # LiteRT's reset_all_variables() before allocate_tensors() on a model with variables.
 _VARIABLES_UNALLOCATED = "tflite/core/subgraph.cc:1092 tensor.data.raw != nullptr was not true."
+# LiteRT's RuntimeError when memory that views point at would be replaced.
 _VIEWS_HELD = """There is at least 1 reference to internal data
       in the interpreter in the form of a numpy array or slice. Be sure to
       only hold the function returned from tensor() if you are using raw
