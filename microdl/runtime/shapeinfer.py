@@ -37,13 +37,14 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
                                       resolve_reshape)
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
+from microdl.runtime.ops import rearrange as rr
 
 RULES: dict = {}
 
 # Ops whose output has the shape of input 0.
 SAME_SHAPE = ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU",
               "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE",
-              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE")
+              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE", "LOG", "GELU")
 # Binary ops with NumPy broadcasting.
 BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
 
@@ -415,6 +416,71 @@ def _pad(op, g, prop):
     return [tuple(int(n) + pads[2 * d] + pads[2 * d + 1]
                   for d, n in enumerate(x.shape))]
 
+
+# The ops of microdl.runtime.ops.rearrange: their shape functions, shared with prepare.
+@rule("SPLIT")
+def _split(op, g, prop):
+    x = _input(op, g, 1)
+    axis = _ints(op, _input(op, g, 0), "axis")[0]
+    num = int(op.options.get("num_splits", len(op.outputs)))
+    return rr.split_shapes(op, x.shape, axis, rr.equal_splits(op, x.shape, axis, num))[1]
+
+
+@rule("SPLIT_V")
+def _split_v(op, g, prop):
+    x = _input(op, g, 0)
+    return rr.split_shapes(op, x.shape, _ints(op, _input(op, g, 2), "axis")[0],
+                           _ints(op, _input(op, g, 1), "size_splits"))[1]
+
+
+@rule("UNPACK")
+def _unpack(op, g, prop):
+    x = _input(op, g, 0)
+    return rr.unpack_shapes(op, x.shape, int(op.options.get("axis", 0)),
+                            int(op.options.get("num", len(op.outputs))))[1]
+
+
+@rule("SLICE")
+def _slice(op, g, prop):
+    x = _input(op, g, 0)
+    return [tuple(rr.slice_box(op, x.shape, _ints(op, _input(op, g, 1), "begin"),
+                               _ints(op, _input(op, g, 2), "size"))[1])]
+
+
+@rule("TILE")
+def _tile(op, g, prop):
+    return [rr.tile_shape(op, _input(op, g, 0).shape,
+                          _ints(op, _input(op, g, 1), "multiples"))]
+
+
+@rule("BROADCAST_TO")
+def _broadcast_to(op, g, prop):
+    return [rr.broadcast_to_shape(op, _input(op, g, 0).shape,
+                                  _ints(op, _input(op, g, 1), "shape"))]
+
+
+@rule("REVERSE_V2", "ZEROS_LIKE")
+def _same_as_input(op, g, prop):
+    return [tuple(_input(op, g, 0).shape)]
+
+
+@rule("DEPTH_TO_SPACE", "SPACE_TO_DEPTH")
+def _depth_to_space(op, g, prop):
+    return [rr.depth_to_space_shape(op, _input(op, g, 0).shape,
+                                    int(op.options.get("block_size", 0)),
+                                    op.name == "SPACE_TO_DEPTH")]
+
+
+@rule("GATHER")
+def _gather(op, g, prop):
+    return [rr.gather_shape(op, _input(op, g, 0).shape, _input(op, g, 1).shape,
+                            int(op.options.get("axis", 0)),
+                            int(op.options.get("batch_dims", 0)))[1]]
+
+
+@rule("FILL")
+def _fill(op, g, prop):
+    return [tuple(_ints(op, _input(op, g, 0), "dims"))]
 
 # ------------------------------------------------------------ resize requests
 _INDEX_CHECK = ("tflite/core/subgraph.cc:{line} tensor_index < context_.tensors_size "
