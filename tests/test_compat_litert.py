@@ -313,10 +313,20 @@ def only_float32_missing(err):
     return all("float32" in o["dtypes"] for o in err.ops)
 
 
+# Models LiteRT loads but cannot run safely, so never run there.
+LITERT_UNSAFE = {
+    # int8-state SVDF: LiteRT's kernel reads the int8 state as int16, past its end (heap
+    # corruption, an abort at exit).  tests/test_svdf.py checks it against TFLite Micro.
+    os.path.join("tflm", "keyword_scrambled_8bit.tflite"),
+}
+
+
 def load_pair(lite, rel):
     """(LiteRT, microdl) for a model both load; skips (allow_skip) a float32 model
     while microdl lacks float32 kernels, returns None for a model one of them refuses
-    for another reason (checked by the tests below)."""
+    for another reason (checked by the tests below) or one of LITERT_UNSAFE."""
+    if rel in LITERT_UNSAFE:
+        return None
     path = os.path.join(SHARED_MODELS, rel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -472,8 +482,7 @@ def test_the_shared_models_are_covered(lite):
 def test_models_microdl_refuses_name_their_ops():
     """The shared models microdl cannot run (other than the float32 ones) raise
     UnsupportedOpError naming the op, never a crash or a wrong answer."""
-    for rel, op in [("tflm/keyword_scrambled_8bit.tflite", "SVDF"),
-                    ("tflm/trained_lstm_int8.tflite", "UNIDIRECTIONAL_SEQUENCE_LSTM")]:
+    for rel, op in [("tflm/trained_lstm_int8.tflite", "UNIDIRECTIONAL_SEQUENCE_LSTM")]:
         with pytest.raises(UnsupportedOpError, match=op):
             md.Interpreter(model_path=os.path.join(SHARED_MODELS, rel))
 

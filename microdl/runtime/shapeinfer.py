@@ -264,6 +264,20 @@ def _fully_connected(op, g, prop):
     return [(x.size // depth, out_c)]
 
 
+@rule("SVDF")
+def _svdf(op, g, prop):
+    """[batch, input_size] x feature weights [num_filters, input_size] ->
+    [batch, num_filters / rank] (svdf.cc).  The state keeps its file shape (a variable
+    tensor), so a new batch is refused by prepare."""
+    x = _input(op, g, 0)
+    num_filters = _rank(op, _input(op, g, 1), 2, "feature weights")[0]
+    rank = int(op.options.get("rank", 0))
+    if len(x.shape) != 2 or rank <= 0 or num_filters % rank:
+        raise ModelError(f"op {op.index} ({op.name}): input shape {tuple(x.shape)} / "
+                         f"rank {rank} do not give an SVDF output shape")
+    return [(int(x.shape[0]), num_filters // rank)]
+
+
 @rule("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool(op, g, prop):
     """[N, H, W, C] -> [N, out(H), out(W), C] (pooling.cc)."""
