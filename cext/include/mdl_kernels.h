@@ -12,6 +12,7 @@
 #include "mdl_hybrid.h"
 #include "mdl_float.h"
 #include "mdl_svdf.h"
+#include "mdl_compare.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

@@ -38,15 +38,18 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
 from microdl.runtime.ops import rearrange as rr
+from microdl.runtime.ops.compare import select_shape
 
 RULES: dict = {}
 
 # Ops whose output has the shape of input 0.
 SAME_SHAPE = ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU",
               "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE",
-              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE", "LOG", "GELU")
+              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE", "LOG", "GELU", "LOGICAL_NOT")
 # Binary ops with NumPy broadcasting.
-BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
+BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
+             "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
+             "LOGICAL_AND", "LOGICAL_OR")
 
 
 def rule(*names):
@@ -481,6 +484,11 @@ def _gather(op, g, prop):
 @rule("FILL")
 def _fill(op, g, prop):
     return [tuple(_ints(op, _input(op, g, 0), "dims"))]
+
+
+@rule("SELECT", "SELECT_V2")
+def _select(op, g, prop):
+    return [select_shape(op, *(_input(op, g, k).shape for k in range(3)))]
 
 # ------------------------------------------------------------ resize requests
 _INDEX_CHECK = ("tflite/core/subgraph.cc:{line} tensor_index < context_.tensors_size "

@@ -4,6 +4,7 @@ from microdl.runtime.ops import fully_connected  # noqa: F401
 from microdl.runtime.ops import conv  # noqa: F401
 from microdl.runtime.ops import data  # noqa: F401
 from microdl.runtime.ops import rearrange  # noqa: F401
+from microdl.runtime.ops import compare  # noqa: F401
 from microdl.runtime.ops import elementwise  # noqa: F401
 from microdl.runtime.ops import pooling  # noqa: F401
 from microdl.runtime.ops import activations  # noqa: F401
