@@ -1,7 +1,7 @@
-"""int8 EXP, LOG and GELU (lookup tables of the float32 function, LUTPopulate) against
-LiteRT's reference kernels over all 256 input values and random quantizations, plus
-an independent float64 numpy oracle within one output step, the overflow and
-non-finite cases, and the refusals."""
+"""int8 EXP, LOG, GELU (lookup tables of the float32 function, LUTPopulate), ABS and NEG
+(tables of LiteRT's integer kernels) against LiteRT's reference kernels over all 256
+input values and random quantizations, plus an independent float64 numpy oracle
+within one output step, the overflow and non-finite cases, and the refusals."""
 import math
 
 import numpy as np
@@ -74,3 +74,17 @@ def test_shapes_and_refusals():
     m = op_model("EXP", [spec((4,), np.int16, scale=0.01)], [spec((4,), np.int16, scale=0.01)])
     with pytest.raises(UnsupportedOpError, match="int16"):
         Interpreter(model_content=m)
+
+
+@pytest.mark.parametrize("name", ["ABS", "NEG"])
+def test_abs_and_neg_match_litert_on_every_input(name):
+    rng = np.random.default_rng(20 + len(name))
+    for in_q, out_q in quantizations(rng, 25, name):
+        # ABS: output scales around the input's (ratios 0.3-3), where LiteRT runs.
+        out_q = (float(F32(in_q[0] * 10 ** rng.uniform(-0.5, 0.5))), out_q[1])
+        assert_same_as_litert(model(name, in_q, out_q), [ALL])
+    got, = run_microdl(model("NEG", (0.1, 0), (0.1, 0)), [ALL])
+    np.testing.assert_array_equal(got, (-ALL.astype(np.int64)).astype(np.int8))  # wraps
+    got, = run_microdl(model("ABS", (0.1, -5), (0.1, -5)), [ALL])
+    np.testing.assert_array_equal(got, np.clip(np.abs(ALL.astype(np.int64) + 5) - 5,
+                                               -128, 127))

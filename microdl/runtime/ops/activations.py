@@ -1,5 +1,5 @@
 """Activations: SOFTMAX, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU, RELU6,
-RELU_N1_TO_1, and the int8 lookup-table forms of EXP, LOG and GELU.
+RELU_N1_TO_1, and the int8 lookup-table forms of EXP, LOG, GELU, ABS and NEG.
 
 Supported: int8 for all (any shape, per-tensor quantization); int16 for LEAKY_RELU,
 RELU, RELU6 and RELU_N1_TO_1 (zero points 0, as LiteRT requires).  The C kernels are in
@@ -82,7 +82,7 @@ ACTIVATION_ROUNDING = ROUNDING_DOUBLE
 # Highest op version LiteRT's BuiltinRefOpResolver registers for each op.
 MAX_VERSION = {"SOFTMAX": 3, "LOGISTIC": 3, "TANH": 3, "HARD_SWISH": 1,
                "LEAKY_RELU": 2, "RELU": 3, "RELU6": 3, "RELU_N1_TO_1": 1,
-               "EXP": 2, "LOG": 2, "GELU": 2}
+               "EXP": 2, "LOG": 2, "GELU": 2, "ABS": 5, "NEG": 2}
 
 # int8 values in lookup-table order: entry i holds the result for int8(i)
 # (0..127, then -128..-1), the order TFLite's LUTPopulate<int8_t> uses.
@@ -397,6 +397,21 @@ def prepare_exp_log_gelu(op, graph, ctx):
         fn = exp_f32 if op.name == "EXP" else log_f32
     return [lut_node(x, y, float_function_table(in_s, in_zp, out_s, out_zp, fn,
                                                 saturate=op.name == "EXP"))]
+
+
+@register("ABS", "NEG")
+def prepare_abs_neg(op, graph, ctx):
+    """int8 [any shape] -> int8 [same shape], lookup tables of LiteRT's integer
+    kernels (elementwise.cc AbsEvalQuantized, neg.cc): ABS requantizes |q - input_zp|
+    by input_scale / output_scale (float32 scales divided in double, QuantizeMultiplier,
+    double rounding) and adds the output zero point; NEG negates the raw value (int8
+    wrap: -(-128) is -128) and ignores both quantizations, as LiteRT does."""
+    x, y, (in_s, in_zp), (out_s, out_zp) = _unary_io(op, graph, [INT8])
+    if op.name == "NEG":
+        return [lut_node(x, y, to_int8_table(-LUT_INPUTS))]
+    mult, shift = multiplier_of(float(F32(in_s)) / float(F32(out_s)), "ABS")
+    v = requantize_r(np.abs(LUT_INPUTS - in_zp), mult, shift, ACTIVATION_ROUNDING) + out_zp
+    return [lut_node(x, y, to_int8_table(np.clip(v, -128, 127)))]
 
 
 @register("LOGISTIC", "TANH")
