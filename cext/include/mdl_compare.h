@@ -83,6 +83,37 @@ MDL_DECLARE_PARAMS(mdl_select_params, MDL_SELECT_PARAMS)
   F(op)             /* MDL_LOGICAL_AND / OR / NOT */
 MDL_DECLARE_PARAMS(mdl_logical_params, MDL_LOGICAL_PARAMS)
 
+/* arg_minmax: ARG_MAX / ARG_MIN over the middle dimension of an input viewed as
+ * [outer, axis_size, inner]: out[o * inner + i] = the index of the first maximum
+ * (minimum) along the axis (reference/arg_min_max.h: strict comparison, so ties keep
+ * the first index).  Input kind S8 / S16 / S32 / F32 / U8, output int32 or int64. */
+#define MDL_ARG_MINMAX_PARAMS(F, A)                                   \
+  F(outer)       /* product of the dimensions before the axis */     \
+  F(axis_size)   /* the axis extent (>= 1) */                         \
+  F(inner)       /* product of the dimensions after the axis */      \
+  F(is_max)      /* 1: ARG_MAX, 0: ARG_MIN */                         \
+  F(kind)        /* MDL_CMP_KIND_* of the input */                    \
+  F(out_bytes)   /* 4: int32 output, 8: int64 */
+MDL_DECLARE_PARAMS(mdl_arg_minmax_params, MDL_ARG_MINMAX_PARAMS)
+
+/* reduce_minmax: REDUCE_MAX / REDUCE_MIN of raw values over some axes.  The input is a
+ * row-major box `dims`; out_strides[d] is the output element stride of input dimension
+ * d (0 for a reduced one), so input element idx lands on output
+ * sum_d idx[d] * out_strides[d] (as MEAN, mdl_pooling.h).  Kind S8 / S16 / S32. */
+#define MDL_REDUCE_MINMAX_PARAMS(F, A)                                       \
+  A(dims, 6)        /* input shape, outermost first (>= 1 each) */          \
+  A(out_strides, 6) /* output stride per input dimension, 0 where reduced */ \
+  F(output_size)    /* output elements */                                    \
+  F(is_max)         /* 1: REDUCE_MAX, 0: REDUCE_MIN */                       \
+  F(kind)           /* MDL_CMP_KIND_S8 / S16 / S32 */
+MDL_DECLARE_PARAMS(mdl_reduce_minmax_params, MDL_REDUCE_MINMAX_PARAMS)
+
+mdl_status mdl_arg_minmax(const mdl_arg_minmax_params* p, const void* input, void* out);
+mdl_status mdl_reduce_minmax(const mdl_reduce_minmax_params* p, const void* input,
+                             void* out);
+mdl_status mdl_node_arg_minmax(const mdl_node* node);
+mdl_status mdl_node_reduce_minmax(const mdl_node* node);
+
 mdl_status mdl_compare(const mdl_compare_params* p, const void* in1, const void* in2,
                        uint8_t* out);
 mdl_status mdl_minmax(const mdl_minmax_params* p, const void* in1, const void* in2,

@@ -267,3 +267,89 @@ mdl_status mdl_node_logical(const mdl_node* n) {
   return mdl_logical((const mdl_logical_params*)n->params, (const uint8_t*)n->in[0],
                      (const uint8_t*)n->in[1], (uint8_t*)n->out);
 }
+
+/* ------------------------------------------------------------- arg_minmax */
+#define ARG_LOOP(T)                                                                   \
+  do {                                                                                \
+    const T* x = (const T*)input;                                                     \
+    for (int32_t o = 0; o < p->outer; ++o) {                                          \
+      for (int32_t i = 0; i < p->inner; ++i) {                                        \
+        const T* row = x + (size_t)o * p->axis_size * p->inner + i;                   \
+        T best = row[0];                                                              \
+        int32_t at = 0;                                                               \
+        for (int32_t k = 1; k < p->axis_size; ++k) {                                  \
+          const T v = row[(size_t)k * p->inner];                                      \
+          if (p->is_max ? v > best : v < best) {                                      \
+            best = v;                                                                 \
+            at = k;                                                                   \
+          }                                                                           \
+        }                                                                             \
+        const size_t j = (size_t)o * p->inner + i;                                    \
+        if (p->out_bytes == 8) {                                                      \
+          ((int64_t*)out)[j] = at;                                                    \
+        } else {                                                                      \
+          ((int32_t*)out)[j] = at;                                                    \
+        }                                                                             \
+      }                                                                               \
+    }                                                                                 \
+  } while (0)
+
+mdl_status mdl_arg_minmax(const mdl_arg_minmax_params* p, const void* input, void* out) {
+  if (p->axis_size < 1 || p->outer < 0 || p->inner < 0 ||
+      (p->out_bytes != 4 && p->out_bytes != 8)) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  switch (p->kind) {
+    case MDL_CMP_KIND_S8: ARG_LOOP(int8_t); break;
+    case MDL_CMP_KIND_S16: ARG_LOOP(int16_t); break;
+    case MDL_CMP_KIND_S32: ARG_LOOP(int32_t); break;
+    case MDL_CMP_KIND_F32: ARG_LOOP(float); break;
+    case MDL_CMP_KIND_U8: ARG_LOOP(uint8_t); break;
+    default: return MDL_ERR_BAD_PARAM;
+  }
+  return MDL_OK;
+}
+
+/* ---------------------------------------------------------- reduce_minmax */
+#define REDUCE_LOOP(T, LOWEST, HIGHEST)                                               \
+  do {                                                                                \
+    const T* x = (const T*)input;                                                     \
+    T* y = (T*)out;                                                                   \
+    for (int32_t o = 0; o < p->output_size; ++o) y[o] = p->is_max ? LOWEST : HIGHEST; \
+    int32_t idx[NDIMS] = {0, 0, 0, 0, 0, 0};                                          \
+    ptrdiff_t at = 0;                                                                 \
+    for (size_t e = 0; e < total; ++e) {                                              \
+      const T v = x[e];                                                               \
+      if (p->is_max ? v > y[at] : v < y[at]) y[at] = v;                               \
+      for (int d = NDIMS - 1; d >= 0; --d) {                                          \
+        at += p->out_strides[d];                                                      \
+        if (++idx[d] < p->dims[d]) break;                                             \
+        at -= (ptrdiff_t)p->out_strides[d] * p->dims[d];                              \
+        idx[d] = 0;                                                                   \
+      }                                                                               \
+    }                                                                                 \
+  } while (0)
+
+mdl_status mdl_reduce_minmax(const mdl_reduce_minmax_params* p, const void* input,
+                             void* out) {
+  size_t total = 1;
+  for (int d = 0; d < NDIMS; ++d) {
+    if (p->dims[d] < 1) return MDL_OK; /* an empty input: prepare refuses it */
+    total *= (size_t)p->dims[d];
+  }
+  switch (p->kind) {
+    case MDL_CMP_KIND_S8: REDUCE_LOOP(int8_t, INT8_MIN, INT8_MAX); break;
+    case MDL_CMP_KIND_S16: REDUCE_LOOP(int16_t, INT16_MIN, INT16_MAX); break;
+    case MDL_CMP_KIND_S32: REDUCE_LOOP(int32_t, INT32_MIN, INT32_MAX); break;
+    default: return MDL_ERR_BAD_PARAM;
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_arg_minmax(const mdl_node* n) {
+  return mdl_arg_minmax((const mdl_arg_minmax_params*)n->params, n->in[0], n->out);
+}
+
+mdl_status mdl_node_reduce_minmax(const mdl_node* n) {
+  return mdl_reduce_minmax((const mdl_reduce_minmax_params*)n->params, n->in[0], n->out);
+}

@@ -54,6 +54,8 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(minmax, MDL_MINMAX_PARAMS)
     MDL_KERNEL(select, MDL_SELECT_PARAMS)
     MDL_KERNEL(logical, MDL_LOGICAL_PARAMS)
+    MDL_KERNEL(arg_minmax, MDL_ARG_MINMAX_PARAMS)
+    MDL_KERNEL(reduce_minmax, MDL_REDUCE_MINMAX_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -38,7 +38,8 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
 from microdl.runtime.ops import rearrange as rr
-from microdl.runtime.ops.compare import select_shape
+from microdl.runtime.ops.compare import (arg_output_shape, reduce_output_shape,
+                                         select_shape)
 
 RULES: dict = {}
 
@@ -484,6 +485,19 @@ def _gather(op, g, prop):
 @rule("FILL")
 def _fill(op, g, prop):
     return [tuple(_ints(op, _input(op, g, 0), "dims"))]
+
+
+@rule("ARG_MAX", "ARG_MIN")
+def _arg_minmax(op, g, prop):
+    return [arg_output_shape(op, _input(op, g, 0).shape,
+                             _ints(op, _input(op, g, 1), "axis")[0])[1]]
+
+
+@rule("REDUCE_MAX", "REDUCE_MIN")
+def _reduce_minmax(op, g, prop):
+    return [reduce_output_shape(op, _input(op, g, 0).shape,
+                                _ints(op, _input(op, g, 1), "axes"),
+                                bool(op.options.get("keep_dims", False)))[1]]
 
 
 @rule("SELECT", "SELECT_V2")

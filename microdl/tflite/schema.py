@@ -58,7 +58,7 @@ _OPTIONS_FOR_OP = {
     "REVERSE_V2": "ReverseV2Options", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
     "SPACE_TO_DEPTH": "SpaceToDepthOptions", "GATHER": "GatherOptions",
     "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions", "GELU": "GeluOptions",
-    "EXP": "ExpOptions",
+    "EXP": "ExpOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
 }
 
 

@@ -19,6 +19,11 @@ logical.cc):
 - SELECT_V2 picks x where the bool condition holds, else y, all three broadcast;
   SELECT (v1) takes a condition of x's shape, or of x's first dimension only.
 - The logical ops work on bool tensors.
+- ARG_MAX / ARG_MIN (int8, int16, int32, float32 inputs; int32 or int64 output) give
+  the first index of the extreme along one constant axis; REDUCE_MAX / REDUCE_MIN
+  (int8, int16, int32) take the raw extreme over constant axes, keep_dims or not (the
+  output must share an int8 / int16 input's quantization, as LiteRT's raw kernel
+  assumes).
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, INT64, UINT
                                         check_shape, per_tensor_quant, require_dtype,
                                         tensor_at)
 from microdl.runtime.ops.elementwise import broadcast_shape
+from microdl.runtime.ops.pooling import mean_output_shape, mean_plan, resolve_axes
 
 BOOL = np.dtype(np.bool_)
 NDIMS = 6  # MDL_BCAST_DIMS
@@ -40,7 +46,9 @@ LOGICAL = {"LOGICAL_AND": 0, "LOGICAL_OR": 1, "LOGICAL_NOT": 2}
 KIND = {INT16: 1, INT32: 2, FLOAT32: 3, BOOL: 4, UINT8: 4, INT64: 5, INT8: 6}
 MAX_VERSION = {"LESS": 3, "LESS_EQUAL": 3, "GREATER": 3, "GREATER_EQUAL": 3,
                "EQUAL": 4, "NOT_EQUAL": 3, "MINIMUM": 4, "MAXIMUM": 4, "SELECT": 4,
-               "SELECT_V2": 2, "LOGICAL_AND": 1, "LOGICAL_OR": 1, "LOGICAL_NOT": 1}
+               "SELECT_V2": 2, "LOGICAL_AND": 1, "LOGICAL_OR": 1, "LOGICAL_NOT": 1,
+               "ARG_MAX": 3, "ARG_MIN": 3, "REDUCE_MAX": 3, "REDUCE_MIN": 3}
+TFLITE_INT32, TFLITE_INT64 = 2, 4  # tflite TensorType codes (ARG_MAX's output_type)
 # The rounding of LiteRT 2.3's elementwise kernels (measured, as for ADD): double.
 KERNEL_ROUNDING = ROUNDING_DOUBLE
 
@@ -211,3 +219,82 @@ def prepare_logical(op, graph, ctx):
     return [Node("logical", dict(dims=dims, in1_strides=strides[0],
                                  in2_strides=strides[-1], op=LOGICAL[op.name]),
                  [t.index for t in ins], y.index)]
+
+
+def _axes_operand(op, graph, k, what):
+    t = tensor_at(graph, op, k)
+    require_dtype(t, INT32, INT64)
+    if t.data is None:
+        raise Unsupported(f"{what} (tensor {t.index}) must be constant (microdl has "
+                          f"static shapes)")
+    return [int(v) for v in np.asarray(t.data).ravel()]
+
+
+def arg_output_shape(op, in_shape, axis):
+    (a,) = resolve_axes(op, [axis], len(in_shape))
+    return a, tuple(int(d) for k, d in enumerate(in_shape) if k != a)
+
+
+@register("ARG_MAX", "ARG_MIN")
+def prepare_arg_minmax(op, graph, ctx):
+    """ARG_MAX / ARG_MIN(input, axis: constant one-element int32/int64), options
+    output_type int32 / int64: the input's shape without the axis."""
+    _version(op)
+    _io(op, 2)
+    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8, INT16, INT32, FLOAT32, UINT8)
+    require_dtype(y, INT32, INT64)
+    axes = _axes_operand(op, graph, 1, "axis")
+    if len(axes) != 1:
+        raise ModelError(f"op {op.index} ({op.name}): axis must have one element, has "
+                         f"{len(axes)}")
+    want = op.options.get("output_type")
+    if want is not None and want != {INT32: TFLITE_INT32, INT64: TFLITE_INT64}[
+            np.dtype(y.dtype)]:
+        raise ModelError(f"op {op.index} ({op.name}): output_type {want} but the output "
+                         f"tensor is {np.dtype(y.dtype).name}")
+    a, shape = arg_output_shape(op, x.shape, axes[0])
+    check_shape(op, y, shape)
+    n = int(x.shape[a])
+    if n < 1:
+        raise ModelError(f"op {op.index} ({op.name}): the axis is empty")
+    if y.size == 0:
+        return []
+    outer = int(np.prod(x.shape[:a], dtype=np.int64))
+    inner = int(np.prod(x.shape[a + 1:], dtype=np.int64))
+    return [Node("arg_minmax", dict(outer=outer, axis_size=n, inner=inner,
+                                    is_max=int(op.name == "ARG_MAX"),
+                                    kind=KIND[np.dtype(x.dtype)],
+                                    out_bytes=np.dtype(y.dtype).itemsize),
+                 [x.index], y.index)]
+
+
+def reduce_output_shape(op, in_shape, axes, keep_dims):
+    axes = resolve_axes(op, axes, len(in_shape))
+    return axes, mean_output_shape(tuple(int(d) for d in in_shape), axes, keep_dims)
+
+
+@register("REDUCE_MAX", "REDUCE_MIN")
+def prepare_reduce_minmax(op, graph, ctx):
+    """REDUCE_MAX / REDUCE_MIN(input, axes: constant int32/int64), option keep_dims;
+    int8 / int16 / int32 raw values."""
+    _version(op)
+    _io(op, 2)
+    x, y = tensor_at(graph, op, 0), tensor_at(graph, op, 0, "output")
+    require_dtype(x, INT8, INT16, INT32)
+    _same_dtypes(op, x, y)
+    if np.dtype(x.dtype) in (INT8, INT16):
+        _same_quant(op, [x, y])
+    axes, shape = reduce_output_shape(op, x.shape, _axes_operand(op, graph, 1, "axes"),
+                                      bool(op.options.get("keep_dims", False)))
+    check_shape(op, y, shape)
+    if x.size == 0:
+        raise Unsupported("REDUCE_MAX / REDUCE_MIN of an empty tensor")
+    plan = mean_plan(tuple(int(d) for d in x.shape), axes)
+    if plan is None:
+        raise Unsupported("a reduction over more than 6 alternating dimension groups")
+    return [Node("reduce_minmax", dict(dims=plan[0], out_strides=plan[1],
+                                       output_size=y.size,
+                                       is_max=int(op.name == "REDUCE_MAX"),
+                                       kind=KIND[np.dtype(x.dtype)]),
+                 [x.index], y.index)]
