@@ -7,6 +7,7 @@ in memory.py, the hardware presets in config.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_O
                                 SOFTMAX_PASSES, COPY_PASSES, concatenation, conv_like,
                                 elementwise, pad, pooling, softmax, written_in_place)
 from microdl.npu.memory import Traffic, arena_for, placement
+from microdl.npu.recurrent import (boundary_tensors, cpu_reason, lstm_dims,
+                                   lstm_step_graph)
 from microdl.tflite import read_model
 
 
@@ -40,7 +43,8 @@ class LayerEstimate:
             (one block of the faster stage), the first read's and the last write's
             memory latency, and op_overhead_cycles (once per pass).
         cycles: max(compute_cycles, memory_cycles) + overhead_cycles.
-        bound: "compute", "memory", or "none" for free operators (RESHAPE...).
+        bound: "compute", "memory", "none" for free operators (RESHAPE...), or
+            "cpu" for operators Vela leaves to the CPU (0 NPU cycles).
         sram_bytes: bytes read from + written to SRAM.
         offchip_bytes: bytes read from + written to off-chip memory.
         utilization: macs / (cycles * macs_per_cycle), 0..1.
@@ -77,8 +81,9 @@ class Estimate:
         total_cycles: sum of the layers' cycles (NPU cycles).
         latency_s: total_cycles / clock_hz, in seconds.
         inferences_per_s: 1 / latency_s.
-        total_macs: MACs of one inference.
-        mac_utilization: total_macs / (total_cycles * macs_per_cycle), 0..1.
+        total_macs: MACs of one inference (CPU operators' included).
+        mac_utilization: the NPU operators' MACs / (total_cycles * macs_per_cycle),
+            0..1.
         sram_bytes_read_written: bytes moved to and from SRAM per inference.
         offchip_bytes: bytes moved to and from off-chip memory per inference.
         sram_bandwidth_bytes_per_s / offchip_bandwidth_bytes_per_s: those bytes over
@@ -183,6 +188,15 @@ def estimate(model, config) -> Estimate:
 def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
                     where=None):
     weights = WeightSizer(graph, cfg)
+    # Operators Vela leaves to the CPU cost no NPU cycles; the tensors they exchange
+    # with NPU operators are inputs/outputs of separate NPU command streams: they
+    # live where the network's input and output do and are stored plain NHWC.
+    cpu = {op.index: r for op in graph.ops for r in [cpu_reason(op, graph)] if r}
+    if cpu:
+        b_in, b_out = boundary_tensors(graph, cpu)
+        graph = dataclasses.replace(
+            graph, inputs=list(graph.inputs) + sorted(b_in - set(graph.inputs)),
+            outputs=list(graph.outputs) + sorted(b_out - set(graph.outputs)))
     # Which memory each activation tensor lives in.
     intermediates_fit = arena_bytes <= cfg.sram_bytes
     io = set(graph.inputs) | set(graph.outputs)
@@ -198,10 +212,15 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
             return "offchip"
         return "offchip" if (t in io or not intermediates_fit) else "sram"
 
-    fusable = _fusable_luts(graph)
+    fusable = {k: v for k, v in _fusable_luts(graph).items()
+               if k not in cpu and v not in cpu}
     layers = []
     for op in graph.ops:
-        if op.index in fusable:
+        if op.index in cpu:
+            layers.append(_cpu_layer(op, graph, cpu[op.index]))
+        elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            layers.append(_lstm_layer(op, graph, cfg, place))
+        elif op.index in fusable:
             layers.append(_fused_lut(op, graph, cfg, layers[fusable[op.index]]))
         else:
             layers.append(_layer(op, graph, cfg, place, weights,
@@ -209,6 +228,7 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
     total = float(sum(layer.cycles for layer in layers))
     latency = total / cfg.clock_hz
     macs = int(sum(layer.macs for layer in layers))
+    npu_macs = int(sum(la.macs for la in layers if la.bound != "cpu"))
     sram = int(sum(layer.sram_bytes for layer in layers))
     offchip = int(sum(layer.offchip_bytes for layer in layers))
     encoded = weights.total_encoded()
@@ -217,7 +237,7 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
         config=cfg, layers=layers, total_cycles=total, latency_s=latency,
         inferences_per_s=(1.0 / latency) if latency > 0 else math.inf,
         total_macs=macs,
-        mac_utilization=macs / (total * cfg.macs_per_cycle) if total > 0 else 0.0,
+        mac_utilization=npu_macs / (total * cfg.macs_per_cycle) if total > 0 else 0.0,
         sram_bytes_read_written=sram, offchip_bytes=offchip,
         sram_bandwidth_bytes_per_s=sram / latency if latency > 0 else 0.0,
         offchip_bandwidth_bytes_per_s=offchip / latency if latency > 0 else 0.0,
@@ -359,13 +379,19 @@ def _written_in_place(op, g):
 
 
 LUT_BYTES = {1: 256, 2: 2048}    # table bytes: int8 256 x 1 B, int16 512 x 4 B
+# int16 sigmoid and tanh are functions of Ethos-U's output stage itself: no table
+# (Vela builds lookup tables for them only for 8-bit data).
+NATIVE_INT16_ACTIVATIONS = frozenset({"LOGISTIC", "TANH"})
 
 
 def _lut_load_cycles(op, g, cfg):
     """Cycles to DMA the activation's lookup table into the NPU before the operator
     runs (from off-chip memory when the weights live there): table bytes over the
-    bandwidth plus the read latency; not hidden under the operator."""
+    bandwidth plus the read latency; not hidden under the operator.  0 for the
+    int16 sigmoid and tanh the output stage computes without a table."""
     esize = np.dtype(g.tensors[op.outputs[0]].dtype).itemsize
+    if esize == 2 and op.name in NATIVE_INT16_ACTIVATIONS:
+        return 0.0
     nbytes = LUT_BYTES.get(esize, 2048)
     if cfg.weights_in == "offchip":
         return nbytes / cfg.offchip_bytes_per_cycle + cfg.offchip_read_latency_cycles
@@ -383,6 +409,70 @@ def _fused_lut(op, g, cfg, host: LayerEstimate) -> LayerEstimate:
     return LayerEstimate(op.index, op.name, tuple(y.shape), 0, float(extra), 0.0, 0.0,
                          float(extra), "compute" if extra > 0 else "none", 0, 0, 0.0,
                          note=f"fused into layer {host.index}'s output stage")
+
+
+# ------------------------------------------------------------------ CPU, LSTM
+def _cpu_layer(op, g, reason) -> LayerEstimate:
+    """An operator Vela leaves to the CPU: 0 NPU cycles (Vela reports it so), its
+    MACs still counted."""
+    out = tuple(g.tensors[op.outputs[0]].shape) if op.outputs else ()
+    return LayerEstimate(op.index, op.name, out, int(op_macs(op, g)), 0.0, 0.0, 0.0,
+                         0.0, "cpu", 0, 0, 0.0, note=reason)
+
+
+def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM unrolled as Vela does (recurrent.lstm_step_graph):
+    one time step's operations costed by the ordinary formulas, times the steps.
+    The step's features are a slice of the LSTM's input and its copy lands in the
+    LSTM's output (`place` of those); the output and cell states are the variable
+    tensors, which persist between invokes in the CPU-visible arena: off-chip
+    unless every activation lives in SRAM (Vela's memory modes)."""
+    step, steps = lstm_step_graph(op, g)
+    x_place, y_place = place(op.inputs[0]), place(op.outputs[0])
+    state_place = "sram" if cfg.activations_in == "sram" else "offchip"
+    feature, sequence_out = step.inputs[0], step.outputs[-1]
+
+    def step_place(t):
+        if t == feature:
+            return x_place
+        if t == sequence_out:
+            return y_place
+        if t in step.inputs or t in step.outputs:
+            return state_place
+        return "offchip" if cfg.activations_in == "offchip" else "sram"
+
+    weights = WeightSizer(step, cfg)
+    fusable = _fusable_luts(step)
+    parts = []
+    for sop in step.ops:
+        if sop.index in fusable:
+            parts.append(_fused_lut(sop, step, cfg, parts[fusable[sop.index]]))
+        else:
+            parts.append(_layer(sop, step, cfg, step_place, weights, False))
+    per_gate = {}
+    for sop, la in zip(step.ops, parts):
+        gate = sop.options["gate"]
+        per_gate[gate] = per_gate.get(gate, 0.0) + la.cycles
+    compute = steps * sum(la.compute_cycles for la in parts)
+    memory = steps * sum(la.memory_cycles for la in parts)
+    overhead = steps * sum(la.overhead_cycles for la in parts)
+    cycles = steps * sum(la.cycles for la in parts)
+    macs = int(op_macs(op, g))
+    y = g.tensors[op.outputs[0]]
+    _, batch, _, _, _ = lstm_dims(op, g)
+    note = (f"unrolled as Vela does: {steps} steps (batch {batch} each) x "
+            f"{len(step.ops)} operations (8 FULLY_CONNECTED, ADD+LUT per gate, "
+            f"clamps, cell/output-state MUL/ADD/TANH, copy); cycles per step: " +
+            ", ".join(f"{k} {v:,.0f}" for k, v in per_gate.items()))
+    return LayerEstimate(
+        index=op.index, op_name=op.name, output_shape=tuple(y.shape), macs=macs,
+        compute_cycles=float(compute), memory_cycles=float(memory),
+        overhead_cycles=float(overhead), cycles=float(cycles),
+        bound="compute" if compute >= memory else "memory",
+        sram_bytes=int(steps * sum(la.sram_bytes for la in parts)),
+        offchip_bytes=int(steps * sum(la.offchip_bytes for la in parts)),
+        utilization=float(min(macs / (cycles * cfg.macs_per_cycle), 1.0))
+        if cycles > 0 else 0.0, note=note)
 
 
 # ------------------------------------------------------------------ one layer

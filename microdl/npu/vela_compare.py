@@ -15,7 +15,9 @@ microdl's operators are merged into groups until every group has Vela rows: an
 operator Vela removed or fused (RESHAPE, a PAD folded into the next convolution's
 padding) joins the operator that consumes its output; a convolution that Vela writes
 straight into a CONCATENATION's output (its rows name the concatenation's tensor, with
-``Original Operator`` Conv2D) joins that concatenation.  Cycles are compared per group.
+``Original Operator`` Conv2D) joins that concatenation.  Rows naming ``<unnamed>``
+(the model's tensors have no names) are aligned by operator type in execution order.
+Cycles are compared per group.
 """
 from __future__ import annotations
 
@@ -33,8 +35,10 @@ _VELA_TYPE = {
     "AVERAGE_POOL_2D": "AvgPool", "ADD": "Add", "CONCATENATION": "Concat",
     "HARD_SWISH": "HardSwish", "LOGISTIC": "Sigmoid", "MEAN": "Mean", "PAD": "Pad",
     "RESHAPE": "Reshape", "SOFTMAX": "Softmax", "MUL": "Mul", "SUB": "Sub",
-    "QUANTIZE": "Quantize", "TANH": "Tanh",
+    "QUANTIZE": "Quantize", "TANH": "Tanh", "SVDF": "Svdf",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLstm",
 }
+UNNAMED = "<unnamed>"     # Vela's Name for a tensor without a name in the model
 
 
 def match_layers(graph, rows):
@@ -76,11 +80,43 @@ def match_layers(graph, rows):
 
     row_op = {}
     orphans = []
-    names = sorted(by_name, key=len, reverse=True)
+    names = sorted((n for n in by_name if n), key=len, reverse=True)
     pending = []
+    cursor = [0]
+
+    def aligned(row):
+        """The operator of a row naming an unnamed tensor: Vela's rows come in
+        execution order, so the next operator (from the last one matched so) of
+        the row's type; a row without a suffix moves on to the next operator when
+        that one is of the same type and the current one already has rows."""
+        vtype = str(row.get("Original Operator", ""))
+        name = str(row.get("Name", ""))
+        c = cursor[0]
+        if c < len(ops) and _VELA_TYPE.get(ops[c].name) == vtype:
+            has = c in row_op.values()
+            nxt = c + 1
+            if (has and name == UNNAMED and nxt < len(ops) and
+                    _VELA_TYPE.get(ops[nxt].name) == vtype):
+                c = nxt
+        else:
+            c = next((i for i in range(c, len(ops))
+                      if _VELA_TYPE.get(ops[i].name) == vtype), None)
+            if c is None:
+                return None
+        cursor[0] = c
+        return c
+
     for r, row in enumerate(rows):
         name = str(row.get("Name", ""))
-        k = by_name.get(name)
+        if name.startswith(UNNAMED):
+            k = aligned(row)
+            if k is not None:
+                row_op[r] = k
+                for q in pending:
+                    row_op[q] = k
+                pending = []
+                continue
+        k = by_name.get(name) if name else None
         if k is None:
             # Vela's own tensors: "<name>_act", "<name>_intermediate", "<name>_split_1"
             # belong to the operator writing <name>; anonymous ones ("#112") to the
