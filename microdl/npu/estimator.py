@@ -218,7 +218,7 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
     for op in graph.ops:
         if op.index in cpu:
             layers.append(_cpu_layer(op, graph, cpu[op.index]))
-        elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and _unrollable(op, graph):
             layers.append(_lstm_layer(op, graph, cfg, place))
         elif op.index in fusable:
             layers.append(_fused_lut(op, graph, cfg, layers[fusable[op.index]]))
@@ -418,6 +418,15 @@ def _cpu_layer(op, g, reason) -> LayerEstimate:
     out = tuple(g.tensors[op.outputs[0]].shape) if op.outputs else ()
     return LayerEstimate(op.index, op.name, out, int(op_macs(op, g)), 0.0, 0.0, 0.0,
                          0.0, "cpu", 0, 0, 0.0, note=reason)
+
+
+def _unrollable(op, g) -> bool:
+    """The LSTM has the tensors lstm_step_graph needs (else: one elementwise pass)."""
+    try:
+        lstm_step_graph(op, g)
+    except (IndexError, ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
