@@ -11,6 +11,7 @@
 #include "mdl_inplace.h"
 #include "mdl_hybrid.h"
 #include "mdl_float.h"
+#include "mdl_lstm.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

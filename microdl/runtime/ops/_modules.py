@@ -9,3 +9,4 @@ from microdl.runtime.ops import activations  # noqa: F401
 from microdl.runtime.ops import quantize  # noqa: F401
 from microdl.runtime.ops import hybrid  # noqa: F401
 from microdl.runtime.ops import float32  # noqa: F401
+from microdl.runtime.ops import lstm  # noqa: F401
