@@ -78,6 +78,11 @@ _VIEWS_HELD = """There is at least 1 reference to internal data
       data access."""
 
 
+# LiteRT's RuntimeError for reset_all_variables() before allocate_tensors().
+_VARIABLES_UNALLOCATED = ("Invoke called on model that is not ready.tflite/core/"
+                          "subgraph.cc:1092 tensor.data.raw != nullptr was not true.")
+
+
 def _is_index(value):
     return isinstance(value, (int, np.integer))
 
@@ -749,7 +754,15 @@ class Interpreter:
     def reset_all_variables(self):
         """Set every variable tensor (is_variable in the file: state that persists
         between invokes) to its reset value, as LiteRT does: the zero point for int8,
-        zero bytes otherwise.  No effect before allocate_tensors()."""
+        zero bytes otherwise.
+
+        Raises:
+            RuntimeError: before allocate_tensors() on a model with variable tensors
+                (LiteRT's message: they have no memory yet); a model without any:
+                no effect."""
+        if self._engine is None and any(t.is_variable and t.data is None
+                                        for t in self._graph.tensors):
+            raise RuntimeError(_VARIABLES_UNALLOCATED)
         for t in self._graph.tensors:
             if not t.is_variable or t.data is not None:
                 continue
