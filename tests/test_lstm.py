@@ -196,13 +196,17 @@ def lstm_model(rng, n_batch, n_time, n_input, n_cell, *, time_major=False, cifg=
                       variable=variables))
     inputs.append(add(spec((n_batch, n_cell), np.int16, 2.0 ** cell_log2, 0),
                       variable=variables))
-    for _ in range(4):  # layer norm coefficients
-        if layer_norm:
-            inputs.append(add(spec((n_cell,), np.int16, 1e-4,
+    for g in range(4):  # layer norm coefficients
+        if layer_norm and not (g == 0 and cifg):
+            inputs.append(add(spec((n_cell,), np.int16, float(rng.uniform(2e-5, 1e-4)),
                                    data=rng.integers(1000, 30000, n_cell))))
         else:
             none()
-    mids = [add(spec((0,), np.float32)) for _ in range(4)]
+    if layer_norm:  # the gates' scales before layer norm
+        mids = [add(spec((0,), np.int16, float(rng.uniform(2e-4, 2e-3)), 0))
+                for _ in range(4)]
+    else:
+        mids = [add(spec((0,), np.float32)) for _ in range(4)]
     mids.append(add(spec((0,), np.int8, 2.0 ** -7, hidden_zp)))
     out = add(spec(shape[:2] + (n_output,), np.int8, os_scale, os_zp))
     tensors = []
@@ -285,6 +289,12 @@ VARIANTS = {
     "cell_scale_2^-15": dict(cell_log2=-15),
     "cell_scale_2^-9_clip": dict(cell_log2=-9, cell_clip=3.0),
     "hidden_zp": dict(hidden_zp=-5),
+    "layer_norm": dict(layer_norm=True),
+    "layer_norm_cifg": dict(layer_norm=True, cifg=True),
+    "layer_norm_peephole": dict(layer_norm=True, peephole=True),
+    "layer_norm_projection": dict(layer_norm=True, projection=5, hidden_zp=2),
+    "layer_norm_cell_clip_time_major": dict(layer_norm=True, cell_clip=1.0,
+                                            time_major=True),
     "everything": dict(cifg=True, peephole=False, projection=4, proj_clip=0.5,
                        cell_clip=2.0, hidden_zp=3, time_major=True),
 }
@@ -299,7 +309,6 @@ def test_one_op_lstm_variants(name):
 
 # -------------------------------------------------------------- refused
 REFUSED = {
-    "layer_norm": (dict(layer_norm=True), UnsupportedOpError, "layer normalization"),
     "activation_relu": (dict(activation=1), UnsupportedOpError, "fused activation"),
     "per_channel": (dict(per_channel=True), UnsupportedOpError, "per-channel"),
     "peephole_projection": (dict(peephole=True, projection=3), UnsupportedOpError,

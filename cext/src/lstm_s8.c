@@ -21,6 +21,14 @@ static int16_t sat16(int32_t x) {
   return (int16_t)(x < -32768 ? -32768 : x > 32767 ? 32767 : x);
 }
 
+/* gemmlowp SaturatingRoundingMultiplyByPOT<e> on int32, e in [1, 30]. */
+static int32_t sat_shl32(int32_t x, int32_t e) {
+  const int32_t thr = (int32_t)(((int64_t)1 << (31 - e)) - 1);
+  if (x > thr) return INT32_MAX;
+  if (x < -thr) return INT32_MIN;
+  return (int32_t)((uint32_t)x << e);
+}
+
 /* SaturatingRoundingDoublingHighMul on int16. */
 static int16_t srdhm16(int16_t a, int16_t b) {
   if (a == -32768 && b == -32768) return 32767;
@@ -131,6 +139,69 @@ static void gate_peephole(const mdl_lstm_s8_params* p, const int16_t* peep,
   }
 }
 
+/* TFLite GetInvSqrtQuantizedMultiplierExp(x, reverse_shift = -1): 1 / sqrt(x) as a
+ * Q0.31 multiplier and a shift, by five Newton-Raphson steps in Q3.28. */
+static void inv_sqrt(int32_t x, int32_t* mult, int32_t* shift) {
+  if (x <= 1) {
+    *mult = INT32_MAX;
+    *shift = 0;
+    return;
+  }
+  int32_t s = 11;
+  while (x >= (1 << 29)) {
+    x /= 4;
+    ++s;
+  }
+  int32_t clz = 0;
+  for (uint32_t u = (uint32_t)x; !(u & 0x80000000u); u <<= 1) ++clz;
+  const int32_t pairs = (clz - 1) / 2 - 1;
+  s -= pairs;
+  x = (int32_t)((uint32_t)x << (2 * pairs));
+  const int32_t half_input = mdl_rounding_divide_by_pot(x >> 1, 1);  /* Q3.28 */
+  const int32_t half_three = (1 << 28) + (1 << 27);
+  int32_t r = 1 << 28;                                                  /* 1.0, Q3.28 */
+  for (int i = 0; i < 5; ++i) {
+    const int32_t r3 = sat_shl32(mdl_sat_rounding_doubling_high_mul(
+        mdl_sat_rounding_doubling_high_mul(r, r), r), 6);
+    const int32_t d = (int32_t)((uint32_t)mdl_sat_rounding_doubling_high_mul(half_three, r) -
+                                (uint32_t)mdl_sat_rounding_doubling_high_mul(half_input, r3));
+    r = sat_shl32(d, 3);
+  }
+  r = mdl_sat_rounding_doubling_high_mul(r, 1518500250);  /* x sqrt(2) / 2 */
+  if (s < 0) {
+    r = (int32_t)((uint32_t)r << -s);
+    s = 0;
+  }
+  *mult = r;
+  *shift = -s;
+}
+
+/* TFLite ApplyLayerNorm on one gate vector of n entries (in place). */
+static void layer_norm(const mdl_lstm_s8_params* p, int16_t* gate, const int16_t* weight,
+                       const int32_t* bias, int32_t g) {
+  const int32_t n = p->n_cell;
+  int64_t sum = 0, sum_sq = 0;
+  for (int32_t j = 0; j < n; ++j) {
+    sum += gate[j];
+    sum_sq += (int32_t)gate[j] * gate[j];
+  }
+  const int32_t mean = (int32_t)(sum * 1024 / n);
+  const int64_t variance = sum_sq * ((1 << 20) / n) - (int64_t)mean * mean;
+  int32_t variance2 = (int32_t)(variance / (1 << 20));
+  if (variance2 < 1) variance2 = p->ln_guard[g];
+  int32_t inv_m, inv_s;
+  inv_sqrt(variance2, &inv_m, &inv_s);
+  for (int32_t j = 0; j < n; ++j) {
+    const int32_t shifted = (int32_t)((uint32_t)(1024 * (int32_t)gate[j]) - (uint32_t)mean);
+    const int32_t rescaled = mdl_requantize_r(shifted, inv_m, inv_s, p->rounding);
+    /* TFLite forms this sum in int32 (wrapping) before widening. */
+    const int64_t v3 = (int32_t)((uint32_t)rescaled * (uint32_t)(int32_t)weight[j] +
+                                 (uint32_t)bias[j]);
+    const int32_t v4 = (int32_t)((v3 > 0 ? v3 + 512 : v3 - 512) / 1024);
+    gate[j] = sat16(mdl_requantize_r(v4, p->ln_mult[g], p->ln_shift[g], p->rounding));
+  }
+}
+
 static int8_t clamp8(int32_t v) {
   return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
@@ -138,10 +209,11 @@ static int8_t clamp8(int32_t v) {
 /* One time step of one sequence: x [n_input], h [n_output], c [n_cell] updated. */
 static void lstm_step(const mdl_lstm_s8_params* p, const int8_t* x,
                       const int8_t* in_weights, const int8_t* rec_weights,
-                      const int32_t* bias, const int16_t* peephole,
+                      const int32_t* bias, const int16_t* cell_weights,
                       const int8_t* proj_weights, int8_t* h, int16_t* c,
                       int16_t* gates, int16_t* tanh_c, int8_t* hidden) {
   const int32_t nc = p->n_cell, ni = p->n_input, no = p->n_output;
+  const int32_t* ln_bias = bias + 8 * (size_t)nc + no;
   for (int32_t g = p->cifg ? 1 : 0; g < 4; ++g) {
     int16_t* gate = gates + (size_t)g * nc;
     for (int32_t j = 0; j < nc; ++j) gate[j] = 0;
@@ -150,8 +222,11 @@ static void lstm_step(const mdl_lstm_s8_params* p, const int8_t* x,
     gate_matvec(p, h, rec_weights + (size_t)g * nc * no, bias + (size_t)(4 + g) * nc,
                 nc, no, p->rec_mult[g], p->rec_shift[g], gate);
     if (p->peephole && g < 2) {
-      gate_peephole(p, peephole + (size_t)g * nc, c, p->peep_mult[g], p->peep_shift[g],
+      gate_peephole(p, cell_weights + (size_t)g * nc, c, p->peep_mult[g], p->peep_shift[g],
                     gate);
+    }
+    if (p->layer_norm && g < 3) {
+      layer_norm(p, gate, cell_weights + (size_t)(4 + g) * nc, ln_bias + (size_t)g * nc, g);
     }
     if (g == 2) {
       for (int32_t j = 0; j < nc; ++j) gate[j] = tanh16(gate[j], 3);
@@ -173,7 +248,11 @@ static void lstm_step(const mdl_lstm_s8_params* p, const int8_t* x,
     c[j] = (int16_t)v;
   }
   if (p->peephole) {
-    gate_peephole(p, peephole + 3 * (size_t)nc, c, p->peep_mult[3], p->peep_shift[3], og);
+    gate_peephole(p, cell_weights + 3 * (size_t)nc, c, p->peep_mult[3], p->peep_shift[3],
+                  og);
+  }
+  if (p->layer_norm) {
+    layer_norm(p, og, cell_weights + 7 * (size_t)nc, ln_bias + 3 * (size_t)nc, 3);
   }
   const int32_t tanh_bits = 15 + p->cell_shift;
   for (int32_t j = 0; j < nc; ++j) {
@@ -207,11 +286,12 @@ static void lstm_step(const mdl_lstm_s8_params* p, const int8_t* x,
 
 mdl_status mdl_lstm_s8(const mdl_lstm_s8_params* p, const int8_t* input,
                        const int8_t* in_weights, const int8_t* rec_weights,
-                       const int32_t* bias, const int16_t* peephole,
+                       const int32_t* bias, const int16_t* cell_weights,
                        const int8_t* proj_weights, int8_t* output_state,
                        int16_t* cell_state, int8_t* output, void* scratch) {
   if (p->cell_shift < -15 || p->cell_shift > -9 || p->n_cell < 1 ||
-      (p->peephole && (peephole == NULL || p->n_output != p->n_cell)) ||
+      (p->peephole && p->n_output != p->n_cell) ||
+      ((p->peephole || p->layer_norm) && cell_weights == NULL) ||
       (p->projection && proj_weights == NULL) ||
       (!p->projection && p->n_output != p->n_cell)) {
     return MDL_ERR_BAD_PARAM;
@@ -224,7 +304,7 @@ mdl_status mdl_lstm_s8(const mdl_lstm_s8_params* p, const int8_t* input,
       const size_t row = p->time_major ? (size_t)t * p->n_batch + b
                                        : (size_t)b * p->n_time + t;
       int8_t* h = output_state + (size_t)b * p->n_output;
-      lstm_step(p, input + row * p->n_input, in_weights, rec_weights, bias, peephole,
+      lstm_step(p, input + row * p->n_input, in_weights, rec_weights, bias, cell_weights,
                 proj_weights, h, cell_state + (size_t)b * p->n_cell, gates, tanh_c,
                 hidden);
       int8_t* out = output + row * p->n_output;

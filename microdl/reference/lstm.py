@@ -10,8 +10,8 @@ int16 fixed point), one element at a time with Python integers.  It shares no co
 with microdl/runtime/ops/lstm.py (which computes the same parameters for the C
 kernel); it does its own prepare math from the op's tensors.
 
-Supported here: CIFG or not, peephole, projection (with bias and clip), cell clip,
-time-major and batch-major inputs.  No layer norm.
+Supported here: CIFG or not, peephole, layer norm, projection (with bias and clip),
+cell clip, time-major and batch-major inputs.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import math
 import numpy as np
 
 from microdl.reference.activations import (multiply_by_quantized_multiplier,
-                                           quantize_multiplier, rdbpot, wrap16)
+                                           quantize_multiplier, rdbpot, srdhm, wrap16,
+                                           wrap32)
 
 F32 = np.float32
 DOUBLE = 0  # rounding of MultiplyByQuantizedMultiplier (gemmlowp's double rounding)
@@ -123,6 +124,62 @@ def tanh16(v, ib):
     return wrap16(-t) if v < 0 else t
 
 
+# ------------------------------------------------------------------ layer norm
+def _sat_shl32(x, e):
+    thr = (1 << (31 - e)) - 1
+    return (1 << 31) - 1 if x > thr else -(1 << 31) if x < -thr else wrap32(x << e)
+
+
+def inv_sqrt(x):
+    """TFLite GetInvSqrtQuantizedMultiplierExp(x, reverse_shift=-1): (multiplier,
+    shift) with 1 / sqrt(x) ~= multiplier * 2^(shift - 31)."""
+    if x <= 1:
+        return (1 << 31) - 1, 0
+    s = 11
+    while x >= 1 << 29:
+        x = int(x / 4)
+        s += 1
+    clz = 32 - x.bit_length()
+    pairs = (clz - 1) // 2 - 1
+    s -= pairs
+    x = wrap32(x << (2 * pairs))
+    half_input = rdbpot(x >> 1, 1)
+    half_three = (1 << 28) + (1 << 27)
+    r = 1 << 28
+    for _ in range(5):
+        r3 = _sat_shl32(srdhm(srdhm(r, r), r), 6)
+        r = _sat_shl32(wrap32(srdhm(half_three, r) - srdhm(half_input, r3)), 3)
+    r = srdhm(r, 1518500250)
+    if s < 0:
+        r, s = wrap32(r << -s), 0
+    return r, -s
+
+
+def _trunc(a, b):
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def layer_norm16(gate, weight, bias, scale_mq, guard):
+    """TFLite ApplyLayerNorm on one int16 gate vector (list of ints)."""
+    n = len(gate)
+    total = sum(gate)
+    sq = sum(v * v for v in gate)
+    mean = _trunc(total * 1024, n)
+    variance = sq * _trunc(1 << 20, n) - mean * mean
+    v2 = _trunc(variance, 1 << 20)
+    if v2 < 1:
+        v2 = guard
+    im, ish = inv_sqrt(v2)
+    out = []
+    for j, v in enumerate(gate):
+        rescaled = _mbqm(1024 * v - mean, im, ish)
+        v3 = wrap32(rescaled * int(weight[j]) + int(bias[j]))
+        v4 = _trunc(v3 + 512 if v3 > 0 else v3 - 512, 1024)
+        out.append(max(-32768, min(32767, _mbqm(v4, scale_mq[0], scale_mq[1] + 12))))
+    return out
+
+
 # ------------------------------------------------------------------ the op
 def _mbqm(x, m, s):
     return multiply_by_quantized_multiplier(int(x), m, s, DOUBLE)
@@ -153,6 +210,8 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
     w_in = [inp(k) for k in (1, 2, 3, 4)]       # input / forget / cell / output gates
     w_rec = [inp(k) for k in (5, 6, 7, 8)]
     w_peep = [inp(9), inp(10), None, inp(11)]
+    ln = [inp(k) for k in (20, 21, 22, 23)] if len(op.inputs) == 24 else [None] * 4
+    use_ln = ln[1] is not None
     bias = [inp(k) for k in (12, 13, 14, 15)]
     proj_w, proj_b = inp(16), inp(17)
     os_t, cs_t = inp(18), inp(19)
@@ -165,7 +224,9 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
     cell_log2 = int(round(math.log2(float(_scale(cs_t)))))
     hid = ts[op.intermediates[4]]
     hid_s, hid_zp = _scale(hid), int(hid.quant.zero_points[0])
-    gate_s = F32(2.0 ** -12)
+    gate_ss = [F32(2.0 ** -12)] * 4
+    if use_ln:
+        gate_ss = [_scale(ts[i]) for i in op.intermediates[:4]]
     n_cell = w_in[3].shape[0]
     n_output = w_rec[3].shape[1]
 
@@ -174,8 +235,11 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
         if g == 0 and cifg:
             gates.append(None)
             continue
+        gate_s = gate_ss[g]
         wi, wr = w_in[g].data.astype(np.int64), w_rec[g].data.astype(np.int64)
-        bi = wi.sum(axis=1) * (-in_zp) + bias[g].data.astype(np.int64)
+        bi = wi.sum(axis=1) * (-in_zp)
+        if not use_ln:
+            bi = bi + bias[g].data.astype(np.int64)
         br = wr.sum(axis=1) * (-os_zp)
         mi = _qm(F32(_scale(w_in[g]) * in_s) / gate_s)
         mr = _qm(F32(_scale(w_rec[g]) * os_s) / gate_s)
@@ -183,7 +247,11 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
         if w_peep[g] is not None:
             real = F32(2.0 ** cell_log2 * float(_scale(w_peep[g])) / float(gate_s))
             peep = (w_peep[g].data.astype(np.int64), _qm(real))
-        gates.append((wi, bi, mi, wr, br, mr, peep))
+        norm = None
+        if use_ln:
+            lns = _scale(ln[g])
+            norm = (ln[g].data, bias[g].data, _qm(lns), max(1, int(F32(10000) * lns)))
+        gates.append((wi, bi, mi, wr, br, mr, peep, norm))
     hidden_m = _qm(F32(2.0 ** -15 / float(hid_s) * 2.0 ** -15))
     if proj_w is not None:
         pw = proj_w.data.astype(np.int64)
@@ -209,7 +277,7 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
             if p is None:
                 act.append(None)
                 continue
-            wi, bi, mi, wr, br, mr, peep = p
+            wi, bi, mi, wr, br, mr, peep, norm = p
             acc = [0] * n_cell
             matvec(xt, wi, bi, mi, acc)
             matvec(h, wr, br, mr, acc)
@@ -218,6 +286,8 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
                 for j in range(n_output):
                     v = _mbqm(int(peep[0][j]) * c[j], *peep[1]) + acc[j]
                     acc[j] = max(-32768, min(32767, v))
+            if norm is not None and g != 3:
+                acc = layer_norm16(acc, *norm)
             act.append(acc)
         act = [None if a is None else
                [tanh16(v, 3) for v in a] if g == 2 else [sigmoid16(v) for v in a]
@@ -238,6 +308,8 @@ def lstm_8x8_16(op, graph, x, output_state, cell_state):
             for j in range(n_output):
                 v = _mbqm(int(peep[0][j]) * new_c[j], *peep[1]) + o[j]
                 o[j] = max(-32768, min(32767, v))
+        if gates[3][7] is not None:
+            o = layer_norm16(o, *gates[3][7])
         o = [sigmoid16(v) for v in o]
         tc = [tanh16(v, 15 + cell_log2) for v in new_c]
         if proj_w is None:

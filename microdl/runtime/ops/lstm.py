@@ -5,9 +5,9 @@ output} weights; 5-8 recurrent-to-gate weights; 9-11 cell-to-{input, forget, out
 (peephole) weights; 12-15 gate biases; 16 projection weights, 17 projection bias; 18
 output state and 19 cell state (variable tensors: read and updated in place by the
 kernel, kept in the arena for the whole run, reset by reset_all_variables); 20-23 layer
-norm coefficients.  Intermediates (Operator.intermediates): 5 tensors, of which the
-integer kernel without layer norm reads only the last (the hidden state's scale and
-zero point); without layer norm the gates are Q3.12.
+norm coefficients.  Intermediates (Operator.intermediates): 5 tensors: the four gates'
+scales (read only under layer norm; without it the gates are Q3.12) and the hidden
+state's scale and zero point.
 
 Prepare follows TFLite's PopulateQuantizedLstmParams8x8_16 and
 PopulatePrecomputedZPTimesWeightsWithBias (unidirectional_sequence_lstm.cc): effective
@@ -101,8 +101,10 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
     bias [n_output], int8 output state [batch, n_output] and int16 cell state [batch,
     n_cell] (scale 2^-15 .. 2^-9); output int8 [..., n_output] in the input's layout.
 
-    Raises Unsupported for float / hybrid LSTMs, layer norm, diagonal recurrent
-    weights, per-channel weights, peephole with n_output != n_cell, a fused activation
+    Layer norm (int16 coefficients [n_cell], the gates' intermediate tensors giving
+    their scales) as TFLite's ApplyLayerNorm.
+
+    Raises Unsupported for float / hybrid LSTMs, diagonal recurrent weights, per-channel weights, peephole with n_output != n_cell, a fused activation
     other than TANH; ModelError for inconsistent shapes or quantization."""
     if op.version > 4:
         raise Unsupported(f"version {op.version}")
@@ -116,8 +118,8 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
         raise Unsupported(f"input {x.dtype} with weights {w_o.dtype}: only the integer "
                           f"8x8_16 form (int8 input and weights) is supported")
     require_dtype(y, INT8)
-    if len(op.inputs) == 24 and any(i >= 0 for i in op.inputs[20:24]):
-        raise Unsupported("layer normalization (integer layer-norm LSTM)")
+    # TFLite's test: layer norm when the forget gate's coefficients are present.
+    layer_norm = len(op.inputs) == 24 and op.inputs[21] >= 0
     o = op.options
     if int(o.get("fused_activation_function", ACT_TANH)) != ACT_TANH:
         raise Unsupported(f"fused activation {o.get('fused_activation_function')}: the "
@@ -175,6 +177,16 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
                          f"intermediate tensors, the op has {len(op.intermediates)}")
     hidden = graph.tensors[op.intermediates[4]]
     hid_scale, hid_zp = per_tensor_quant(hidden)
+    ln_coeff = [None] * 4
+    if layer_norm:
+        ln_coeff = [_vector(op, graph, 20 + g, f"{GATES[g]} layer norm coefficients",
+                            n_cell, INT16) for g in range(4)]
+        if (ln_coeff[0] is None) != cifg or any(c is None for c in ln_coeff[1:]):
+            raise ModelError(f"op {op.index} ({op.name}): layer norm coefficients "
+                             f"inconsistent with the input gate's presence")
+        for c in ln_coeff:
+            if c is not None:
+                per_tensor_quant(c)
 
     in_scale, in_zp = per_tensor_quant(x)
     os_scale, os_zp = per_tensor_quant(out_state)
@@ -195,8 +207,11 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
             per_tensor_quant(t)
 
     # Effective scales, float32 as TFLite computes them (gate scale 2^-12 without
-    # layer norm).
-    gate_scale = F32(2.0 ** -12)
+    # layer norm, the intermediate tensors' scales with it).
+    gate_scales = [F32(2.0 ** -12)] * 4
+    if layer_norm:
+        gate_scales = [F32(per_tensor_quant(graph.tensors[i])[0])
+                       for i in op.intermediates[:4]]
     in_s, os_s = F32(in_scale), F32(os_scale)
     in_mult, in_shift, rec_mult, rec_shift = [0] * 4, [0] * 4, [0] * 4, [0] * 4
     peep_mult, peep_shift = [0] * 4, [0] * 4
@@ -205,19 +220,31 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
             continue
         ws_i, ws_r = F32(w_in[g].quant.scales[0]), F32(w_rec[g].quant.scales[0])
         in_mult[g], in_shift[g] = _mult(op, f"input-to-{GATES[g]}",
-                                        F32(ws_i * in_s) / gate_scale)
+                                        F32(ws_i * in_s) / gate_scales[g])
         rec_mult[g], rec_shift[g] = _mult(op, f"recurrent-to-{GATES[g]}",
-                                          F32(ws_r * os_s) / gate_scale)
-    peep_arr = None
+                                          F32(ws_r * os_s) / gate_scales[g])
+    cell_weights = None
+    if peephole or layer_norm:
+        cell_weights = np.zeros((8, n_cell), np.int16)
     if peephole:
-        peep_arr = np.zeros((4, n_cell), np.int16)
         for g, t in ((0, peep[0]), (1, peep[1]), (3, peep[2])):
             if t is None:
                 continue
             real = F32(2.0 ** cell_shift * float(F32(t.quant.scales[0])) /
-                       float(gate_scale))
+                       float(gate_scales[g]))
             peep_mult[g], peep_shift[g] = _mult(op, f"cell-to-{GATES[g]}", real)
-            peep_arr[g] = t.data
+            cell_weights[g] = t.data
+    ln_mult, ln_shift, ln_guard = [0] * 4, [0] * 4, [1] * 4
+    ln_bias = np.zeros((4, n_cell), np.int64)
+    for g, c in enumerate(ln_coeff):
+        if c is None:
+            continue
+        ln_scale = F32(c.quant.scales[0])
+        ln_mult[g], shift = _mult(op, f"{GATES[g]} layer norm", ln_scale)
+        ln_shift[g] = shift + 12
+        ln_guard[g] = max(1, int(F32(10000.0) * ln_scale))
+        cell_weights[4 + g] = c.data
+        ln_bias[g] = bias[g].data
     hidden_mult, hidden_shift = _mult(
         op, "hidden", F32(2.0 ** -15 / float(F32(hid_scale)) * 2.0 ** -15))
     proj_mult = proj_shift = 0
@@ -235,15 +262,17 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
         if g == 0 and cifg:
             continue
         w_in_arr[g], w_rec_arr[g] = w_in[g].data, w_rec[g].data
-        biases[g, :n_cell] = (bias[g].data.astype(np.int64) -
-                              in_zp * w_in[g].data.astype(np.int64).sum(axis=1))
+        # Under layer norm the gate bias is added after the normalization instead.
+        gate_bias = 0 if layer_norm else bias[g].data.astype(np.int64)
+        biases[g, :n_cell] = gate_bias - in_zp * w_in[g].data.astype(np.int64).sum(axis=1)
         biases[4 + g, :n_cell] = -os_zp * w_rec[g].data.astype(np.int64).sum(axis=1)
     if proj_w is not None:
         pb = hid_zp * proj_w.data.astype(np.int64).sum(axis=1)
         if proj_b is not None:
             pb = pb + proj_b.data.astype(np.int64)
         biases[8, :n_output] = pb
-    bias_arr = np.concatenate([biases[:8, :n_cell].ravel(), biases[8, :n_output]])
+    bias_arr = np.concatenate([biases[:8, :n_cell].ravel(), biases[8, :n_output]] +
+                              ([ln_bias.ravel()] if layer_norm else []))
 
     cell_clip = proj_clip = 0
     if float(o.get("cell_clip", 0.0)) < 0 or float(o.get("proj_clip", 0.0)) < 0:
@@ -258,6 +287,8 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
     params = dict(n_batch=n_batch, n_time=n_time, n_input=n_input, n_cell=n_cell,
                   n_output=n_output, time_major=int(time_major), cifg=int(cifg),
                   peephole=int(peephole), projection=int(proj_w is not None),
+                  layer_norm=int(layer_norm), ln_mult=ln_mult, ln_shift=ln_shift,
+                  ln_guard=ln_guard,
                   in_mult=in_mult, in_shift=in_shift, rec_mult=rec_mult,
                   rec_shift=rec_shift, peep_mult=peep_mult, peep_shift=peep_shift,
                   hidden_mult=hidden_mult, hidden_shift=hidden_shift, hidden_zp=hid_zp,
@@ -266,7 +297,7 @@ def prepare_unidirectional_sequence_lstm(op, graph, ctx):
                   rounding=KERNEL_ROUNDING)
     scratch = (11 * n_cell + 15) // 16 * 16  # MDL_LSTM_S8_SCRATCH_BYTES
     return [Node("lstm_s8", params,
-                 [x.index, w_in_arr, w_rec_arr, _wrap32(bias_arr), peep_arr,
+                 [x.index, w_in_arr, w_rec_arr, _wrap32(bias_arr), cell_weights,
                   None if proj_w is None else proj_w.index, out_state.index,
                   cell_state.index],
                  y.index, scratch_bytes=scratch)]
