@@ -28,7 +28,7 @@ LSTM_OUT, OUT_STATE, CELL_STATE = 23, 16, 17
 # --------------------------------------------------------------- the tflm model
 def _sequence_inputs(rng, detail, n):
     """n int8 inputs: uniform over the full range, and a narrower 'image-like' half."""
-    shape, lo = tuple(detail["shape"]), -128
+    shape = tuple(detail["shape"])
     xs = []
     for k in range(n):
         if k % 2:
