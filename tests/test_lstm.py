@@ -335,3 +335,18 @@ def test_cell_scale_not_power_of_two_refused():
     cs.quant.scales = np.array([3e-4], np.float32)
     with pytest.raises(ModelError, match="power of two"):
         microdl.Interpreter(model_content=write_model(g))
+
+
+def test_diagonal_recurrent_weights_and_2d_input_refused():
+    g = read_model(lstm_model(np.random.default_rng(2), 1, 2, 3, 4))
+    rec = g.tensors[g.ops[0].inputs[8]]
+    rec.data = np.ascontiguousarray(rec.data[:, 0])
+    rec.shape = rec.shape_signature = rec.data.shape
+    with pytest.raises(UnsupportedOpError, match="diagonal"):
+        microdl.Interpreter(model_content=write_model(g))
+    g = read_model(lstm_model(np.random.default_rng(2), 1, 1, 3, 4))
+    for i in (g.ops[0].inputs[0], g.ops[0].outputs[0]):
+        t = g.tensors[i]
+        t.shape = t.shape_signature = (1, t.shape[-1])
+    with pytest.raises(ModelError, match="3-D"):
+        microdl.Interpreter(model_content=write_model(g))
