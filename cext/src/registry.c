@@ -32,7 +32,8 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(quantize_f32, MDL_QUANTIZE_F32_PARAMS)
     MDL_KERNEL(dequantize_f32, MDL_DEQUANTIZE_F32_PARAMS)
     MDL_KERNEL(requantize_int, MDL_REQUANTIZE_INT_PARAMS)
-    MDL_KERNEL(conv_s8_fast, MDL_CONV_S8_FAST_PARAMS) MDL_KERNEL(depthwise_conv_s8_fast, MDL_DEPTHWISE_CONV_S8_PARAMS)
+    MDL_KERNEL(conv_s8_fast, MDL_CONV_S8_FAST_PARAMS)
+    MDL_KERNEL(depthwise_conv_s8_fast, MDL_DEPTHWISE_CONV_S8_PARAMS)
     MDL_KERNEL(depthwise_conv_s8_inplace, MDL_DEPTHWISE_CONV_S8_INPLACE_PARAMS)
     MDL_KERNEL(conv_s8_fast_inplace, MDL_CONV_S8_FAST_INPLACE_PARAMS)
     MDL_KERNEL(fully_connected_hybrid, MDL_FULLY_CONNECTED_HYBRID_PARAMS)
@@ -48,6 +49,13 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(softmax_f32, MDL_SOFTMAX_F32_PARAMS)
     MDL_KERNEL(mean_f32, MDL_MEAN_F32_PARAMS)
     MDL_KERNEL(transpose_conv_f32, MDL_TRANSPOSE_CONV_F32_PARAMS)
+    MDL_KERNEL(svdf_s8, MDL_SVDF_S8_PARAMS)
+    MDL_KERNEL(compare, MDL_COMPARE_PARAMS)
+    MDL_KERNEL(minmax, MDL_MINMAX_PARAMS)
+    MDL_KERNEL(select, MDL_SELECT_PARAMS)
+    MDL_KERNEL(logical, MDL_LOGICAL_PARAMS)
+    MDL_KERNEL(arg_minmax, MDL_ARG_MINMAX_PARAMS)
+    MDL_KERNEL(reduce_minmax, MDL_REDUCE_MINMAX_PARAMS)
     MDL_KERNEL(lstm_s8, MDL_LSTM_S8_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},

@@ -71,16 +71,13 @@ def _reference_kernels(resolver):
     raise ValueError(f"Unrecognized passed in op resolver type: {resolver}")
 
 
+# LiteRT's reset_all_variables() before allocate_tensors() on a model with variables.
+_VARIABLES_UNALLOCATED = "tflite/core/subgraph.cc:1092 tensor.data.raw != nullptr was not true."
 # LiteRT's RuntimeError when memory that views point at would be replaced.
 _VIEWS_HELD = """There is at least 1 reference to internal data
       in the interpreter in the form of a numpy array or slice. Be sure to
       only hold the function returned from tensor() if you are using raw
       data access."""
-
-
-# LiteRT's RuntimeError for reset_all_variables() before allocate_tensors().
-_VARIABLES_UNALLOCATED = ("Invoke called on model that is not ready.tflite/core/"
-                          "subgraph.cc:1092 tensor.data.raw != nullptr was not true.")
 
 
 def _is_index(value):
@@ -757,15 +754,14 @@ class Interpreter:
         zero bytes otherwise.
 
         Raises:
-            RuntimeError: before allocate_tensors() on a model with variable tensors
-                (LiteRT's message: they have no memory yet); a model without any:
-                no effect."""
-        if self._engine is None and any(t.is_variable and t.data is None
-                                        for t in self._graph.tensors):
-            raise RuntimeError(_VARIABLES_UNALLOCATED)
+            RuntimeError: before the first allocate_tensors() of a model with variable
+                tensors (LiteRT's message: they have no memory yet); a model without
+                any returns, as in LiteRT."""
         for t in self._graph.tensors:
             if not t.is_variable or t.data is not None:
                 continue
+            if self._arena is None:
+                raise RuntimeError(_VARIABLES_UNALLOCATED)
             view = self._views.get(t.index)
             if view is None:
                 continue
