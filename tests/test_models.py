@@ -34,6 +34,7 @@ MODELS = [
     ("mlperf_tiny", "ad01_int8.tflite"),
     ("tflm", "hello_world_int8.tflite"),
     ("tflm", "micro_speech_quantized.tflite"),
+    ("tflm", "trained_lstm_int8.tflite"),
 ]
 
 # Tensors compared per model per input: the model input plus one output per op.  All of
@@ -47,6 +48,7 @@ MIN_COMPARED = {
     "ad01_int8.tflite": 11,
     "hello_world_int8.tflite": 4,
     "micro_speech_quantized.tflite": 5,
+    "trained_lstm_int8.tflite": 5,
     "person_detect.tflite": 32,
 }
 
