@@ -2,8 +2,9 @@
 intermediate tensor, not only the outputs.
 
 Every int8 model of ../shared/models/mlperf_tiny and ../shared/models/tflm that both
-runtimes can run (not yet LSTM / SVDF), each on N_RANDOM seeded random inputs of four
-distributions plus the extreme fills (model_inputs), with
+runtimes can run (trained_lstm_int8 included; keyword_scrambled's SVDF, which LiteRT
+cannot run, is checked against TFLite Micro in tests/test_svdf.py), each on N_RANDOM
+seeded random inputs of four distributions plus the extreme fills (model_inputs), with
 experimental_preserve_all_tensors=True on both interpreters so that every layer's
 output can be compared; plus person_detect (which LiteRT refuses to load) against
 TFLite Micro, on the real images and random inputs.
