@@ -282,6 +282,18 @@ def _svdf(op, g, prop):
     return [(int(x.shape[0]), num_filters // rank)]
 
 
+@rule("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _unidirectional_sequence_lstm(op, g, prop):
+    """[batch, time, input] (or [time, batch, input]) -> the same with n_output, the
+    recurrent-to-output weights' columns, last (unidirectional_sequence_lstm.cc)."""
+    x = _rank(op, _input(op, g, 0), 3, "input")
+    w = _input(op, g, 8, "recurrent-to-output weights")
+    if len(w.shape) != 2:
+        raise ModelError(f"op {op.index} ({op.name}): recurrent-to-output weights "
+                         f"must be 2-D")
+    return [tuple(x[:2]) + (int(w.shape[1]),)]
+
+
 @rule("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool(op, g, prop):
     """[N, H, W, C] -> [N, out(H), out(W), C] (pooling.cc)."""
