@@ -473,6 +473,8 @@ def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
             f"{len(step.ops)} operations (8 FULLY_CONNECTED, ADD+LUT per gate, "
             f"clamps, cell/output-state MUL/ADD/TANH, copy); cycles per step: " +
             ", ".join(f"{k} {v:,.0f}" for k, v in per_gate.items()))
+    if np.dtype(g.tensors[op.inputs[0]].dtype).kind == "f":
+        note += "; float input: Ethos-U runs int8/int16 only (costed as if quantized)"
     return LayerEstimate(
         index=op.index, op_name=op.name, output_shape=tuple(y.shape), macs=macs,
         compute_cycles=float(compute), memory_cycles=float(memory),
