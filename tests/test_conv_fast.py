@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from microdl.core import shapes
 from microdl.core.fixedpoint import ROUNDING_SINGLE
-from microdl.reference import conv as R
 from microdl.runtime.ops import PREPARERS, Node, PrepareContext, load_all
 from microdl.tflite.reader import read_model
 from tests.oplib import op_model, random_int, run_litert, run_microdl, spec

@@ -10,10 +10,8 @@ import pytest
 
 from microdl import Interpreter
 from microdl.core.errors import ModelError, UnsupportedOpError
-from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.core import dataops as ref
 from microdl.runtime.ops import Alias, Constant, Node
-from microdl.tflite.writer import write_model
 from tests.oplib import (assert_same_as_litert, graph_model, op_model, random_int, run_litert,
                          run_microdl, spec)
 

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 
 import microdl
 from tests.conftest import shared_model

@@ -1,5 +1,4 @@
 """Bad input gets a clear Python exception, never a crash, hang or silent garbage."""
-import threading
 
 import numpy as np
 import pytest

@@ -32,7 +32,6 @@ import os
 import sys
 import warnings
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

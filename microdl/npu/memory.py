@@ -3,7 +3,6 @@ and the SRAM arena a graph's activations need (microdl/npu/MODEL.md, "Memory cyc
 and "Totals")."""
 from __future__ import annotations
 
-import math
 
 from microdl.npu.layers import FREE_OPS
 from microdl.runtime import planner

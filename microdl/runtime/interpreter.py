@@ -351,7 +351,6 @@ class Interpreter:
         self._ensure_safe()
         if self._resize_pending:
             self._prepare_resized()
-        g = self._graph
         nodes, steps, groups = self._schedule()
         plan = self._plan(steps)
         nodes, steps, groups, plan = self._cap_scratch(nodes, steps, groups, plan)
