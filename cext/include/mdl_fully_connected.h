@@ -44,4 +44,53 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
  * count) for MDL_FC_REQUANT_FLOAT64; the unused pair or array is NULL. */
 mdl_status mdl_node_fully_connected_s8(const mdl_node* node);
 
+/* ------------------------------------------------ FULLY_CONNECTED int8, fast form
+ * The same results as mdl_fully_connected_s8 (folded input offset, symmetric weights)
+ * over weights packed at prepare for the s8-gemv microkernels (mdl_ukernels.h):
+ * blocks of MDL_FC_GEMV_BLOCK output channels, each [k2][MDL_FC_GEMV_BLOCK][2] int8
+ * (k2 = accum_depth rounded up to even, / 2; zero where k >= accum_depth or o >=
+ * output_depth).  Each input row is widened once to int16 in the scratch, the GEMV
+ * writes the int32 sums of every output channel to the scratch, and the row is then
+ * requantized (Q31 roundings: s32-requant-rows-c; MDL_FC_REQUANT_FLOAT64: the double
+ * requantization of mdl_fully_connected_s8, branch-free).  batches > 1: the GEMV per
+ * row.  multiplier / shift / scale always hold output_depth entries (prepare repeats a
+ * per-tensor one). */
+#define MDL_FC_GEMV_BLOCK 16
+#define MDL_FC_GEMV_16C2 0   /* `gemv`: AVX2 microkernel where the CPU has it, else C */
+#define MDL_FC_GEMV_16C2_C 1 /* `gemv`: the portable C twin */
+/* Largest accum_depth of the fast form: the int32 sums of |x * w| <= 2^14 cannot
+ * overflow (prepare binds the plain kernel beyond). */
+#define MDL_FC_FAST_MAX_DEPTH 65536
+
+#define MDL_FULLY_CONNECTED_S8_FAST_PARAMS(F, A)                                     \
+  F(batches)       /* rows: input elements / accum_depth */                          \
+  F(accum_depth)   /* input features per row, <= MDL_FC_FAST_MAX_DEPTH */             \
+  F(output_depth)  /* output channels of this node (a band of them with threads) */  \
+  F(output_stride) /* int8 entries between output rows (the layer's output_depth) */ \
+  F(output_offset) /* output zero point */                                           \
+  F(act_min)       /* fused activation clamp, in output quantized units */           \
+  F(act_max)                                                                         \
+  F(rounding)      /* MDL_ROUNDING_DOUBLE, MDL_ROUNDING_SINGLE or MDL_FC_REQUANT_FLOAT64 */ \
+  F(gemv)          /* MDL_FC_GEMV_16C2 or MDL_FC_GEMV_16C2_C */
+MDL_DECLARE_PARAMS(mdl_fully_connected_s8_fast_params, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
+
+/* Bytes of arena scratch the fast form needs: the int32 sums of output_depth rounded
+ * up to MDL_FC_GEMV_BLOCK channels, then the int16 input row (2 * k2 entries); -1 for
+ * parameters out of range. */
+int32_t mdl_fully_connected_s8_fast_get_buffer_size(
+    const mdl_fully_connected_s8_fast_params* p);
+
+/* output[b * output_stride + o] for b < batches, o < output_depth, as
+ * mdl_fully_connected_s8 with input_offset folded into bias (bias[o] or NULL);
+ * packed: the packed weights above; scratch: get_buffer_size bytes, 16-byte aligned. */
+mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
+                                       const int32_t* multiplier, const int32_t* shift,
+                                       const double* scale, const int8_t* input,
+                                       const int8_t* packed, const int32_t* bias,
+                                       int8_t* output, void* scratch);
+
+/* Node: in = {input, packed weights, bias or NULL, multiplier, shift, scale} (the
+ * unused requantization arrays NULL, as for mdl_node_fully_connected_s8). */
+mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* node);
+
 #endif

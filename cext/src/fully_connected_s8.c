@@ -3,9 +3,11 @@
  * With symmetric weights (filter_offset == 0, the int8 spec) the input offset term
  * input_offset * sum_i filter[o, i] is folded into the bias at prepare time
  * (`bias` is then the effective bias), so the inner loop is a plain int8 dot product
- * that compilers vectorize. */
+ * that compilers vectorize.  The fast form (below) runs the s8-gemv microkernels over
+ * weights packed at prepare. */
 #include "mdl_fixedpoint.h"
 #include "mdl_fully_connected.h"
+#include "mdl_ukernels.h"
 
 /* sum_i x[i] * w[i] over int8 vectors, written so compilers vectorize it: int8
  * widened to int16, products accumulated in int32 lanes (pmaddwd / SMLAL). */
@@ -110,4 +112,100 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* n) {
                                 (const int32_t*)n->in[3], (const int32_t*)n->in[4],
                                 (const double*)n->in[5], (const int8_t*)n->in[0], (const int8_t*)n->in[1],
                                 (const int32_t*)n->in[2], (int8_t*)n->out);
+}
+
+/* ------------------------------------------------------------------- fast form */
+
+static int32_t round_up(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
+
+int32_t mdl_fully_connected_s8_fast_get_buffer_size(
+    const mdl_fully_connected_s8_fast_params* p) {
+  if (p->accum_depth < 1 || p->accum_depth > MDL_FC_FAST_MAX_DEPTH ||
+      p->output_depth < 1 || p->output_depth > (1 << 24)) {
+    return -1;
+  }
+  return 4 * round_up(p->output_depth, MDL_FC_GEMV_BLOCK) +
+         2 * round_up(p->accum_depth, 2);
+}
+
+/* out[o] = clamp(round(acc[o] * scale[o]) + offset, lo, hi) for o < n, the rounding of
+ * requantize_float64 (half away from zero, saturated to int32) without branches, so
+ * that compilers vectorize it: x is clamped to [-2^31, 2^31 - 1] in double (exact
+ * there), truncated toward zero (it then fits int32), and x - t (exact) moves t one
+ * step away from zero when |x - t| >= 0.5.  t is clamped to +-2^16 before the offset
+ * is added, which changes nothing after the final clamp to the int8 range. */
+MDL_MULTIVERSION static void requant_f64_row(const int32_t* MDL_RESTRICT acc,
+                                             const double* MDL_RESTRICT scale, int32_t n,
+                                             int32_t offset, int32_t lo, int32_t hi,
+                                             int8_t* MDL_RESTRICT out) {
+  for (int32_t o = 0; o < n; ++o) {
+    double x = (double)acc[o] * scale[o];
+    x = x > 2147483647.0 ? 2147483647.0 : x;
+    x = x < -2147483648.0 ? -2147483648.0 : x;
+    int32_t t = (int32_t)x;
+    const double f = x - (double)t;
+    t += (f >= 0.5) - (f <= -0.5);
+    t = t > 65536 ? 65536 : t < -65536 ? -65536 : t;
+    t += offset;
+    out[o] = (int8_t)(t < lo ? lo : t > hi ? hi : t);
+  }
+}
+
+/* dst[0 .. 2 k2) = the int8 row widened, a zero after an odd n. */
+MDL_MULTIVERSION static void widen_row(const int8_t* MDL_RESTRICT src, int32_t n,
+                                       int16_t* MDL_RESTRICT dst) {
+  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
+  if (n & 1) dst[n] = 0;
+}
+
+typedef void (*gemv_fn)(int32_t n, int32_t k2, const int16_t* x, const int8_t* w,
+                        const int32_t* bias, int32_t* acc);
+
+mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
+                                       const int32_t* multiplier, const int32_t* shift,
+                                       const double* scale, const int8_t* input,
+                                       const int8_t* packed, const int32_t* bias,
+                                       int8_t* output, void* scratch) {
+  if (mdl_fully_connected_s8_fast_get_buffer_size(p) < 0 || p->batches < 0 ||
+      p->output_stride < p->output_depth || !scratch || !packed) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  if (p->gemv != MDL_FC_GEMV_16C2 && p->gemv != MDL_FC_GEMV_16C2_C) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  const int f64 = p->rounding == MDL_FC_REQUANT_FLOAT64;
+  if (f64 ? !scale
+          : (p->rounding != MDL_ROUNDING_DOUBLE && p->rounding != MDL_ROUNDING_SINGLE) ||
+                !multiplier || !shift) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  const int32_t depth = p->accum_depth, n = p->output_depth;
+  const int32_t k2 = round_up(depth, 2) / 2;
+  int32_t* acc = (int32_t*)scratch;
+  int16_t* x16 = (int16_t*)(void*)((char*)scratch + 4 * (size_t)round_up(n, MDL_FC_GEMV_BLOCK));
+  gemv_fn gemv = mdl_s8_gemv_ukernel_16c2__c;
+#ifdef MDL_HAVE_AVX2_UKERNELS
+  if (p->gemv == MDL_FC_GEMV_16C2 && __builtin_cpu_supports("avx2")) {
+    gemv = mdl_s8_gemv_ukernel_16c2__avx2;
+  }
+#endif
+  for (int32_t b = 0; b < p->batches; ++b) {
+    widen_row(input + (size_t)b * depth, depth, x16);
+    gemv(n, k2, x16, packed, bias, acc);
+    int8_t* out = output + (size_t)b * p->output_stride;
+    if (f64) {
+      requant_f64_row(acc, scale, n, p->output_offset, p->act_min, p->act_max, out);
+    } else {
+      mdl_s32_requant_ukernel_rows__c(acc, 1, n, multiplier, shift, p->output_offset,
+                                      p->act_min, p->act_max, p->rounding, out, n);
+    }
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* n) {
+  return mdl_fully_connected_s8_fast(
+      (const mdl_fully_connected_s8_fast_params*)n->params, (const int32_t*)n->in[3],
+      (const int32_t*)n->in[4], (const double*)n->in[5], (const int8_t*)n->in[0],
+      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (int8_t*)n->out, n->scratch);
 }

@@ -48,6 +48,7 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(softmax_f32, MDL_SOFTMAX_F32_PARAMS)
     MDL_KERNEL(mean_f32, MDL_MEAN_F32_PARAMS)
     MDL_KERNEL(transpose_conv_f32, MDL_TRANSPOSE_CONV_F32_PARAMS)
+    MDL_KERNEL(fully_connected_s8_fast, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

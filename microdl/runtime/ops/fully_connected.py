@@ -5,13 +5,32 @@ import numpy as np
 
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import quantize_multiplier_array
+from microdl.runtime import cparams
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT32, activation_range, channel_scales,
                                         per_tensor_quant, require_constant,
                                         require_dtype, require_io_count, tensor_at)
+from microdl.runtime.ops.conv import use_portable_kernels, use_reference_kernels
+
+C = cparams.C
+FC_REQUANT_FLOAT64 = C["FC_REQUANT_FLOAT64"]
+GEMV_BLOCK = C["FC_GEMV_BLOCK"]  # output channels per packed block (16)
 
 
-FC_REQUANT_FLOAT64 = 2  # cext/include/mdl_fully_connected.h MDL_FC_REQUANT_FLOAT64
+def pack_gemv_weights(w):
+    """OI int8 weights [output_depth, accum_depth] -> the packed layout of the s8-gemv
+    microkernels (cext/include/mdl_fully_connected.h, mdl_ukernels.h): blocks of
+    GEMV_BLOCK output channels, each [k2][GEMV_BLOCK][2] with k2 = ceil(accum_depth /
+    2), zero past the layer.  Returns a flat int8 array of
+    ceil(output_depth / GEMV_BLOCK) * k2 * 2 * GEMV_BLOCK bytes; the channels of block b
+    start at byte b * k2 * 2 * GEMV_BLOCK (a band of whole blocks is a slice)."""
+    n, k = w.shape
+    nb, k2 = -(-n // GEMV_BLOCK), -(-k // 2)
+    padded = np.zeros((nb * GEMV_BLOCK, 2 * k2), np.int8)
+    padded[:n, :k] = w
+    # [nb, 16, k2, 2] -> [nb, k2, 16, 2]
+    packed = padded.reshape(nb, GEMV_BLOCK, k2, 2).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(packed).reshape(-1)
 
 
 @register("FULLY_CONNECTED")
@@ -72,6 +91,9 @@ def prepare_fully_connected(op, graph, ctx):
         mult = shift = None
     else:
         rounding, scale = ctx.rounding, None
+    if not use_reference_kernels(ctx) and accum_depth <= C["FC_FAST_MAX_DEPTH"]:
+        return [_fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min,
+                           act_max, rounding, eff_bias, mult, shift, scale)]
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   input_offset=-in_zp, filter_offset=0, output_offset=out_zp,
                   input_offset_folded=1, per_channel=per_channel, act_min=act_min, act_max=act_max,
@@ -80,3 +102,25 @@ def prepare_fully_connected(op, graph, ctx):
                  [x.index, w.index, eff_bias, mult, shift,
                   None if scale is None else np.ascontiguousarray(scale, np.float64)],
                  y.index)]
+
+
+def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act_max,
+               rounding, eff_bias, mult, shift, scale):
+    """The fully_connected_s8_fast node: weights packed for s8-gemv (AVX2 microkernel,
+    or its portable twin with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
+    parameters repeated to one per output channel (the kernel reads output_depth
+    entries; a band of channels over threads then slices them like the weights)."""
+    def per_channel(a, dtype):
+        a = np.asarray(a, dtype)
+        return np.ascontiguousarray(np.broadcast_to(a, (output_depth,)) if a.size == 1
+                                    else a)
+    gemv = C["FC_GEMV_16C2_C"] if use_portable_kernels() else C["FC_GEMV_16C2"]
+    params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
+                  output_stride=output_depth, output_offset=out_zp, act_min=act_min,
+                  act_max=act_max, rounding=rounding, gemv=gemv)
+    inputs = [x.index, pack_gemv_weights(w.data), eff_bias,
+              None if mult is None else per_channel(mult, np.int32),
+              None if shift is None else per_channel(shift, np.int32),
+              None if scale is None else per_channel(scale, np.float64)]
+    return Node("fully_connected_s8_fast", params, inputs, y.index,
+                scratch_bytes=cparams.fully_connected_s8_fast_buffer_size(params))
