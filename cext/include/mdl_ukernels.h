@@ -246,4 +246,19 @@ void mdl_s8_gemv_ukernel_16c2__avx2(int32_t n, int32_t k2, const int16_t* x,
                                     const int8_t* w, const int32_t* bias, int32_t* acc);
 #endif
 
+/* ------------------------------------ s32-requant-f64: int32 -> int8, double scales
+ * out[o] = clamp(round(acc[o] * scale[o]) + output_offset, act_min, act_max) for o < n:
+ * the product in double, rounded half away from zero and saturated to int32, as
+ * LiteRT's reference FULLY_CONNECTED (MDL_FC_REQUANT_FLOAT64 in mdl_fully_connected.h;
+ * act_min <= act_max within the int8 range). */
+void mdl_s32_requant_ukernel_f64__c(const int32_t* acc, const double* scale, int32_t n,
+                                    int32_t output_offset, int32_t act_min,
+                                    int32_t act_max, int8_t* out);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* 8 channels per step in 2 x 4 double lanes.  Twin: mdl_s32_requant_ukernel_f64__c. */
+void mdl_s32_requant_ukernel_f64__avx2(const int32_t* acc, const double* scale,
+                                       int32_t n, int32_t output_offset, int32_t act_min,
+                                       int32_t act_max, int8_t* out);
+#endif
+
 #endif /* MDL_UKERNELS_H */

@@ -128,29 +128,6 @@ int32_t mdl_fully_connected_s8_fast_get_buffer_size(
          2 * round_up(p->accum_depth, 2);
 }
 
-/* out[o] = clamp(round(acc[o] * scale[o]) + offset, lo, hi) for o < n, the rounding of
- * requantize_float64 (half away from zero, saturated to int32) without branches, so
- * that compilers vectorize it: x is clamped to [-2^31, 2^31 - 1] in double (exact
- * there), truncated toward zero (it then fits int32), and x - t (exact) moves t one
- * step away from zero when |x - t| >= 0.5.  t is clamped to +-2^16 before the offset
- * is added, which changes nothing after the final clamp to the int8 range. */
-MDL_MULTIVERSION static void requant_f64_row(const int32_t* MDL_RESTRICT acc,
-                                             const double* MDL_RESTRICT scale, int32_t n,
-                                             int32_t offset, int32_t lo, int32_t hi,
-                                             int8_t* MDL_RESTRICT out) {
-  for (int32_t o = 0; o < n; ++o) {
-    double x = (double)acc[o] * scale[o];
-    x = x > 2147483647.0 ? 2147483647.0 : x;
-    x = x < -2147483648.0 ? -2147483648.0 : x;
-    int32_t t = (int32_t)x;
-    const double f = x - (double)t;
-    t += (f >= 0.5) - (f <= -0.5);
-    t = t > 65536 ? 65536 : t < -65536 ? -65536 : t;
-    t += offset;
-    out[o] = (int8_t)(t < lo ? lo : t > hi ? hi : t);
-  }
-}
-
 /* dst[0 .. 2 k2) = the int8 row widened, a zero after an odd n. */
 MDL_MULTIVERSION static void widen_row(const int8_t* MDL_RESTRICT src, int32_t n,
                                        int16_t* MDL_RESTRICT dst) {
@@ -160,6 +137,9 @@ MDL_MULTIVERSION static void widen_row(const int8_t* MDL_RESTRICT src, int32_t n
 
 typedef void (*gemv_fn)(int32_t n, int32_t k2, const int16_t* x, const int8_t* w,
                         const int32_t* bias, int32_t* acc);
+typedef void (*requant_f64_fn)(const int32_t* acc, const double* scale, int32_t n,
+                               int32_t output_offset, int32_t act_min, int32_t act_max,
+                               int8_t* out);
 
 mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
                                        const int32_t* multiplier, const int32_t* shift,
@@ -184,9 +164,11 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
   int32_t* acc = (int32_t*)scratch;
   int16_t* x16 = (int16_t*)(void*)((char*)scratch + 4 * (size_t)round_up(n, MDL_FC_GEMV_BLOCK));
   gemv_fn gemv = mdl_s8_gemv_ukernel_16c2__c;
+  requant_f64_fn requant_f64 = mdl_s32_requant_ukernel_f64__c;
 #ifdef MDL_HAVE_AVX2_UKERNELS
   if (p->gemv == MDL_FC_GEMV_16C2 && __builtin_cpu_supports("avx2")) {
     gemv = mdl_s8_gemv_ukernel_16c2__avx2;
+    requant_f64 = mdl_s32_requant_ukernel_f64__avx2;
   }
 #endif
   for (int32_t b = 0; b < p->batches; ++b) {
@@ -194,7 +176,7 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
     gemv(n, k2, x16, packed, bias, acc);
     int8_t* out = output + (size_t)b * p->output_stride;
     if (f64) {
-      requant_f64_row(acc, scale, n, p->output_offset, p->act_min, p->act_max, out);
+      requant_f64(acc, scale, n, p->output_offset, p->act_min, p->act_max, out);
     } else {
       mdl_s32_requant_ukernel_rows__c(acc, 1, n, multiplier, shift, p->output_offset,
                                       p->act_min, p->act_max, p->rounding, out, n);
