@@ -57,10 +57,10 @@ def test_fc_matches_numpy_reference(rounding):
 
 
 # ------------------------------------------------- the fast form (fully_connected_s8_fast)
-# Shapes around its 16-channel blocks, the AVX2 kernel's 32-channel pass and the int16
-# pairs of the input row, and AD's layer shapes (640 -> 128, 128 -> 8, 8 -> 128).
+# Shapes around its 8-channel blocks, 64-channel chunks and 16-input groups, and AD's
+# layer shapes (640 -> 128, 128 -> 8, 8 -> 128).
 @pytest.mark.parametrize("batches,depth,units", [(1, 640, 128), (1, 128, 8), (1, 8, 128),
-                                                 (2, 65, 33), (3, 31, 49), (1, 2, 17)])
+                                                 (2, 65, 33), (3, 31, 73), (1, 2, 17)])
 @pytest.mark.parametrize("per_channel", [False, True], ids=["per-tensor", "per-channel"])
 def test_fc_fast_shapes_match_litert(batches, depth, units, per_channel):
     rng = np.random.default_rng(batches * 1000 + depth * 10 + units + per_channel)
@@ -102,7 +102,7 @@ def test_fc_fast_equals_reference_kernel(rounding, monkeypatch):
 @pytest.mark.parametrize("batches,depth,units,threads", [(1, 700, 1000, 2), (2, 300, 1000, 3),
                                                          (1, 1000, 520, 4)])
 def test_fc_threads_split_channels_identically(batches, depth, units, threads, monkeypatch):
-    """num_threads > 1 cuts a large layer into bands of whole 16-channel blocks
+    """num_threads > 1 cuts a large layer into bands of whole 8-channel blocks
     (microdl.runtime.parallel.split_channels); every output equals one thread's and
     LiteRT's."""
     from microdl.runtime import parallel
@@ -113,11 +113,11 @@ def test_fc_threads_split_channels_identically(batches, depth, units, threads, m
     many = _interpreter(model, num_threads=threads)
     bands = [n for _, n in many._schedule()[0]]
     assert batches * depth * units >= parallel.FC_MIN_SPLIT_MACS
-    assert len(bands) == min(threads, -(-units // 16)) > 1
+    assert len(bands) == min(threads, -(-units // 8)) > 1
     firsts = [b.output_byte_offset for b in bands]
     sizes = [b.params["output_depth"] for b in bands]
     assert firsts == [sum(sizes[:k]) for k in range(len(sizes))] and sum(sizes) == units
-    assert all(f % 16 == 0 for f in firsts)
+    assert all(f % 8 == 0 for f in firsts)
     for _ in range(2):
         x = random_int(rng, (batches, depth))
         got = _run(many, x).copy()
@@ -133,5 +133,5 @@ def test_fc_small_layers_stay_whole():
                                                 output_depth=128), [0] * 6, 1)
     assert parallel.split_rows(node, 2) == [node]  # 16k MACs
     node = Node("fully_connected_s8_fast", dict(batches=1000, accum_depth=1000,
-                                                output_depth=16), [0] * 6, 1)
+                                                output_depth=8), [0] * 6, 1)
     assert parallel.split_rows(node, 2) == [node]  # one block of channels

@@ -379,23 +379,23 @@ def test_prepare_sizes_scratch_with_the_c_query():
         assert node.scratch_bytes == cparams.conv_s8_fast_buffer_size(node.params)
 
 
-# ===================================================== FULLY_CONNECTED: s8-gemv-16c2
+# ===================================================== FULLY_CONNECTED: s8-gemv-8c16
 # The fast FULLY_CONNECTED form (cext/src/fully_connected_s8.c) runs one s8-gemv
-# microkernel and, for LiteRT's double requantization, one s32-requant-f64 microkernel;
-# its `gemv` field picks the pair: FC_GEMV_16C2 the AVX2 ones (on an AVX2 CPU),
-# FC_GEMV_16C2_C the portable twins (the Q31 roundings go through s32-requant-rows-c
-# in both).  Prepare writes FC_GEMV_16C2_C under MICRODL_PORTABLE_KERNELS=1.  Output
-# channels around the 16-channel block, the two-block (32) pass of the AVX2 kernel and
-# the 8-lane halves and requantization steps; depths around the int16 pairs and the
-# two-pair (4-entry) step; 1 and 3 rows.
+# microkernel per chunk of 64 channels and, for LiteRT's double requantization, one
+# s32-requant-f64 microkernel; its `gemv` field picks the pair: FC_GEMV_8C16 the AVX2
+# ones (on an AVX2 CPU), FC_GEMV_8C16_C the portable twins (the Q31 roundings go
+# through s32-requant-rows-c in both).  Prepare writes FC_GEMV_8C16_C under
+# MICRODL_PORTABLE_KERNELS=1.  Output channels around the 8-channel block, the 8-lane
+# requantization step and the 64-channel chunk; depths around the 16-input group (a
+# partial last group goes through the kernel's zeroed tail buffer); 1 and 3 rows.
 from fractions import Fraction  # noqa: E402
 
 from microdl.core.fixedpoint import quantize_multiplier, requantize_r  # noqa: E402
 from microdl.runtime.ops import fully_connected as fc_ops  # noqa: E402
 
-FC_OC = [1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49, 64, 65]
-FC_DEPTH = [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65]
-GEMV_AVX2, GEMV_C = C["FC_GEMV_16C2"], C["FC_GEMV_16C2_C"]
+FC_OC = [1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 71, 72, 73, 129]
+FC_DEPTH = [1, 2, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65]
+GEMV_AVX2, GEMV_C = C["FC_GEMV_8C16"], C["FC_GEMV_8C16_C"]
 
 
 def _round_half_away_exact(v):
@@ -504,7 +504,7 @@ def check_fc(case, roundings=("litert", "single", "tflm")):
 
 
 @pytest.mark.parametrize("oc", FC_OC)
-def test_gemv_16c2_tiles(oc):
+def test_gemv_8c16_tiles(oc):
     rng = _rng("gemv", oc)
     for depth in FC_DEPTH:
         for batches in (1, 3):
@@ -513,22 +513,15 @@ def test_gemv_16c2_tiles(oc):
 
 
 @pytest.mark.parametrize("oc", [9, 33])
-def test_gemv_16c2_twins_on_avx2(oc):
-    """The AVX2 pair is really the one run on an AVX2 CPU (build_info) and agrees with
-    its twins over long rows (K 1000: many two-pair steps, odd pair count)."""
-    if not HAVE_AVX2:
-        pytest.skip("this CPU has no AVX2")
+def test_gemv_8c16_long_rows(oc):
+    """Long rows (K 1003: many groups, a partial last one) on both microkernels."""
     rng = _rng("gemvlong", oc)
-    check_fc(FcCase(rng, batches=2, depth=1002, oc=oc))
-
-
-test_gemv_16c2_twins_on_avx2 = pytest.mark.allow_skip(
-    "the AVX2 microkernels run only on AVX2 CPUs")(test_gemv_16c2_twins_on_avx2)
+    check_fc(FcCase(rng, batches=2, depth=1003, oc=oc))
 
 
 @pytest.mark.parametrize("per_channel", [True, False], ids=["per-channel", "per-tensor"])
 @pytest.mark.parametrize("oc", [8, 17, 40])
-def test_gemv_16c2_requantization(per_channel, oc):
+def test_gemv_8c16_requantization(per_channel, oc):
     """Every rounding (LiteRT's double, single and double Q31), zero points at the int8
     extremes, ReLU, no bias, per-tensor scales (repeated per channel at prepare), the
     largest sums (all 127) and multipliers > 1 (the double product beyond int32:
@@ -545,34 +538,34 @@ def test_gemv_16c2_requantization(per_channel, oc):
 
 
 def test_gemv_pack_layout():
-    """pack_gemv_weights against the layout written out by hand: byte
-    ((b * k2 + j) * 16 + c) * 2 + t is w[16 b + c, 2 j + t], zero past the layer."""
+    """pack_gemv_weights against the layout written out by hand: with G groups, byte
+    ((b * G + g) * 8 + c) * 16 + t is w[8 b + c, 16 g + t], zero past the layer."""
     rng = _rng("pack")
-    w = random_int(rng, (19, 5))
+    w = random_int(rng, (11, 19))
     packed = fc_ops.pack_gemv_weights(w)
-    k2 = 3
-    assert packed.dtype == np.int8 and packed.size == 2 * k2 * 16 * 2
+    groups = 2
+    assert packed.dtype == np.int8 and packed.size == 2 * groups * 8 * 16
     for b in range(2):
-        for j in range(k2):
-            for c in range(16):
-                for t in range(2):
-                    o, k = 16 * b + c, 2 * j + t
-                    want = w[o, k] if o < 19 and k < 5 else 0
-                    assert packed[((b * k2 + j) * 16 + c) * 2 + t] == want
+        for g in range(groups):
+            for c in range(8):
+                for t in range(16):
+                    o, k = 8 * b + c, 16 * g + t
+                    want = w[o, k] if o < 11 and k < 19 else 0
+                    assert packed[((b * groups + g) * 8 + c) * 16 + t] == want
 
 
-def test_fc_buffer_size_api():
-    """mdl_fully_connected_s8_fast_get_buffer_size through cparams: the int32 sums of
-    output_depth rounded up to 16, then the int16 row of accum_depth rounded up to 2."""
-    p = {f: 0 for f in cparams.kernel_fields("fully_connected_s8_fast")}
-    for depth, oc in ((1, 1), (5, 16), (64, 17), (65536, 3)):
-        p.update(accum_depth=depth, output_depth=oc)
-        assert cparams.fully_connected_s8_fast_buffer_size(p) == \
-            4 * (-(-oc // 16) * 16) + 2 * (-(-depth // 2) * 2)
-    for depth, oc in ((0, 4), (65537, 4), (4, 0)):
-        p.update(accum_depth=depth, output_depth=oc)
-        with pytest.raises(ValueError):
-            cparams.fully_connected_s8_fast_buffer_size(p)
+def test_fc_fast_needs_no_scratch():
+    """The fast form runs from a stack buffer of one chunk: no arena scratch."""
+    rng = _rng("scratch")
+    case = FcCase(rng, batches=1, depth=640, oc=128)
+    nodes = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        make = fc_ops._fast_node
+        mp.setattr(fc_ops, "_fast_node", lambda *a, **k: nodes.append(make(*a, **k)) or
+                   nodes[-1])
+        run_microdl(case.model, [case.x])
+    assert [n.scratch_bytes for n in nodes] == [0]
 
 
 def test_gemv_requant_f64_ties():

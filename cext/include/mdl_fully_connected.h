@@ -46,18 +46,19 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* node);
 
 /* ------------------------------------------------ FULLY_CONNECTED int8, fast form
  * The same results as mdl_fully_connected_s8 (folded input offset, symmetric weights)
- * over weights packed at prepare for the s8-gemv microkernels (mdl_ukernels.h):
- * blocks of MDL_FC_GEMV_BLOCK output channels, each [k2][MDL_FC_GEMV_BLOCK][2] int8
- * (k2 = accum_depth rounded up to even, / 2; zero where k >= accum_depth or o >=
- * output_depth).  Each input row is widened once to int16 in the scratch, the GEMV
- * writes the int32 sums of every output channel to the scratch, and the row is then
- * requantized (Q31 roundings: s32-requant-rows-c; MDL_FC_REQUANT_FLOAT64: the double
- * requantization of mdl_fully_connected_s8, branch-free).  batches > 1: the GEMV per
- * row.  multiplier / shift / scale always hold output_depth entries (prepare repeats a
- * per-tensor one). */
-#define MDL_FC_GEMV_BLOCK 16
-#define MDL_FC_GEMV_16C2 0   /* `gemv`: AVX2 microkernel where the CPU has it, else C */
-#define MDL_FC_GEMV_16C2_C 1 /* `gemv`: the portable C twin */
+ * over weights packed at prepare for the s8-gemv microkernels (mdl_ukernels.h): blocks
+ * of MDL_FC_GEMV_BLOCK output channels, each [G][MDL_FC_GEMV_BLOCK][MDL_FC_GEMV_KC]
+ * int8 (G = accum_depth / MDL_FC_GEMV_KC rounded up; zero where the input index >=
+ * accum_depth or the channel >= output_depth).  Per input row, chunks of
+ * MDL_FC_FAST_CHUNK channels: the GEMV writes their int32 sums to a stack buffer and
+ * they are requantized (Q31 roundings: s32-requant-rows-c; MDL_FC_REQUANT_FLOAT64:
+ * s32-requant-f64).  No arena scratch.  batches > 1: the GEMV per row.  multiplier /
+ * shift / scale always hold output_depth entries (prepare repeats a per-tensor one). */
+#define MDL_FC_GEMV_BLOCK 8
+#define MDL_FC_GEMV_KC 16
+#define MDL_FC_FAST_CHUNK 64
+#define MDL_FC_GEMV_8C16 0   /* `gemv`: the AVX2 microkernels where the CPU has AVX2 */
+#define MDL_FC_GEMV_8C16_C 1 /* `gemv`: the portable C twins */
 /* Largest accum_depth of the fast form: the int32 sums of |x * w| <= 2^14 cannot
  * overflow (prepare binds the plain kernel beyond). */
 #define MDL_FC_FAST_MAX_DEPTH 65536
@@ -71,23 +72,17 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* node);
   F(act_min)       /* fused activation clamp, in output quantized units */           \
   F(act_max)                                                                         \
   F(rounding)      /* MDL_ROUNDING_DOUBLE, MDL_ROUNDING_SINGLE or MDL_FC_REQUANT_FLOAT64 */ \
-  F(gemv)          /* MDL_FC_GEMV_16C2 or MDL_FC_GEMV_16C2_C */
+  F(gemv)          /* MDL_FC_GEMV_8C16 or MDL_FC_GEMV_8C16_C */
 MDL_DECLARE_PARAMS(mdl_fully_connected_s8_fast_params, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
-
-/* Bytes of arena scratch the fast form needs: the int32 sums of output_depth rounded
- * up to MDL_FC_GEMV_BLOCK channels, then the int16 input row (2 * k2 entries); -1 for
- * parameters out of range. */
-int32_t mdl_fully_connected_s8_fast_get_buffer_size(
-    const mdl_fully_connected_s8_fast_params* p);
 
 /* output[b * output_stride + o] for b < batches, o < output_depth, as
  * mdl_fully_connected_s8 with input_offset folded into bias (bias[o] or NULL);
- * packed: the packed weights above; scratch: get_buffer_size bytes, 16-byte aligned. */
+ * packed: the packed weights above. */
 mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
                                        const int32_t* multiplier, const int32_t* shift,
                                        const double* scale, const int8_t* input,
                                        const int8_t* packed, const int32_t* bias,
-                                       int8_t* output, void* scratch);
+                                       int8_t* output);
 
 /* Node: in = {input, packed weights, bias or NULL, multiplier, shift, scale} (the
  * unused requantization arrays NULL, as for mdl_node_fully_connected_s8). */

@@ -229,20 +229,21 @@ void mdl_s32_requant_ukernel_rows__c(const int32_t* acc, int32_t rows, int32_t n
                                      int32_t act_max, int32_t rounding, int8_t* out,
                                      int32_t out_stride);
 
-/* ------------------------------------- s8-gemv: FULLY_CONNECTED, one int16 input row
- * (fully_connected_s8.c's fast form)  acc[o] = bias[o] + sum_k x[k] * w(o, k), modulo
- * 2^32 in the bias addition, for o < n; x: 2 * k2 int16 entries (the int8 input row
- * widened, a zero after an odd accum_depth); w: packed in blocks of
- * MDL_FC_GEMV_BLOCK (16) output channels, block b at w + b * k2 * 32, entry (j, c, t)
- * at [j][c][t] = weight of channel 16 b + c at k = 2 j + t (zero past the layer); bias
- * NULL for none.  The sums never overflow before the bias (k2 <= 2^15, |x w| <= 2^14).
- * 16c2: 16 channels x int16 pairs, one vpmaddwd per 8 channels and pair. */
-void mdl_s8_gemv_ukernel_16c2__c(int32_t n, int32_t k2, const int16_t* x,
-                                 const int8_t* w, const int32_t* bias, int32_t* acc);
+/* ------------------------------------------ s8-gemv: FULLY_CONNECTED, one int8 row
+ * (fully_connected_s8.c's fast form)  acc[o] = bias[o] + sum_{i<k} x[i] * w(o, i),
+ * modulo 2^32 in the bias addition, for o < n; x: the k int8 entries of one input row
+ * (the input offset folded into bias); w packed in blocks of MDL_FC_GEMV_BLOCK (8)
+ * output channels and groups of MDL_FC_GEMV_KC (16) inputs: with G = ceil(k / 16),
+ * byte ((b * G + g) * 8 + c) * 16 + t is the weight of channel 8 b + c at input
+ * 16 g + t, zero past the layer; bias NULL for none.  The sums never overflow before
+ * the bias (k <= MDL_FC_FAST_MAX_DEPTH, |x w| <= 2^14).  8c16: 8 channels x 16 inputs
+ * per step. */
+void mdl_s8_gemv_ukernel_8c16__c(int32_t n, int32_t k, const int8_t* x, const int8_t* w,
+                                 const int32_t* bias, int32_t* acc);
 #ifdef MDL_HAVE_AVX2_UKERNELS
-/* Two blocks (32 channels) per pass sharing each broadcast input pair, then one; the
- * int8 weights widened by vpmovsxbw from memory.  Twin: mdl_s8_gemv_ukernel_16c2__c. */
-void mdl_s8_gemv_ukernel_16c2__avx2(int32_t n, int32_t k2, const int16_t* x,
+/* One vpmaddwd per channel and group of 16 inputs (the inputs widened once per group),
+ * a vphaddd tree per block.  Twin: mdl_s8_gemv_ukernel_8c16__c. */
+void mdl_s8_gemv_ukernel_8c16__avx2(int32_t n, int32_t k, const int8_t* x,
                                     const int8_t* w, const int32_t* bias, int32_t* acc);
 #endif
 

@@ -116,26 +116,7 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* n) {
 
 /* ------------------------------------------------------------------- fast form */
 
-static int32_t round_up(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
-
-int32_t mdl_fully_connected_s8_fast_get_buffer_size(
-    const mdl_fully_connected_s8_fast_params* p) {
-  if (p->accum_depth < 1 || p->accum_depth > MDL_FC_FAST_MAX_DEPTH ||
-      p->output_depth < 1 || p->output_depth > (1 << 24)) {
-    return -1;
-  }
-  return 4 * round_up(p->output_depth, MDL_FC_GEMV_BLOCK) +
-         2 * round_up(p->accum_depth, 2);
-}
-
-/* dst[0 .. 2 k2) = the int8 row widened, a zero after an odd n. */
-MDL_MULTIVERSION static void widen_row(const int8_t* MDL_RESTRICT src, int32_t n,
-                                       int16_t* MDL_RESTRICT dst) {
-  for (int32_t i = 0; i < n; ++i) dst[i] = src[i];
-  if (n & 1) dst[n] = 0;
-}
-
-typedef void (*gemv_fn)(int32_t n, int32_t k2, const int16_t* x, const int8_t* w,
+typedef void (*gemv_fn)(int32_t n, int32_t k, const int8_t* x, const int8_t* w,
                         const int32_t* bias, int32_t* acc);
 typedef void (*requant_f64_fn)(const int32_t* acc, const double* scale, int32_t n,
                                int32_t output_offset, int32_t act_min, int32_t act_max,
@@ -145,12 +126,13 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
                                        const int32_t* multiplier, const int32_t* shift,
                                        const double* scale, const int8_t* input,
                                        const int8_t* packed, const int32_t* bias,
-                                       int8_t* output, void* scratch) {
-  if (mdl_fully_connected_s8_fast_get_buffer_size(p) < 0 || p->batches < 0 ||
-      p->output_stride < p->output_depth || !scratch || !packed) {
+                                       int8_t* output) {
+  const int32_t depth = p->accum_depth, n = p->output_depth;
+  if (depth < 1 || depth > MDL_FC_FAST_MAX_DEPTH || n < 1 || p->batches < 0 ||
+      p->output_stride < n || !packed) {
     return MDL_ERR_BAD_PARAM;
   }
-  if (p->gemv != MDL_FC_GEMV_16C2 && p->gemv != MDL_FC_GEMV_16C2_C) {
+  if (p->gemv != MDL_FC_GEMV_8C16 && p->gemv != MDL_FC_GEMV_8C16_C) {
     return MDL_ERR_BAD_PARAM;
   }
   const int f64 = p->rounding == MDL_FC_REQUANT_FLOAT64;
@@ -159,27 +141,32 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
                 !multiplier || !shift) {
     return MDL_ERR_BAD_PARAM;
   }
-  const int32_t depth = p->accum_depth, n = p->output_depth;
-  const int32_t k2 = round_up(depth, 2) / 2;
-  int32_t* acc = (int32_t*)scratch;
-  int16_t* x16 = (int16_t*)(void*)((char*)scratch + 4 * (size_t)round_up(n, MDL_FC_GEMV_BLOCK));
-  gemv_fn gemv = mdl_s8_gemv_ukernel_16c2__c;
+  /* Bytes of packed weights per chunk of MDL_FC_FAST_CHUNK channels. */
+  const size_t groups = (size_t)(depth + MDL_FC_GEMV_KC - 1) / MDL_FC_GEMV_KC;
+  const size_t chunk_bytes = groups * MDL_FC_GEMV_KC * MDL_FC_FAST_CHUNK;
+  gemv_fn gemv = mdl_s8_gemv_ukernel_8c16__c;
   requant_f64_fn requant_f64 = mdl_s32_requant_ukernel_f64__c;
 #ifdef MDL_HAVE_AVX2_UKERNELS
-  if (p->gemv == MDL_FC_GEMV_16C2 && __builtin_cpu_supports("avx2")) {
-    gemv = mdl_s8_gemv_ukernel_16c2__avx2;
+  if (p->gemv == MDL_FC_GEMV_8C16 && __builtin_cpu_supports("avx2")) {
+    gemv = mdl_s8_gemv_ukernel_8c16__avx2;
     requant_f64 = mdl_s32_requant_ukernel_f64__avx2;
   }
 #endif
+  int32_t acc[MDL_FC_FAST_CHUNK];
   for (int32_t b = 0; b < p->batches; ++b) {
-    widen_row(input + (size_t)b * depth, depth, x16);
-    gemv(n, k2, x16, packed, bias, acc);
+    const int8_t* row = input + (size_t)b * depth;
     int8_t* out = output + (size_t)b * p->output_stride;
-    if (f64) {
-      requant_f64(acc, scale, n, p->output_offset, p->act_min, p->act_max, out);
-    } else {
-      mdl_s32_requant_ukernel_rows__c(acc, 1, n, multiplier, shift, p->output_offset,
-                                      p->act_min, p->act_max, p->rounding, out, n);
+    for (int32_t o = 0; o < n; o += MDL_FC_FAST_CHUNK) {
+      const int32_t m = n - o < MDL_FC_FAST_CHUNK ? n - o : MDL_FC_FAST_CHUNK;
+      gemv(m, depth, row, packed + (size_t)(o / MDL_FC_FAST_CHUNK) * chunk_bytes,
+           bias ? bias + o : 0, acc);
+      if (f64) {
+        requant_f64(acc, scale + o, m, p->output_offset, p->act_min, p->act_max, out + o);
+      } else {
+        mdl_s32_requant_ukernel_rows__c(acc, 1, m, multiplier + o, shift + o,
+                                        p->output_offset, p->act_min, p->act_max,
+                                        p->rounding, out + o, m);
+      }
     }
   }
   return MDL_OK;
@@ -189,5 +176,5 @@ mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* n) {
   return mdl_fully_connected_s8_fast(
       (const mdl_fully_connected_s8_fast_params*)n->params, (const int32_t*)n->in[3],
       (const int32_t*)n->in[4], (const double*)n->in[5], (const int8_t*)n->in[0],
-      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (int8_t*)n->out, n->scratch);
+      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (int8_t*)n->out);
 }

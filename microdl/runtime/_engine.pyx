@@ -98,22 +98,13 @@ def conv_s8_fast_get_buffer_size(const int32_t[::1] packed):
 # by microdl/runtime/cparams.py (C) like CONV_CONSTANTS.
 FC_CONSTANTS = {
     "FC_GEMV_BLOCK": K.MDL_FC_GEMV_BLOCK,
-    "FC_GEMV_16C2": K.MDL_FC_GEMV_16C2,
-    "FC_GEMV_16C2_C": K.MDL_FC_GEMV_16C2_C,
+    "FC_GEMV_KC": K.MDL_FC_GEMV_KC,
+    "FC_FAST_CHUNK": K.MDL_FC_FAST_CHUNK,
+    "FC_GEMV_8C16": K.MDL_FC_GEMV_8C16,
+    "FC_GEMV_8C16_C": K.MDL_FC_GEMV_8C16_C,
     "FC_FAST_MAX_DEPTH": K.MDL_FC_FAST_MAX_DEPTH,
     "FC_REQUANT_FLOAT64": K.MDL_FC_REQUANT_FLOAT64,
 }
-
-
-def fully_connected_s8_fast_get_buffer_size(const int32_t[::1] packed):
-    """mdl_fully_connected_s8_fast_get_buffer_size: bytes of arena scratch (-1 for
-    parameters out of range), for a packed fully_connected_s8_fast parameter struct."""
-    if packed.shape[0] * sizeof(int32_t) != sizeof(K.mdl_fully_connected_s8_fast_params):
-        raise ValueError(f"fully_connected_s8_fast parameters: {packed.shape[0]} int32 "
-                         f"values, the struct has "
-                         f"{sizeof(K.mdl_fully_connected_s8_fast_params) // sizeof(int32_t)}")
-    return K.mdl_fully_connected_s8_fast_get_buffer_size(
-        <const K.mdl_fully_connected_s8_fast_params*>&packed[0])
 
 
 class KernelError(RuntimeError):

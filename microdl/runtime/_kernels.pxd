@@ -62,12 +62,10 @@ cdef extern from "mdl_conv.h" nogil:
     int MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
 
 cdef extern from "mdl_fully_connected.h" nogil:
-    ctypedef struct mdl_fully_connected_s8_fast_params:
-        pass
-    int32_t mdl_fully_connected_s8_fast_get_buffer_size(
-        const mdl_fully_connected_s8_fast_params* p)
     int MDL_FC_GEMV_BLOCK
-    int MDL_FC_GEMV_16C2
-    int MDL_FC_GEMV_16C2_C
+    int MDL_FC_GEMV_KC
+    int MDL_FC_FAST_CHUNK
+    int MDL_FC_GEMV_8C16
+    int MDL_FC_GEMV_8C16_C
     int MDL_FC_FAST_MAX_DEPTH
     int MDL_FC_REQUANT_FLOAT64

@@ -78,19 +78,3 @@ def conv_s8_fast_buffer_size(params):
         raise ValueError(f"conv_s8_fast: no buffer size for block_pixels "
                          f"{params.get('block_pixels')}, lanes {params.get('lanes')}")
     return size
-
-
-def fully_connected_s8_fast_buffer_size(params):
-    """Bytes of arena scratch a fully_connected_s8_fast node needs
-    (mdl_fully_connected_s8_fast_get_buffer_size).
-
-    Raises:
-        ValueError: accum_depth or output_depth out of the kernel's range."""
-    packed = pack_params("fully_connected_s8_fast",
-                         kernel_fields("fully_connected_s8_fast"), params)
-    size = int(_engine.fully_connected_s8_fast_get_buffer_size(packed))
-    if size < 0:
-        raise ValueError(f"fully_connected_s8_fast: no buffer size for accum_depth "
-                         f"{params.get('accum_depth')}, output_depth "
-                         f"{params.get('output_depth')}")
-    return size

@@ -14,7 +14,7 @@ running, the calling thread included, so any band may run on any thread); each b
 that needs kernel scratch gets its own.
 
 A fully_connected_s8_fast node (any batch count) is cut into bands of output channels
-instead (split_channels): each band owns whole packed blocks of 16 channels, its
+instead (split_channels): each band owns whole packed blocks of 8 channels, its
 weights, effective bias and requantization arrays are slices of the node's, its output
 pointer starts at its first channel and its rows keep the layer's output stride.  Each
 output channel is the same dot product and requantization as in the whole node.
@@ -119,7 +119,7 @@ def split_channels(node: Node, parts: int, itemsize: int = 1) -> list:
     if p["batches"] * depth * n < FC_MIN_SPLIT_MACS or blocks < 2:
         return [node]
     parts = min(parts, blocks)
-    block_bytes = -(-depth // 2) * 2 * block
+    block_bytes = -(-depth // cparams.C["FC_GEMV_KC"]) * cparams.C["FC_GEMV_KC"] * block
     x, packed, bias, mult, shift, scale = node.inputs
     bands = []
     for k in range(parts):
@@ -132,8 +132,6 @@ def split_channels(node: Node, parts: int, itemsize: int = 1) -> list:
         inputs = [x, packed[b0 * block_bytes:b1 * block_bytes], cut(bias), cut(mult),
                   cut(shift), cut(scale)]
         bands.append(replace(node, params=params, inputs=inputs,
-                             scratch_bytes=cparams.fully_connected_s8_fast_buffer_size(
-                                 params),
                              output_byte_offset=node.output_byte_offset + o0 * itemsize))
     return bands
 

@@ -14,22 +14,23 @@ from microdl.runtime.ops.conv import use_portable_kernels, use_reference_kernels
 
 C = cparams.C
 FC_REQUANT_FLOAT64 = C["FC_REQUANT_FLOAT64"]
-GEMV_BLOCK = C["FC_GEMV_BLOCK"]  # output channels per packed block (16)
+GEMV_BLOCK = C["FC_GEMV_BLOCK"]  # output channels per packed block (8)
+GEMV_KC = C["FC_GEMV_KC"]  # inputs per packed group (16)
 
 
 def pack_gemv_weights(w):
     """OI int8 weights [output_depth, accum_depth] -> the packed layout of the s8-gemv
-    microkernels (cext/include/mdl_fully_connected.h, mdl_ukernels.h): blocks of
-    GEMV_BLOCK output channels, each [k2][GEMV_BLOCK][2] with k2 = ceil(accum_depth /
-    2), zero past the layer.  Returns a flat int8 array of
-    ceil(output_depth / GEMV_BLOCK) * k2 * 2 * GEMV_BLOCK bytes; the channels of block b
-    start at byte b * k2 * 2 * GEMV_BLOCK (a band of whole blocks is a slice)."""
+    microkernels (cext/include/mdl_ukernels.h): blocks of GEMV_BLOCK output channels,
+    each [G][GEMV_BLOCK][GEMV_KC] with G = ceil(accum_depth / GEMV_KC), zero past the
+    layer.  Returns a flat int8 array of ceil(output_depth / GEMV_BLOCK) * G *
+    GEMV_BLOCK * GEMV_KC bytes; block b starts at byte b * G * GEMV_BLOCK * GEMV_KC (a
+    band of whole blocks is a slice)."""
     n, k = w.shape
-    nb, k2 = -(-n // GEMV_BLOCK), -(-k // 2)
-    padded = np.zeros((nb * GEMV_BLOCK, 2 * k2), np.int8)
+    nb, groups = -(-n // GEMV_BLOCK), -(-k // GEMV_KC)
+    padded = np.zeros((nb * GEMV_BLOCK, groups * GEMV_KC), np.int8)
     padded[:n, :k] = w
-    # [nb, 16, k2, 2] -> [nb, k2, 16, 2]
-    packed = padded.reshape(nb, GEMV_BLOCK, k2, 2).transpose(0, 2, 1, 3)
+    # [nb, 8, G, 16] -> [nb, G, 8, 16]
+    packed = padded.reshape(nb, GEMV_BLOCK, groups, GEMV_KC).transpose(0, 2, 1, 3)
     return np.ascontiguousarray(packed).reshape(-1)
 
 
@@ -106,15 +107,15 @@ def prepare_fully_connected(op, graph, ctx):
 
 def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act_max,
                rounding, eff_bias, mult, shift, scale):
-    """The fully_connected_s8_fast node: weights packed for s8-gemv (AVX2 microkernel,
-    or its portable twin with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
+    """The fully_connected_s8_fast node: weights packed for s8-gemv (AVX2 microkernels,
+    or their portable twins with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
     parameters repeated to one per output channel (the kernel reads output_depth
     entries; a band of channels over threads then slices them like the weights)."""
     def per_channel(a, dtype):
         a = np.asarray(a, dtype)
         return np.ascontiguousarray(np.broadcast_to(a, (output_depth,)) if a.size == 1
                                     else a)
-    gemv = C["FC_GEMV_16C2_C"] if use_portable_kernels() else C["FC_GEMV_16C2"]
+    gemv = C["FC_GEMV_8C16_C"] if use_portable_kernels() else C["FC_GEMV_8C16"]
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   output_stride=output_depth, output_offset=out_zp, act_min=act_min,
                   act_max=act_max, rounding=rounding, gemv=gemv)
@@ -122,5 +123,4 @@ def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act
               None if mult is None else per_channel(mult, np.int32),
               None if shift is None else per_channel(shift, np.int32),
               None if scale is None else per_channel(scale, np.float64)]
-    return Node("fully_connected_s8_fast", params, inputs, y.index,
-                scratch_bytes=cparams.fully_connected_s8_fast_buffer_size(params))
+    return Node("fully_connected_s8_fast", params, inputs, y.index)
