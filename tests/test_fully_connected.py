@@ -130,8 +130,8 @@ def test_fc_small_layers_stay_whole():
     from microdl.runtime import parallel
     from microdl.runtime.ops import Node
     node = Node("fully_connected_s8_fast", dict(batches=1, accum_depth=128,
-                                                output_depth=128), [0] * 6, 1)
+                                                output_depth=128), [0] * 7, 1)
     assert parallel.split_rows(node, 2) == [node]  # 16k MACs
     node = Node("fully_connected_s8_fast", dict(batches=1000, accum_depth=1000,
-                                                output_depth=8), [0] * 6, 1)
+                                                output_depth=8), [0] * 7, 1)
     assert parallel.split_rows(node, 2) == [node]  # one block of channels

@@ -382,20 +382,23 @@ def test_prepare_sizes_scratch_with_the_c_query():
 # ===================================================== FULLY_CONNECTED: s8-gemv-8c16
 # The fast FULLY_CONNECTED form (cext/src/fully_connected_s8.c) runs one s8-gemv
 # microkernel per chunk of 64 channels and, for LiteRT's double requantization, one
-# s32-requant-f64 microkernel; its `gemv` field picks the pair: FC_GEMV_8C16 the AVX2
-# ones (on an AVX2 CPU), FC_GEMV_8C16_C the portable twins (the Q31 roundings go
-# through s32-requant-rows-c in both).  Prepare writes FC_GEMV_8C16_C under
-# MICRODL_PORTABLE_KERNELS=1.  Output channels around the 8-channel block, the 8-lane
-# requantization step and the 64-channel chunk; depths around the 16-input group (a
-# partial last group goes through the kernel's zeroed tail buffer); 1 and 3 rows.
+# s32-requant-f64 microkernel; its `gemv` field picks them: FC_GEMV_8C16 (prepare's
+# choice) the best the CPU runs (the AVX512-VNNI GEMV where the CPU has AVX512-VNNI and
+# AVX512VL, else AVX2, with the AVX2 requantization), FC_GEMV_8C16_AVX2 (forced here)
+# the AVX2 pair, FC_GEMV_8C16_C the portable twins (prepare's choice under
+# MICRODL_PORTABLE_KERNELS=1); the Q31 roundings go through s32-requant-rows-c in all.
+# Output channels around the 8-channel block, the two-block (16) pass of the VNNI
+# kernel, the 8-lane requantization step and the 64-channel chunk; depths around the
+# 16-input group (a partial last group goes through the kernels' zeroed tail buffer);
+# 1 and 3 rows.
 from fractions import Fraction  # noqa: E402
 
 from microdl.core.fixedpoint import quantize_multiplier, requantize_r  # noqa: E402
 from microdl.runtime.ops import fully_connected as fc_ops  # noqa: E402
 
-FC_OC = [1, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 71, 72, 73, 129]
+FC_OC = [1, 7, 8, 9, 15, 16, 17, 24, 25, 63, 64, 65, 71, 72, 73, 129]
 FC_DEPTH = [1, 2, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65]
-GEMV_AVX2, GEMV_C = C["FC_GEMV_8C16"], C["FC_GEMV_8C16_C"]
+GEMV_BEST, GEMV_AVX2, GEMV_C = C["FC_GEMV_8C16"], C["FC_GEMV_8C16_AVX2"], C["FC_GEMV_8C16_C"]
 
 
 def _round_half_away_exact(v):
@@ -467,8 +470,9 @@ class FcCase:
 
 
 def run_fc(case, gemv, rounding):
-    """case's output with the fast form's `gemv` variant chosen through prepare's own
-    switch (MICRODL_PORTABLE_KERNELS), the prepared node checked."""
+    """case's output with the fast form's `gemv` variant: GEMV_BEST and GEMV_C through
+    prepare's own switch (MICRODL_PORTABLE_KERNELS), GEMV_AVX2 forced on the prepared
+    node; the node checked."""
     nodes = []
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv(REFERENCE_ENV, raising=False)
@@ -480,6 +484,8 @@ def run_fc(case, gemv, rounding):
 
         def spy(*args, **kwargs):
             node = make(*args, **kwargs)
+            if gemv == GEMV_AVX2:
+                node = replace(node, params=dict(node.params, gemv=GEMV_AVX2))
             nodes.append(node)
             return node
 
@@ -491,16 +497,12 @@ def run_fc(case, gemv, rounding):
 
 
 def check_fc(case, roundings=("litert", "single", "tflm")):
-    """Both variants == the reference for every rounding, and == each other."""
+    """Every variant == the reference for every rounding (so == each other)."""
     for rounding in roundings:
         want = case.reference(rounding)
-        outs = {}
-        for gemv in ([GEMV_AVX2, GEMV_C] if HAVE_AVX2 else [GEMV_C]):
-            outs[gemv] = run_fc(case, gemv, rounding)
-            np.testing.assert_array_equal(outs[gemv], want,
-                                          err_msg=f"gemv {gemv}, {rounding}")
-        if HAVE_AVX2:
-            np.testing.assert_array_equal(outs[GEMV_AVX2], outs[GEMV_C])
+        for gemv in (GEMV_BEST, GEMV_AVX2, GEMV_C):
+            got = run_fc(case, gemv, rounding)
+            np.testing.assert_array_equal(got, want, err_msg=f"gemv {gemv}, {rounding}")
 
 
 @pytest.mark.parametrize("oc", FC_OC)

@@ -57,8 +57,11 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* node);
 #define MDL_FC_GEMV_BLOCK 8
 #define MDL_FC_GEMV_KC 16
 #define MDL_FC_FAST_CHUNK 64
-#define MDL_FC_GEMV_8C16 0   /* `gemv`: the AVX2 microkernels where the CPU has AVX2 */
-#define MDL_FC_GEMV_8C16_C 1 /* `gemv`: the portable C twins */
+/* `gemv`: the best microkernels the CPU runs (AVX512-VNNI GEMV with the AVX2
+ * requantization, else AVX2, else the portable C twins) */
+#define MDL_FC_GEMV_8C16 0
+#define MDL_FC_GEMV_8C16_C 1    /* `gemv`: the portable C twins */
+#define MDL_FC_GEMV_8C16_AVX2 2 /* `gemv`: AVX2 where the CPU has it, never VNNI (tests) */
 /* Largest accum_depth of the fast form: the int32 sums of |x * w| <= 2^14 cannot
  * overflow (prepare binds the plain kernel beyond). */
 #define MDL_FC_FAST_MAX_DEPTH 65536
@@ -72,20 +75,22 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* node);
   F(act_min)       /* fused activation clamp, in output quantized units */           \
   F(act_max)                                                                         \
   F(rounding)      /* MDL_ROUNDING_DOUBLE, MDL_ROUNDING_SINGLE or MDL_FC_REQUANT_FLOAT64 */ \
-  F(gemv)          /* MDL_FC_GEMV_8C16 or MDL_FC_GEMV_8C16_C */
+  F(gemv)          /* MDL_FC_GEMV_8C16, _8C16_C or _8C16_AVX2 */
 MDL_DECLARE_PARAMS(mdl_fully_connected_s8_fast_params, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
 
 /* output[b * output_stride + o] for b < batches, o < output_depth, as
  * mdl_fully_connected_s8 with input_offset folded into bias (bias[o] or NULL);
- * packed: the packed weights above. */
+ * packed: the packed weights above; ubias: see the node below, or NULL. */
 mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
                                        const int32_t* multiplier, const int32_t* shift,
                                        const double* scale, const int8_t* input,
                                        const int8_t* packed, const int32_t* bias,
-                                       int8_t* output);
+                                       const int32_t* ubias, int8_t* output);
 
-/* Node: in = {input, packed weights, bias or NULL, multiplier, shift, scale} (the
- * unused requantization arrays NULL, as for mdl_node_fully_connected_s8). */
+/* Node: in = {input, packed weights, bias or NULL, multiplier, shift, scale, ubias}
+ * (the unused requantization arrays NULL, as for mdl_node_fully_connected_s8; ubias:
+ * bias[o] - 128 * sum_i filter[o, i], output_depth int32, for the VNNI GEMV, or NULL,
+ * which keeps the kernel off it). */
 mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* node);
 
 #endif

@@ -245,6 +245,13 @@ void mdl_s8_gemv_ukernel_8c16__c(int32_t n, int32_t k, const int8_t* x, const in
  * a vphaddd tree per block.  Twin: mdl_s8_gemv_ukernel_8c16__c. */
 void mdl_s8_gemv_ukernel_8c16__avx2(int32_t n, int32_t k, const int8_t* x,
                                     const int8_t* w, const int32_t* bias, int32_t* acc);
+/* AVX512-VNNI on 256-bit registers (run after __builtin_cpu_supports("avx512vnni")
+ * and ("avx512vl")): vpdpbusd over the inputs offset to uint8, so `ubias` (never NULL)
+ * is bias[o] - 128 * sum_i w(o, i) (modulo 2^32), which gives the twin's sums.  Twin:
+ * mdl_s8_gemv_ukernel_8c16__c with the plain bias. */
+void mdl_s8_gemv_ukernel_8c16__avx512vnni(int32_t n, int32_t k, const int8_t* x,
+                                          const int8_t* w, const int32_t* ubias,
+                                          int32_t* acc);
 #endif
 
 /* ------------------------------------ s32-requant-f64: int32 -> int8, double scales

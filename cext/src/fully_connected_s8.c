@@ -126,13 +126,14 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
                                        const int32_t* multiplier, const int32_t* shift,
                                        const double* scale, const int8_t* input,
                                        const int8_t* packed, const int32_t* bias,
-                                       int8_t* output) {
+                                       const int32_t* ubias, int8_t* output) {
   const int32_t depth = p->accum_depth, n = p->output_depth;
   if (depth < 1 || depth > MDL_FC_FAST_MAX_DEPTH || n < 1 || p->batches < 0 ||
       p->output_stride < n || !packed) {
     return MDL_ERR_BAD_PARAM;
   }
-  if (p->gemv != MDL_FC_GEMV_8C16 && p->gemv != MDL_FC_GEMV_8C16_C) {
+  if (p->gemv != MDL_FC_GEMV_8C16 && p->gemv != MDL_FC_GEMV_8C16_C &&
+      p->gemv != MDL_FC_GEMV_8C16_AVX2) {
     return MDL_ERR_BAD_PARAM;
   }
   const int f64 = p->rounding == MDL_FC_REQUANT_FLOAT64;
@@ -146,10 +147,16 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
   const size_t chunk_bytes = groups * MDL_FC_GEMV_KC * MDL_FC_FAST_CHUNK;
   gemv_fn gemv = mdl_s8_gemv_ukernel_8c16__c;
   requant_f64_fn requant_f64 = mdl_s32_requant_ukernel_f64__c;
+  const int32_t* gemv_bias = bias;
 #ifdef MDL_HAVE_AVX2_UKERNELS
-  if (p->gemv == MDL_FC_GEMV_8C16 && __builtin_cpu_supports("avx2")) {
+  if (p->gemv != MDL_FC_GEMV_8C16_C && __builtin_cpu_supports("avx2")) {
     gemv = mdl_s8_gemv_ukernel_8c16__avx2;
     requant_f64 = mdl_s32_requant_ukernel_f64__avx2;
+    if (p->gemv == MDL_FC_GEMV_8C16 && ubias && __builtin_cpu_supports("avx512vnni") &&
+        __builtin_cpu_supports("avx512vl")) {
+      gemv = mdl_s8_gemv_ukernel_8c16__avx512vnni;
+      gemv_bias = ubias;
+    }
   }
 #endif
   int32_t acc[MDL_FC_FAST_CHUNK];
@@ -159,7 +166,7 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
     for (int32_t o = 0; o < n; o += MDL_FC_FAST_CHUNK) {
       const int32_t m = n - o < MDL_FC_FAST_CHUNK ? n - o : MDL_FC_FAST_CHUNK;
       gemv(m, depth, row, packed + (size_t)(o / MDL_FC_FAST_CHUNK) * chunk_bytes,
-           bias ? bias + o : 0, acc);
+           gemv_bias ? gemv_bias + o : 0, acc);
       if (f64) {
         requant_f64(acc, scale + o, m, p->output_offset, p->act_min, p->act_max, out + o);
       } else {
@@ -176,5 +183,6 @@ mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* n) {
   return mdl_fully_connected_s8_fast(
       (const mdl_fully_connected_s8_fast_params*)n->params, (const int32_t*)n->in[3],
       (const int32_t*)n->in[4], (const double*)n->in[5], (const int8_t*)n->in[0],
-      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (int8_t*)n->out);
+      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (const int32_t*)n->in[6],
+      (int8_t*)n->out);
 }

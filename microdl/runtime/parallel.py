@@ -15,7 +15,7 @@ that needs kernel scratch gets its own.
 
 A fully_connected_s8_fast node (any batch count) is cut into bands of output channels
 instead (split_channels): each band owns whole packed blocks of 8 channels, its
-weights, effective bias and requantization arrays are slices of the node's, its output
+weights, effective biases and requantization arrays are slices of the node's, its output
 pointer starts at its first channel and its rows keep the layer's output stride.  Each
 output channel is the same dot product and requantization as in the whole node.
 """
@@ -120,7 +120,7 @@ def split_channels(node: Node, parts: int, itemsize: int = 1) -> list:
         return [node]
     parts = min(parts, blocks)
     block_bytes = -(-depth // cparams.C["FC_GEMV_KC"]) * cparams.C["FC_GEMV_KC"] * block
-    x, packed, bias, mult, shift, scale = node.inputs
+    x, packed, bias, mult, shift, scale, ubias = node.inputs
     bands = []
     for k in range(parts):
         b0, b1 = blocks * k // parts, blocks * (k + 1) // parts
@@ -130,7 +130,7 @@ def split_channels(node: Node, parts: int, itemsize: int = 1) -> list:
             return None if a is None else a[o0:o1]
         params = dict(p, output_depth=o1 - o0)
         inputs = [x, packed[b0 * block_bytes:b1 * block_bytes], cut(bias), cut(mult),
-                  cut(shift), cut(scale)]
+                  cut(shift), cut(scale), cut(ubias)]
         bands.append(replace(node, params=params, inputs=inputs,
                              output_byte_offset=node.output_byte_offset + o0 * itemsize))
     return bands

@@ -107,8 +107,9 @@ def prepare_fully_connected(op, graph, ctx):
 
 def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act_max,
                rounding, eff_bias, mult, shift, scale):
-    """The fully_connected_s8_fast node: weights packed for s8-gemv (AVX2 microkernels,
-    or their portable twins with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
+    """The fully_connected_s8_fast node: weights packed for s8-gemv (the best SIMD
+    microkernels the CPU runs, AVX512-VNNI or AVX2, chosen by the kernel; their
+    portable twins with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
     parameters repeated to one per output channel (the kernel reads output_depth
     entries; a band of channels over threads then slices them like the weights)."""
     def per_channel(a, dtype):
@@ -119,8 +120,12 @@ def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   output_stride=output_depth, output_offset=out_zp, act_min=act_min,
                   act_max=act_max, rounding=rounding, gemv=gemv)
+    # The VNNI GEMV's bias: its inputs are offset by +128 (uint8), so it carries
+    # -128 * the row sums (int32, wrapping as the kernel's sums).
+    ubias = eff_bias.astype(np.int64) - 128 * w.data.astype(np.int64).sum(axis=1)
+    ubias = ((ubias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
     inputs = [x.index, pack_gemv_weights(w.data), eff_bias,
               None if mult is None else per_channel(mult, np.int32),
               None if shift is None else per_channel(shift, np.int32),
-              None if scale is None else per_channel(scale, np.float64)]
+              None if scale is None else per_channel(scale, np.float64), ubias]
     return Node("fully_connected_s8_fast", params, inputs, y.index)
