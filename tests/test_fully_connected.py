@@ -135,3 +135,28 @@ def test_fc_small_layers_stay_whole():
     node = Node("fully_connected_s8_fast", dict(batches=1000, accum_depth=1000,
                                                 output_depth=8), [0] * 7, 1)
     assert parallel.split_rows(node, 2) == [node]  # one block of channels
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["fast", "reference-kernel"])
+def test_fc_exact_ties_match_litert(reference, monkeypatch):
+    """Products exactly halfway between integers (input scale 0.5, weight scales 1 and
+    0.5, output scale 1: real multipliers 0.5 and 0.25 in exact binary) on both
+    kernels, against LiteRT (the fast form's s32-requant-f64 and the reference
+    kernel's requantize_float64 must round them away from zero)."""
+    if reference:
+        monkeypatch.setenv("MICRODL_REFERENCE_KERNELS", "1")
+    else:
+        monkeypatch.delenv("MICRODL_REFERENCE_KERNELS", raising=False)
+    rng = np.random.default_rng(5)
+    units, depth = 11, 2
+    w = random_int(rng, (units, depth))
+    w_scales = np.where(np.arange(units) % 2, 1.0, 0.5)
+    model = op_model("FULLY_CONNECTED",
+                     [spec((4, depth), scale=0.5, zero_point=0),
+                      spec((units, depth), data=w, scales=w_scales)],
+                     [spec((4, units), scale=1.0, zero_point=0)],
+                     {"fused_activation_function": 0}, version=12)
+    x = rng.integers(-3, 4, (4, depth)).astype(np.int8)
+    acc = x.astype(np.int64) @ w.astype(np.int64).T
+    assert np.any(acc % 2 == 1)  # ties under the 0.5 multiplier
+    assert_same_as_litert(model, [x])
