@@ -108,7 +108,7 @@ def test_fc_threads_split_channels_identically(batches, depth, units, threads, m
     from microdl.runtime import parallel
     monkeypatch.delenv("MICRODL_REFERENCE_KERNELS", raising=False)
     rng = np.random.default_rng(depth + units + threads)
-    model, _, _ = fc_model(rng, batches, depth, units, per_channel=True, act=0)
+    model, _, _ = fc_model(rng, batches, depth, units, per_channel=False, act=0)
     one = _interpreter(model, num_threads=1)
     many = _interpreter(model, num_threads=threads)
     bands = [n for _, n in many._schedule()[0]]
