@@ -88,12 +88,13 @@ def split_rows(node: Node, parts: int, itemsize: int = 1) -> list:
     return bands
 
 
-# Smallest fully_connected_s8_fast node (MACs) cut into channel bands.  Measured on the
-# AD autoencoder (2 threads, largest layer 82k MACs), splitting at 10k-60k MACs gave
-# no gain (6.0-7.7 us against 6.0 us whole: a band is under a microsecond of work), so
-# AD stays whole.  One-layer models (interleaved timing, 1 -> 2 threads): 512 x 512
-# (262k MACs) 6.5 -> 6.4 us, 1024 x 1024 (1M) 18.9 -> 9.8 us, 4 rows of 512 x 512 (1M)
-# 18.9 -> 13.7 us.
+# Smallest fully_connected_s8_fast node (MACs) cut into channel bands.  Measured on
+# this 2-core machine shared with other jobs (interleaved timing, 1 -> 2 threads, so
+# the figures move from run to run): AD (largest layer 82k MACs) split at 10k or 60k
+# MACs 4.3-6.0 -> 4.4-5.5 us, no clear gain, so AD stays whole; one-layer models with
+# the AVX512-VNNI GEMV: 512 x 512 (262k MACs) 3.0 -> 3.0 us, 1024 x 1024 (1M, 1 MiB of
+# weights) 12.3-13.2 -> 12.3-12.9 us (18.9 -> 9.8 us with the AVX2 GEMV on a quiet
+# machine), 4 rows of 512 x 512 (1M) 11.2-11.6 -> 9.2-9.8 us.
 FC_MIN_SPLIT_MACS = 500_000
 FC_SPLITTABLE = frozenset({"fully_connected_s8_fast"})
 
