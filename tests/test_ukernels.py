@@ -527,16 +527,25 @@ def test_gemv_8c16_requantization(per_channel, oc):
     """Every rounding (LiteRT's double, single and double Q31), zero points at the int8
     extremes, ReLU, no bias, per-tensor scales (repeated per channel at prepare), the
     largest sums (all 127) and multipliers > 1 (the double product beyond int32:
-    saturated) and tiny ones."""
+    saturated) and tiny ones; products beyond the int32 range (1e5)."""
     rng = _rng("gemvrq", per_channel, oc)
     n = oc if per_channel else 1
     for kw in (dict(in_zp=-128, out_zp=127), dict(in_zp=127, out_zp=-128, relu=True),
+               dict(out_zp=20, relu=True),  # ReLU clamp above the int8 minimum
                dict(bias=False), dict(kind="max"), dict(kind="min", in_zp=127),
                dict(kind="max", reals=np.full(n, 3.0)),
                dict(kind="max", reals=np.full(n, 1e-6)),
+
                dict(reals=np.where(np.arange(n) % 2, 2.5, 1e-3))):
         case = FcCase(rng, batches=2, depth=33, oc=oc, per_channel=per_channel, **kw)
         check_fc(case)
+    # Products beyond +-2^31 (multiplier 1e5): saturated to int32 in LiteRT's double
+    # requantization (the Q31 roundings are left out: TFLite's single rounding
+    # truncates an out-of-range int64 result to int32 there, no defined saturation).
+    for kw in (dict(kind="max"), dict(kind="min", in_zp=127)):
+        case = FcCase(rng, batches=2, depth=33, oc=oc, per_channel=per_channel,
+                      reals=np.full(n, 1e5), **kw)
+        check_fc(case, roundings=("litert",))
 
 
 def test_gemv_pack_layout():

@@ -1,21 +1,21 @@
 /* s32-requant-f64-avx2: int32 sums to int8 with a double scale per channel, AVX2
  * (mdl_ukernels.h).  The arithmetic of the portable twin s32-requant-f64-c in 4 double
- * lanes: clamp to the int32 range, truncate toward zero (vcvttpd2dq, exact: the value
- * fits int32), step away from zero where the exact remainder is >= 0.5 in magnitude,
- * add the offset and clamp to [act_min, act_max] in double (exact integers), convert
- * back; 8 channels per step, the tail through the twin. */
+ * lanes: truncate toward zero (vroundpd), step away from zero where the exact
+ * remainder is >= 0.5 in magnitude, add the offset and clamp to [act_min, act_max] in
+ * double (exact integers), convert back; 8 channels per step, the tail through the
+ * twin. */
 #include "mdl_ukernels_avx2.h"
 
 #ifdef MDL_HAVE_AVX2_UKERNELS
 
-/* 4 lanes of the requantization: acc (4 int32) x scale -> 4 int32 in [lo, hi]. */
+/* 4 lanes of the requantization: acc (4 int32) x scale -> 4 int32 in [lo, hi].  The
+ * truncation is vroundpd (any magnitude, so the twin's clamp to the int32 range can go:
+ * every value it changes is beyond +-2^31 and ends at lo or hi all the same). */
 MDL_INLINE MDL_AVX2 __m128i rq4(__m128i acc, __m256d scale, __m256d off, __m256d lo,
                                 __m256d hi) {
   const __m256d one = _mm256_set1_pd(1.0);
-  __m256d x = _mm256_mul_pd(_mm256_cvtepi32_pd(acc), scale);
-  x = _mm256_min_pd(x, _mm256_set1_pd(2147483647.0));
-  x = _mm256_max_pd(x, _mm256_set1_pd(-2147483648.0));
-  __m256d t = _mm256_cvtepi32_pd(_mm256_cvttpd_epi32(x));
+  const __m256d x = _mm256_mul_pd(_mm256_cvtepi32_pd(acc), scale);
+  __m256d t = _mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
   const __m256d f = _mm256_sub_pd(x, t);
   const __m256d up = _mm256_and_pd(_mm256_cmp_pd(f, _mm256_set1_pd(0.5), _CMP_GE_OQ), one);
   const __m256d down =
