@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zlib
 
 import numpy as np
 
@@ -151,9 +152,9 @@ def assert_same_as_litert(model, inputs, rounding="litert"):
 
 # ------------------------------------------------------------------ float32 models
 def max_range_error(got, want):
-    """max |got - want| / (max - min of want) in float64 (max |got - want| when `want`
-    is constant), the float-model tolerance measure of issue 12; NaN/inf positions
-    must agree exactly."""
+    """max |got - want| / (max - min of want) in float64 (divided by max |want| when
+    `want` is constant, and not divided when that is 0 too), the float-model tolerance
+    measure of issue 12; NaN/inf positions must agree exactly."""
     got = np.asarray(got, np.float64)
     want = np.asarray(want, np.float64)
     assert got.shape == want.shape, (got.shape, want.shape)
@@ -166,10 +167,18 @@ def max_range_error(got, want):
         return 0.0
     err = float(np.max(np.abs(got[finite] - want[finite])))
     span = float(want[finite].max() - want[finite].min())
+    if span == 0:  # a constant output (one element, say): relative to its magnitude
+        span = float(np.max(np.abs(want[finite])))
     return err / span if span > 0 else err
 
 
 FLOAT_TOLERANCE = 1e-5
+
+
+def stable_seed(*parts):
+    """A seed for np.random.default_rng from test parameters, the same in every
+    process (hash() of a str changes between runs with PYTHONHASHSEED)."""
+    return zlib.crc32(repr(parts).encode())
 
 
 def assert_close_to_litert(model, inputs, tol=FLOAT_TOLERANCE):

@@ -20,6 +20,7 @@ import pytest
 from microdl import interpreter as md
 from microdl.core.errors import UnsupportedOpError
 from microdl.core.graph import Graph, Op, Signature
+from microdl.tflite.reader import read_model
 from microdl.tflite.writer import write_model
 from tests.conftest import SHARED_MODELS, shared_model
 from tests.oplib import ORACLE, _tensor, spec
@@ -313,10 +314,20 @@ def only_float32_missing(err):
     return all("float32" in o["dtypes"] for o in err.ops)
 
 
+# Models LiteRT loads but cannot run safely, so never run there.
+LITERT_UNSAFE = {
+    # int8-state SVDF: LiteRT's kernel reads the int8 state as int16, past its end (heap
+    # corruption, an abort at exit).  tests/test_svdf.py checks it against TFLite Micro.
+    os.path.join("tflm", "keyword_scrambled_8bit.tflite"),
+}
+
+
 def load_pair(lite, rel):
     """(LiteRT, microdl) for a model both load; skips (allow_skip) a float32 model
     while microdl lacks float32 kernels, returns None for a model one of them refuses
-    for another reason (checked by the tests below)."""
+    for another reason (checked by the tests below) or one of LITERT_UNSAFE."""
+    if rel in LITERT_UNSAFE:
+        return None
     path = os.path.join(SHARED_MODELS, rel)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -374,7 +385,6 @@ def test_same_calls_same_answers(lite, rel):
             ("get_tensor before allocate", lambda it: it.get_tensor(o0["index"])),
             ("set_tensor before allocate", lambda it: it.set_tensor(d0["index"], good[0])),
             ("tensor() before allocate", lambda it: it.tensor(d0["index"])()),
-            ("reset_all_variables before allocate", lambda it: it.reset_all_variables()),
             ("allocate", lambda it: it.allocate_tensors()),
             ("allocate again", lambda it: it.allocate_tensors()),
             ("wrong dtype", lambda it: it.set_tensor(d0["index"], good[0].astype(wrong_dtype))),
@@ -393,6 +403,14 @@ def test_same_calls_same_answers(lite, rel):
             ("empty signature key", lambda it: it.get_signature_runner("")),
             ("reset_all_variables", lambda it: it.reset_all_variables())]:
         call(what, fn)
+    # LiteRT's Python error reporter never empties its buffer: after "invoke before
+    # allocate" its next C++ error message starts with that one's text.  Compared on a
+    # fresh pair, so the message is the one a script sees first.
+    ref2, ours2 = load_pair(lite, rel)
+    a, b = (outcome(lambda: ref2.reset_all_variables()),
+            outcome(lambda: ours2.reset_all_variables()))
+    assert_same_outcome(a, b, f"{rel}: reset_all_variables before allocate")
+    seq.append("reset_all_variables before allocate")
     for what, fn in [
             ("set_tensor bad index", lambda it: it.set_tensor(100000, good[0])),
             ("set_tensor negative index", lambda it: it.set_tensor(-1, good[0])),
@@ -470,12 +488,15 @@ def test_the_shared_models_are_covered(lite):
 
 
 def test_models_microdl_refuses_name_their_ops():
-    """The shared models microdl cannot run (other than the float32 ones) raise
-    UnsupportedOpError naming the op, never a crash or a wrong answer."""
-    for rel, op in [("tflm/keyword_scrambled_8bit.tflite", "SVDF"),
-                    ("tflm/trained_lstm_int8.tflite", "UNIDIRECTIONAL_SEQUENCE_LSTM")]:
-        with pytest.raises(UnsupportedOpError, match=op):
-            md.Interpreter(model_path=os.path.join(SHARED_MODELS, rel))
+    """A model microdl cannot run raises UnsupportedOpError naming the op, never a
+    crash or a wrong answer.  Every int8 shared model runs now (SVDF and LSTM
+    included), so trained_lstm_int8 with a fused RELU on its LSTM (the integer kernel
+    computes tanh only) stands in."""
+    path = os.path.join(SHARED_MODELS, "tflm", "trained_lstm_int8.tflite")
+    g = read_model(open(path, "rb").read())
+    g.ops[0].options["fused_activation_function"] = 1
+    with pytest.raises(UnsupportedOpError, match="UNIDIRECTIONAL_SEQUENCE_LSTM"):
+        md.Interpreter(model_content=write_model(g))
 
 
 # -------------------------------------------------- one-op models of our own

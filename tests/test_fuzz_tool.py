@@ -112,7 +112,16 @@ def test_check_model_runs_a_good_model():
 
 
 def test_check_model_classifies_rejections():
-    assert fuzz.check_model(b"\x00" * 64)[:2] == ("rejected", "load")
+    assert fuzz.check_model(b"\x00" * 64)[:2] == ("rejected", "load")  # the reader
+    # A model that parses but an op's prepare refuses: a stride of 0.
+    from tests.oplib import op_model, spec
+    bad = op_model("MAX_POOL_2D", [spec((1, 4, 4, 1), np.int8, scale=0.1)],
+                   [spec((1, 2, 2, 1), np.int8, scale=0.1)],
+                   {"padding": 1, "stride_w": 0, "stride_h": 2, "filter_width": 2,
+                    "filter_height": 2})
+    stats = fuzz.new_stats()
+    assert fuzz.check_model(bad, stats)[:2] == ("rejected", "prepare")
+    assert stats["prepared"] == 1 and stats["loaded"] == 0
 
 
 def test_allocating_invoke_is_a_finding(monkeypatch):

@@ -2,8 +2,9 @@
 intermediate tensor, not only the outputs.
 
 Every int8 model of ../shared/models/mlperf_tiny and ../shared/models/tflm that both
-runtimes can run (not yet LSTM / SVDF), each on N_RANDOM seeded random inputs of four
-distributions plus the extreme fills (model_inputs), with
+runtimes can run (trained_lstm_int8 included; keyword_scrambled's SVDF, which LiteRT
+cannot run, is checked against TFLite Micro in tests/test_svdf.py), each on N_RANDOM
+seeded random inputs of four distributions plus the extreme fills (model_inputs), with
 experimental_preserve_all_tensors=True on both interpreters so that every layer's
 output can be compared; plus person_detect (which LiteRT refuses to load) against
 TFLite Micro, on the real images and random inputs.
@@ -34,6 +35,7 @@ MODELS = [
     ("mlperf_tiny", "ad01_int8.tflite"),
     ("tflm", "hello_world_int8.tflite"),
     ("tflm", "micro_speech_quantized.tflite"),
+    ("tflm", "trained_lstm_int8.tflite"),
 ]
 
 # Tensors compared per model per input: the model input plus one output per op.  All of
@@ -47,6 +49,7 @@ MIN_COMPARED = {
     "ad01_int8.tflite": 11,
     "hello_world_int8.tflite": 4,
     "micro_speech_quantized.tflite": 5,
+    "trained_lstm_int8.tflite": 5,
     "person_detect.tflite": 32,
 }
 

@@ -156,3 +156,22 @@ def test_microdl_run_main_job(tmp_path):
     for name in ("digits_cnn", "digits_mlp", "sine"):
         assert name in out, out
     assert "arena" in out.lower(), out
+
+
+def test_operator_lists_match_the_registry():
+    """README's "Operators" lists are the ops microdl registers, per kernel family."""
+    import re as _re
+
+    from microdl.runtime import ops
+    ops.load_all()
+    want = {"int": set(), "float32": set(), "hybrid": set()}
+    for key in ops.PREPARERS:
+        name, form = key if isinstance(key, tuple) else (key, "int")
+        want[form].add(name)
+    text = readme()
+    for form, names in want.items():
+        m = _re.search(rf"<!-- ops:{form} -->\n(.*?)\n<!-- /ops -->", text, _re.S)
+        assert m, f"README has no ops:{form} list"
+        listed = {n.strip() for n in m.group(1).replace("\n", " ").rstrip(". ").split(",")}
+        assert listed == names, (f"{form}: README lists {sorted(listed - names)} that "
+                                 f"are not registered and misses {sorted(names - listed)}")

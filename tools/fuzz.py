@@ -177,6 +177,15 @@ def _budget(interp, max_macs, max_bytes):
     return nbytes <= max_bytes and macs <= max_macs
 
 
+def _raised_in_prepare(exc):
+    """True when a load-time exception came from prepare (microdl.runtime: the model
+    parsed, an op's prepare refused it), not from the reader."""
+    import traceback
+    ours = [fr.filename for fr in traceback.extract_tb(exc.__traceback__)
+            if os.sep.join(("microdl", "")) in fr.filename]
+    return bool(ours) and os.sep.join(("microdl", "tflite", "")) not in ours[-1]
+
+
 def run_once(data, stats, reference=False, threads=1, max_macs=50_000_000,
              max_bytes=32 << 20, check_alloc=True):
     """Load, allocate, set inputs, invoke, read outputs.  Returns ("rejected", stage,
@@ -224,6 +233,8 @@ def run_once(data, stats, reference=False, threads=1, max_macs=50_000_000,
     except Exception as e:  # noqa: BLE001 - classified below
         if stage == "guards" or not _exc_ok(stage, e):
             raise
+        if stage == "load" and _raised_in_prepare(e):
+            stage = "prepare"
         return ("rejected", stage, type(e).__name__)
     finally:
         if old is None:
@@ -240,7 +251,9 @@ def check_model(data, stats=None, **kw):
     fast = run_once(data, stats, **kw)
     key = fast[0] if fast[0] != "rejected" else f"rejected at {fast[1]}: {fast[2]}"
     stats["outcomes"][key] = stats["outcomes"].get(key, 0) + 1
-    if fast[0] == "ran" or (fast[0] == "rejected" and fast[1] != "load"):
+    if fast[0] != "rejected" or fast[1] != "load":
+        stats["prepared"] += 1
+    if fast[0] == "ran" or (fast[0] == "rejected" and fast[1] not in ("load", "prepare")):
         for name, kwargs in (("reference kernels", dict(reference=True)),
                              ("2 threads", dict(threads=2))):
             other = run_once(data, stats, check_alloc=False,
@@ -255,8 +268,8 @@ def check_model(data, stats=None, **kw):
 
 
 def new_stats():
-    return dict(execs=0, loaded=0, allocated=0, invoked=0, structural=0, byte=0,
-                outcomes={})
+    return dict(execs=0, prepared=0, loaded=0, allocated=0, invoked=0, structural=0,
+                byte=0, outcomes={})
 
 
 # ======================================================================= the child
@@ -287,9 +300,24 @@ def child(args):
 
     import random
 
+    seed_models = []  # parseable seeds, decoded lazily: a way back from broken inputs
+    seed_paths = [] if args.no_default_seeds else [
+        p for p in seed_files() if os.path.getsize(p) <= (args.max_len or 1 << 62)]
+
+    def a_seed(rng):
+        if len(seed_models) < min(len(seed_paths), 32):
+            path = seed_paths[len(seed_models) * 7919 % len(seed_paths)]
+            with open(path, "rb") as f:
+                raw = f.read()
+            try:
+                seed_models.append((raw, fm.decode(raw)))
+            except Exception:  # noqa: BLE001 - a seed the schema cannot decode
+                seed_models.append((raw, None))
+        return rng.choice(seed_models) if seed_models else (None, None)
+
     def mutator(data, max_size, seed):
         rng = random.Random(seed)
-        if rng.random() < 0.1:
+        if rng.random() < 0.05:
             stats["byte"] += 1
             return atheris.Mutate(data, max_size)
         key = zlib.crc32(data) ^ (len(data) << 32)
@@ -297,9 +325,13 @@ def child(args):
         if model is None:
             try:
                 model = fm.decode(data)
-            except Exception:  # noqa: BLE001 - not a parseable model: bytes then
-                stats["byte"] += 1
-                return atheris.Mutate(data, max_size)
+            except Exception:  # noqa: BLE001 - not a parseable model
+                # Back to a seed (structure-aware from there) two times in three, so a
+                # corpus of broken files does not keep the campaign in the reader.
+                raw, model = a_seed(rng) if rng.random() < 0.67 else (None, None)
+                if model is None or len(raw) > max_size:
+                    stats["byte"] += 1
+                    return atheris.Mutate(data, max_size)
             if len(cache) > 256:
                 cache.pop(next(iter(cache)))
             cache[key] = model
@@ -341,7 +373,12 @@ def child(args):
                "-mutate_depth=2", "-entropic_scale_per_exec_time=1"]  # at most 2 stacked mutations (most inputs still load); favour fast inputs
     if args.runs:
         lf_args.append(f"-runs={args.runs}")
-    atheris.Setup(lf_args, test_one, custom_mutator=mutator)
+    def crossover(data1, data2, max_size, seed):
+        # libFuzzer's byte crossover of two .tflite files is almost never a model:
+        # one structural mutation of the first instead.
+        return mutator(data1, max_size, seed)
+
+    atheris.Setup(lf_args, test_one, custom_mutator=mutator, custom_crossover=crossover)
     dump(True)
     atheris.Fuzz()
 
@@ -501,6 +538,7 @@ def _parent(args, work):
         print(f"job {j}: exit {rc}, libFuzzer executions {execs}, cov {cov}, ft {ft}")
     n = max(total["execs"], 1)
     print(f"fuzz.py: {time.monotonic() - t0:.0f} s, {total['execs']} inputs checked, "
+          f"{100 * total.get('prepared', 0) / n:.1f}% parsed and reached prepare, "
           f"{100 * total['loaded'] / n:.1f}% loaded (reached allocate_tensors()), "
           f"{100 * total['allocated'] / n:.1f}% allocated, {100 * total['invoked'] / n:.1f}% "
           f"invoked (reached and passed invoke()); mutations {total['structural']} structural, {total['byte']} byte-level")

@@ -486,9 +486,81 @@ def _opcode_mutation(rng, model):
     return _edit_scalar_or_vector(rng, codes[k], ("OperatorCodes", k))
 
 
+def _plausible_mutation(rng, model):
+    """A change that keeps the file well formed and usually runnable, so the input
+    reaches prepare and the kernels: weight / bias bytes changed in place (sizes
+    kept), a scale scaled by a small factor or a zero point moved a little, or an op
+    option set to a small value (activation codes, strides, flags)."""
+    sgs = model.fields.get("Subgraphs") or []
+    if not sgs:
+        return None
+    s = rng.randrange(len(sgs))
+    sg = sgs[s]
+    r = rng.random()
+    if r < 0.35:
+        bufs = model.fields.get("Buffers") or []
+        full = [k for k, b in enumerate(bufs) if b.fields.get("Data") is not None and
+                b.fields["Data"].size]
+        if not full:
+            return None
+        k = rng.choice(full)
+        d = np.array(bufs[k].fields["Data"], copy=True)
+        for _ in range(rng.randint(1, 16)):
+            d[rng.randrange(d.size)] = rng.randrange(256)
+        return Mutation(("Buffers", k, "Data"), d)
+    if r < 0.7:
+        tensors = sg.fields.get("Tensors") or []
+        quantized = [i for i, t in enumerate(tensors)
+                     if t.fields.get("Quantization") is not None and
+                     isinstance(t.fields["Quantization"].fields.get("Scale"), np.ndarray)
+                     and t.fields["Quantization"].fields["Scale"].size]
+        if not quantized:
+            return None
+        i = rng.choice(quantized)
+        q = tensors[i].fields["Quantization"]
+        path = ("Subgraphs", s, "Tensors", i, "Quantization")
+        zp = q.fields.get("ZeroPoint")
+        if rng.random() < 0.5 or not isinstance(zp, np.ndarray) or not zp.size:
+            a = np.array(q.fields["Scale"], copy=True)
+            j = rng.randrange(a.size)
+            a[j] = np.float32(a[j] * rng.choice([0.25, 0.5, 0.9, 1.1, 2.0, 4.0]))
+            return Mutation(path + ("Scale",), a)
+        a = np.array(zp, copy=True)
+        j = rng.randrange(a.size)
+        a[j] = max(-128, min(127, int(a[j]) + rng.choice([-20, -5, -1, 1, 5, 20])))
+        return Mutation(path + ("ZeroPoint",), a)
+    ops = sg.fields.get("Operators") or []
+    with_opts = [i for i, op in enumerate(ops)
+                 if isinstance(op.fields.get("BuiltinOptions"), Union) and
+                 op.fields["BuiltinOptions"].value is not None]
+    if not with_opts:
+        return None
+    i = rng.choice(with_opts)
+    t = ops[i].fields["BuiltinOptions"].value
+    cands = _scalar_fields(t)
+    if not cands:
+        return None
+    f = rng.choice(cands)
+    old = t.fields[f.name]
+    if f.slot == "Bool":
+        value = not old
+    elif f.slot.startswith("Float"):
+        value = float(np.float32(float(old) * rng.choice([0.5, 2.0]) if old else 0.5))
+    else:
+        value = rng.choice([0, 1, 2, 3])
+    return Mutation(("Subgraphs", s, "Operators", i, "BuiltinOptions", "value", f.name),
+                    value)
+
+
 def mutate(model: Table, rng) -> Mutation | None:
-    """Choose one field of `model` and a new value for it (not applied: see apply)."""
+    """Choose one field of `model` and a new value for it (not applied: see apply):
+    two times in five a plausible change (_plausible_mutation), else any field."""
     for _ in range(8):
+        if rng.random() < 0.4:
+            m = _plausible_mutation(rng, model)
+            if m is not None and not _same(get(model, m.path), m.value):
+                return m
+            continue
         sgs = model.fields.get("Subgraphs") or []
         r = rng.random()
         if sgs and r < 0.85:

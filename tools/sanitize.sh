@@ -22,7 +22,11 @@ if [ "$#" -eq 0 ]; then
   set -- tests/test_conv_fast.py tests/test_speed_kernels.py tests/test_conv.py \
     tests/test_threads.py tests/test_models.py tests/test_pooling.py \
     tests/test_elementwise.py tests/test_activations.py tests/test_fully_connected.py \
-    tests/test_data_ops.py tests/test_engine.py tests/test_robustness.py
+    tests/test_data_ops.py tests/test_rearrange_ops.py tests/test_engine.py \
+    tests/test_robustness.py tests/test_requantize_extremes.py tests/test_lut_ops.py \
+    tests/test_compare_ops.py \
+    tests/test_svdf.py \
+    tests/test_lstm.py
 fi
 # The reports go to files (log_path) as well as stderr: pytest captures stderr at the
 # file-descriptor level, and a process that aborts takes the captured report with it.

@@ -80,6 +80,15 @@ MDL_INLINE int32_t mdl_requantize_r(int32_t x, int32_t multiplier, int32_t shift
                                          : mdl_requantize(x, multiplier, shift);
 }
 
+/* Two's-complement wrapping a + b / a - b: what TFLite's int32 `acc += offset` does on
+ * every target it runs on (gemmlowp's plain Add / Sub), without signed overflow. */
+MDL_INLINE int32_t mdl_add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+MDL_INLINE int32_t mdl_sub_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
 MDL_INLINE int32_t mdl_clamp(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }

@@ -12,13 +12,6 @@
 
 #include "mdl_fixedpoint.h"
 
-/* Two's-complement wrapping a + b / a - b (gemmlowp's plain int32 Add / Sub). */
-MDL_INLINE int32_t mdl_add_wrap(int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-MDL_INLINE int32_t mdl_sub_wrap(int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)a - (uint32_t)b);
-}
 
 /* Number of leading zero bits of x (32 for x == 0). */
 MDL_INLINE int32_t mdl_clz32(uint32_t x) {

@@ -11,6 +11,9 @@
 #include "mdl_inplace.h"
 #include "mdl_hybrid.h"
 #include "mdl_float.h"
+#include "mdl_svdf.h"
+#include "mdl_compare.h"
+#include "mdl_lstm.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

@@ -35,7 +35,7 @@ MDL_INLINE int32_t mdl_requantize_vec(int32_t x, int32_t multiplier, int32_t shi
 /* clamp(mdl_requantize_vec(x, multiplier, shift) + offset, lo, hi). */
 MDL_INLINE int32_t mdl_requantize_clamp_vec(int32_t x, int32_t multiplier, int32_t shift,
                                             int32_t offset, int32_t lo, int32_t hi) {
-  int32_t v = mdl_requantize_vec(x, multiplier, shift) + offset;
+  int32_t v = mdl_add_wrap(mdl_requantize_vec(x, multiplier, shift), offset);
   v = v < lo ? lo : v;
   return v > hi ? hi : v;
 }

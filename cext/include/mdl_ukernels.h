@@ -54,10 +54,6 @@ MDL_INLINE void mdl_tap_range(int32_t start, int32_t dilation, int32_t filter,
   *hi = b;
 }
 
-MDL_INLINE int32_t mdl_add_wrap(int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-
 /* dst[i] = src[i] for i < n: int8 widened to int16. */
 MDL_INLINE void mdl_widen_s8(int16_t* MDL_RESTRICT dst, const int8_t* MDL_RESTRICT src,
                              int32_t n) {

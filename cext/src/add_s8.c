@@ -21,8 +21,9 @@ MDL_INLINE int32_t add_one(const mdl_add_params* q, int32_t a, int32_t b,
   const int32_t x2 = mdl_requantize_r(mdl_shl_wrap(b + q->input2_offset, q->left_shift),
                                       q->input2_multiplier, q->input2_shift, q->rounding);
   const int32_t raw = subtract ? x1 - x2 : x1 + x2;
-  const int32_t out = mdl_requantize_r(raw, q->output_multiplier, q->output_shift,
-                                       q->rounding) + q->output_offset;
+  const int32_t out = mdl_add_wrap(mdl_requantize_r(raw, q->output_multiplier,
+                                                    q->output_shift, q->rounding),
+                                   q->output_offset);
   return mdl_clamp(out, q->act_min, q->act_max);
 }
 

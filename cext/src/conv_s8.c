@@ -34,7 +34,7 @@ mdl_status mdl_conv_s8(const mdl_conv_s8_params* p, const int32_t* multiplier,
           }
           if (bias) acc += (uint32_t)bias[o];
           int32_t v = mdl_requantize_r((int32_t)acc, multiplier[o], shift[o], p->rounding);
-          v += p->output_offset;
+          v = mdl_add_wrap(v, p->output_offset);
           *out++ = (int8_t)mdl_clamp(v, p->act_min, p->act_max);
         }
       }

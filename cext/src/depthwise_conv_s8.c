@@ -30,7 +30,7 @@ mdl_status mdl_depthwise_conv_s8(const mdl_depthwise_conv_s8_params* p,
           }
           if (bias) acc += (uint32_t)bias[o];
           int32_t r = mdl_requantize_r((int32_t)acc, multiplier[o], shift[o], p->rounding);
-          r += p->output_offset;
+          r = mdl_add_wrap(r, p->output_offset);
           *out++ = (int8_t)mdl_clamp(r, p->act_min, p->act_max);
         }
       }

@@ -6,11 +6,6 @@
 
 #define MEAN_DIMS 6
 
-/* Two's-complement wrapping int32 addition (TFLite accumulates in int32 and wraps). */
-MDL_INLINE int32_t wrap_add(int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)a + (uint32_t)b);
-}
-
 /* Output element offset of every input element, in input (row-major) order, is
  * sum_d index[d] * out_strides[d]; the innermost dimension is walked as a row. */
 #define MEAN_ACCUMULATE(T)                                                              \
@@ -25,7 +20,7 @@ MDL_INLINE int32_t wrap_add(int32_t a, int32_t b) {
     for (size_t r = 0; r < rows; ++r) {                                                 \
       int32_t* acc = scratch + base;                                                    \
       for (int32_t i = 0; i < n; ++i) {                                                 \
-        acc[(size_t)i * s] = wrap_add(acc[(size_t)i * s], in[i]);                       \
+        acc[(size_t)i * s] = mdl_add_wrap(acc[(size_t)i * s], in[i]);                   \
       }                                                                                 \
       in += n;                                                                          \
       for (int32_t d = MEAN_DIMS - 2; d >= 0; --d) {                                    \
@@ -45,9 +40,9 @@ mdl_status mdl_mean_s8(const mdl_mean_params* p, const int8_t* input, int8_t* ou
   for (int32_t o = 0; o < q.output_size; ++o) scratch[o] = 0;
   MEAN_ACCUMULATE(int8_t);
   for (int32_t o = 0; o < q.output_size; ++o) {
-    const int32_t sum = wrap_add(scratch[o], q.sum_offset);
-    const int32_t v = mdl_requantize_r(sum, q.multiplier, q.shift, q.rounding) +
-                      q.output_offset;
+    const int32_t sum = mdl_add_wrap(scratch[o], q.sum_offset);
+    const int32_t v =
+        mdl_add_wrap(mdl_requantize_r(sum, q.multiplier, q.shift, q.rounding), q.output_offset);
     output[o] = (int8_t)mdl_clamp(v, INT8_MIN, INT8_MAX);
   }
   return MDL_OK;
@@ -59,9 +54,9 @@ mdl_status mdl_mean_s16(const mdl_mean_params* p, const int16_t* input, int16_t*
   for (int32_t o = 0; o < q.output_size; ++o) scratch[o] = 0;
   MEAN_ACCUMULATE(int16_t);
   for (int32_t o = 0; o < q.output_size; ++o) {
-    const int32_t sum = wrap_add(scratch[o], q.sum_offset);
-    const int32_t v = mdl_requantize_r(sum, q.multiplier, q.shift, q.rounding) +
-                      q.output_offset;
+    const int32_t sum = mdl_add_wrap(scratch[o], q.sum_offset);
+    const int32_t v =
+        mdl_add_wrap(mdl_requantize_r(sum, q.multiplier, q.shift, q.rounding), q.output_offset);
     output[o] = (int16_t)mdl_clamp(v, INT16_MIN, INT16_MAX);
   }
   return MDL_OK;

@@ -7,8 +7,9 @@
 MDL_INLINE int32_t mul_one(const mdl_mul_params* q, int32_t a, int32_t b) {
   /* |product| <= 255 * 255 (int8) or 2^30 (int16, zero points 0): no overflow. */
   const int32_t prod = (a + q->input1_offset) * (b + q->input2_offset);
-  const int32_t out = mdl_requantize_r(prod, q->output_multiplier, q->output_shift,
-                                       q->rounding) + q->output_offset;
+  const int32_t out = mdl_add_wrap(mdl_requantize_r(prod, q->output_multiplier,
+                                                    q->output_shift, q->rounding),
+                                   q->output_offset);
   return mdl_clamp(out, q->act_min, q->act_max);
 }
 

@@ -50,7 +50,7 @@ mdl_status mdl_transpose_conv_s8(const mdl_transpose_conv_s8_params* p,
     uint32_t a = acc[i];
     if (bias) a += (uint32_t)bias[o];
     int32_t v = mdl_requantize_r((int32_t)a, multiplier[o], shift[o], p->rounding);
-    v += p->output_offset;
+    v = mdl_add_wrap(v, p->output_offset);
     output[i] = (int8_t)mdl_clamp(v, p->act_min, p->act_max);
   }
   return MDL_OK;

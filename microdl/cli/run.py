@@ -12,8 +12,7 @@ on the held-out split; accuracy-vs-latency table), then every .tflite model in
 ../shared/models/mlperf_tiny and ../shared/models/tflm if that folder exists (relative
 to the current directory), feeding person_detect.tflite the TFLite Micro example images
 person.bmp and no_person.bmp found beside it and every other model a seeded random
-input.  Models microdl cannot run (dynamic-range models, LSTM, SVDF) are listed with
-the reason.
+input.  Models microdl cannot run are listed with the reason.
 """
 from __future__ import annotations
 

@@ -72,7 +72,10 @@ class Tensor:
 class Op:
     """One operator: builtin name (e.g. "CONV_2D"), op version, input and output tensor
     indices (-1 for an omitted optional input) and the builtin options as a dict with
-    snake_case keys (e.g. {"stride_w": 1, "padding": 0, ...})."""
+    snake_case keys (e.g. {"stride_w": 1, "padding": 0, ...}); `intermediates`: the
+    operator's intermediate tensor indices (the schema's Operator.intermediates: the
+    integer LSTM reads the quantization of its gates' and hidden state's tensors there),
+    empty for most ops."""
 
     index: int
     name: str
@@ -81,6 +84,7 @@ class Op:
     outputs: list
     options: dict = field(default_factory=dict)
     custom_code: Optional[str] = None
+    intermediates: list = field(default_factory=list)
 
 
 @dataclass

@@ -71,6 +71,8 @@ def _reference_kernels(resolver):
     raise ValueError(f"Unrecognized passed in op resolver type: {resolver}")
 
 
+# LiteRT's reset_all_variables() before allocate_tensors() on a model with variables.
+_VARIABLES_UNALLOCATED = "tflite/core/subgraph.cc:1092 tensor.data.raw != nullptr was not true."
 # LiteRT's RuntimeError when memory that views point at would be replaced.
 _VIEWS_HELD = """There is at least 1 reference to internal data
       in the interpreter in the form of a numpy array or slice. Be sure to
@@ -749,10 +751,17 @@ class Interpreter:
     def reset_all_variables(self):
         """Set every variable tensor (is_variable in the file: state that persists
         between invokes) to its reset value, as LiteRT does: the zero point for int8,
-        zero bytes otherwise.  No effect before allocate_tensors()."""
+        zero bytes otherwise.
+
+        Raises:
+            RuntimeError: before the first allocate_tensors() of a model with variable
+                tensors (LiteRT's message: they have no memory yet); a model without
+                any returns, as in LiteRT."""
         for t in self._graph.tensors:
             if not t.is_variable or t.data is not None:
                 continue
+            if self._arena is None:
+                raise RuntimeError(_VARIABLES_UNALLOCATED)
             view = self._views.get(t.index)
             if view is None:
                 continue

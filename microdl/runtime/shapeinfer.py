@@ -37,15 +37,20 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
                                       resolve_reshape)
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
+from microdl.runtime.ops import rearrange as rr
+from microdl.runtime.ops.compare import (arg_output_shape, reduce_output_shape,
+                                         select_shape)
 
 RULES: dict = {}
 
 # Ops whose output has the shape of input 0.
 SAME_SHAPE = ("SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU",
               "RELU6", "RELU_N1_TO_1", "QUANTIZE", "DEQUANTIZE",
-              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE")
+              "ABS", "NEG", "EXP", "SQRT", "RSQRT", "SQUARE", "LOG", "GELU", "LOGICAL_NOT")
 # Binary ops with NumPy broadcasting.
-BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
+BROADCAST = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE",
+             "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
+             "LOGICAL_AND", "LOGICAL_OR")
 
 
 def rule(*names):
@@ -263,6 +268,32 @@ def _fully_connected(op, g, prop):
     return [(x.size // depth, out_c)]
 
 
+@rule("SVDF")
+def _svdf(op, g, prop):
+    """[batch, input_size] x feature weights [num_filters, input_size] ->
+    [batch, num_filters / rank] (svdf.cc).  The state keeps its file shape (a variable
+    tensor), so a new batch is refused by prepare."""
+    x = _input(op, g, 0)
+    num_filters = _rank(op, _input(op, g, 1), 2, "feature weights")[0]
+    rank = int(op.options.get("rank", 0))
+    if len(x.shape) != 2 or rank <= 0 or num_filters % rank:
+        raise ModelError(f"op {op.index} ({op.name}): input shape {tuple(x.shape)} / "
+                         f"rank {rank} do not give an SVDF output shape")
+    return [(int(x.shape[0]), num_filters // rank)]
+
+
+@rule("UNIDIRECTIONAL_SEQUENCE_LSTM")
+def _unidirectional_sequence_lstm(op, g, prop):
+    """[batch, time, input] (or [time, batch, input]) -> the same with n_output, the
+    recurrent-to-output weights' columns, last (unidirectional_sequence_lstm.cc)."""
+    x = _rank(op, _input(op, g, 0), 3, "input")
+    w = _input(op, g, 8, "recurrent-to-output weights")
+    if len(w.shape) != 2:
+        raise ModelError(f"op {op.index} ({op.name}): recurrent-to-output weights "
+                         f"must be 2-D")
+    return [tuple(x[:2]) + (int(w.shape[1]),)]
+
+
 @rule("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def _pool(op, g, prop):
     """[N, H, W, C] -> [N, out(H), out(W), C] (pooling.cc)."""
@@ -401,6 +432,89 @@ def _pad(op, g, prop):
     return [tuple(int(n) + pads[2 * d] + pads[2 * d + 1]
                   for d, n in enumerate(x.shape))]
 
+
+# The ops of microdl.runtime.ops.rearrange: their shape functions, shared with prepare.
+@rule("SPLIT")
+def _split(op, g, prop):
+    x = _input(op, g, 1)
+    axis = _ints(op, _input(op, g, 0), "axis")[0]
+    num = int(op.options.get("num_splits", len(op.outputs)))
+    return rr.split_shapes(op, x.shape, axis, rr.equal_splits(op, x.shape, axis, num))[1]
+
+
+@rule("SPLIT_V")
+def _split_v(op, g, prop):
+    x = _input(op, g, 0)
+    return rr.split_shapes(op, x.shape, _ints(op, _input(op, g, 2), "axis")[0],
+                           _ints(op, _input(op, g, 1), "size_splits"))[1]
+
+
+@rule("UNPACK")
+def _unpack(op, g, prop):
+    x = _input(op, g, 0)
+    return rr.unpack_shapes(op, x.shape, int(op.options.get("axis", 0)),
+                            int(op.options.get("num", len(op.outputs))))[1]
+
+
+@rule("SLICE")
+def _slice(op, g, prop):
+    x = _input(op, g, 0)
+    return [tuple(rr.slice_box(op, x.shape, _ints(op, _input(op, g, 1), "begin"),
+                               _ints(op, _input(op, g, 2), "size"))[1])]
+
+
+@rule("TILE")
+def _tile(op, g, prop):
+    return [rr.tile_shape(op, _input(op, g, 0).shape,
+                          _ints(op, _input(op, g, 1), "multiples"))]
+
+
+@rule("BROADCAST_TO")
+def _broadcast_to(op, g, prop):
+    return [rr.broadcast_to_shape(op, _input(op, g, 0).shape,
+                                  _ints(op, _input(op, g, 1), "shape"))]
+
+
+@rule("REVERSE_V2", "ZEROS_LIKE")
+def _same_as_input(op, g, prop):
+    return [tuple(_input(op, g, 0).shape)]
+
+
+@rule("DEPTH_TO_SPACE", "SPACE_TO_DEPTH")
+def _depth_to_space(op, g, prop):
+    return [rr.depth_to_space_shape(op, _input(op, g, 0).shape,
+                                    int(op.options.get("block_size", 0)),
+                                    op.name == "SPACE_TO_DEPTH")]
+
+
+@rule("GATHER")
+def _gather(op, g, prop):
+    return [rr.gather_shape(op, _input(op, g, 0).shape, _input(op, g, 1).shape,
+                            int(op.options.get("axis", 0)),
+                            int(op.options.get("batch_dims", 0)))[1]]
+
+
+@rule("FILL")
+def _fill(op, g, prop):
+    return [tuple(_ints(op, _input(op, g, 0), "dims"))]
+
+
+@rule("ARG_MAX", "ARG_MIN")
+def _arg_minmax(op, g, prop):
+    return [arg_output_shape(op, _input(op, g, 0).shape,
+                             _ints(op, _input(op, g, 1), "axis")[0])[1]]
+
+
+@rule("REDUCE_MAX", "REDUCE_MIN")
+def _reduce_minmax(op, g, prop):
+    return [reduce_output_shape(op, _input(op, g, 0).shape,
+                                _ints(op, _input(op, g, 1), "axes"),
+                                bool(op.options.get("keep_dims", False)))[1]]
+
+
+@rule("SELECT", "SELECT_V2")
+def _select(op, g, prop):
+    return [select_shape(op, *(_input(op, g, k).shape for k in range(3)))]
 
 # ------------------------------------------------------------ resize requests
 _INDEX_CHECK = ("tflite/core/subgraph.cc:{line} tensor_index < context_.tensors_size "

@@ -346,5 +346,8 @@ def _read_op(r, sg, index, codes, n_tensors):
         options = _read_options(op, name)
     except ModelError as e:
         raise ModelError(f"operator {index} ({name}): {e}") from None
+    intermediates = _check_indices(
+        r.ints(op, "Intermediates", f"operator {index} intermediates"), n_tensors,
+        f"operator {index} ({name}) intermediates")
     return Op(index=index, name=name, version=version, inputs=inputs, outputs=outputs,
-              options=options, custom_code=custom)
+              options=options, custom_code=custom, intermediates=intermediates)

@@ -53,6 +53,12 @@ _OPTIONS_FOR_OP = {
     "TRANSPOSE": "TransposeOptions", "QUANTIZE": "QuantizeOptions",
     "DEQUANTIZE": "DequantizeOptions", "SVDF": "SVDFOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions", "UNPACK": "UnpackOptions",
+    "SLICE": "SliceOptions", "TILE": "TileOptions", "BROADCAST_TO": "BroadcastToOptions",
+    "REVERSE_V2": "ReverseV2Options", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
+    "SPACE_TO_DEPTH": "SpaceToDepthOptions", "GATHER": "GatherOptions",
+    "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions", "GELU": "GeluOptions",
+    "EXP": "ExpOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
 }
 
 

@@ -158,6 +158,8 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
         ins = _int_vector(b, _T.OperatorStartInputsVector, op.inputs)
         outs = _int_vector(b, _T.OperatorStartOutputsVector, op.outputs)
         otype, opts = _options(b, op)
+        mids = (_int_vector(b, _T.OperatorStartIntermediatesVector, op.intermediates)
+                if op.intermediates else None)
         _T.OperatorStart(b)
         _T.OperatorAddOpcodeIndex(b, code_index[key])
         _T.OperatorAddInputs(b, ins)
@@ -165,6 +167,8 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
         if opts:
             _T.OperatorAddBuiltinOptionsType(b, otype)
             _T.OperatorAddBuiltinOptions(b, opts)
+        if mids is not None:
+            _T.OperatorAddIntermediates(b, mids)
         op_offsets.append(_T.OperatorEnd(b))
 
     tensors = _vector(b, _T.SubGraphStartTensorsVector, tensor_offsets,

@@ -36,7 +36,7 @@ MDL_MULTIVERSION void mdl_s32_requant_ukernel_rows__c(
         const int32_t v =
             mdl_requantize_r(acc[(size_t)r * n + i], multiplier[i], shift[i], rounding);
         out[(size_t)r * out_stride + i] =
-            (int8_t)mdl_clamp(v + output_offset, act_min, act_max);
+            (int8_t)mdl_clamp(mdl_add_wrap(v, output_offset), act_min, act_max);
       }
     }
     return;

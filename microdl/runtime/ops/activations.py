@@ -1,5 +1,5 @@
 """Activations: SOFTMAX, LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, RELU, RELU6,
-RELU_N1_TO_1.
+RELU_N1_TO_1, and the int8 lookup-table forms of EXP, LOG, GELU, ABS and NEG.
 
 Supported: int8 for all (any shape, per-tensor quantization); int16 for LEAKY_RELU,
 RELU, RELU6 and RELU_N1_TO_1 (zero points 0, as LiteRT requires).  The C kernels are in
@@ -81,7 +81,8 @@ ACTIVATION_ROUNDING = ROUNDING_DOUBLE
 
 # Highest op version LiteRT's BuiltinRefOpResolver registers for each op.
 MAX_VERSION = {"SOFTMAX": 3, "LOGISTIC": 3, "TANH": 3, "HARD_SWISH": 1,
-               "LEAKY_RELU": 2, "RELU": 3, "RELU6": 3, "RELU_N1_TO_1": 1}
+               "LEAKY_RELU": 2, "RELU": 3, "RELU6": 3, "RELU_N1_TO_1": 1,
+               "EXP": 2, "LOG": 2, "GELU": 2, "ABS": 5, "NEG": 2}
 
 # int8 values in lookup-table order: entry i holds the result for int8(i)
 # (0..127, then -128..-1), the order TFLite's LUTPopulate<int8_t> uses.
@@ -106,13 +107,16 @@ def libm_function(name):
         fn.restype = ctypes.c_float
         fn.argtypes = [ctypes.c_float]
         return lambda x, fn=fn: F32(fn(float(x)))
-    fallback = {"expf": math.exp, "tanhf": math.tanh}[name]
+    fallback = {"expf": math.exp, "tanhf": math.tanh, "logf": math.log,
+                "erff": math.erf}[name]
 
     def evaluate(x):
         try:
             return F32(fallback(float(x)))
         except OverflowError:
             return F32(np.inf)
+        except ValueError:  # log of 0 or of a negative number
+            return F32(-np.inf) if float(x) == 0 else F32(np.nan)
 
     return evaluate
 
@@ -151,17 +155,38 @@ def to_int8_table(values):
 
 
 # ----------------------------------------------------------------- the tables
-def float_function_table(in_scale, in_zp, out_scale, out_zp, transform):
-    """LUTPopulate<int8_t>: the int8[256] table of `transform` (float32 -> float32)."""
+def float_function_table(in_scale, in_zp, out_scale, out_zp, transform, saturate=False):
+    """LUTPopulate<int8_t>: the int8[256] table of `transform` (float32 -> float32).
+    saturate: a rescaled value above the int32 range gives 127 (LiteRT's EXP, measured:
+    exp overflows the output range there), instead of x86-64's INT32_MIN cast."""
     inverse_scale = F32(1) / F32(out_scale)
     values = []
-    for v in LUT_INPUTS:
-        x = F32(F32(in_scale) * F32(int(v) - in_zp))
-        y = F32(transform(x))
-        rescaled = round_half_away(np.array(y * inverse_scale, F32))
-        q = f32_to_int32_x86(np.array(rescaled + F32(out_zp), F32))
-        values.append(int(q))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for v in LUT_INPUTS:
+            x = F32(F32(in_scale) * F32(int(v) - in_zp))
+            y = F32(transform(x))
+            rescaled = round_half_away(np.array(y * inverse_scale, F32))
+            shifted = np.array(rescaled + F32(out_zp), F32)
+            if saturate and shifted >= F32(2.0 ** 31):
+                values.append(127)
+                continue
+            values.append(int(f32_to_int32_x86(shifted)))
     return to_int8_table(np.clip(values, -128, 127))
+
+
+def exp_f32(x):
+    return libm_function("expf")(x)
+
+
+def log_f32(x):
+    return libm_function("logf")(x)
+
+
+def gelu_f32(x):
+    """GeluTransform: 0.5f * x * (1.f + erff(x * (float)M_SQRT1_2)), float32."""
+    x = F32(x)
+    e = libm_function("erff")(F32(x * F32(math.sqrt(0.5))))
+    return F32(F32(F32(0.5) * x) * F32(F32(1) + e))
 
 
 def logistic_f32(x):
@@ -352,6 +377,41 @@ def _unary_io(op, graph, dtypes):
     require_dtype(y, x.dtype)
     check_shape(op, y, x.shape)
     return x, y, per_tensor_quant(x), per_tensor_quant(y)
+
+
+@register("EXP", "LOG", "GELU")
+def prepare_exp_log_gelu(op, graph, ctx):
+    """int8 [any shape] -> int8 [same shape]: lookup table of expf, logf (NaN and
+    -inf for inputs <= 0 give -128, as LiteRT) or the exact GELU 0.5 x (1 + erf(x /
+    sqrt 2)) (LUTPopulate<int8_t>; exp.cc, elementwise.cc, activations.cc GeluPrepare).
+    GELU with approximate=True is refused: LiteRT's wheel gives a tanh-form table that
+    microdl does not reproduce bit for bit (6 entries off in 30 random quantizations,
+    all rounding ties of about 1e-4)."""
+    x, y, (in_s, in_zp), (out_s, out_zp) = _unary_io(op, graph, [INT8])
+    if op.name == "GELU":
+        if op.options.get("approximate", False):
+            raise Unsupported("GELU approximate=True on int8 (microdl has the exact "
+                              "erf form; export with approximate=False)")
+        fn = gelu_f32
+    else:
+        fn = exp_f32 if op.name == "EXP" else log_f32
+    return [lut_node(x, y, float_function_table(in_s, in_zp, out_s, out_zp, fn,
+                                                saturate=op.name == "EXP"))]
+
+
+@register("ABS", "NEG")
+def prepare_abs_neg(op, graph, ctx):
+    """int8 [any shape] -> int8 [same shape], lookup tables of LiteRT's integer
+    kernels (elementwise.cc AbsEvalQuantized, neg.cc): ABS requantizes |q - input_zp|
+    by input_scale / output_scale (float32 scales divided in double, QuantizeMultiplier,
+    double rounding) and adds the output zero point; NEG negates the raw value (int8
+    wrap: -(-128) is -128) and ignores both quantizations, as LiteRT does."""
+    x, y, (in_s, in_zp), (out_s, out_zp) = _unary_io(op, graph, [INT8])
+    if op.name == "NEG":
+        return [lut_node(x, y, to_int8_table(-LUT_INPUTS))]
+    mult, shift = multiplier_of(float(F32(in_s)) / float(F32(out_s)), "ABS")
+    v = requantize_r(np.abs(LUT_INPUTS - in_zp), mult, shift, ACTIVATION_ROUNDING) + out_zp
+    return [lut_node(x, y, to_int8_table(np.clip(v, -128, 127)))]
 
 
 @register("LOGISTIC", "TANH")
