@@ -377,3 +377,218 @@ def test_prepare_sizes_scratch_with_the_c_query():
         assert node.params["lanes"] == LANES and node.params["fused_rq"] == 1
         assert node.params["im2col"] == im2col
         assert node.scratch_bytes == cparams.conv_s8_fast_buffer_size(node.params)
+
+
+# ===================================================== FULLY_CONNECTED: s8-gemv-8c16
+# The fast FULLY_CONNECTED form (cext/src/fully_connected_s8.c) runs one s8-gemv
+# microkernel per chunk of 64 channels and, for LiteRT's double requantization, one
+# s32-requant-f64 microkernel; its `gemv` field picks them: FC_GEMV_8C16 (prepare's
+# choice) the best the CPU runs (the AVX512-VNNI GEMV where the CPU has AVX512-VNNI and
+# AVX512VL, else AVX2, with the AVX2 requantization), FC_GEMV_8C16_AVX2 (forced here)
+# the AVX2 pair, FC_GEMV_8C16_C the portable twins (prepare's choice under
+# MICRODL_PORTABLE_KERNELS=1); the Q31 roundings go through s32-requant-rows-c in all.
+# Output channels around the 8-channel block, the two-block (16) pass of the VNNI
+# kernel, the 8-lane requantization step and the 64-channel chunk; depths around the
+# 16-input group (a partial last group goes through the kernels' zeroed tail buffer);
+# 1 and 3 rows.
+from fractions import Fraction  # noqa: E402
+
+from microdl.core.fixedpoint import quantize_multiplier, requantize_r  # noqa: E402
+from microdl.runtime.ops import fully_connected as fc_ops  # noqa: E402
+
+FC_OC = [1, 7, 8, 9, 15, 16, 17, 24, 25, 63, 64, 65, 71, 72, 73, 129]
+FC_DEPTH = [1, 2, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65]
+GEMV_BEST, GEMV_AVX2, GEMV_C = C["FC_GEMV_8C16"], C["FC_GEMV_8C16_AVX2"], C["FC_GEMV_8C16_C"]
+
+
+def _round_half_away_exact(v):
+    """std::round of the double v, in exact rational arithmetic (an oracle that shares
+    nothing with the kernels' rounding code)."""
+    a = abs(Fraction(v))
+    r = int(a + Fraction(1, 2)) if a.denominator != 1 else int(a)
+    return -r if v < 0 else r
+
+
+class FcCase:
+    """A one-op int8 FULLY_CONNECTED model and its numpy / exact-rational reference."""
+
+    def __init__(self, rng, *, batches, depth, oc, per_channel=True, in_zp=None,
+                 out_zp=None, relu=False, kind="random", reals=None, bias=True,
+                 in_scale=0.05, out_scale=0.5):
+        self.w = random_int(rng, (oc, depth))
+        if kind == "max":
+            self.w[:] = 127
+        if reals is None:
+            base = 1.0 / (74.0 * 74.0 * np.sqrt(depth) / 40.0)
+            reals = base * np.exp(rng.uniform(-1.5, 1.5, oc if per_channel else 1))
+        reals = np.asarray(reals, np.float64)
+        self.w_scales = (reals * out_scale / in_scale).astype(np.float32)
+        self.in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
+        self.out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
+        self.bias = rng.integers(-4000, 4000, oc).astype(np.int32) if bias else None
+        self.in_scale, self.out_scale = in_scale, out_scale
+        self.act = (max(self.out_zp, -128), 127) if relu else (-128, 127)
+        ws = self.w_scales
+        ins = [spec((batches, depth), scale=in_scale, zero_point=self.in_zp),
+               spec((oc, depth), data=self.w, scales=ws if per_channel else None,
+                    scale=None if per_channel else float(ws[0])),
+               spec((oc,), np.int32, data=self.bias,
+                    scales=np.broadcast_to(ws, (oc,)) * np.float32(in_scale))
+               if bias else None]
+        self.model = op_model("FULLY_CONNECTED", ins,
+                              [spec((batches, oc), scale=out_scale, zero_point=self.out_zp)],
+                              {"fused_activation_function": 1 if relu else 0},
+                              version=12 if per_channel else 4)
+        if kind == "max":
+            self.x = np.full((batches, depth), 127, np.int8)
+        elif kind == "min":
+            self.x = np.full((batches, depth), -128, np.int8)
+        else:
+            self.x = random_int(rng, (batches, depth))
+        self.oc = oc
+
+    def reference(self, rounding):
+        """rounding: the Interpreter's name ("litert": double-precision requantization
+        as LiteRT's reference kernel; "single" / "tflm": the Q31 multipliers)."""
+        acc = (self.x.astype(np.int64) - self.in_zp) @ self.w.astype(np.int64).T
+        if self.bias is not None:
+            acc = acc + self.bias
+        real = (np.float64(self.in_scale) * np.broadcast_to(self.w_scales, (self.oc,))
+                .astype(np.float64) / np.float64(self.out_scale))
+        if rounding == "litert":
+            v = np.empty(acc.shape, np.int64)
+            for idx in np.ndindex(acc.shape):
+                prod = float(acc[idx]) * float(real[idx[-1]])  # one IEEE product
+                v[idx] = min(max(_round_half_away_exact(prod), -(1 << 31)), (1 << 31) - 1)
+        else:
+            ms = [quantize_multiplier(r) for r in real]
+            m = np.array([a for a, _ in ms], np.int64)
+            s = np.array([b for _, b in ms], np.int64)
+            code = ROUNDING_SINGLE if rounding == "single" else ROUNDING_DOUBLE
+            v = requantize_r(acc, m, s, code).astype(np.int64)
+        return np.clip(v + self.out_zp, *self.act).astype(np.int8)
+
+
+def run_fc(case, gemv, rounding):
+    """case's output with the fast form's `gemv` variant: GEMV_BEST and GEMV_C through
+    prepare's own switch (MICRODL_PORTABLE_KERNELS), GEMV_AVX2 forced on the prepared
+    node; the node checked."""
+    nodes = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        if gemv == GEMV_C:
+            mp.setenv(PORTABLE_ENV, "1")
+        else:
+            mp.delenv(PORTABLE_ENV, raising=False)
+        make = fc_ops._fast_node
+
+        def spy(*args, **kwargs):
+            node = make(*args, **kwargs)
+            if gemv == GEMV_AVX2:
+                node = replace(node, params=dict(node.params, gemv=GEMV_AVX2))
+            nodes.append(node)
+            return node
+
+        mp.setattr(fc_ops, "_fast_node", spy)
+        out, = run_microdl(case.model, [case.x], rounding=rounding)
+    node, = nodes
+    assert node.kernel == "fully_connected_s8_fast" and node.params["gemv"] == gemv
+    return out
+
+
+def check_fc(case, roundings=("litert", "single", "tflm")):
+    """Every variant == the reference for every rounding (so == each other)."""
+    for rounding in roundings:
+        want = case.reference(rounding)
+        for gemv in (GEMV_BEST, GEMV_AVX2, GEMV_C):
+            got = run_fc(case, gemv, rounding)
+            np.testing.assert_array_equal(got, want, err_msg=f"gemv {gemv}, {rounding}")
+
+
+@pytest.mark.parametrize("oc", FC_OC)
+def test_gemv_8c16_tiles(oc):
+    rng = _rng("gemv", oc)
+    for depth in FC_DEPTH:
+        for batches in (1, 3):
+            check_fc(FcCase(rng, batches=batches, depth=depth, oc=oc),
+                     roundings=("litert", "single"))
+
+
+@pytest.mark.parametrize("oc", [9, 33])
+def test_gemv_8c16_long_rows(oc):
+    """Long rows (K 1003: many groups, a partial last one) on both microkernels."""
+    rng = _rng("gemvlong", oc)
+    check_fc(FcCase(rng, batches=2, depth=1003, oc=oc))
+
+
+@pytest.mark.parametrize("per_channel", [True, False], ids=["per-channel", "per-tensor"])
+@pytest.mark.parametrize("oc", [8, 17, 40])
+def test_gemv_8c16_requantization(per_channel, oc):
+    """Every rounding (LiteRT's double, single and double Q31), zero points at the int8
+    extremes, ReLU, no bias, per-tensor scales (repeated per channel at prepare), the
+    largest sums (all 127) and multipliers > 1 (the double product beyond int32:
+    saturated) and tiny ones; products beyond the int32 range (1e5)."""
+    rng = _rng("gemvrq", per_channel, oc)
+    n = oc if per_channel else 1
+    for kw in (dict(in_zp=-128, out_zp=127), dict(in_zp=127, out_zp=-128, relu=True),
+               dict(out_zp=20, relu=True),  # ReLU clamp above the int8 minimum
+               dict(bias=False), dict(kind="max"), dict(kind="min", in_zp=127),
+               dict(kind="max", reals=np.full(n, 3.0)),
+               dict(kind="max", reals=np.full(n, 1e-6)),
+
+               dict(reals=np.where(np.arange(n) % 2, 2.5, 1e-3))):
+        case = FcCase(rng, batches=2, depth=33, oc=oc, per_channel=per_channel, **kw)
+        check_fc(case)
+    # Products beyond +-2^31 (multiplier 1e5): saturated to int32 in LiteRT's double
+    # requantization (the Q31 roundings are left out: TFLite's single rounding
+    # truncates an out-of-range int64 result to int32 there, no defined saturation).
+    for kw in (dict(kind="max"), dict(kind="min", in_zp=127)):
+        case = FcCase(rng, batches=2, depth=33, oc=oc, per_channel=per_channel,
+                      reals=np.full(n, 1e5), **kw)
+        check_fc(case, roundings=("litert",))
+
+
+def test_gemv_pack_layout():
+    """pack_gemv_weights against the layout written out by hand: with G groups, byte
+    ((b * G + g) * 8 + c) * 16 + t is w[8 b + c, 16 g + t], zero past the layer."""
+    rng = _rng("pack")
+    w = random_int(rng, (11, 19))
+    packed = fc_ops.pack_gemv_weights(w)
+    groups = 2
+    assert packed.dtype == np.int8 and packed.size == 2 * groups * 8 * 16
+    for b in range(2):
+        for g in range(groups):
+            for c in range(8):
+                for t in range(16):
+                    o, k = 8 * b + c, 16 * g + t
+                    want = w[o, k] if o < 11 and k < 19 else 0
+                    assert packed[((b * groups + g) * 8 + c) * 16 + t] == want
+
+
+def test_fc_fast_needs_no_scratch():
+    """The fast form runs from a stack buffer of one chunk: no arena scratch."""
+    rng = _rng("scratch")
+    case = FcCase(rng, batches=1, depth=640, oc=128)
+    nodes = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        make = fc_ops._fast_node
+        mp.setattr(fc_ops, "_fast_node", lambda *a, **k: nodes.append(make(*a, **k)) or
+                   nodes[-1])
+        run_microdl(case.model, [case.x])
+    assert [n.scratch_bytes for n in nodes] == [0]
+
+
+def test_gemv_requant_f64_ties():
+    """Products exactly halfway between integers (scales 0.5 and 0.25 in exact binary:
+    input scale 0.5, output scale 1, weight scales 1 and 0.5) round away from zero in
+    LiteRT's double requantization, on both microkernels."""
+    rng = _rng("ties")
+    for oc in (8, 11):
+        reals = np.where(np.arange(oc) % 2, 0.5, 0.25)
+        case = FcCase(rng, batches=4, depth=2, oc=oc, reals=reals, bias=False,
+                      in_scale=0.5, out_scale=1.0, in_zp=0, out_zp=0)
+        case.x = rng.integers(-3, 4, case.x.shape).astype(np.int8)
+        acc = case.x.astype(np.int64) @ case.w.astype(np.int64).T
+        assert np.any(acc % 2 == 1) and np.any(acc % 4 == 2)  # there are ties
+        check_fc(case, roundings=("litert",))

@@ -225,4 +225,44 @@ void mdl_s32_requant_ukernel_rows__c(const int32_t* acc, int32_t rows, int32_t n
                                      int32_t act_max, int32_t rounding, int8_t* out,
                                      int32_t out_stride);
 
+/* ------------------------------------------ s8-gemv: FULLY_CONNECTED, one int8 row
+ * (fully_connected_s8.c's fast form)  acc[o] = bias[o] + sum_{i<k} x[i] * w(o, i),
+ * modulo 2^32 in the bias addition, for o < n; x: the k int8 entries of one input row
+ * (the input offset folded into bias); w packed in blocks of MDL_FC_GEMV_BLOCK (8)
+ * output channels and groups of MDL_FC_GEMV_KC (16) inputs: with G = ceil(k / 16),
+ * byte ((b * G + g) * 8 + c) * 16 + t is the weight of channel 8 b + c at input
+ * 16 g + t, zero past the layer; bias NULL for none.  The sums never overflow before
+ * the bias (k <= MDL_FC_FAST_MAX_DEPTH, |x w| <= 2^14).  8c16: 8 channels x 16 inputs
+ * per step. */
+void mdl_s8_gemv_ukernel_8c16__c(int32_t n, int32_t k, const int8_t* x, const int8_t* w,
+                                 const int32_t* bias, int32_t* acc);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* One vpmaddwd per channel and group of 16 inputs (the inputs widened once per group),
+ * a vphaddd tree per block.  Twin: mdl_s8_gemv_ukernel_8c16__c. */
+void mdl_s8_gemv_ukernel_8c16__avx2(int32_t n, int32_t k, const int8_t* x,
+                                    const int8_t* w, const int32_t* bias, int32_t* acc);
+/* AVX512-VNNI on 256-bit registers (run after __builtin_cpu_supports("avx512vnni")
+ * and ("avx512vl")): vpdpbusd over the inputs offset to uint8, so `ubias` (never NULL)
+ * is bias[o] - 128 * sum_i w(o, i) (modulo 2^32), which gives the twin's sums.  Twin:
+ * mdl_s8_gemv_ukernel_8c16__c with the plain bias. */
+void mdl_s8_gemv_ukernel_8c16__avx512vnni(int32_t n, int32_t k, const int8_t* x,
+                                          const int8_t* w, const int32_t* ubias,
+                                          int32_t* acc);
+#endif
+
+/* ------------------------------------ s32-requant-f64: int32 -> int8, double scales
+ * out[o] = clamp(round(acc[o] * scale[o]) + output_offset, act_min, act_max) for o < n:
+ * the product in double, rounded half away from zero and saturated to int32, as
+ * LiteRT's reference FULLY_CONNECTED (MDL_FC_REQUANT_FLOAT64 in mdl_fully_connected.h;
+ * act_min <= act_max within the int8 range). */
+void mdl_s32_requant_ukernel_f64__c(const int32_t* acc, const double* scale, int32_t n,
+                                    int32_t output_offset, int32_t act_min,
+                                    int32_t act_max, int8_t* out);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* 8 channels per step in 2 x 4 double lanes.  Twin: mdl_s32_requant_ukernel_f64__c. */
+void mdl_s32_requant_ukernel_f64__avx2(const int32_t* acc, const double* scale,
+                                       int32_t n, int32_t output_offset, int32_t act_min,
+                                       int32_t act_max, int8_t* out);
+#endif
+
 #endif /* MDL_UKERNELS_H */

@@ -3,9 +3,11 @@
  * With symmetric weights (filter_offset == 0, the int8 spec) the input offset term
  * input_offset * sum_i filter[o, i] is folded into the bias at prepare time
  * (`bias` is then the effective bias), so the inner loop is a plain int8 dot product
- * that compilers vectorize. */
+ * that compilers vectorize.  The fast form (below) runs the s8-gemv microkernels over
+ * weights packed at prepare. */
 #include "mdl_fixedpoint.h"
 #include "mdl_fully_connected.h"
+#include "mdl_ukernels.h"
 
 /* sum_i x[i] * w[i] over int8 vectors, written so compilers vectorize it: int8
  * widened to int16, products accumulated in int32 lanes (pmaddwd / SMLAL). */
@@ -110,4 +112,77 @@ mdl_status mdl_node_fully_connected_s8(const mdl_node* n) {
                                 (const int32_t*)n->in[3], (const int32_t*)n->in[4],
                                 (const double*)n->in[5], (const int8_t*)n->in[0], (const int8_t*)n->in[1],
                                 (const int32_t*)n->in[2], (int8_t*)n->out);
+}
+
+/* ------------------------------------------------------------------- fast form */
+
+typedef void (*gemv_fn)(int32_t n, int32_t k, const int8_t* x, const int8_t* w,
+                        const int32_t* bias, int32_t* acc);
+typedef void (*requant_f64_fn)(const int32_t* acc, const double* scale, int32_t n,
+                               int32_t output_offset, int32_t act_min, int32_t act_max,
+                               int8_t* out);
+
+mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params* p,
+                                       const int32_t* multiplier, const int32_t* shift,
+                                       const double* scale, const int8_t* input,
+                                       const int8_t* packed, const int32_t* bias,
+                                       const int32_t* ubias, int8_t* output) {
+  const int32_t depth = p->accum_depth, n = p->output_depth;
+  if (depth < 1 || depth > MDL_FC_FAST_MAX_DEPTH || n < 1 || p->batches < 0 ||
+      p->output_stride < n || !packed) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  if (p->gemv != MDL_FC_GEMV_8C16 && p->gemv != MDL_FC_GEMV_8C16_C &&
+      p->gemv != MDL_FC_GEMV_8C16_AVX2) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  const int f64 = p->rounding == MDL_FC_REQUANT_FLOAT64;
+  if (f64 ? !scale
+          : (p->rounding != MDL_ROUNDING_DOUBLE && p->rounding != MDL_ROUNDING_SINGLE) ||
+                !multiplier || !shift) {
+    return MDL_ERR_BAD_PARAM;
+  }
+  /* Bytes of packed weights per chunk of MDL_FC_FAST_CHUNK channels. */
+  const size_t groups = (size_t)(depth + MDL_FC_GEMV_KC - 1) / MDL_FC_GEMV_KC;
+  const size_t chunk_bytes = groups * MDL_FC_GEMV_KC * MDL_FC_FAST_CHUNK;
+  gemv_fn gemv = mdl_s8_gemv_ukernel_8c16__c;
+  requant_f64_fn requant_f64 = mdl_s32_requant_ukernel_f64__c;
+  const int32_t* gemv_bias = bias;
+#ifdef MDL_HAVE_AVX2_UKERNELS
+  if (p->gemv != MDL_FC_GEMV_8C16_C && __builtin_cpu_supports("avx2")) {
+    gemv = mdl_s8_gemv_ukernel_8c16__avx2;
+    requant_f64 = mdl_s32_requant_ukernel_f64__avx2;
+    if (p->gemv == MDL_FC_GEMV_8C16 && ubias && __builtin_cpu_supports("avx512vnni") &&
+        __builtin_cpu_supports("avx512vl")) {
+      gemv = mdl_s8_gemv_ukernel_8c16__avx512vnni;
+      gemv_bias = ubias;
+    }
+  }
+#endif
+  int32_t acc[MDL_FC_FAST_CHUNK];
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t* row = input + (size_t)b * depth;
+    int8_t* out = output + (size_t)b * p->output_stride;
+    for (int32_t o = 0; o < n; o += MDL_FC_FAST_CHUNK) {
+      const int32_t m = n - o < MDL_FC_FAST_CHUNK ? n - o : MDL_FC_FAST_CHUNK;
+      gemv(m, depth, row, packed + (size_t)(o / MDL_FC_FAST_CHUNK) * chunk_bytes,
+           gemv_bias ? gemv_bias + o : 0, acc);
+      if (f64) {
+        requant_f64(acc, scale + o, m, p->output_offset, p->act_min, p->act_max, out + o);
+      } else {
+        mdl_s32_requant_ukernel_rows__c(acc, 1, m, multiplier + o, shift + o,
+                                        p->output_offset, p->act_min, p->act_max,
+                                        p->rounding, out + o, m);
+      }
+    }
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* n) {
+  return mdl_fully_connected_s8_fast(
+      (const mdl_fully_connected_s8_fast_params*)n->params, (const int32_t*)n->in[3],
+      (const int32_t*)n->in[4], (const double*)n->in[5], (const int8_t*)n->in[0],
+      (const int8_t*)n->in[1], (const int32_t*)n->in[2], (const int32_t*)n->in[6],
+      (int8_t*)n->out);
 }

@@ -94,6 +94,20 @@ def conv_s8_fast_get_buffer_size(const int32_t[::1] packed):
     return K.mdl_conv_s8_fast_get_buffer_size(_conv_s8_fast_params(packed))
 
 
+# The fast FULLY_CONNECTED form's constants (cext/include/mdl_fully_connected.h), read
+# by microdl/runtime/cparams.py (C) like CONV_CONSTANTS.
+FC_CONSTANTS = {
+    "FC_GEMV_BLOCK": K.MDL_FC_GEMV_BLOCK,
+    "FC_GEMV_KC": K.MDL_FC_GEMV_KC,
+    "FC_FAST_CHUNK": K.MDL_FC_FAST_CHUNK,
+    "FC_GEMV_8C16": K.MDL_FC_GEMV_8C16,
+    "FC_GEMV_8C16_C": K.MDL_FC_GEMV_8C16_C,
+    "FC_GEMV_8C16_AVX2": K.MDL_FC_GEMV_8C16_AVX2,
+    "FC_FAST_MAX_DEPTH": K.MDL_FC_FAST_MAX_DEPTH,
+    "FC_REQUANT_FLOAT64": K.MDL_FC_REQUANT_FLOAT64,
+}
+
+
 class KernelError(RuntimeError):
     """A C kernel returned a non-zero status during invoke()."""
 

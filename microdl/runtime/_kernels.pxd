@@ -60,3 +60,13 @@ cdef extern from "mdl_conv.h" nogil:
     int MDL_DEPTHWISE_FAST_LANES_C
     int MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
     int MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
+
+cdef extern from "mdl_fully_connected.h" nogil:
+    int MDL_FC_GEMV_BLOCK
+    int MDL_FC_GEMV_KC
+    int MDL_FC_FAST_CHUNK
+    int MDL_FC_GEMV_8C16
+    int MDL_FC_GEMV_8C16_C
+    int MDL_FC_GEMV_8C16_AVX2
+    int MDL_FC_FAST_MAX_DEPTH
+    int MDL_FC_REQUANT_FLOAT64

@@ -16,6 +16,8 @@ from microdl.runtime import _engine
 
 # {constant name without MDL_: value} of cext/include/mdl_conv.h.
 C = dict(_engine.CONV_CONSTANTS)
+# ... and of cext/include/mdl_fully_connected.h (the fast FULLY_CONNECTED form).
+C.update(_engine.FC_CONSTANTS)
 
 _TABLE = None
 

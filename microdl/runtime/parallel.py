@@ -1,4 +1,5 @@
-"""Row slices of large convolutions, for num_threads > 1.
+"""Row slices of large convolutions and channel bands of large fully connected
+layers, for num_threads > 1.
 
 A CONV_2D or DEPTHWISE_CONV_2D node with one image (batches == 1) is cut into as many
 nodes as there are threads, each computing a band of consecutive output rows with the
@@ -11,11 +12,18 @@ node form a group that the engine's worker pool runs concurrently
 (cext/src/engine.c: the bands are claimed one at a time by whichever threads are
 running, the calling thread included, so any band may run on any thread); each band
 that needs kernel scratch gets its own.
+
+A fully_connected_s8_fast node (any batch count) is cut into bands of output channels
+instead (split_channels): each band owns whole packed blocks of 8 channels, its
+weights, effective biases and requantization arrays are slices of the node's, its output
+pointer starts at its first channel and its rows keep the layer's output stride.  Each
+output channel is the same dot product and requantization as in the whole node.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
+from microdl.runtime import cparams
 from microdl.runtime.ops import Node
 
 # Kernels whose parameters have the NHWC geometry fields used below and whose node
@@ -44,14 +52,17 @@ def split_rows(node: Node, parts: int, itemsize: int = 1) -> list:
     """Cut a convolution node into up to `parts` bands of output rows.
 
     Args:
-        node: a Node whose kernel is in SPLITTABLE.
+        node: a Node whose kernel is in SPLITTABLE (or FC_SPLITTABLE).
         parts: wanted number of bands (the thread count).
         itemsize: bytes per activation element (1 for int8).
 
     Returns:
         A list of Nodes (the node itself, unchanged, when it is not worth splitting:
         several images, too few rows or MACs, or a band would start past the input).
+        A fully_connected_s8_fast node goes to split_channels.
     """
+    if node.kernel in FC_SPLITTABLE:
+        return split_channels(node, parts, itemsize)
     p = node.params
     if (node.kernel not in SPLITTABLE or parts < 2 or p["batches"] != 1 or
             p["output_h"] < 2 or _macs(p) < MIN_SPLIT_MACS):
@@ -75,3 +86,53 @@ def split_rows(node: Node, parts: int, itemsize: int = 1) -> list:
                              input_byte_offset=node.input_byte_offset + skip * in_row,
                              output_byte_offset=node.output_byte_offset + y0 * out_row))
     return bands
+
+
+# Smallest fully_connected_s8_fast node (MACs) cut into channel bands.  Measured on
+# this 2-core machine shared with other jobs (interleaved timing, 1 -> 2 threads, so
+# the figures move from run to run): AD (largest layer 82k MACs) split at 10k or 60k
+# MACs 4.3-6.0 -> 4.4-5.5 us, no clear gain, so AD stays whole; one-layer models with
+# the AVX512-VNNI GEMV: 512 x 512 (262k MACs) 3.0 -> 3.0 us, 1024 x 1024 (1M, 1 MiB of
+# weights) 12.3-13.2 -> 12.3-12.9 us (18.9 -> 9.8 us with the AVX2 GEMV on a quiet
+# machine), 4 rows of 512 x 512 (1M) 11.2-11.6 -> 9.2-9.8 us.
+FC_MIN_SPLIT_MACS = 500_000
+FC_SPLITTABLE = frozenset({"fully_connected_s8_fast"})
+
+
+def split_channels(node: Node, parts: int, itemsize: int = 1) -> list:
+    """Cut a fully_connected_s8_fast node into up to `parts` bands of output channels,
+    each of whole GEMV blocks (cparams.C["FC_GEMV_BLOCK"] channels).
+
+    Args:
+        node: a Node whose kernel is in FC_SPLITTABLE.
+        parts: wanted number of bands (the thread count).
+        itemsize: bytes per output element (1 for int8).
+
+    Returns:
+        A list of Nodes (the node itself when not worth splitting: fewer than
+        FC_MIN_SPLIT_MACS MACs or one block of channels)."""
+    p = node.params
+    if node.kernel not in FC_SPLITTABLE or parts < 2:
+        return [node]
+    n, depth = p["output_depth"], p["accum_depth"]
+    block = cparams.C["FC_GEMV_BLOCK"]
+    blocks = -(-n // block)
+    if p["batches"] * depth * n < FC_MIN_SPLIT_MACS or blocks < 2:
+        return [node]
+    parts = min(parts, blocks)
+    block_bytes = -(-depth // cparams.C["FC_GEMV_KC"]) * cparams.C["FC_GEMV_KC"] * block
+    x, packed, bias, mult, shift, scale, ubias = node.inputs
+    bands = []
+    for k in range(parts):
+        b0, b1 = blocks * k // parts, blocks * (k + 1) // parts
+        o0, o1 = b0 * block, min(b1 * block, n)
+
+        def cut(a):
+            return None if a is None else a[o0:o1]
+        params = dict(p, output_depth=o1 - o0)
+        inputs = [x, packed[b0 * block_bytes:b1 * block_bytes], cut(bias), cut(mult),
+                  cut(shift), cut(scale), cut(ubias)]
+        bands.append(replace(node, params=params, inputs=inputs,
+                             output_byte_offset=node.output_byte_offset + o0 * itemsize))
+    return bands
+

@@ -5,13 +5,33 @@ import numpy as np
 
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import quantize_multiplier_array
+from microdl.runtime import cparams
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT32, activation_range, channel_scales,
                                         per_tensor_quant, require_constant,
                                         require_dtype, require_io_count, tensor_at)
+from microdl.runtime.ops.conv import use_portable_kernels, use_reference_kernels
+
+C = cparams.C
+FC_REQUANT_FLOAT64 = C["FC_REQUANT_FLOAT64"]
+GEMV_BLOCK = C["FC_GEMV_BLOCK"]  # output channels per packed block (8)
+GEMV_KC = C["FC_GEMV_KC"]  # inputs per packed group (16)
 
 
-FC_REQUANT_FLOAT64 = 2  # cext/include/mdl_fully_connected.h MDL_FC_REQUANT_FLOAT64
+def pack_gemv_weights(w):
+    """OI int8 weights [output_depth, accum_depth] -> the packed layout of the s8-gemv
+    microkernels (cext/include/mdl_ukernels.h): blocks of GEMV_BLOCK output channels,
+    each [G][GEMV_BLOCK][GEMV_KC] with G = ceil(accum_depth / GEMV_KC), zero past the
+    layer.  Returns a flat int8 array of ceil(output_depth / GEMV_BLOCK) * G *
+    GEMV_BLOCK * GEMV_KC bytes; block b starts at byte b * G * GEMV_BLOCK * GEMV_KC (a
+    band of whole blocks is a slice)."""
+    n, k = w.shape
+    nb, groups = -(-n // GEMV_BLOCK), -(-k // GEMV_KC)
+    padded = np.zeros((nb * GEMV_BLOCK, groups * GEMV_KC), np.int8)
+    padded[:n, :k] = w
+    # [nb, 8, G, 16] -> [nb, G, 8, 16]
+    packed = padded.reshape(nb, GEMV_BLOCK, groups, GEMV_KC).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(packed).reshape(-1)
 
 
 @register("FULLY_CONNECTED")
@@ -72,6 +92,9 @@ def prepare_fully_connected(op, graph, ctx):
         mult = shift = None
     else:
         rounding, scale = ctx.rounding, None
+    if not use_reference_kernels(ctx) and accum_depth <= C["FC_FAST_MAX_DEPTH"]:
+        return [_fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min,
+                           act_max, rounding, eff_bias, mult, shift, scale)]
     params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
                   input_offset=-in_zp, filter_offset=0, output_offset=out_zp,
                   input_offset_folded=1, per_channel=per_channel, act_min=act_min, act_max=act_max,
@@ -80,3 +103,29 @@ def prepare_fully_connected(op, graph, ctx):
                  [x.index, w.index, eff_bias, mult, shift,
                   None if scale is None else np.ascontiguousarray(scale, np.float64)],
                  y.index)]
+
+
+def _fast_node(x, w, y, batches, accum_depth, output_depth, out_zp, act_min, act_max,
+               rounding, eff_bias, mult, shift, scale):
+    """The fully_connected_s8_fast node: weights packed for s8-gemv (the best SIMD
+    microkernels the CPU runs, AVX512-VNNI or AVX2, chosen by the kernel; their
+    portable twins with MICRODL_PORTABLE_KERNELS=1), per-tensor requantization
+    parameters repeated to one per output channel (the kernel reads output_depth
+    entries; a band of channels over threads then slices them like the weights)."""
+    def per_channel(a, dtype):
+        a = np.asarray(a, dtype)
+        return np.ascontiguousarray(np.broadcast_to(a, (output_depth,)) if a.size == 1
+                                    else a)
+    gemv = C["FC_GEMV_8C16_C"] if use_portable_kernels() else C["FC_GEMV_8C16"]
+    params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
+                  output_stride=output_depth, output_offset=out_zp, act_min=act_min,
+                  act_max=act_max, rounding=rounding, gemv=gemv)
+    # The VNNI GEMV's bias: its inputs are offset by +128 (uint8), so it carries
+    # -128 * the row sums (int32, wrapping as the kernel's sums).
+    ubias = eff_bias.astype(np.int64) - 128 * w.data.astype(np.int64).sum(axis=1)
+    ubias = ((ubias + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+    inputs = [x.index, pack_gemv_weights(w.data), eff_bias,
+              None if mult is None else per_channel(mult, np.int32),
+              None if shift is None else per_channel(shift, np.int32),
+              None if scale is None else per_channel(scale, np.float64), ubias]
+    return Node("fully_connected_s8_fast", params, inputs, y.index)
