@@ -17,6 +17,8 @@
  * which gives the same bits; tests/test_ukernels.py holds each SIMD microkernel to its
  * twin and both to the numpy reference.
  *
+ * `neon` microkernels use aarch64 Advanced SIMD intrinsics (MDL_HAVE_NEON_UKERNELS).
+ *
  * `c` microkernels are portable C99, written so that compilers vectorize them, and on
  * x86-64 Linux compiled twice (MDL_MULTIVERSION: baseline and AVX2 clones picked at load
  * time).  `avx2` microkernels use AVX2 intrinsics; they exist only where
@@ -30,6 +32,14 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(MDL_NO_MULTIVERSION)
 #define MDL_HAVE_AVX2_UKERNELS 1
+#endif
+
+/* aarch64 Advanced SIMD microkernels (`neon`): Advanced SIMD is in the aarch64 baseline,
+ * so they need no target attribute and no run-time check; -DMDL_NO_NEON leaves them
+ * out (prepare's MICRODL_PORTABLE_KERNELS=1 picks the portable twins at run time). */
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MDL_NO_NEON)
+#define MDL_HAVE_NEON_UKERNELS 1
 #endif
 
 /* ----------------------------------------------------------------- shared helpers */
@@ -215,6 +225,50 @@ void mdl_s8_gemm_ukernel_lanes16_rq__avx2(int32_t np, int32_t n, int32_t k2, int
                                           const int16_t* patches, const int16_t* w,
                                           const int32_t* bias, const mdl_rq_params* rq,
                                           int8_t* out, int32_t out_stride);
+#endif
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The lanes16 GEMM in aarch64 NEON: per pair step SMLAL / SMLAL2 of the 16 channels'
+ * interleaved weight pairs by the repeated patch pair, the two k of a pair added once at
+ * the end (ADDP); 2 patches x 16 channels per step, or 4 patches x 8 channels for a
+ * block of at most 8.  Twin: mdl_s8_gemm_ukernel_lanes16__c. */
+void mdl_s8_gemm_ukernel_lanes16__neon(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                       const int16_t* patches, const int16_t* w,
+                                       const int32_t* bias, int32_t* acc);
+
+/* The lanes16 GEMM with the requantization fused (double rounding by SQRDMULH and a
+ * rounding shift, mdl_rq4_apply_neon), as mdl_s8_gemm_ukernel_lanes16_rq__avx2 (rq->lean
+ * is not used).  Twin: mdl_s8_gemm_ukernel_lanes16__c, then
+ * mdl_s32_requant_ukernel_rows__c. */
+void mdl_s8_gemm_ukernel_lanes16_rq__neon(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                          const int16_t* patches, const int16_t* w,
+                                          const int32_t* bias, const mdl_rq_params* rq,
+                                          int8_t* out, int32_t out_stride);
+#endif
+
+/* ------------------------------------ s8-dwconv: depthwise int8, channel lanes + rq
+ * For one run of n output pixels of the depthwise lanes form (depthwise_conv_s8_fast.c)
+ * and one group of `lanes` (8 or 16) channels starting at channel offset d0 of a block
+ * of 16: out[i * out_stride + j] = clamp(requantize(bias[j] + sum over q < pairs of
+ * x0[j] * w[q][j][0] + x1[j] * w[q][j][1]) + output_offset, act_min, act_max), double
+ * rounding, with x0 = ptr[2q] + d0 + i * step, x1 = ptr[2q + 1] + d0 + i * step (int8),
+ * wb the packed int16 pair weights of the block ([pairs][16][2], starting at the group's
+ * first channel), bias, rq->multiplier and rq->shift at the group's first channel; the
+ * sums wrap modulo 2^32; rq->lean is not used.  Reads exactly `lanes` bytes per tap. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__c(int32_t n, int32_t lanes, int32_t pairs,
+                                         const int8_t* const* ptr, ptrdiff_t d0,
+                                         ptrdiff_t step, const int16_t* wb,
+                                         const int32_t* bias, const mdl_rq_params* rq,
+                                         int8_t* out, int32_t out_stride);
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The same in aarch64 NEON: per pair of taps two 8- or 16-byte loads widened to int16
+ * (SXTL), the weight pairs split by one LD2 per 8 channels, SMLAL / SMLAL2 into int32
+ * lanes, mdl_rq4_apply_neon.  Twin: mdl_s8_dwconv_ukernel_lanes16_rq__c. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__neon(int32_t n, int32_t lanes, int32_t pairs,
+                                            const int8_t* const* ptr, ptrdiff_t d0,
+                                            ptrdiff_t step, const int16_t* wb,
+                                            const int32_t* bias, const mdl_rq_params* rq,
+                                            int8_t* out, int32_t out_stride);
 #endif
 
 /* ------------------------------------------------- s32-requant: int32 -> int8 rows

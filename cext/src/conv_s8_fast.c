@@ -1,6 +1,7 @@
 /* CONV_2D int8, fast form (groups == 1): the operator.  Validates the parameters, runs
  * the microkernels prepare chose (variant fields of mdl_conv_s8_fast_params, see
- * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, else their portable twins) and
+ * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, the NEON ones on aarch64, else
+ * their portable twins; lanes MDL_CONV_FAST_LANES_C always takes the twins) and
  * loops over the tiles: blocks of block_pixels output pixels, im2col into the arena
  * scratch, the GEMM over passes of at most OC_CHUNK output channels, the
  * requantization.  Same results as mdl_conv_s8 (conv_s8.c), bit for bit; the
@@ -79,6 +80,24 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
         const int32_t np = remaining < bp ? remaining : bp;
         im2col(p, input, np, kp, &q, scratch);
         mdl_s8_gemm_ukernel_lanes16_rq__avx2(np, oc, k2, kp, scratch, w16, bias_eff, &rq,
+                                             out, oc);
+        out += (size_t)np * oc;
+        remaining -= np;
+      }
+      return MDL_OK;
+    }
+  }
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (p->lanes == MDL_CONV_FAST_LANES) {
+    gemm_lanes = mdl_s8_gemm_ukernel_lanes16__neon;
+    if (p->fused_rq) {
+      const mdl_rq_params rq = {multiplier, shift, p->output_offset,
+                                p->act_min, p->act_max, p->lean};
+      while (remaining > 0) {
+        const int32_t np = remaining < bp ? remaining : bp;
+        im2col(p, input, np, kp, &q, scratch);
+        mdl_s8_gemm_ukernel_lanes16_rq__neon(np, oc, k2, kp, scratch, w16, bias_eff, &rq,
                                              out, oc);
         out += (size_t)np * oc;
         remaining -= np;

@@ -1,0 +1,112 @@
+/* microdl: inline aarch64 Advanced SIMD (NEON) building blocks shared by the NEON
+ * microkernels of cext/src/ukernels/ and the depthwise operator (see mdl_ukernels.h).
+ * aarch64 with GCC/Clang only (MDL_HAVE_NEON_UKERNELS): Advanced SIMD is part of the
+ * aarch64 baseline, so these need no target attribute and no run-time check. */
+#ifndef MDL_UKERNELS_NEON_H
+#define MDL_UKERNELS_NEON_H
+
+#include "mdl_ukernels.h"
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+#include <arm_neon.h>
+#include <string.h>
+
+#define MDL_LB MDL_CONV_FAST_LANE_BLOCK
+
+/* The per-channel requantization parameters of 4 lanes. */
+typedef struct {
+  int32x4_t left;  /* max(shift, 0) */
+  int32x4_t right; /* -max(-shift, 0): a right shift as a negative vshl count */
+  int32x4_t mult;
+} mdl_rq4_neon;
+
+MDL_INLINE void mdl_rq4_init_neon(mdl_rq4_neon* r, const int32_t* multiplier,
+                                  const int32_t* shift) {
+  const int32x4_t s = vld1q_s32(shift), zero = vdupq_n_s32(0);
+  r->left = vmaxq_s32(s, zero);
+  r->right = vminq_s32(s, zero);
+  r->mult = vld1q_s32(multiplier);
+}
+
+/* mdl_requantize_clamp_vec(x, m, s, offset, lo, hi) (gemmlowp double rounding) in 4
+ * lanes: x << left (wrapping, as the scalar code), SQRDMULH (exactly
+ * SaturatingRoundingDoublingHighMul, including its one saturating case), then the
+ * rounding divide by 2^right with ties away from zero: SRSHL rounds ties up, so
+ * negative values are first lowered by one (saturating; the sign bit of q & -right is
+ * set exactly when q < 0 and right > 0), the offset and the clamp. */
+MDL_INLINE int32x4_t mdl_rq4_apply_neon(const mdl_rq4_neon* r, int32x4_t x,
+                                        int32x4_t offset, int32x4_t lo, int32x4_t hi) {
+  int32x4_t q = vqrdmulhq_s32(vshlq_s32(x, r->left), r->mult);
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(q, r->right), 31);
+  q = vrshlq_s32(vqaddq_s32(q, fixup), r->right);
+  q = vaddq_s32(q, offset);
+  return vminq_s32(vmaxq_s32(q, lo), hi);
+}
+
+/* The int8 values of v0..v3 (each lane in [-128, 127]) as 16 bytes. */
+MDL_INLINE int8x16_t mdl_pack16_neon(int32x4_t v0, int32x4_t v1, int32x4_t v2,
+                                     int32x4_t v3) {
+  const int16x8_t a = vcombine_s16(vqmovn_s32(v0), vqmovn_s32(v1));
+  const int16x8_t b = vcombine_s16(vqmovn_s32(v2), vqmovn_s32(v3));
+  return vcombine_s8(vqmovn_s16(a), vqmovn_s16(b));
+}
+
+MDL_INLINE int8x8_t mdl_pack8_neon(int32x4_t v0, int32x4_t v1) {
+  return vqmovn_s16(vcombine_s16(vqmovn_s32(v0), vqmovn_s32(v1)));
+}
+
+/* Stores the first n <= 16 bytes of v at o. */
+MDL_INLINE void mdl_store_n_neon(int8_t* o, int8x16_t v, int32_t n) {
+  if (n == 16) {
+    vst1q_s8(o, v);
+  } else if (n == 8) {
+    vst1_s8(o, vget_low_s8(v));
+  } else {
+    int8_t t[16];
+    vst1q_s8(t, v);
+    for (int32_t j = 0; j < n; ++j) o[j] = t[j];
+  }
+}
+
+/* The int16 pair x[0], x[1] repeated over 8 int16 lanes. */
+MDL_INLINE int16x8_t mdl_pair_neon(const int16_t* x) {
+  int32_t v;
+  memcpy(&v, x, sizeof v);
+  return vreinterpretq_s16_s32(vdupq_n_s32(v));
+}
+
+/* lanes16 GEMM sums of P patches (x + i * kp) x H halves of 8 output channels of one
+ * block of 16 (weights wb, [k2 / 2][16][2] int16), without the bias.  Per pair step the 32 (or 16 for
+ * H == 1) weights are 4 (2) vectors whose lanes alternate the pair's two k; each is
+ * multiplied by the pair (x0, x1, x0, x1, ...) with SMLAL / SMLAL2 into int32 lanes
+ * that keep the two k apart (wrapping sums), and the two are added only once at the
+ * end (ADDP): out[i * 2 * H + q] = channels 4q .. 4q + 3 of patch i.  P, H constants
+ * at every call (the loops unroll); P * 4 * H <= 16 accumulators. */
+MDL_INLINE void mdl_lanes16_sums_neon(const int16_t* x, int32_t kp, int32_t k2,
+                                      const int16_t* wb, int P, int H, int32x4_t* out) {
+  int32x4_t a[16];
+  for (int j = 0; j < P * 4 * H; ++j) a[j] = vdupq_n_s32(0);
+  const int16_t* const w_end = wb + (size_t)k2 * MDL_LB;
+  for (const int16_t* wk = wb; wk < w_end; wk += 2 * MDL_LB, x += 2) {
+    int16x8_t w[4];
+    w[0] = vld1q_s16(wk);
+    w[1] = vld1q_s16(wk + 8);
+    if (H == 2) {
+      w[2] = vld1q_s16(wk + 16);
+      w[3] = vld1q_s16(wk + 24);
+    }
+    for (int i = 0; i < P; ++i) {
+      const int16x8_t xv = mdl_pair_neon(x + (size_t)i * kp);
+      const int16x4_t xl = vget_low_s16(xv);
+      for (int v = 0; v < 2 * H; ++v) {
+        int32x4_t* av = a + (i * 2 * H + v) * 2;
+        av[0] = vmlal_s16(av[0], vget_low_s16(w[v]), xl);
+        av[1] = vmlal_high_s16(av[1], w[v], xv);
+      }
+    }
+  }
+  for (int j = 0; j < P * 2 * H; ++j) out[j] = vpaddq_s32(a[2 * j], a[2 * j + 1]);
+}
+
+#endif /* MDL_HAVE_NEON_UKERNELS */
+#endif /* MDL_UKERNELS_NEON_H */
