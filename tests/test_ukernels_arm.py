@@ -8,7 +8,7 @@ mdl_requantize_clamp_vec (the scalar gemmlowp double rounding, itself held to th
 reference by tests/test_ukernels.py and the model tests), and each NEON microkernel
 against its twin over shapes just below, at and above its register tiles (patches 1..6
 around the 2- and 4-patch tiles, channels around the 8- and 16-lane blocks, K odd and
-even, padded and exact, 1..7 tap pairs).  It is built statically with the Debian cross
+even, padded and exact, 1..7 tap pairs, im2col geometries with edges and strides).  It is built statically with the Debian cross
 compiler aarch64-linux-gnu-gcc (the flags of setup.py's build, -Wall -Werror) and run
 under qemu-aarch64-static; both come from .ci/run's apt line.  The harness also prints
 what getauxval(AT_HWCAP) says about ASIMDDP, which must follow the emulated core.  On
@@ -25,7 +25,8 @@ UK = os.path.join(ROOT, "cext", "src", "ukernels")
 SOURCES = [os.path.join(ROOT, "tests", "ukernel_harness", "neon_harness.c")] + [
     os.path.join(UK, f) for f in (
         "s8-gemm-lanes16-c.c", "s8-gemm-lanes16-neon.c", "s8-gemm-lanes16-rq-neon.c",
-        "s32-requant-rows-c.c", "s8-dwconv-lanes16-rq-c.c", "s8-dwconv-lanes16-rq-neon.c")]
+        "s32-requant-rows-c.c", "s8-dwconv-lanes16-rq-c.c", "s8-dwconv-lanes16-rq-neon.c",
+        "s8-im2col-pixel-c.c", "s8-im2col-row16-neon.c")]
 FLAGS = ["-std=c99", "-O3", "-fno-strict-aliasing", "-fwrapv", "-Wall", "-Werror",
          "-static"]
 NATIVE = platform.machine() == "aarch64"
@@ -63,6 +64,6 @@ def test_neon_microkernels_match_their_portable_twins(harness, cpu, dotprod):
     oks = [ln.split() for ln in lines if ln.startswith("ok ")]
     names = {o[1] for o in oks}
     assert names == {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
-                     "s8-dwconv-lanes16-rq-neon"}, r.stdout
+                     "s8-dwconv-lanes16-rq-neon", "s8-im2col-row16-neon"}, r.stdout
     assert all(int(o[2]) > 100 for o in oks), r.stdout
     assert not any(ln.startswith("FAIL") for ln in lines), r.stdout

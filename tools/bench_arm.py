@@ -17,7 +17,7 @@ Needs root (chroot) and a root made by tools/test_arm64_qemu.sh (Python 3.11 ven
 
     sudo python tools/bench_arm.py [--root /tmp/roots/arm64] [--tree /root/mdl-bench]
         [--build] [--cpus cortex-a72,cortex-a76] [--models kws,vww,ic,ad,pd,ms]
-        [--runs 3] [--markdown]
+        [--runs 3] [--markdown] [--per-op]
 
 --build copies this working tree (git ls-files) to ROOT/<tree> and builds it there
 (python setup.py build_ext --inplace, under the static binfmt emulator: minutes);
@@ -96,6 +96,37 @@ def guest(engine, model, runs):
     _mark(MARK_END)
 
 
+def guest_ops(model):
+    """Inside the emulator: microdl's ops one by one (run_range of each op's nodes,
+    between markers 10000 + 2k and 10001 + 2k), their names on stdout."""
+    import json
+
+    import numpy as np
+    from microdl.runtime.interpreter import Interpreter, Node
+    it = Interpreter(model_path=model, num_threads=1)
+    it.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for d in it.get_input_details():
+        info = np.iinfo(d["dtype"]) if np.dtype(d["dtype"]).kind != "f" else None
+        x = (rng.integers(info.min, info.max + 1, size=d["shape"]) if info else
+             rng.standard_normal(d["shape"])).astype(d["dtype"])
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    spans = {}
+    for k, op_index in enumerate(it._node_ops):
+        lo, hi = spans.get(op_index, (k, k))
+        spans[op_index] = (min(lo, k), max(hi, k) + 1)
+    rows = []
+    for j, (op_index, (lo, hi)) in enumerate(sorted(spans.items(), key=lambda kv: kv[1])):
+        _mark(10000 + 2 * j)
+        it._engine.run_range(lo, hi)
+        _mark(10001 + 2 * j)
+        kernel = "+".join(s.kernel for i, s in it._steps
+                          if i == op_index and isinstance(s, Node))
+        rows.append((it._graph.ops[op_index].name, kernel))
+    print("OPS " + json.dumps(rows))
+
+
 # ------------------------------------------------------------------- host side
 
 
@@ -137,6 +168,26 @@ def build_tree(root, tree):
          f"cd {tree} && /root/venv/bin/python setup.py build_ext --inplace -q >/dev/null"])
 
 
+def per_op(root, tree, cpu, model, env):
+    """microdl's instructions per op (guest_ops), largest first."""
+    import json
+    envs = " ".join(f"{k}={v}" for k, v in env.items())
+    cmd = (f"cd {tree} && env {envs} PYTHONPATH={tree} /hostq/ld-linux-x86-64.so.2 "
+           f"--library-path /hostq /hostq/qemu-aarch64 -cpu {cpu} "
+           f"-plugin /hostq/icount.so,marker=125 /root/venv/bin/python3 "
+           f"tools/bench_arm.py --guest-ops /root/shared/models/{model}")
+    r = subprocess.run(["chroot", root, "/bin/bash", "-c", cmd], capture_output=True,
+                       text=True, check=True)
+    counts = {int(a): int(b) for a, b in re.findall(r"icount (\d+) (\d+)", r.stderr)}
+    ops = json.loads(next(ln for ln in r.stdout.splitlines() if ln.startswith("OPS "))[4:])
+    rows = [(counts[10001 + 2 * j] - counts[10000 + 2 * j], j, name, kernel)
+            for j, (name, kernel) in enumerate(ops)]
+    total = sum(r[0] for r in rows)
+    print(f"\n{cpu} {model}: {total / 1e6:.2f} M instructions over {len(rows)} ops")
+    for n, j, name, kernel in sorted(rows, reverse=True)[:25]:
+        print(f"  {n / 1e6:8.3f} M {100 * n / total:5.1f}%  op {j:3d} {name} ({kernel})")
+
+
 def measure(root, tree, cpu, runtime, model, runs):
     engine, env = RUNTIMES[runtime]
     envs = " ".join(f"{k}={v}" for k, v in env.items())
@@ -163,6 +214,9 @@ def _ratio(a, b):
 
 
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--guest-ops":
+        guest_ops(sys.argv[2])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--guest":
         guest(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
@@ -176,6 +230,9 @@ def main():
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--per-op", action="store_true",
+                    help="microdl's instructions per op instead (its NEON path; "
+                         "--runtimes microdl-portable for the portable one)")
     a = ap.parse_args()
     setup_hostq(a.root)
     if a.build:
@@ -185,6 +242,12 @@ def main():
         shutil.copy2(os.path.abspath(__file__),
                      os.path.join(a.root, a.tree.lstrip("/"), "tools", "bench_arm.py"))
     runtimes = a.runtimes.split(",")
+    if a.per_op:
+        env = RUNTIMES[runtimes[0]][1] if runtimes[0].startswith("microdl") else {}
+        for cpu in a.cpus.split(","):
+            for m in a.models.split(","):
+                per_op(a.root, a.tree, cpu, MODELS[m], env)
+        return
     for cpu in a.cpus.split(","):
         rows = []
         for m in a.models.split(","):

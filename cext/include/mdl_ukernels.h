@@ -179,6 +179,14 @@ void mdl_s8_im2col_ukernel_row16__avx2(const mdl_conv_s8_fast_params* p,
                                        mdl_pixel_pos* q, int16_t* patches);
 #endif
 
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The same in aarch64 NEON (one 16-byte load, SXTL / SXTL2, two 8-lane stores per
+ * filter row).  Twin: mdl_s8_im2col_ukernel_pixel__c. */
+void mdl_s8_im2col_ukernel_row16__neon(const mdl_conv_s8_fast_params* p,
+                                       const int8_t* input, int32_t np, int32_t kp,
+                                       mdl_pixel_pos* q, int16_t* patches);
+#endif
+
 /* The requantization of the microkernels that fuse it: per output channel o,
  * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max),
  * double rounding.  lean: no channel has a left shift or the multiplier INT32_MIN

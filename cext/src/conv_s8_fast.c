@@ -90,6 +90,9 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
 #endif
 #ifdef MDL_HAVE_NEON_UKERNELS
   if (p->lanes == MDL_CONV_FAST_LANES) {
+    if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
+      im2col = mdl_s8_im2col_ukernel_row16__neon;
+    }
     gemm_lanes = mdl_s8_gemm_ukernel_lanes16__neon;
     if (p->fused_rq) {
       const mdl_rq_params rq = {multiplier, shift, p->output_offset,

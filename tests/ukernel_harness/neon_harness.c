@@ -234,6 +234,72 @@ static void test_dwconv(void) {
   report("s8-dwconv-lanes16-rq-neon", cases, bad);
 }
 
+/* s8-im2col-row16-neon against s8-im2col-pixel-c: filter rows of 2..16 entries
+ * (input_c x filter_w), 1..4 filter rows (3: the stepping-pointer path), strides,
+ * paddings, dilation_h, 1..2 images, blocks of 1..7 pixels so that runs start and end
+ * anywhere along a row; the images are placed at the end of their buffer, so an
+ * over-read past the input would be caught by the emulator only if unmapped (the
+ * row16 bound checks keep every load inside). */
+static void test_im2col_row16(void) {
+  long cases = 0, bad = 0;
+  static const int32_t CH[] = {1, 2, 3, 4, 5, 8, 16};
+  for (size_t ci = 0; ci < sizeof CH / sizeof CH[0]; ++ci) {
+    const int32_t c = CH[ci];
+    for (int32_t fw = 1; fw * c <= 16; ++fw) {
+      for (int32_t fh = 1; fh <= 4; ++fh) {
+        if (fh * fw < 2) continue;
+        for (int32_t var = 0; var < 6; ++var) {
+          mdl_conv_s8_fast_params p;
+          memset(&p, 0, sizeof p);
+          p.batches = 1 + var % 2;
+          p.input_c = c;
+          p.filter_c = c;
+          p.filter_h = fh;
+          p.filter_w = fw;
+          p.input_h = rnd_range(fh, fh + 6);
+          p.input_w = rnd_range(fw, fw + 9);
+          p.stride_h = 1 + (var / 2) % 2;
+          p.stride_w = 1 + var % 3 / 2;
+          p.dilation_h = var == 5 ? 2 : 1;
+          p.dilation_w = 1;
+          p.pad_h = var % 3 == 0 ? 0 : rnd_range(0, fh - 1);
+          p.pad_w = var % 3 == 0 ? 0 : rnd_range(0, fw - 1);
+          if (p.input_h + 2 * p.pad_h < p.dilation_h * (fh - 1) + 1) p.dilation_h = 1;
+          p.output_h = (p.input_h + 2 * p.pad_h - p.dilation_h * (fh - 1) - 1) / p.stride_h + 1;
+          p.output_w = (p.input_w + 2 * p.pad_w - fw) / p.stride_w + 1;
+          p.input_offset = rnd_range(-127, 128);
+          const int32_t K = fh * fw * c, kp = K;
+          const size_t in_len = (size_t)p.batches * p.input_h * p.input_w * c;
+          int8_t* input = malloc(in_len);
+          for (size_t i = 0; i < in_len; ++i) input[i] = (int8_t)rnd_range(-128, 127);
+          const int32_t total = p.batches * p.output_h * p.output_w;
+          const size_t plen = (size_t)total * kp + MDL_CONV_S8_FAST_SLACK + 16;
+          int16_t* pc = malloc(plen * sizeof(int16_t));
+          int16_t* pv = malloc(plen * sizeof(int16_t));
+          mdl_pixel_pos qc = {0, 0, 0}, qv = {0, 0, 0};
+          for (int32_t done = 0; done < total;) {
+            int32_t np = rnd_range(1, 7);
+            if (np > total - done) np = total - done;
+            mdl_s8_im2col_ukernel_pixel__c(&p, input, np, kp, &qc, pc + (size_t)done * kp);
+            mdl_s8_im2col_ukernel_row16__neon(&p, input, np, kp, &qv, pv + (size_t)done * kp);
+            done += np;
+          }
+          cases++;
+          if (memcmp(pc, pv, (size_t)total * kp * sizeof(int16_t)) != 0 || qc.b != qv.b ||
+              qc.y != qv.y || qc.x != qv.x) {
+            if (bad < 5) printf("  im2col-row16 c=%d fw=%d fh=%d var=%d differ\n", c, fw, fh, var);
+            bad++;
+          }
+          free(input);
+          free(pc);
+          free(pv);
+        }
+      }
+    }
+  }
+  report("s8-im2col-row16-neon", cases, bad);
+}
+
 int main(void) {
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
@@ -242,5 +308,6 @@ int main(void) {
   test_requant();
   test_gemm();
   test_dwconv();
+  test_im2col_row16();
   return failures ? 1 : 0;
 }

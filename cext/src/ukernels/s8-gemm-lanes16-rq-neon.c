@@ -65,11 +65,16 @@ void mdl_s8_gemm_ukernel_lanes16_rq__neon(int32_t np, int32_t n, int32_t k2, int
   k.hi = vdupq_n_s32(rq->act_max);
   for (int32_t ob = 0; ob < n; ob += MDL_LB) {
     const int32_t lanes = n - ob < MDL_LB ? n - ob : MDL_LB;
-    /* multiplier and shift have n entries: pad the last block */
-    int32_t m[MDL_LB] = {0}, sh[MDL_LB] = {0};
-    for (int32_t j = 0; j < lanes; ++j) {
-      m[j] = rq->multiplier[ob + j];
-      sh[j] = rq->shift[ob + j];
+    const int32_t* m = rq->multiplier + ob;
+    const int32_t* sh = rq->shift + ob;
+    int32_t mp[MDL_LB], sp[MDL_LB];
+    if (lanes < MDL_LB) { /* multiplier and shift have n entries: pad the last block */
+      for (int32_t j = 0; j < MDL_LB; ++j) {
+        mp[j] = j < lanes ? m[j] : 0;
+        sp[j] = j < lanes ? sh[j] : 0;
+      }
+      m = mp;
+      sh = sp;
     }
     for (int q = 0; q < 4; ++q) {
       mdl_rq4_init_neon(&k.r[q], m + 4 * q, sh + 4 * q);
