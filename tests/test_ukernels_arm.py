@@ -11,7 +11,8 @@ around the 2- and 4-patch tiles, channels around the 8- and 16-lane blocks, K od
 even, padded and exact, 1..7 tap pairs, im2col geometries with edges and strides).  It is built statically with the Debian cross
 compiler aarch64-linux-gnu-gcc (the flags of setup.py's build, -Wall -Werror) and run
 under qemu-aarch64-static; both come from .ci/run's apt line.  The harness also prints
-what getauxval(AT_HWCAP) says about ASIMDDP, which must follow the emulated core.  On
+what getauxval(AT_HWCAP) says about ASIMDDP, which must follow the emulated core; the
+dot-product (SDOT) microkernel is tested where it is reported (Cortex-A76).  On
 an aarch64 host the native compiler builds it and it runs once, natively."""
 import os
 import platform
@@ -26,7 +27,9 @@ SOURCES = [os.path.join(ROOT, "tests", "ukernel_harness", "neon_harness.c")] + [
     os.path.join(UK, f) for f in (
         "s8-gemm-lanes16-c.c", "s8-gemm-lanes16-neon.c", "s8-gemm-lanes16-rq-neon.c",
         "s32-requant-rows-c.c", "s8-dwconv-lanes16-rq-c.c", "s8-dwconv-lanes16-rq-neon.c",
-        "s8-im2col-pixel-c.c", "s8-im2col-row16-neon.c")]
+        "s8-im2col-pixel-c.c", "s8-im2col-row16-neon.c", "s8-pack-lanes16c4-c.c",
+        "s8-pack-lanes16c4-neon.c", "s8-gemm-lanes16c4-rq-neondot.c",
+        "s8-pack-lanes16c8-c.c", "s8-pack-lanes16c8-neon.c", "s8-gemm-lanes16c8-rq-neon.c")]
 FLAGS = ["-std=c99", "-O3", "-fno-strict-aliasing", "-fwrapv", "-Wall", "-Werror",
          "-static"]
 NATIVE = platform.machine() == "aarch64"
@@ -63,7 +66,11 @@ def test_neon_microkernels_match_their_portable_twins(harness, cpu, dotprod):
         assert lines[0] == f"hwcap asimddp {dotprod}", lines[0]
     oks = [ln.split() for ln in lines if ln.startswith("ok ")]
     names = {o[1] for o in oks}
-    assert names == {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
-                     "s8-dwconv-lanes16-rq-neon", "s8-im2col-row16-neon"}, r.stdout
+    want = {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
+            "s8-dwconv-lanes16-rq-neon", "s8-im2col-row16-neon", "s8-pack-lanes16c4-neon",
+            "s8-pack-lanes16c8-neon", "s8-gemm-lanes16c8-rq-neon"}
+    if dotprod:  # the SDOT microkernel runs only where getauxval reports ASIMDDP
+        want.add("s8-gemm-lanes16c4-rq-neondot")
+    assert names == want, r.stdout
     assert all(int(o[2]) > 100 for o in oks), r.stdout
     assert not any(ln.startswith("FAIL") for ln in lines), r.stdout

@@ -42,6 +42,23 @@
 #define MDL_HAVE_NEON_UKERNELS 1
 #endif
 
+/* ARMv8.2 dot-product microkernels (`neondot`, SDOT): GCC only (compiled with
+ * `#pragma GCC target("arch=armv8.2-a+dotprod")` in their own files, never a global
+ * -march); run only after
+ * mdl_cpu_has_dotprod(). */
+#if defined(MDL_HAVE_NEON_UKERNELS) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__)
+#define MDL_HAVE_NEONDOT_UKERNELS 1
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+/* Nonzero when the CPU has the ARMv8.2 dot product (Linux: AT_HWCAP & HWCAP_ASIMDDP). */
+MDL_INLINE int mdl_cpu_has_dotprod(void) {
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+}
+#endif
+
 /* ----------------------------------------------------------------- shared helpers */
 
 /* The taps f in [*lo, *hi) of a window starting at `start` (stride and padding already
@@ -278,6 +295,62 @@ void mdl_s8_dwconv_ukernel_lanes16_rq__neon(int32_t n, int32_t lanes, int32_t pa
                                             const int32_t* bias, const mdl_rq_params* rq,
                                             int8_t* out, int32_t out_stride);
 #endif
+
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+/* The lanes16 GEMM over int8 data with the dot product (SDOT: 4 int8 products summed
+ * into each int32 lane), requantization fused as in mdl_s8_gemm_ukernel_lanes16_rq__neon:
+ * np int8 patches of k4 entries (K rounded up to 4; entries past K times zero weights),
+ * patch i at patches + i * pstride; w8 in the lanes16c4 layout: blocks of 16 output
+ * channels, [k4 / 4][16][4] int8 (mdl_s8_pack_ukernel_lanes16c4__neon); 4 patches x 16
+ * (or 8) channels per step.  Same bits as mdl_s8_gemm_ukernel_lanes16__c on the same
+ * values followed by mdl_s32_requant_ukernel_rows__c (the exact integer sums; both wrap
+ * only in the bias addition, modulo 2^32). */
+void mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(int32_t np, int32_t n, int32_t k4,
+                                               const int8_t* patches, int32_t pstride,
+                                               const int8_t* w8, const int32_t* bias,
+                                               const mdl_rq_params* rq, int8_t* out,
+                                               int32_t out_stride);
+#endif
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The lanes16 GEMM over int8 data without the dot product (ARMv8.0: Cortex-A72), fused
+ * requantization as above: np int8 patches of k8 entries (K rounded up to 8; entries
+ * past K times zero weights), patch i at patches + i * pstride; w8 in the lanes16c8
+ * layout (mdl_s8_pack_ukernel_lanes16c8__neon), which must hold no -128: per step of 8
+ * k and pair of channels SMULL + SMLAL2 sum two int8 products per int16 lane (|sum| <=
+ * 2 * 128 * 127 < 2^15 without -128 weights), SADALP adds them into int32 lanes;
+ * 2 patches x 16 channels (or 4 x 8) per step.  Same bits as the lanes16 C GEMM on the
+ * same values followed by s32-requant-rows-c. */
+void mdl_s8_gemm_ukernel_lanes16c8_rq__neon(int32_t np, int32_t n, int32_t k8,
+                                            const int8_t* patches, int32_t pstride,
+                                            const int8_t* w8, const int32_t* bias,
+                                            const mdl_rq_params* rq, int8_t* out,
+                                            int32_t out_stride);
+
+/* ------------------------------------- s8-pack: lanes16 int16 -> lanes16c8 int8 filter
+ * For block b of 16 channels, octet o of k (k8 / 8 of them, k8 = k2 rounded up to 8)
+ * and channel pair p (channels 2p, 2p + 1 of the block), 16 bytes at
+ * w8 + ((b * (k8 / 8) + o) * 8 + p) * 16: channel 2p's k = 8o .. 8o + 3, channel
+ * 2p + 1's, then channel 2p's 8o + 4 .. 8o + 7, channel 2p + 1's (w16 narrowed; 0 past
+ * k2).  Returns 1 when no weight is -128 (the lanes16c8 GEMM's precondition), else 0.
+ * Twin: mdl_s8_pack_ukernel_lanes16c8__c. */
+int32_t mdl_s8_pack_ukernel_lanes16c8__neon(int32_t n, int32_t k2, const int16_t* w16,
+                                            int8_t* w8);
+#endif
+int32_t mdl_s8_pack_ukernel_lanes16c8__c(int32_t n, int32_t k2, const int16_t* w16,
+                                         int8_t* w8);
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* ------------------------------------- s8-pack: lanes16 int16 -> lanes16c4 int8 filter
+ * w8[b][q][j][t] = w16[b][(4q + t) / 2][j][(4q + t) % 2] (int16 in the int8 range,
+ * narrowed) for 4q + t < k2, else 0: the n output channels (blocks of 16) of a lanes16
+ * filter with k2 (even) entries per channel re-laid out for the dot product, k4 = k2
+ * rounded up to 4.  Twin: mdl_s8_pack_ukernel_lanes16c4__c. */
+void mdl_s8_pack_ukernel_lanes16c4__neon(int32_t n, int32_t k2, const int16_t* w16,
+                                         int8_t* w8);
+#endif
+void mdl_s8_pack_ukernel_lanes16c4__c(int32_t n, int32_t k2, const int16_t* w16,
+                                      int8_t* w8);
 
 /* ------------------------------------------------- s32-requant: int32 -> int8 rows
  * For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],

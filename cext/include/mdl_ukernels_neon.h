@@ -68,6 +68,67 @@ MDL_INLINE void mdl_store_n_neon(int8_t* o, int8x16_t v, int32_t n) {
   }
 }
 
+/* The requantization of one block of 16 output channels of a lanes16 GEMM. */
+typedef struct {
+  mdl_rq4_neon r[4];
+  int32x4_t bias[4];
+  int32x4_t offset, lo, hi;
+} mdl_block_rq_neon;
+
+/* For the block of channels [ob, ob + lanes): bias has n rounded up to 16 entries,
+ * multiplier and shift n (the last block is padded with zeros here). */
+MDL_INLINE void mdl_block_rq_init_neon(mdl_block_rq_neon* k, const mdl_rq_params* rq,
+                                       const int32_t* bias, int32_t ob, int32_t lanes) {
+  const int32_t* m = rq->multiplier + ob;
+  const int32_t* sh = rq->shift + ob;
+  int32_t mp[MDL_LB], sp[MDL_LB];
+  if (lanes < MDL_LB) {
+    for (int32_t j = 0; j < MDL_LB; ++j) {
+      mp[j] = j < lanes ? m[j] : 0;
+      sp[j] = j < lanes ? sh[j] : 0;
+    }
+    m = mp;
+    sh = sp;
+  }
+  for (int q = 0; q < 4; ++q) {
+    mdl_rq4_init_neon(&k->r[q], m + 4 * q, sh + 4 * q);
+    k->bias[q] = vld1q_s32(bias + ob + 4 * q);
+  }
+  k->offset = vdupq_n_s32(rq->output_offset);
+  k->lo = vdupq_n_s32(rq->act_min);
+  k->hi = vdupq_n_s32(rq->act_max);
+}
+
+/* The int8 results of one patch (sums s of 8 * H channels, 2 * H vectors) as 8 * H
+ * bytes (H == 1: the 8 bytes twice). */
+MDL_INLINE int8x16_t mdl_requant_patch_neon(const mdl_block_rq_neon* k, const int32x4_t* s,
+                                            int H) {
+  int32x4_t v[4];
+  for (int q = 0; q < 2 * H; ++q) {
+    v[q] = mdl_rq4_apply_neon(&k->r[q], vaddq_s32(s[q], k->bias[q]), k->offset, k->lo,
+                              k->hi);
+  }
+  if (H == 2) return mdl_pack16_neon(v[0], v[1], v[2], v[3]);
+  const int8x8_t h = mdl_pack8_neon(v[0], v[1]);
+  return vcombine_s8(h, h);
+}
+
+/* dst[i * k4 + k] = src[i * kp + k] (int16 in the int8 range, narrowed) for k < K, 0
+ * for K <= k < k4, i < np: int16 patches as the int8 patches of the dot-product GEMM. */
+MDL_INLINE void mdl_narrow_patches_neon(int32_t np, int32_t K, int32_t kp, int32_t k4,
+                                        const int16_t* src, int8_t* dst) {
+  for (int32_t i = 0; i < np; ++i, src += kp, dst += k4) {
+    int32_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      vst1q_s8(dst + k, vcombine_s8(vmovn_s16(vld1q_s16(src + k)),
+                                    vmovn_s16(vld1q_s16(src + k + 8))));
+    }
+    for (; k + 8 <= K; k += 8) vst1_s8(dst + k, vmovn_s16(vld1q_s16(src + k)));
+    for (; k < K; ++k) dst[k] = (int8_t)src[k];
+    for (; k < k4; ++k) dst[k] = 0;
+  }
+}
+
 /* The int16 pair x[0], x[1] repeated over 8 int16 lanes. */
 MDL_INLINE int16x8_t mdl_pair_neon(const int16_t* x) {
   int32_t v;

@@ -7,6 +7,7 @@
  * requantization.  Same results as mdl_conv_s8 (conv_s8.c), bit for bit; the
  * microkernels are in cext/src/ukernels/ (mdl_ukernels.h). */
 #include "mdl_ukernels.h"
+#include "mdl_ukernels_neon.h"
 
 #define OC_CHUNK 128  /* output channels per GEMM pass when there are more */
 #define ACC_SIZE 2048 /* int32 accumulators requantized together */
@@ -18,12 +19,52 @@ int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) {
          MDL_CONV_S8_FAST_K_ALIGN;
 }
 
+#define DOT_MAX_K 8192 /* the dot-product form: largest K */
+#define ROUND16(x) (((x) + 15) / 16 * 16)
+
+/* Bytes of the int16 patch block. */
+static int32_t patch_bytes(const mdl_conv_s8_fast_params* p) {
+  return 2 * (p->block_pixels * mdl_conv_s8_fast_patch_len(p) + MDL_CONV_S8_FAST_SLACK);
+}
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The int8 forms on aarch64 run: the lanes form with the requantization fused and
+ * K <= DOT_MAX_K.  With the dot product s8-gemm-lanes16c4-rq-neondot (k quads), else
+ * s8-gemm-lanes16c8-rq-neon (k octets; only when no weight is -128, else the int16
+ * lanes16-rq-neon).  Their scratch follows the int16 patch block: the int8 patches
+ * (block_pixels x k8 + 16 bytes) and the whole filter re-packed (once per call), at
+ * 16-byte offsets; k8 = K rounded up to 8 bounds both layouts. */
+static int int8_ok(const mdl_conv_s8_fast_params* p) {
+  const int32_t k = p->filter_h * p->filter_w * p->input_c;
+  return p->lanes == MDL_CONV_FAST_LANES && p->fused_rq == 1 && k <= DOT_MAX_K &&
+         p->output_c <= 65536;
+}
+
+static int32_t int8_k8(const mdl_conv_s8_fast_params* p) {
+  return (p->filter_h * p->filter_w * p->input_c + 7) / 8 * 8;
+}
+
+static int32_t int8_x8_offset(const mdl_conv_s8_fast_params* p) {
+  return ROUND16(patch_bytes(p));
+}
+
+static int32_t int8_w8_offset(const mdl_conv_s8_fast_params* p) {
+  return int8_x8_offset(p) + ROUND16(p->block_pixels * int8_k8(p) + 16);
+}
+#endif
+
 int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p) {
   if (p->lanes < MDL_CONV_FAST_ROWS || p->lanes > MDL_CONV_FAST_LANES_C ||
       p->block_pixels < 1 || p->block_pixels > MDL_CONV_S8_FAST_MAX_BLOCK) {
     return -1;
   }
-  return 2 * (p->block_pixels * mdl_conv_s8_fast_patch_len(p) + MDL_CONV_S8_FAST_SLACK);
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (int8_ok(p)) {
+    const int64_t w8 = (int64_t)(p->output_c + 15) / 16 * 16 * int8_k8(p);
+    return (int32_t)(int8_w8_offset(p) + w8);
+  }
+#endif
+  return patch_bytes(p);
 }
 
 /* 1 when the variant fields are in range and fit the geometry (see mdl_conv.h). */
@@ -82,6 +123,64 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
         mdl_s8_gemm_ukernel_lanes16_rq__avx2(np, oc, k2, kp, scratch, w16, bias_eff, &rq,
                                              out, oc);
         out += (size_t)np * oc;
+        remaining -= np;
+      }
+      return MDL_OK;
+    }
+  }
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (int8_ok(p)) {
+    /* int8 patches and filter: the filter packed once, then per block of pixels int8
+     * patches (1x1 filters over the whole input at stride 1 with input_c a multiple of
+     * the k step: the input pixels themselves, no im2col) and the fused GEMM. */
+    const int32_t K = p->filter_h * p->filter_w * p->input_c;
+    int8_t* x8 = (int8_t*)scratch + int8_x8_offset(p);
+    int8_t* w8 = (int8_t*)scratch + int8_w8_offset(p);
+    int32_t kq = 8; /* the k step of the layout: 4 (dot product) or 8 */
+    int usable = 1;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+    if (mdl_cpu_has_dotprod()) {
+      kq = 4;
+      mdl_s8_pack_ukernel_lanes16c4__neon(oc, k2, w16, w8);
+    } else
+#endif
+    {
+      usable = mdl_s8_pack_ukernel_lanes16c8__neon(oc, k2, w16, w8);
+    }
+    if (usable) {
+      const int32_t kk = (K + kq - 1) / kq * kq;
+      const int direct = p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 &&
+                         p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                         p->output_h == p->input_h && p->output_w == p->input_w &&
+                         p->input_c % kq == 0;
+      const mdl_rq_params rq = {multiplier, shift, p->output_offset,
+                                p->act_min, p->act_max, p->lean};
+      if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
+        im2col = mdl_s8_im2col_ukernel_row16__neon;
+      }
+      size_t done = 0;
+      while (remaining > 0) {
+        const int32_t np = remaining < bp ? remaining : bp;
+        const int8_t* x = input + done * (size_t)p->input_c;
+        if (!direct) {
+          im2col(p, input, np, kp, &q, scratch);
+          mdl_narrow_patches_neon(np, K, kp, kk, scratch, x8);
+          x = x8;
+        }
+        const int32_t ps = direct ? p->input_c : kk;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+        if (kq == 4) {
+          mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(np, oc, kk, x, ps, w8, bias_eff, &rq,
+                                                    out, oc);
+        } else
+#endif
+        {
+          mdl_s8_gemm_ukernel_lanes16c8_rq__neon(np, oc, kk, x, ps, w8, bias_eff, &rq, out,
+                                                 oc);
+        }
+        out += (size_t)np * oc;
+        done += (size_t)np;
         remaining -= np;
       }
       return MDL_OK;

@@ -187,6 +187,158 @@ static void test_gemm(void) {
   report("s8-gemm-lanes16-rq-neon", cases_rq, bad_rq);
 }
 
+/* The lanes16c4 packing (NEON vs C) and, on a CPU with the dot product, the SDOT GEMM
+ * against the lanes16 C GEMM + requantization on the same values (int8 patches, their
+ * int16 widening for the twin, narrowed back by mdl_narrow_patches_neon). */
+static void test_dot(void) {
+  long cases = 0, bad = 0, cases_p = 0, bad_p = 0;
+  const int dot = mdl_cpu_has_dotprod();
+  for (size_t a = 0; a < sizeof NS / sizeof NS[0]; ++a) {
+    for (size_t b = 0; b < sizeof KS / sizeof KS[0]; ++b) {
+      for (int32_t np = 1; np <= 9; np += (np < 6 ? 1 : 3)) {
+        const int32_t K = KS[b], n = NS[a];
+        const int32_t kp = (np + (int32_t)b) % 2 ? K : (K + 15) / 16 * 16;
+        gemm_case g;
+        make_gemm(&g, np, n, K, kp);
+        const int32_t k4 = (g.k2 + 3) / 4 * 4;
+        const size_t wlen = (size_t)g.nb * k4;
+        int8_t* w8c = malloc(wlen);
+        int8_t* w8v = malloc(wlen);
+        memset(w8c, 0x11, wlen);
+        memset(w8v, 0x22, wlen);
+        mdl_s8_pack_ukernel_lanes16c4__c(n, g.k2, g.w, w8c);
+        mdl_s8_pack_ukernel_lanes16c4__neon(n, g.k2, g.w, w8v);
+        cases_p++;
+        if (memcmp(w8c, w8v, wlen) != 0) {
+          if (bad_p < 5) printf("  pack n=%d K=%d differ\n", n, K);
+          bad_p++;
+        }
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+        if (dot) {
+          int8_t* x8 = malloc((size_t)np * k4 + 16);
+          memset(x8, 0x77, (size_t)np * k4 + 16);
+          mdl_narrow_patches_neon(np, K, kp, k4, g.patches, x8);
+          /* the twin reads the int16 patches: zero past K as the narrowed ones */
+          for (int32_t i = 0; i < np; ++i) {
+            for (int32_t k = K; k < kp; ++k) g.patches[(size_t)i * kp + k] = 0;
+          }
+          int32_t* acc = malloc((size_t)np * n * sizeof(int32_t));
+          mdl_s8_gemm_ukernel_lanes16__c(np, n, g.k2, kp, g.patches, g.w, g.bias, acc);
+          const int32_t stride = n + (np % 3 == 0 ? 3 : 0);
+          const int32_t offset = rnd_range(-128, 127);
+          const size_t olen = (size_t)np * stride;
+          int8_t* out_c = malloc(olen);
+          int8_t* out_v = malloc(olen);
+          memset(out_c, 0x5A, olen);
+          memset(out_v, 0x5A, olen);
+          mdl_s32_requant_ukernel_rows__c(acc, np, n, g.mult, g.shift, offset, -128, 127,
+                                          MDL_ROUNDING_DOUBLE, out_c, stride);
+          const mdl_rq_params rq = {g.mult, g.shift, offset, -128, 127, 0};
+          mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(np, n, k4, x8, k4, w8v, g.bias, &rq,
+                                                    out_v, stride);
+          cases++;
+          if (memcmp(out_c, out_v, olen) != 0) {
+            if (bad < 5) printf("  lanes16c4-rq np=%d n=%d K=%d differ\n", np, n, K);
+            bad++;
+          }
+          free(acc);
+          free(out_c);
+          free(out_v);
+          free(x8);
+        }
+#endif
+        free(w8c);
+        free(w8v);
+        free_gemm(&g);
+      }
+    }
+  }
+  report("s8-pack-lanes16c4-neon", cases_p, bad_p);
+  if (dot) report("s8-gemm-lanes16c4-rq-neondot", cases, bad);
+}
+
+/* The lanes16c8 packing (NEON vs C, and its -128 flag) and the SMULL / SMLAL2 GEMM
+ * against the lanes16 C GEMM + requantization on the same values (weights in
+ * [-127, 127], its precondition). */
+static void test_c8(void) {
+  long cases = 0, bad = 0, cases_p = 0, bad_p = 0;
+  for (size_t a = 0; a < sizeof NS / sizeof NS[0]; ++a) {
+    for (size_t b = 0; b < sizeof KS / sizeof KS[0]; ++b) {
+      for (int32_t np = 1; np <= 9; np += (np < 6 ? 1 : 3)) {
+        const int32_t K = KS[b], n = NS[a];
+        const int32_t kp = (np + (int32_t)b) % 2 ? K : (K + 15) / 16 * 16;
+        gemm_case g;
+        make_gemm(&g, np, n, K, kp);
+        if (np == 2) { /* extremes: every patch entry -128, every weight -127 or 127 */
+          for (size_t i = 0; i < (size_t)np * kp + MDL_CONV_S8_FAST_SLACK; ++i) g.patches[i] = -128;
+          for (int32_t o = 0; o < n; ++o) {
+            for (int32_t k = 0; k < K; ++k) {
+              g.w[(size_t)(o / 16) * 16 * g.k2 + (size_t)(k / 2) * 32 + (o % 16) * 2 + k % 2] =
+                  (int16_t)(b % 2 ? -127 : 127);
+            }
+          }
+        }
+        const int with_min = np == 3; /* keep the -128 weights: the flag must say 0 */
+        int has_min = 0;
+        for (size_t i = 0; i < (size_t)g.nb * g.k2; ++i) {
+          if (g.w[i] == -128) {
+            if (with_min) has_min = 1; else g.w[i] = -127;
+          }
+        }
+        const int32_t k8 = (g.k2 + 7) / 8 * 8;
+        const size_t wlen = (size_t)g.nb * k8;
+        int8_t* w8c = malloc(wlen);
+        int8_t* w8v = malloc(wlen);
+        memset(w8c, 0x11, wlen);
+        memset(w8v, 0x22, wlen);
+        const int32_t okc = mdl_s8_pack_ukernel_lanes16c8__c(n, g.k2, g.w, w8c);
+        const int32_t okv = mdl_s8_pack_ukernel_lanes16c8__neon(n, g.k2, g.w, w8v);
+        cases_p++;
+        if (memcmp(w8c, w8v, wlen) != 0 || okc != okv || okc != !has_min) {
+          if (bad_p < 5) printf("  pack-c8 n=%d K=%d differ (flags %d %d)\n", n, K, okc, okv);
+          bad_p++;
+        }
+        if (!has_min) {
+          int8_t* x8 = malloc((size_t)np * k8 + 16);
+          memset(x8, 0x77, (size_t)np * k8 + 16);
+          mdl_narrow_patches_neon(np, K, kp, k8, g.patches, x8);
+          for (int32_t i = 0; i < np; ++i) {
+            for (int32_t k = K; k < kp; ++k) g.patches[(size_t)i * kp + k] = 0;
+          }
+          int32_t* acc = malloc((size_t)np * n * sizeof(int32_t));
+          mdl_s8_gemm_ukernel_lanes16__c(np, n, g.k2, kp, g.patches, g.w, g.bias, acc);
+          const int32_t stride = n + (np % 3 == 0 ? 3 : 0);
+          const int32_t offset = rnd_range(-128, 127);
+          const size_t olen = (size_t)np * stride;
+          int8_t* out_c = malloc(olen);
+          int8_t* out_v = malloc(olen);
+          memset(out_c, 0x5A, olen);
+          memset(out_v, 0x5A, olen);
+          mdl_s32_requant_ukernel_rows__c(acc, np, n, g.mult, g.shift, offset, -128, 127,
+                                          MDL_ROUNDING_DOUBLE, out_c, stride);
+          const mdl_rq_params rq = {g.mult, g.shift, offset, -128, 127, 0};
+          mdl_s8_gemm_ukernel_lanes16c8_rq__neon(np, n, k8, x8, k8, w8v, g.bias, &rq, out_v,
+                                                 stride);
+          cases++;
+          if (memcmp(out_c, out_v, olen) != 0) {
+            if (bad < 5) printf("  lanes16c8-rq np=%d n=%d K=%d differ\n", np, n, K);
+            bad++;
+          }
+          free(acc);
+          free(out_c);
+          free(out_v);
+          free(x8);
+        }
+        free(w8c);
+        free(w8v);
+        free_gemm(&g);
+      }
+    }
+  }
+  report("s8-pack-lanes16c8-neon", cases_p, bad_p);
+  report("s8-gemm-lanes16c8-rq-neon", cases, bad);
+}
+
 /* The depthwise lanes microkernel: pixels n 1..5, groups of 8 and 16 channels (at
  * channel 0 and 8 of a block), 1..7 pairs of taps (5: the unrolled 3x3 copy). */
 static void test_dwconv(void) {
@@ -309,5 +461,7 @@ int main(void) {
   test_gemm();
   test_dwconv();
   test_im2col_row16();
+  test_dot();
+  test_c8();
   return failures ? 1 : 0;
 }
