@@ -204,6 +204,16 @@ void mdl_s8_im2col_ukernel_row16__neon(const mdl_conv_s8_fast_params* p,
                                        mdl_pixel_pos* q, int16_t* patches);
 #endif
 
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* int8 patches for the int8 GEMMs of aarch64 (lanes16c4 / lanes16c8), any geometry: the
+ * patch of mdl_s8_im2col_patch kept as int8, kk >= K entries apart (zeros past K); may
+ * write up to 16 bytes past the last patch.  Twin: mdl_s8_im2col_ukernel_pixel__c then
+ * mdl_narrow_patches_neon. */
+void mdl_s8_im2col_ukernel_pixel8__neon(const mdl_conv_s8_fast_params* p,
+                                        const int8_t* input, int32_t np, int32_t kk,
+                                        mdl_pixel_pos* q, int8_t* patches);
+#endif
+
 /* The requantization of the microkernels that fuse it: per output channel o,
  * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max),
  * double rounding.  lean: no channel has a left shift or the multiplier INT32_MIN

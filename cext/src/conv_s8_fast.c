@@ -164,8 +164,12 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
         const int32_t np = remaining < bp ? remaining : bp;
         const int8_t* x = input + done * (size_t)p->input_c;
         if (!direct) {
-          im2col(p, input, np, kp, &q, scratch);
-          mdl_narrow_patches_neon(np, K, kp, kk, scratch, x8);
+          if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
+            im2col(p, input, np, kp, &q, scratch);
+            mdl_narrow_patches_neon(np, K, kp, kk, scratch, x8);
+          } else {
+            mdl_s8_im2col_ukernel_pixel8__neon(p, input, np, kk, &q, x8);
+          }
           x = x8;
         }
         const int32_t ps = direct ? p->input_c : kk;

@@ -187,6 +187,69 @@ static void test_gemm(void) {
   report("s8-gemm-lanes16-rq-neon", cases_rq, bad_rq);
 }
 
+/* s8-im2col-pixel8-neon against s8-im2col-pixel-c narrowed: any geometry (channels
+ * 1..40, filters up to 4x4, strides, paddings, both dilations), kk = K rounded up to 4
+ * or 8, blocks of 1..7 pixels. */
+static void test_im2col_pixel8(void) {
+  long cases = 0, bad = 0;
+  static const int32_t CH[] = {1, 3, 4, 8, 13, 16, 17, 32, 40};
+  for (size_t ci = 0; ci < sizeof CH / sizeof CH[0]; ++ci) {
+    for (int32_t fw = 1; fw <= 4; ++fw) {
+      for (int32_t fh = 1; fh <= 4; ++fh) {
+        for (int32_t var = 0; var < 4; ++var) {
+          const int32_t c = CH[ci];
+          mdl_conv_s8_fast_params p;
+          memset(&p, 0, sizeof p);
+          p.batches = 1 + var % 2;
+          p.input_c = p.filter_c = c;
+          p.filter_h = fh;
+          p.filter_w = fw;
+          p.dilation_h = 1 + (var == 3);
+          p.dilation_w = 1 + (var == 2);
+          p.input_h = rnd_range(p.dilation_h * (fh - 1) + 1, p.dilation_h * (fh - 1) + 6);
+          p.input_w = rnd_range(p.dilation_w * (fw - 1) + 1, p.dilation_w * (fw - 1) + 7);
+          p.stride_h = 1 + var % 2;
+          p.stride_w = 1 + (var / 2) % 2;
+          p.pad_h = var == 0 ? 0 : rnd_range(0, fh - 1);
+          p.pad_w = var == 0 ? 0 : rnd_range(0, fw - 1);
+          p.output_h = (p.input_h + 2 * p.pad_h - p.dilation_h * (fh - 1) - 1) / p.stride_h + 1;
+          p.output_w = (p.input_w + 2 * p.pad_w - p.dilation_w * (fw - 1) - 1) / p.stride_w + 1;
+          p.input_offset = rnd_range(-127, 128);
+          const int32_t K = fh * fw * c;
+          const int32_t kk = var % 2 ? (K + 3) / 4 * 4 : (K + 7) / 8 * 8;
+          const size_t in_len = (size_t)p.batches * p.input_h * p.input_w * c;
+          int8_t* input = malloc(in_len);
+          for (size_t i = 0; i < in_len; ++i) input[i] = (int8_t)rnd_range(-128, 127);
+          const int32_t total = p.batches * p.output_h * p.output_w;
+          int16_t* p16 = malloc(((size_t)7 * K + MDL_CONV_S8_FAST_SLACK) * sizeof(int16_t));
+          int8_t* want = malloc((size_t)total * kk);
+          int8_t* got = malloc((size_t)total * kk + 16);
+          mdl_pixel_pos qc = {0, 0, 0}, qv = {0, 0, 0};
+          for (int32_t done = 0; done < total;) {
+            int32_t np = rnd_range(1, 7);
+            if (np > total - done) np = total - done;
+            mdl_s8_im2col_ukernel_pixel__c(&p, input, np, K, &qc, p16);
+            mdl_narrow_patches_neon(np, K, K, kk, p16, want + (size_t)done * kk);
+            mdl_s8_im2col_ukernel_pixel8__neon(&p, input, np, kk, &qv, got + (size_t)done * kk);
+            done += np;
+          }
+          cases++;
+          if (memcmp(want, got, (size_t)total * kk) != 0 || qc.x != qv.x || qc.y != qv.y ||
+              qc.b != qv.b) {
+            if (bad < 5) printf("  im2col-pixel8 c=%d fw=%d fh=%d var=%d differ\n", c, fw, fh, var);
+            bad++;
+          }
+          free(input);
+          free(p16);
+          free(want);
+          free(got);
+        }
+      }
+    }
+  }
+  report("s8-im2col-pixel8-neon", cases, bad);
+}
+
 /* The lanes16c4 packing (NEON vs C) and, on a CPU with the dot product, the SDOT GEMM
  * against the lanes16 C GEMM + requantization on the same values (int8 patches, their
  * int16 widening for the twin, narrowed back by mdl_narrow_patches_neon). */
@@ -461,6 +524,7 @@ int main(void) {
   test_gemm();
   test_dwconv();
   test_im2col_row16();
+  test_im2col_pixel8();
   test_dot();
   test_c8();
   return failures ? 1 : 0;
