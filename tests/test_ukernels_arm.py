@@ -30,7 +30,7 @@ SOURCES = [os.path.join(ROOT, "tests", "ukernel_harness", "neon_harness.c")] + [
         "s8-im2col-pixel-c.c", "s8-im2col-row16-neon.c", "s8-pack-lanes16c4-c.c",
         "s8-pack-lanes16c4-neon.c", "s8-gemm-lanes16c4-rq-neondot.c",
         "s8-pack-lanes16c8-c.c", "s8-pack-lanes16c8-neon.c", "s8-gemm-lanes16c8-rq-neon.c",
-        "s8-im2col-pixel8-neon.c")]
+        "s8-im2col-pixel8-neon.c", "s8-dwconv-lanes16c2-rq-neon.c")]
 FLAGS = ["-std=c99", "-O3", "-fno-strict-aliasing", "-fwrapv", "-Wall", "-Werror",
          "-static"]
 NATIVE = platform.machine() == "aarch64"
@@ -69,7 +69,8 @@ def test_neon_microkernels_match_their_portable_twins(harness, cpu, dotprod):
     names = {o[1] for o in oks}
     want = {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
             "s8-dwconv-lanes16-rq-neon", "s8-im2col-row16-neon", "s8-pack-lanes16c4-neon",
-            "s8-pack-lanes16c8-neon", "s8-gemm-lanes16c8-rq-neon", "s8-im2col-pixel8-neon"}
+            "s8-pack-lanes16c8-neon", "s8-gemm-lanes16c8-rq-neon", "s8-im2col-pixel8-neon",
+            "s8-dwconv-lanes16c2-rq-neon"}
     if dotprod:  # the SDOT microkernel runs only where getauxval reports ASIMDDP
         want.add("s8-gemm-lanes16c4-rq-neondot")
     assert names == want, r.stdout

@@ -304,6 +304,18 @@ void mdl_s8_dwconv_ukernel_lanes16_rq__neon(int32_t n, int32_t lanes, int32_t pa
                                             ptrdiff_t step, const int16_t* wb,
                                             const int32_t* bias, const mdl_rq_params* rq,
                                             int8_t* out, int32_t out_stride);
+
+/* The same with int8 weights w8 ([pairs][2][16]: for each pair of taps, the first tap's
+ * 16 channel weights then the second's, starting at the group's first channel; no -128,
+ * see mdl_pack_dw_lanes16c2_neon; up to 16 bytes past the last pair are read): per pair
+ * of taps and 8 channels SMULL + SMLAL sum the two taps' int8 products in int16 lanes
+ * (|sum| <= 2 * 128 * 127), SADDW into int32.  Twin: mdl_s8_dwconv_ukernel_lanes16_rq__c
+ * on the int16 weights. */
+void mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(int32_t n, int32_t lanes, int32_t pairs,
+                                              const int8_t* const* ptr, ptrdiff_t d0,
+                                              ptrdiff_t step, const int8_t* w8,
+                                              const int32_t* bias, const mdl_rq_params* rq,
+                                              int8_t* out, int32_t out_stride);
 #endif
 
 #ifdef MDL_HAVE_NEONDOT_UKERNELS

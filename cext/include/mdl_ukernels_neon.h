@@ -129,6 +129,23 @@ MDL_INLINE void mdl_narrow_patches_neon(int32_t np, int32_t K, int32_t kp, int32
   }
 }
 
+/* w8[q][t][j] = wb[q * 32 + 2 * j + t] (int16 in the int8 range, narrowed) for q <
+ * pairs, t < 2, j < 16: one block of the depthwise lanes weights ([pairs][16][2] int16)
+ * as the int8 [pairs][2][16] of s8-dwconv-lanes16c2-rq-neon.  Returns 1 when none is
+ * -128 (that microkernel's precondition), else 0. */
+MDL_INLINE int mdl_pack_dw_lanes16c2_neon(int32_t pairs, const int16_t* wb, int8_t* w8) {
+  int8x16_t lowest = vdupq_n_s8(127);
+  for (int32_t q = 0; q < pairs; ++q, wb += 32, w8 += 32) {
+    const int16x8x2_t a = vld2q_s16(wb), b = vld2q_s16(wb + 16); /* split the taps */
+    const int8x16_t t0 = vcombine_s8(vmovn_s16(a.val[0]), vmovn_s16(b.val[0]));
+    const int8x16_t t1 = vcombine_s8(vmovn_s16(a.val[1]), vmovn_s16(b.val[1]));
+    vst1q_s8(w8, t0);
+    vst1q_s8(w8 + 16, t1);
+    lowest = vminq_s8(lowest, vminq_s8(t0, t1));
+  }
+  return vminvq_s8(lowest) > -128;
+}
+
 /* The int16 pair x[0], x[1] repeated over 8 int16 lanes. */
 MDL_INLINE int16x8_t mdl_pair_neon(const int16_t* x) {
   int32_t v;

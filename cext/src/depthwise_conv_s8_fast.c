@@ -458,7 +458,8 @@ BATCH_VARIANTS(batch8_twin_avx2, 1, 1)
 
 #ifdef MDL_HAVE_NEON_UKERNELS
 /* Channels [c0, c0 + lanes) of a batch, lanes 8 or 16 (c0 + lanes <= a multiple of
- * 16), double rounding: the s8-dwconv-lanes16-rq-neon microkernel per run. */
+ * 16), double rounding: per run the s8-dwconv-lanes16c2-rq-neon microkernel (int8
+ * weights, packed here per batch) or, when a weight is -128, s8-dwconv-lanes16-rq-neon. */
 static void batch_neon(const lanes_ctx* k, const window_run* runs, int32_t count,
                        const int8_t* const* pool, int32_t c0, int32_t lanes,
                        int8_t* output) {
@@ -467,6 +468,18 @@ static void batch_neon(const lanes_ctx* k, const window_run* runs, int32_t count
   const int16_t* wb = k->w + (size_t)(c0 - jo) * 2 * k->pairs + 2 * jo;
   const mdl_rq_params rq = {k->multiplier + c0, k->shift + c0, p->output_offset,
                             p->act_min, p->act_max, k->lean};
+  /* int8 weights of the block when none is -128 (s8-dwconv-lanes16c2-rq-neon), +16
+   * bytes that its 16-byte loads of an 8-channel group may touch */
+  int8_t w8[(MAX_TAPS + 1) / 2 * 2 * LB + 16];
+  if (mdl_pack_dw_lanes16c2_neon(k->pairs, k->w + (size_t)(c0 - jo) * 2 * k->pairs, w8)) {
+    for (int32_t e = 0; e < count; ++e) {
+      mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(runs[e].n, lanes, k->pairs,
+                                               pool + runs[e].first, c0, k->step, w8 + jo,
+                                               k->bias_eff + c0, &rq,
+                                               output + (size_t)runs[e].pix * c + c0, c);
+    }
+    return;
+  }
   for (int32_t e = 0; e < count; ++e) {
     mdl_s8_dwconv_ukernel_lanes16_rq__neon(runs[e].n, lanes, k->pairs,
                                            pool + runs[e].first, c0, k->step, wb,

@@ -405,10 +405,11 @@ static void test_c8(void) {
 /* The depthwise lanes microkernel: pixels n 1..5, groups of 8 and 16 channels (at
  * channel 0 and 8 of a block), 1..7 pairs of taps (5: the unrolled 3x3 copy). */
 static void test_dwconv(void) {
-  long cases = 0, bad = 0;
+  long cases = 0, bad = 0, cases8 = 0, bad8 = 0;
   enum { BUF = 4096 };
   static int8_t input[BUF];
   for (int32_t i = 0; i < BUF; ++i) input[i] = (int8_t)rnd_range(-128, 127);
+  for (int32_t i = 0; i < 400; ++i) input[i] = -128; /* the extreme cases read these */
   for (int32_t pairs = 1; pairs <= 7; ++pairs) {
     for (int32_t lanes = 8; lanes <= 16; lanes += 8) {
       for (int32_t jo = 0; jo + lanes <= 16; jo += 8) {
@@ -442,11 +443,36 @@ static void test_dwconv(void) {
             if (bad < 5) printf("  dwconv pairs=%d lanes=%d jo=%d n=%d differ\n", pairs, lanes, jo, n);
             bad++;
           }
+          /* int8 weights: no -128 (then the pack says 1), extremes every third case */
+          for (int32_t i = 0; i < 2 * pairs * 16; ++i) {
+            if (wb[i] == -128) wb[i] = -127;
+            if (n == 3) wb[i] = i % 3 ? -127 : 127;
+          }
+          if (n == 3) {
+            for (int32_t t = 0; t < 2 * pairs; ++t) ptr[t] = input; /* below: all -128 */
+          }
+          int8_t w8[32 * 32 + 16];
+          const int packed = mdl_pack_dw_lanes16c2_neon(pairs, wb, w8);
+          memset(out_c, 0x5A, sizeof out_c);
+          memset(out_v, 0x5A, sizeof out_v);
+          mdl_s8_dwconv_ukernel_lanes16_rq__c(n, lanes, pairs, ptr, d0, step, wb + 2 * jo,
+                                              bias, &rq, out_c, stride);
+          mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(n, lanes, pairs, ptr, d0, step, w8 + jo,
+                                                   bias, &rq, out_v, stride);
+          cases8++;
+          if (!packed || memcmp(out_c, out_v, sizeof out_c) != 0) {
+            if (bad8 < 5) printf("  dwconv-c2 pairs=%d lanes=%d jo=%d n=%d differ\n", pairs, lanes, jo, n);
+            bad8++;
+          }
+          wb[0] = -128;
+          cases8++;
+          if (mdl_pack_dw_lanes16c2_neon(pairs, wb, w8) != 0) bad8++;
         }
       }
     }
   }
   report("s8-dwconv-lanes16-rq-neon", cases, bad);
+  report("s8-dwconv-lanes16c2-rq-neon", cases8, bad8);
 }
 
 /* s8-im2col-row16-neon against s8-im2col-pixel-c: filter rows of 2..16 entries
