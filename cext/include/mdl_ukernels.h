@@ -6,8 +6,8 @@
  * fields that prepare wrote into the param struct (plus the run-time AVX2 check), and
  * loops over the tiles; depthwise_conv_s8_fast.c uses the requantization, the shared
  * helpers and the s8-dwconv microkernels (its other inner loops are not split out
- * yet).  One microkernel per file in cext/src/ukernels/, the file named after the function (cext/README.md, "Operators and
- * microkernels"):
+ * yet).  One microkernel per file in cext/src/ukernels/, the file named after the
+ * function (cext/README.md, "Operators and microkernels"):
  *
  *     file      <dtype>-<op>-<tile>[-<fused>]-<isa>.c
  *     function  mdl_<dtype>_<op>_ukernel_<tile>[_<fused>]__<isa>
