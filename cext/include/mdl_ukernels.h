@@ -4,10 +4,10 @@
  * dispatch, no parameter validation, no CPU checks.  An operator file of cext/src
  * (conv_s8_fast.c) validates the parameters, picks the microkernels from the variant
  * fields that prepare wrote into the param struct (plus the run-time AVX2 check), and
- * loops over the tiles; depthwise_conv_s8_fast.c uses the requantization and the shared
- * helpers (its own inner loops are not split out yet).  One microkernel per file in
- * cext/src/ukernels/, the file named after the function (cext/README.md, "Operators and
- * microkernels"):
+ * loops over the tiles; depthwise_conv_s8_fast.c uses the requantization, the shared
+ * helpers and the s8-dwconv microkernels (its other inner loops are not split out
+ * yet).  One microkernel per file in cext/src/ukernels/, the file named after the
+ * function (cext/README.md, "Operators and microkernels"):
  *
  *     file      <dtype>-<op>-<tile>[-<fused>]-<isa>.c
  *     function  mdl_<dtype>_<op>_ukernel_<tile>[_<fused>]__<isa>
@@ -16,6 +16,8 @@
  * (or, for the fused requantization, the `-c` GEMM followed by s32-requant-rows-c),
  * which gives the same bits; tests/test_ukernels.py holds each SIMD microkernel to its
  * twin and both to the numpy reference.
+ *
+ * `neon` microkernels use aarch64 Advanced SIMD intrinsics (MDL_HAVE_NEON_UKERNELS).
  *
  * `c` microkernels are portable C99, written so that compilers vectorize them, and on
  * x86-64 Linux compiled twice (MDL_MULTIVERSION: baseline and AVX2 clones picked at load
@@ -30,6 +32,31 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(MDL_NO_MULTIVERSION)
 #define MDL_HAVE_AVX2_UKERNELS 1
+#endif
+
+/* aarch64 Advanced SIMD microkernels (`neon`): Advanced SIMD is in the aarch64 baseline,
+ * so they need no target attribute and no run-time check; -DMDL_NO_NEON leaves them
+ * out (prepare's MICRODL_PORTABLE_KERNELS=1 picks the portable twins at run time). */
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MDL_NO_NEON)
+#define MDL_HAVE_NEON_UKERNELS 1
+#endif
+
+/* ARMv8.2 dot-product microkernels (`neondot`, SDOT): GCC only (compiled with
+ * `#pragma GCC target("arch=armv8.2-a+dotprod")` in their own files, never a global
+ * -march); run only after
+ * mdl_cpu_has_dotprod(). */
+#if defined(MDL_HAVE_NEON_UKERNELS) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__linux__)
+#define MDL_HAVE_NEONDOT_UKERNELS 1
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+/* Nonzero when the CPU has the ARMv8.2 dot product (Linux: AT_HWCAP & HWCAP_ASIMDDP). */
+MDL_INLINE int mdl_cpu_has_dotprod(void) {
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+}
 #endif
 
 /* ----------------------------------------------------------------- shared helpers */
@@ -165,6 +192,24 @@ void mdl_s8_im2col_ukernel_row16__avx2(const mdl_conv_s8_fast_params* p,
                                        mdl_pixel_pos* q, int16_t* patches);
 #endif
 
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The same in aarch64 NEON (one 16-byte load, SXTL / SXTL2, two 8-lane stores per
+ * filter row).  Twin: mdl_s8_im2col_ukernel_pixel__c. */
+void mdl_s8_im2col_ukernel_row16__neon(const mdl_conv_s8_fast_params* p,
+                                       const int8_t* input, int32_t np, int32_t kp,
+                                       mdl_pixel_pos* q, int16_t* patches);
+#endif
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* int8 patches for the int8 GEMMs of aarch64 (lanes16c4 / lanes16c8), any geometry: the
+ * patch of mdl_s8_im2col_patch kept as int8, kk >= K entries apart (zeros past K); may
+ * write up to 16 bytes past the last patch.  Twin: mdl_s8_im2col_ukernel_pixel__c then
+ * mdl_narrow_patches_neon. */
+void mdl_s8_im2col_ukernel_pixel8__neon(const mdl_conv_s8_fast_params* p,
+                                        const int8_t* input, int32_t np, int32_t kk,
+                                        mdl_pixel_pos* q, int8_t* patches);
+#endif
+
 /* The requantization of the microkernels that fuse it: per output channel o,
  * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max),
  * double rounding.  lean: no channel has a left shift or the multiplier INT32_MIN
@@ -212,6 +257,118 @@ void mdl_s8_gemm_ukernel_lanes16_rq__avx2(int32_t np, int32_t n, int32_t k2, int
                                           const int32_t* bias, const mdl_rq_params* rq,
                                           int8_t* out, int32_t out_stride);
 #endif
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The lanes16 GEMM in aarch64 NEON: per pair step SMLAL / SMLAL2 of the 16 channels'
+ * interleaved weight pairs by the repeated patch pair, the two k of a pair added once at
+ * the end (ADDP); 2 patches x 16 channels per step, or 4 patches x 8 channels for a
+ * block of at most 8.  Twin: mdl_s8_gemm_ukernel_lanes16__c. */
+void mdl_s8_gemm_ukernel_lanes16__neon(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                       const int16_t* patches, const int16_t* w,
+                                       const int32_t* bias, int32_t* acc);
+
+/* The lanes16 GEMM with the requantization fused (double rounding by SQRDMULH and a
+ * rounding shift, mdl_rq4_apply_neon), as mdl_s8_gemm_ukernel_lanes16_rq__avx2 (rq->lean
+ * is not used).  Twin: mdl_s8_gemm_ukernel_lanes16__c, then
+ * mdl_s32_requant_ukernel_rows__c. */
+void mdl_s8_gemm_ukernel_lanes16_rq__neon(int32_t np, int32_t n, int32_t k2, int32_t kp,
+                                          const int16_t* patches, const int16_t* w,
+                                          const int32_t* bias, const mdl_rq_params* rq,
+                                          int8_t* out, int32_t out_stride);
+#endif
+
+/* ------------------------------------ s8-dwconv: depthwise int8, channel lanes + rq
+ * For one run of n output pixels of the depthwise lanes form (depthwise_conv_s8_fast.c)
+ * and one group of `lanes` (8 or 16) channels starting at channel offset d0 of a block
+ * of 16: out[i * out_stride + j] = clamp(requantize(bias[j] + sum over q < pairs of
+ * x0[j] * w[q][j][0] + x1[j] * w[q][j][1]) + output_offset, act_min, act_max), double
+ * rounding, with x0 = ptr[2q] + d0 + i * step, x1 = ptr[2q + 1] + d0 + i * step (int8),
+ * wb the packed int16 pair weights of the block ([pairs][16][2], starting at the group's
+ * first channel), bias, rq->multiplier and rq->shift at the group's first channel; the
+ * sums wrap modulo 2^32; rq->lean is not used.  Reads exactly `lanes` bytes per tap. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__c(int32_t n, int32_t lanes, int32_t pairs,
+                                         const int8_t* const* ptr, ptrdiff_t d0,
+                                         ptrdiff_t step, const int16_t* wb,
+                                         const int32_t* bias, const mdl_rq_params* rq,
+                                         int8_t* out, int32_t out_stride);
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The same in aarch64 NEON: per pair of taps two 8- or 16-byte loads widened to int16
+ * (SXTL), the weight pairs split by one LD2 per 8 channels, SMLAL / SMLAL2 into int32
+ * lanes, mdl_rq4_apply_neon.  Twin: mdl_s8_dwconv_ukernel_lanes16_rq__c. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__neon(int32_t n, int32_t lanes, int32_t pairs,
+                                            const int8_t* const* ptr, ptrdiff_t d0,
+                                            ptrdiff_t step, const int16_t* wb,
+                                            const int32_t* bias, const mdl_rq_params* rq,
+                                            int8_t* out, int32_t out_stride);
+
+/* The same with int8 weights w8 ([pairs][2][16]: for each pair of taps, the first tap's
+ * 16 channel weights then the second's, starting at the group's first channel; no -128,
+ * see mdl_pack_dw_lanes16c2_neon; up to 16 bytes past the last pair are read): per pair
+ * of taps and 8 channels SMULL + SMLAL sum the two taps' int8 products in int16 lanes
+ * (|sum| <= 2 * 128 * 127), SADDW into int32.  Twin: mdl_s8_dwconv_ukernel_lanes16_rq__c
+ * on the int16 weights. */
+void mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(int32_t n, int32_t lanes, int32_t pairs,
+                                              const int8_t* const* ptr, ptrdiff_t d0,
+                                              ptrdiff_t step, const int8_t* w8,
+                                              const int32_t* bias, const mdl_rq_params* rq,
+                                              int8_t* out, int32_t out_stride);
+#endif
+
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+/* The lanes16 GEMM over int8 data with the dot product (SDOT: 4 int8 products summed
+ * into each int32 lane), requantization fused as in mdl_s8_gemm_ukernel_lanes16_rq__neon:
+ * np int8 patches of k4 entries (K rounded up to 4; entries past K times zero weights),
+ * patch i at patches + i * pstride; w8 in the lanes16c4 layout: blocks of 16 output
+ * channels, [k4 / 4][16][4] int8 (mdl_s8_pack_ukernel_lanes16c4__neon); 4 patches x 16
+ * (or 8) channels per step.  Same bits as mdl_s8_gemm_ukernel_lanes16__c on the same
+ * values followed by mdl_s32_requant_ukernel_rows__c (the exact integer sums; both wrap
+ * only in the bias addition, modulo 2^32). */
+void mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(int32_t np, int32_t n, int32_t k4,
+                                               const int8_t* patches, int32_t pstride,
+                                               const int8_t* w8, const int32_t* bias,
+                                               const mdl_rq_params* rq, int8_t* out,
+                                               int32_t out_stride);
+#endif
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* The lanes16 GEMM over int8 data without the dot product (ARMv8.0: Cortex-A72), fused
+ * requantization as above: np int8 patches of k8 entries (K rounded up to 8; entries
+ * past K times zero weights), patch i at patches + i * pstride; w8 in the lanes16c8
+ * layout (mdl_s8_pack_ukernel_lanes16c8__neon), which must hold no -128: per step of 8
+ * k and pair of channels SMULL + SMLAL2 sum two int8 products per int16 lane (|sum| <=
+ * 2 * 128 * 127 < 2^15 without -128 weights), SADALP adds them into int32 lanes;
+ * 2 patches x 16 channels (or 4 x 8) per step.  Same bits as the lanes16 C GEMM on the
+ * same values followed by s32-requant-rows-c. */
+void mdl_s8_gemm_ukernel_lanes16c8_rq__neon(int32_t np, int32_t n, int32_t k8,
+                                            const int8_t* patches, int32_t pstride,
+                                            const int8_t* w8, const int32_t* bias,
+                                            const mdl_rq_params* rq, int8_t* out,
+                                            int32_t out_stride);
+
+/* ------------------------------------- s8-pack: lanes16 int16 -> lanes16c8 int8 filter
+ * For block b of 16 channels, octet o of k (k8 / 8 of them, k8 = k2 rounded up to 8)
+ * and channel pair p (channels 2p, 2p + 1 of the block), 16 bytes at
+ * w8 + ((b * (k8 / 8) + o) * 8 + p) * 16: channel 2p's k = 8o .. 8o + 3, channel
+ * 2p + 1's, then channel 2p's 8o + 4 .. 8o + 7, channel 2p + 1's (w16 narrowed; 0 past
+ * k2).  Returns 1 when no weight is -128 (the lanes16c8 GEMM's precondition), else 0.
+ * Twin: mdl_s8_pack_ukernel_lanes16c8__c. */
+int32_t mdl_s8_pack_ukernel_lanes16c8__neon(int32_t n, int32_t k2, const int16_t* w16,
+                                            int8_t* w8);
+#endif
+int32_t mdl_s8_pack_ukernel_lanes16c8__c(int32_t n, int32_t k2, const int16_t* w16,
+                                         int8_t* w8);
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* ------------------------------------- s8-pack: lanes16 int16 -> lanes16c4 int8 filter
+ * w8[b][q][j][t] = w16[b][(4q + t) / 2][j][(4q + t) % 2] (int16 in the int8 range,
+ * narrowed) for 4q + t < k2, else 0: the n output channels (blocks of 16) of a lanes16
+ * filter with k2 (even) entries per channel re-laid out for the dot product, k4 = k2
+ * rounded up to 4.  Twin: mdl_s8_pack_ukernel_lanes16c4__c. */
+void mdl_s8_pack_ukernel_lanes16c4__neon(int32_t n, int32_t k2, const int16_t* w16,
+                                         int8_t* w8);
+#endif
+void mdl_s8_pack_ukernel_lanes16c4__c(int32_t n, int32_t k2, const int16_t* w16,
+                                      int8_t* w8);
 
 /* ------------------------------------------------- s32-requant: int32 -> int8 rows
  * For r < rows, i < n: out[r * out_stride + i] = clamp(requantize(acc[r * n + i],

@@ -1,11 +1,13 @@
 /* CONV_2D int8, fast form (groups == 1): the operator.  Validates the parameters, runs
  * the microkernels prepare chose (variant fields of mdl_conv_s8_fast_params, see
- * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, else their portable twins) and
+ * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, the NEON ones on aarch64, else
+ * their portable twins; lanes MDL_CONV_FAST_LANES_C always takes the twins) and
  * loops over the tiles: blocks of block_pixels output pixels, im2col into the arena
  * scratch, the GEMM over passes of at most OC_CHUNK output channels, the
  * requantization.  Same results as mdl_conv_s8 (conv_s8.c), bit for bit; the
  * microkernels are in cext/src/ukernels/ (mdl_ukernels.h). */
 #include "mdl_ukernels.h"
+#include "mdl_ukernels_neon.h"
 
 #define OC_CHUNK 128  /* output channels per GEMM pass when there are more */
 #define ACC_SIZE 2048 /* int32 accumulators requantized together */
@@ -17,12 +19,35 @@ int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p) {
          MDL_CONV_S8_FAST_K_ALIGN;
 }
 
+/* Bytes of the int16 patch block. */
+static int32_t patch_bytes(const mdl_conv_s8_fast_params* p) {
+  return 2 * (p->block_pixels * mdl_conv_s8_fast_patch_len(p) + MDL_CONV_S8_FAST_SLACK);
+}
+
+#ifdef MDL_HAVE_NEON_UKERNELS
+#define INT8_MAX_K 1024 /* the int8 forms: largest K (one packed block on the stack) */
+#define INT8_STACK (INT8_MAX_K * MDL_CONV_FAST_LANE_BLOCK)
+
+/* The int8 forms on aarch64: the lanes form with the requantization fused, K <=
+ * INT8_MAX_K and the int8 patch block (block_pixels x kk + 16 bytes, kk = K rounded up
+ * to 8) within the int16 one, so that the scratch stays mdl_conv_s8_fast_get_buffer_size's
+ * (the int16 patches are not made then).  With the dot product
+ * s8-gemm-lanes16c4-rq-neondot, else s8-gemm-lanes16c8-rq-neon; each block of 16 output
+ * channels is packed once per call on the stack, then runs over every pixel. */
+static int int8_ok(const mdl_conv_s8_fast_params* p) {
+  const int32_t k = p->filter_h * p->filter_w * p->input_c;
+  const int32_t kk = (k + 7) / 8 * 8;
+  return p->lanes == MDL_CONV_FAST_LANES && p->fused_rq == 1 && k <= INT8_MAX_K &&
+         p->block_pixels * kk + 16 <= patch_bytes(p);
+}
+#endif
+
 int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p) {
   if (p->lanes < MDL_CONV_FAST_ROWS || p->lanes > MDL_CONV_FAST_LANES_C ||
       p->block_pixels < 1 || p->block_pixels > MDL_CONV_S8_FAST_MAX_BLOCK) {
     return -1;
   }
-  return 2 * (p->block_pixels * mdl_conv_s8_fast_patch_len(p) + MDL_CONV_S8_FAST_SLACK);
+  return patch_bytes(p);
 }
 
 /* 1 when the variant fields are in range and fit the geometry (see mdl_conv.h). */
@@ -79,6 +104,137 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
         const int32_t np = remaining < bp ? remaining : bp;
         im2col(p, input, np, kp, &q, scratch);
         mdl_s8_gemm_ukernel_lanes16_rq__avx2(np, oc, k2, kp, scratch, w16, bias_eff, &rq,
+                                             out, oc);
+        out += (size_t)np * oc;
+        remaining -= np;
+      }
+      return MDL_OK;
+    }
+  }
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (int8_ok(p)) {
+    /* Block by block of 16 output channels (unless the whole filter fits the stack):
+     * the block's filter packed once for the int8 GEMM (16 * kk bytes on the stack),
+     * then every pixel, bp at a time: int8 patches
+     * (1x1 filters over the whole input at stride 1 with input_c a multiple of the k
+     * step: the input pixels themselves, no im2col) and the fused GEMM.  A block with
+     * a -128 weight (the SMULL form's precondition) runs the int16 lanes16-rq-neon. */
+    const int32_t K = p->filter_h * p->filter_w * p->input_c;
+    int32_t kq = 8; /* the k step of the layout: 4 (dot product) or 8 */
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+    if (mdl_cpu_has_dotprod()) kq = 4;
+#endif
+    const int32_t kk = (K + kq - 1) / kq * kq;
+    const int direct = p->filter_h == 1 && p->filter_w == 1 && p->stride_h == 1 &&
+                       p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                       p->output_h == p->input_h && p->output_w == p->input_w &&
+                       p->input_c % kq == 0;
+    const int32_t total = remaining;
+    int8_t* x8 = (int8_t*)scratch; /* fits: int8_ok */
+    int8_t w8[INT8_STACK];
+    const int32_t ps = direct ? p->input_c : kk;
+    const int32_t nb16 = (oc + MDL_CONV_FAST_LANE_BLOCK - 1) / MDL_CONV_FAST_LANE_BLOCK *
+                         MDL_CONV_FAST_LANE_BLOCK;
+    if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) im2col = mdl_s8_im2col_ukernel_row16__neon;
+    if ((int64_t)nb16 * kk <= INT8_STACK) {
+      /* The whole filter fits the stack: packed once, then pixels outermost (one
+       * im2col per pixel for all the blocks). */
+      int usable = 1;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+      if (kq == 4) {
+        mdl_s8_pack_ukernel_lanes16c4__neon(oc, k2, w16, w8);
+      } else
+#endif
+      {
+        usable = mdl_s8_pack_ukernel_lanes16c8__neon(oc, k2, w16, w8);
+      }
+      if (usable) {
+        const mdl_rq_params rq = {multiplier, shift, p->output_offset,
+                                  p->act_min, p->act_max, p->lean};
+        for (int32_t done = 0; done < total;) {
+          const int32_t np = total - done < bp ? total - done : bp;
+          const int8_t* x = input + (size_t)done * p->input_c;
+          if (!direct) {
+            mdl_s8_im2col_ukernel_pixel8__neon(p, input, np, kk, &q, x8);
+            x = x8;
+          }
+          int8_t* o = output + (size_t)done * oc;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+          if (kq == 4) {
+            mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(np, oc, kk, x, ps, w8, bias_eff,
+                                                      &rq, o, oc);
+          } else
+#endif
+          {
+            mdl_s8_gemm_ukernel_lanes16c8_rq__neon(np, oc, kk, x, ps, w8, bias_eff, &rq, o,
+                                                   oc);
+          }
+          done += np;
+        }
+        return MDL_OK;
+      }
+    }
+    for (int32_t ob = 0; ob < oc; ob += MDL_CONV_FAST_LANE_BLOCK) {
+      const int32_t lanes = oc - ob < MDL_CONV_FAST_LANE_BLOCK ? oc - ob
+                                                                : MDL_CONV_FAST_LANE_BLOCK;
+      const int16_t* wb = w16 + (size_t)ob * k2;
+      const mdl_rq_params rq = {multiplier + ob, shift + ob, p->output_offset,
+                                p->act_min, p->act_max, p->lean};
+      int usable = 1;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+      if (kq == 4) {
+        mdl_s8_pack_ukernel_lanes16c4__neon(lanes, k2, wb, w8);
+      } else
+#endif
+      {
+        usable = mdl_s8_pack_ukernel_lanes16c8__neon(lanes, k2, wb, w8);
+      }
+      mdl_pixel_pos qb = {0, 0, 0};
+      for (int32_t done = 0; done < total;) {
+        const int32_t np = total - done < bp ? total - done : bp;
+        int8_t* o = output + (size_t)done * oc + ob;
+        if (!usable) {
+          im2col(p, input, np, kp, &qb, scratch);
+          mdl_s8_gemm_ukernel_lanes16_rq__neon(np, lanes, k2, kp, scratch, wb,
+                                               bias_eff + ob, &rq, o, oc);
+          done += np;
+          continue;
+        }
+        const int8_t* x = input + (size_t)done * p->input_c;
+        if (!direct) {
+          mdl_s8_im2col_ukernel_pixel8__neon(p, input, np, kk, &qb, x8);
+          x = x8;
+        }
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
+        if (kq == 4) {
+          mdl_s8_gemm_ukernel_lanes16c4_rq__neondot(np, lanes, kk, x, ps, w8,
+                                                    bias_eff + ob, &rq, o, oc);
+        } else
+#endif
+        {
+          mdl_s8_gemm_ukernel_lanes16c8_rq__neon(np, lanes, kk, x, ps, w8, bias_eff + ob,
+                                                 &rq, o, oc);
+        }
+        done += np;
+      }
+    }
+    return MDL_OK;
+  }
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (p->lanes == MDL_CONV_FAST_LANES) {
+    if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
+      im2col = mdl_s8_im2col_ukernel_row16__neon;
+    }
+    gemm_lanes = mdl_s8_gemm_ukernel_lanes16__neon;
+    if (p->fused_rq) {
+      const mdl_rq_params rq = {multiplier, shift, p->output_offset,
+                                p->act_min, p->act_max, p->lean};
+      while (remaining > 0) {
+        const int32_t np = remaining < bp ? remaining : bp;
+        im2col(p, input, np, kp, &q, scratch);
+        mdl_s8_gemm_ukernel_lanes16_rq__neon(np, oc, k2, kp, scratch, w16, bias_eff, &rq,
                                              out, oc);
         out += (size_t)np * oc;
         remaining -= np;

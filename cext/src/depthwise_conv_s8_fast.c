@@ -14,6 +14,7 @@
  *  - otherwise ("pixel" form): per output pixel, per in-bounds tap, a multiply-add over
  *    the channels. */
 #include "mdl_ukernels_avx2.h"
+#include "mdl_ukernels_neon.h"
 
 MDL_INLINE uint32_t product(int8_t x, int16_t offset, int8_t w) {
   return (uint32_t)(int32_t)(int16_t)((int16_t)(x + offset) * (int16_t)w);
@@ -455,12 +456,58 @@ BATCH_VARIANTS(batch8_avx2, 1, 0)
 BATCH_VARIANTS(batch8_twin_avx2, 1, 1)
 #endif
 
-/* Every block of channels of a batch. */
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* Channels [c0, c0 + lanes) of a batch, lanes 8 or 16 (c0 + lanes <= a multiple of
+ * 16), double rounding: per run the s8-dwconv-lanes16c2-rq-neon microkernel (int8
+ * weights, packed here per batch) or, when a weight is -128, s8-dwconv-lanes16-rq-neon. */
+static void batch_neon(const lanes_ctx* k, const window_run* runs, int32_t count,
+                       const int8_t* const* pool, int32_t c0, int32_t lanes,
+                       int8_t* output) {
+  const mdl_depthwise_conv_s8_params* p = k->p;
+  const int32_t c = p->input_c, jo = c0 % LB;
+  const int16_t* wb = k->w + (size_t)(c0 - jo) * 2 * k->pairs + 2 * jo;
+  const mdl_rq_params rq = {k->multiplier + c0, k->shift + c0, p->output_offset,
+                            p->act_min, p->act_max, k->lean};
+  /* int8 weights of the block when none is -128 (s8-dwconv-lanes16c2-rq-neon), +16
+   * bytes that its 16-byte loads of an 8-channel group may touch */
+  int8_t w8[(MAX_TAPS + 1) / 2 * 2 * LB + 16];
+  if (mdl_pack_dw_lanes16c2_neon(k->pairs, k->w + (size_t)(c0 - jo) * 2 * k->pairs, w8)) {
+    for (int32_t e = 0; e < count; ++e) {
+      mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(runs[e].n, lanes, k->pairs,
+                                               pool + runs[e].first, c0, k->step, w8 + jo,
+                                               k->bias_eff + c0, &rq,
+                                               output + (size_t)runs[e].pix * c + c0, c);
+    }
+    return;
+  }
+  for (int32_t e = 0; e < count; ++e) {
+    mdl_s8_dwconv_ukernel_lanes16_rq__neon(runs[e].n, lanes, k->pairs,
+                                           pool + runs[e].first, c0, k->step, wb,
+                                           k->bias_eff + c0, &rq,
+                                           output + (size_t)runs[e].pix * c + c0, c);
+  }
+}
+#endif
+
+/* Every block of channels of a batch (simd: the AVX2 or NEON path may run). */
 static void flush(const lanes_ctx* k, const window_run* runs, int32_t count,
                   const int8_t* const* pool, int avx2, int8_t* output) {
   const int32_t c = k->p->input_c;
   for (int32_t c0 = 0; c0 < c; c0 += LB) {
     const int32_t lanes = c - c0 < LB ? c - c0 : LB;
+#ifdef MDL_HAVE_NEON_UKERNELS
+    if (avx2) { /* the NEON path: 16 or 8 channels, the rest in portable C */
+      if (lanes == LB) {
+        batch_neon(k, runs, count, pool, c0, LB, output);
+      } else if (lanes >= 8) {
+        batch_neon(k, runs, count, pool, c0, 8, output);
+        if (lanes > 8) batch_c(k, runs, count, pool, c0 + 8, lanes - 8, output);
+      } else {
+        batch_c(k, runs, count, pool, c0, lanes, output);
+      }
+      continue;
+    }
+#endif
 #ifdef HAVE_LANES_AVX2
     if (avx2) {
       const int lean = k->lean;
@@ -498,10 +545,13 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
       (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C)) {
     return MDL_ERR_BAD_PARAM;
   }
-  int avx2 = 0;
+  int avx2 = 0; /* the SIMD path: AVX2 on x86-64, NEON on aarch64 */
 #ifdef HAVE_LANES_AVX2
   avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
          __builtin_cpu_supports("avx2");
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE;
 #endif
   const int32_t W = p->input_w, sw = p->stride_w;
   int8_t zp[ZP_SIZE];

@@ -1,0 +1,282 @@
+"""Instructions retired per invoke() on an emulated ARM core: microdl against LiteRT.
+
+Runs microdl (its NEON path and, with MICRODL_PORTABLE_KERNELS=1, its portable C path)
+and LiteRT's aarch64 wheel (default resolver = XNNPACK, and
+BUILTIN_WITHOUT_DEFAULT_DELEGATES = builtin optimized kernels) inside a Debian arm64
+root, under the dynamic `qemu-aarch64` with the instruction-count plugin of
+../shared/tools/qemu-icount/ (its README), one thread, on each `-cpu` asked for.  The
+plugin prints the guest's instruction count at each marker system call (125,
+sched_get_priority_max); this script marks the start and the end of `--runs` invokes
+after one warm-up invoke and prints (end - start) / runs, in millions.
+
+These are instruction counts on an emulated core, not times: they ignore latency, dual
+issue and caches (the README of qemu-icount).  Same binary and inputs, same count.
+
+Needs root (chroot) and a root made by tools/test_arm64_qemu.sh (Python 3.11 venv at
+/root/venv with microdl's deps and ai-edge-litert):
+
+    sudo python tools/bench_arm.py [--root /tmp/roots/arm64] [--tree /root/mdl-bench]
+        [--build] [--cpus cortex-a72,cortex-a76] [--models kws,vww,ic,ad,pd,ms]
+        [--runs 3] [--markdown] [--per-op]
+
+--build copies this working tree (git ls-files) to ROOT/<tree> and builds it there
+(python setup.py build_ext --inplace, under the static binfmt emulator: minutes);
+without it the tree already built there is measured.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+ICOUNT_SRC = "/work/shared/tools/qemu-icount/icount.c"
+if not os.path.exists(ICOUNT_SRC):
+    ICOUNT_SRC = os.path.join(SHARED, "tools", "qemu-icount", "icount.c")
+
+MODELS = {
+    "kws": "mlperf_tiny/kws_ref_model.tflite",
+    "vww": "mlperf_tiny/vww_96_int8.tflite",
+    "ic": "mlperf_tiny/pretrainedResnet_quant.tflite",
+    "ad": "mlperf_tiny/ad01_int8.tflite",
+    "pd": "tflm/person_detect.tflite",
+    "ms": "tflm/micro_speech_quantized.tflite",
+}
+LABELS = {"kws": "KWS", "vww": "VWW", "ic": "IC", "ad": "AD", "pd": "person_detect",
+          "ms": "micro_speech"}
+# runtime name -> (engine, environment)
+RUNTIMES = {
+    "microdl": ("microdl", {}),
+    "microdl-portable": ("microdl", {"MICRODL_PORTABLE_KERNELS": "1"}),
+    "litert": ("litert", {}),
+    "litert-builtin": ("litert-builtin", {}),
+}
+MARK_START, MARK_END = 1001, 1002
+
+# ------------------------------------------------------------------ guest side
+
+
+def _mark(label):
+    try:
+        os.sched_get_priority_max(label)
+    except OSError:
+        pass
+
+
+def guest(engine, model, runs):
+    """Inside the emulator: one warm-up invoke, then `runs` invokes between markers."""
+    import numpy as np
+    if engine == "microdl":
+        from microdl.runtime.interpreter import Interpreter
+        it = Interpreter(model_path=model, num_threads=1)
+    else:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        kw = {}
+        if engine == "litert-builtin":
+            kw["experimental_op_resolver_type"] = (
+                OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        it = Interpreter(model_path=model, num_threads=1, **kw)
+    it.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for d in it.get_input_details():
+        dt = np.dtype(d["dtype"])
+        if dt.kind == "f":
+            x = rng.standard_normal(d["shape"]).astype(dt)
+        else:
+            info = np.iinfo(dt)
+            x = rng.integers(info.min, info.max + 1, size=d["shape"]).astype(dt)
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    _mark(MARK_START)
+    for _ in range(runs):
+        it.invoke()
+    _mark(MARK_END)
+
+
+def guest_ops(model):
+    """Inside the emulator: microdl's ops one by one (run_range of each op's nodes,
+    between markers 10000 + 2k and 10001 + 2k), their names on stdout."""
+    import json
+
+    import numpy as np
+    from microdl.runtime.interpreter import Interpreter, Node
+    it = Interpreter(model_path=model, num_threads=1)
+    it.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for d in it.get_input_details():
+        info = np.iinfo(d["dtype"]) if np.dtype(d["dtype"]).kind != "f" else None
+        x = (rng.integers(info.min, info.max + 1, size=d["shape"]) if info else
+             rng.standard_normal(d["shape"])).astype(d["dtype"])
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    spans = {}
+    for k, op_index in enumerate(it._node_ops):
+        lo, hi = spans.get(op_index, (k, k))
+        spans[op_index] = (min(lo, k), max(hi, k) + 1)
+    rows = []
+    for j, (op_index, (lo, hi)) in enumerate(sorted(spans.items(), key=lambda kv: kv[1])):
+        _mark(10000 + 2 * j)
+        it._engine.run_range(lo, hi)
+        _mark(10001 + 2 * j)
+        kernel = "+".join(s.kernel for i, s in it._steps
+                          if i == op_index and isinstance(s, Node))
+        rows.append((it._graph.ops[op_index].name, kernel))
+    print("OPS " + json.dumps(rows))
+
+
+# ------------------------------------------------------------------- host side
+
+
+def _sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def setup_hostq(root):
+    """The dynamic qemu-aarch64, its x86-64 libraries and icount.so in ROOT/hostq."""
+    hq = os.path.join(root, "hostq")
+    os.makedirs(hq, exist_ok=True)
+    so = os.path.join(hq, "icount.so")
+    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(ICOUNT_SRC):
+        _sh(["cc", "-O2", "-shared", "-fPIC", "-o", so, ICOUNT_SRC])
+    qemu = shutil.which("qemu-aarch64")
+    if not qemu:
+        sys.exit("bench_arm: the dynamic qemu-aarch64 is missing (apt-get install qemu-user)")
+    shutil.copy2(qemu, hq)
+    ldd = subprocess.run(["ldd", qemu], capture_output=True, text=True, check=True).stdout
+    for lib in re.findall(r"(/\S+\.so\S*)", ldd):
+        shutil.copy2(os.path.realpath(lib), os.path.join(hq, os.path.basename(lib)))
+    proc = os.path.join(root, "proc")
+    if subprocess.run(["mountpoint", "-q", proc]).returncode != 0:
+        _sh(["mount", "-t", "proc", "proc", proc])
+    return hq
+
+
+def build_tree(root, tree):
+    dst = os.path.join(root, tree.lstrip("/"))
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for f in files:
+        if not f or not os.path.isfile(os.path.join(REPO, f)):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dst, f)) or dst, exist_ok=True)
+        shutil.copy2(os.path.join(REPO, f), os.path.join(dst, f))
+    shutil.copy2(os.path.abspath(__file__), os.path.join(dst, "tools", "bench_arm.py"))
+    _sh(["chroot", root, "/bin/bash", "-c",
+         f"cd {tree} && /root/venv/bin/python setup.py build_ext --inplace -q >/dev/null"])
+
+
+def per_op(root, tree, cpu, model, env):
+    """microdl's instructions per op (guest_ops), largest first."""
+    import json
+    envs = " ".join(f"{k}={v}" for k, v in env.items())
+    cmd = (f"cd {tree} && env {envs} PYTHONPATH={tree} /hostq/ld-linux-x86-64.so.2 "
+           f"--library-path /hostq /hostq/qemu-aarch64 -cpu {cpu} "
+           f"-plugin /hostq/icount.so,marker=125 /root/venv/bin/python3 "
+           f"tools/bench_arm.py --guest-ops /root/shared/models/{model}")
+    r = subprocess.run(["chroot", root, "/bin/bash", "-c", cmd], capture_output=True,
+                       text=True, check=True)
+    counts = {int(a): int(b) for a, b in re.findall(r"icount (\d+) (\d+)", r.stderr)}
+    ops = json.loads(next(ln for ln in r.stdout.splitlines() if ln.startswith("OPS "))[4:])
+    rows = [(counts[10001 + 2 * j] - counts[10000 + 2 * j], j, name, kernel)
+            for j, (name, kernel) in enumerate(ops)]
+    total = sum(r[0] for r in rows)
+    print(f"\n{cpu} {model}: {total / 1e6:.2f} M instructions over {len(rows)} ops")
+    for n, j, name, kernel in sorted(rows, reverse=True)[:25]:
+        print(f"  {n / 1e6:8.3f} M {100 * n / total:5.1f}%  op {j:3d} {name} ({kernel})")
+
+
+def measure(root, tree, cpu, runtime, model, runs):
+    engine, env = RUNTIMES[runtime]
+    envs = " ".join(f"{k}={v}" for k, v in env.items())
+    cmd = (f"cd {tree} && env {envs} PYTHONPATH={tree} /hostq/ld-linux-x86-64.so.2 "
+           f"--library-path /hostq /hostq/qemu-aarch64 -cpu {cpu} "
+           f"-plugin /hostq/icount.so,marker=125 /root/venv/bin/python3 "
+           f"tools/bench_arm.py --guest {engine} /root/shared/models/{model} {runs}")
+    r = subprocess.run(["chroot", root, "/bin/bash", "-c", cmd], capture_output=True,
+                       text=True)
+    counts = dict(re.findall(r"icount (\d+) (\d+)", r.stderr))
+    if r.returncode != 0 or str(MARK_START) not in counts or str(MARK_END) not in counts:
+        last = (r.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"# {runtime} {model} on {cpu} failed: {last[:200]}", file=sys.stderr)
+        return None
+    return (int(counts[str(MARK_END)]) - int(counts[str(MARK_START)])) / runs
+
+
+def _fmt(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+
+def _ratio(a, b):
+    return "n/a" if a is None or b is None else f"{a / b:.2f}x"
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--guest-ops":
+        guest_ops(sys.argv[2])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--guest":
+        guest(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--root", default="/tmp/roots/arm64")
+    ap.add_argument("--tree", default="/root/mdl-bench",
+                    help="microdl tree inside the root (absolute, in the root)")
+    ap.add_argument("--build", action="store_true")
+    ap.add_argument("--cpus", default="cortex-a72,cortex-a76")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--runtimes", default=",".join(RUNTIMES))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--per-op", action="store_true",
+                    help="microdl's instructions per op instead (its NEON path; "
+                         "--runtimes microdl-portable for the portable one)")
+    a = ap.parse_args()
+    setup_hostq(a.root)
+    if a.build:
+        build_tree(a.root, a.tree)
+    elif not os.path.exists(os.path.join(a.root, a.tree.lstrip("/"), "tools",
+                                         "bench_arm.py")):
+        shutil.copy2(os.path.abspath(__file__),
+                     os.path.join(a.root, a.tree.lstrip("/"), "tools", "bench_arm.py"))
+    runtimes = a.runtimes.split(",")
+    if a.per_op:
+        env = RUNTIMES[runtimes[0]][1] if runtimes[0].startswith("microdl") else {}
+        for cpu in a.cpus.split(","):
+            for m in a.models.split(","):
+                per_op(a.root, a.tree, cpu, MODELS[m], env)
+        return
+    for cpu in a.cpus.split(","):
+        rows = []
+        for m in a.models.split(","):
+            c = {rt: measure(a.root, a.tree, cpu, rt, MODELS[m], a.runs)
+                 for rt in runtimes}
+            c = {k: (v / 1e6 if v is not None else None) for k, v in c.items()}
+            rows.append((LABELS[m], c))
+            print(f"# {cpu} {LABELS[m]} " + " ".join(f"{k}={_fmt(v, '.3f')}" for k, v in c.items()),
+                  file=sys.stderr, flush=True)
+        head = ["model"] + runtimes
+        if "microdl" in runtimes:
+            head += [f"microdl / {rt}" for rt in runtimes if rt != "microdl"]
+        print(f"\n{cpu}: instructions per invoke(), millions (one thread)")
+        if a.markdown:
+            print("| " + " | ".join(head) + " |")
+            print("|" + "---|" * len(head))
+        else:
+            print("  ".join(f"{h:>22}" for h in head))
+        for label, c in rows:
+            cells = [label] + [_fmt(c[rt], ".2f") for rt in runtimes]
+            if "microdl" in runtimes:
+                cells += [_ratio(c["microdl"], c[rt]) for rt in runtimes
+                          if rt != "microdl"]
+            if a.markdown:
+                print("| " + " | ".join(cells) + " |")
+            else:
+                print("  ".join(f"{x:>22}" for x in cells))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
