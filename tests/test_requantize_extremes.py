@@ -42,7 +42,7 @@ def _conv(kind, bias, out_zp, channels=1):
     return op_model(kind, [x, w, b], [out], opts), (1, 2, 2, channels)
 
 
-@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
 @pytest.mark.parametrize("bias,out_zp", [(I32_MAX - 20, 100), (I32_MAX - 200, 100),
                                          (-I32_MAX + 5, -100), (I32_MAX, 127)])
 @pytest.mark.parametrize("channels", [1, 16])
@@ -55,6 +55,24 @@ def test_accumulators_at_the_int32_ends_match_litert(kind, bias, out_zp, channel
     want, = run_litert(model, [x])
     for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
         np.testing.assert_array_equal(_run(model, x, resolver), want)
-    # The cases do reach the wrapping: a saturating runtime would answer the maximum
-    # (minimum) everywhere.
-    assert not np.all(want == (127 if bias > 0 else -128))
+    # Where bias + zero point leaves int32, the cases do reach the wrapping: a
+    # saturating runtime would answer the maximum (minimum) everywhere.
+    if not -2**31 <= bias + out_zp <= I32_MAX:
+        assert not np.all(want == (127 if bias > 0 else -128))
+
+
+@pytest.mark.parametrize("out_zp", [-100, 0, 50, 127])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_fully_connected_products_beyond_int32_match_litert(out_zp, sign):
+    """acc * scale beyond int32 (scale 1e5): LiteRT casts std::round's double to int32
+    (INT32_MIN on x86-64 for either sign, saturation on ARM), then adds the zero point
+    in int32; microdl converts as the target does (mdl_f64_out_of_range_i32)."""
+    x = spec((1, 4), np.int8, scale=1.0, zero_point=0)
+    w = spec((2, 4), np.int8, scale=1.0, data=np.full((2, 4), 100 * sign, np.int8))
+    b = spec((2,), np.int32, scale=1.0, data=np.array([0, 5], np.int32))
+    model = op_model("FULLY_CONNECTED", [x, w, b],
+                     [spec((1, 2), np.int8, scale=1e-5, zero_point=out_zp)], {})
+    xi = np.full((1, 4), 100, np.int8)
+    want, = run_litert(model, [xi])
+    for resolver in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
+        np.testing.assert_array_equal(_run(model, xi, resolver), want)

@@ -89,6 +89,20 @@ MDL_INLINE int32_t mdl_sub_wrap(int32_t a, int32_t b) {
   return (int32_t)((uint32_t)a - (uint32_t)b);
 }
 
+/* What static_cast<int32_t> of an out-of-range double gives on this target, which is
+ * what LiteRT's double-precision FULLY_CONNECTED requantization (a C++ cast of
+ * std::round(acc * scale)) gives there: x86's cvttsd2si returns INT32_MIN for either
+ * sign, ARM's fcvtzs saturates (and other targets are taken to saturate). */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#define MDL_F64_OUT_OF_RANGE_IS_MIN 1
+#else
+#define MDL_F64_OUT_OF_RANGE_IS_MIN 0
+#endif
+#define MDL_F64_ROUNDS_BEYOND_I32(x) ((x) >= 2147483647.5 || (x) <= -2147483648.5)
+MDL_INLINE int32_t mdl_f64_out_of_range_i32(double x) {
+  return MDL_F64_OUT_OF_RANGE_IS_MIN ? INT32_MIN : (x > 0 ? INT32_MAX : INT32_MIN);
+}
+
 MDL_INLINE int32_t mdl_clamp(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }

@@ -40,13 +40,13 @@ MDL_MULTIVERSION static void dot4_s8(const int8_t* MDL_RESTRICT x,
   acc[3] = a3;
 }
 
-/* round(acc * scale) in double, half away from zero (C round()), saturated to int32.
- * Written without libm: |product| < 2^53 after the clamp, so the truncating cast and
- * the subtraction below are exact. */
+/* (int32_t)round(acc * scale) in double, half away from zero (C round()); a result
+ * beyond int32 converts as this target's hardware does (mdl_f64_out_of_range_i32).
+ * Written without libm: |x| < 2^31 + 1 past the check, so the truncating cast and the
+ * subtraction below are exact. */
 static int32_t requantize_float64(int32_t acc, double scale) {
   double x = (double)acc * scale;
-  if (x >= 2147483647.0) return INT32_MAX;
-  if (x <= -2147483648.0) return INT32_MIN;
+  if (MDL_F64_ROUNDS_BEYOND_I32(x)) return mdl_f64_out_of_range_i32(x);
   const int neg = x < 0;
   if (neg) x = -x;
   int64_t t = (int64_t)x;
@@ -59,13 +59,13 @@ static int8_t requantize_output(const mdl_fully_connected_s8_params* p, int32_t 
                                 const int32_t* multiplier, const int32_t* shift,
                                 const double* scale, int32_t o) {
   const int32_t q = p->per_channel ? o : 0;
-  int64_t v;
-  if (p->rounding == MDL_FC_REQUANT_FLOAT64) {
-    v = (int64_t)requantize_float64(acc, scale[q]) + p->output_offset;
-  } else {
-    v = mdl_requantize_r(acc, multiplier[q], shift[q], p->rounding) + p->output_offset;
-  }
-  return (int8_t)(v < p->act_min ? p->act_min : v > p->act_max ? p->act_max : v);
+  /* + output_offset in wrapping int32, as TFLite's `acc += output_offset`. */
+  const int32_t v = mdl_add_wrap(p->rounding == MDL_FC_REQUANT_FLOAT64
+                                     ? requantize_float64(acc, scale[q])
+                                     : mdl_requantize_r(acc, multiplier[q], shift[q],
+                                                        p->rounding),
+                                 p->output_offset);
+  return (int8_t)mdl_clamp(v, p->act_min, p->act_max);
 }
 
 mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,

@@ -1,26 +1,35 @@
 /* s32-requant-f64-avx2: int32 sums to int8 with a double scale per channel, AVX2
  * (mdl_ukernels.h).  The arithmetic of the portable twin s32-requant-f64-c in 4 double
- * lanes: truncate toward zero (vroundpd), step away from zero where the exact
- * remainder is >= 0.5 in magnitude, add the offset and clamp to [act_min, act_max] in
- * double (exact integers), convert back; 8 channels per step, the tail through the
- * twin. */
+ * lanes: clamp to the int32 range, truncate toward zero (vroundpd), step away from
+ * zero where the exact remainder is >= 0.5 in magnitude (INT32_MIN where the rounded
+ * value leaves int32, as x86's conversion), add the offset, wrap into the
+ * int32 range (TFLite's int32 add) and clamp to [act_min, act_max] in double (exact
+ * integers), convert back; 8 channels per step, the tail through the twin. */
 #include "mdl_ukernels_avx2.h"
 
 #ifdef MDL_HAVE_AVX2_UKERNELS
 
-/* 4 lanes of the requantization: acc (4 int32) x scale -> 4 int32 in [lo, hi].  The
- * truncation is vroundpd (any magnitude, so the twin's clamp to the int32 range can go:
- * every value it changes is beyond +-2^31 and ends at lo or hi all the same). */
+/* 4 lanes of the requantization: acc (4 int32) x scale -> 4 int32 in [lo, hi]. */
 MDL_INLINE MDL_AVX2 __m128i rq4(__m128i acc, __m256d scale, __m256d off, __m256d lo,
                                 __m256d hi) {
   const __m256d one = _mm256_set1_pd(1.0);
-  const __m256d x = _mm256_mul_pd(_mm256_cvtepi32_pd(acc), scale);
+  const __m256d imax = _mm256_set1_pd(2147483647.0), imin = _mm256_set1_pd(-2147483648.0);
+  const __m256d two32 = _mm256_set1_pd(4294967296.0);
+  const __m256d x0 = _mm256_mul_pd(_mm256_cvtepi32_pd(acc), scale);
+  /* Rounds beyond int32: x86's conversion gives INT32_MIN (mdl_f64_out_of_range_i32). */
+  const __m256d beyond =
+      _mm256_or_pd(_mm256_cmp_pd(x0, _mm256_set1_pd(2147483647.5), _CMP_GE_OQ),
+                   _mm256_cmp_pd(x0, _mm256_set1_pd(-2147483648.5), _CMP_LE_OQ));
+  const __m256d x = _mm256_min_pd(_mm256_max_pd(x0, imin), imax);
   __m256d t = _mm256_round_pd(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
   const __m256d f = _mm256_sub_pd(x, t);
   const __m256d up = _mm256_and_pd(_mm256_cmp_pd(f, _mm256_set1_pd(0.5), _CMP_GE_OQ), one);
   const __m256d down =
       _mm256_and_pd(_mm256_cmp_pd(f, _mm256_set1_pd(-0.5), _CMP_LE_OQ), one);
-  t = _mm256_add_pd(_mm256_sub_pd(_mm256_add_pd(t, up), down), off);
+  t = _mm256_blendv_pd(_mm256_sub_pd(_mm256_add_pd(t, up), down), imin, beyond);
+  t = _mm256_add_pd(t, off);
+  t = _mm256_sub_pd(t, _mm256_and_pd(_mm256_cmp_pd(t, imax, _CMP_GT_OQ), two32));
+  t = _mm256_add_pd(t, _mm256_and_pd(_mm256_cmp_pd(t, imin, _CMP_LT_OQ), two32));
   t = _mm256_min_pd(_mm256_max_pd(t, lo), hi);
   return _mm256_cvttpd_epi32(t);
 }
