@@ -84,7 +84,7 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
         int32_t acc[4];
         dot4_s8(row, filter + (size_t)o * depth, depth, acc);
         for (int32_t k = 0; k < 4; ++k) {
-          out[o + k] = requantize_output(p, acc[k] + (bias ? bias[o + k] : 0),
+          out[o + k] = requantize_output(p, mdl_add_wrap(acc[k], bias ? bias[o + k] : 0),
                                          multiplier, shift, scale, o + k);
         }
       }
@@ -100,7 +100,7 @@ mdl_status mdl_fully_connected_s8(const mdl_fully_connected_s8_params* p,
           acc += ((int32_t)row[i] + p->input_offset) * ((int32_t)w[i] + p->filter_offset);
         }
       }
-      if (bias) acc += bias[o];
+      if (bias) acc = mdl_add_wrap(acc, bias[o]);
       out[o] = requantize_output(p, acc, multiplier, shift, scale, o);
     }
   }
