@@ -29,14 +29,17 @@ if [ "$#" -eq 0 ]; then
     tests/test_svdf.py \
     tests/test_lstm.py
 fi
-# The reports go to files (log_path) as well as stderr: pytest captures stderr at the
-# file-descriptor level, and a process that aborts takes the captured report with it.
+# pytest captures only Python's sys.stdout/stderr here (--capture=sys), so a report the
+# sanitizer runtime writes to file descriptor 2 reaches the log even when it ends the
+# process (with fd-level capture an aborting process took its captured report with
+# it).  ASan's reports also go to files (log_path), printed below; UBSan's do not (GCC
+# 12's combined runtime wrote no UBSan log file: a signed overflow exited 1 silently).
 mkdir -p "$work/reports"
 status=0
 LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$work/reports/asan" \
-UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$work/reports/ubsan" \
-  python -m pytest -q -p no:cacheprovider "$@" || status=$?
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  python -m pytest -q -p no:cacheprovider --capture=sys "$@" || status=$?
 if compgen -G "$work/reports/*" >/dev/null; then
   echo "sanitize.sh: sanitizer reports:" >&2
   for f in "$work"/reports/*; do echo "---- $f" >&2; cat "$f" >&2; done
