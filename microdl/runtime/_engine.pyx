@@ -26,6 +26,7 @@ cdef extern from "mdl_node.h":
         uint32_t groups_parallel
         uint32_t groups_serial
         uint32_t stalls
+        uint32_t starved
         uint32_t bands_caller
         uint32_t bands_workers
     void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out) nogil
@@ -169,14 +170,16 @@ cdef class Engine:
         """Counters of the worker pool since it was made (cext/include/mdl_node.h,
         mdl_pool_stats; uint32, wrapping): {"groups_parallel": groups of bands run
         concurrently, "groups_serial": groups run on the calling thread alone during a
-        backoff after a stall, "stalls": times the caller had to sleep until a
-        preempted worker finished a band, "bands_caller" / "bands_workers": bands of
-        the concurrent groups run by the calling thread / by the workers}.  All 0
-        without a pool (threads == 1)."""
+        backoff, "stalls": times the caller had to sleep until a preempted worker
+        finished a band, "starved": windows of 64 concurrent groups in which the
+        workers ran under an eighth of their fair share of bands (their cores were
+        busy), "bands_caller" / "bands_workers": bands of the concurrent groups run by
+        the calling thread / by the workers}.  A stall and a starved window each start
+        a backoff.  All 0 without a pool (threads == 1)."""
         cdef mdl_pool_stats st
         mdl_pool_get_stats(self.pool, &st)
         return {"groups_parallel": st.groups_parallel, "groups_serial": st.groups_serial,
-                "stalls": st.stalls, "bands_caller": st.bands_caller,
+                "stalls": st.stalls, "starved": st.starved, "bands_caller": st.bands_caller,
                 "bands_workers": st.bands_workers}
 
     def set_node(self, int i, int kernel_index, uintptr_t params, inputs,
