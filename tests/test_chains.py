@@ -143,3 +143,40 @@ def test_chain_window_too_small_is_refused():
     it._bind(it._nodes, [1], it._arena_plan, it._arena)
     with pytest.raises(KernelError):
         it.invoke()
+
+
+def test_npu_sram_check_uses_the_small_plan():
+    """The NPU model places activations with the plan microdl runs (memory="small"):
+    VWW's tensors then fit a 48 KiB SRAM with nothing spilled, where the one-stage-
+    per-op plan spills and pays for it; placed tensors keep the interpreter's
+    offsets, and fused intermediates (no arena bytes of their own) are not placed."""
+    from microdl.npu import NPUConfig, estimate, sram_placement
+    model = open(shared_model("mlperf_tiny", "vww_96_int8.tflite"), "rb").read()
+    cfg = NPUConfig.preset("ethos-u55-128").replace(sram_bytes=48 * 1024)
+    fast = sram_placement(model, cfg)
+    small = sram_placement(model, cfg, memory="small")
+    assert fast.spilled_bytes > 0 and fast.extra_cycles > 0
+    assert small.spilled_bytes == 0 and small.extra_cycles == 0
+    it = microdl.Interpreter(model_content=model, memory="small")
+    it.allocate_tensors()
+    offsets = it.arena_offsets()
+    placed = {t["index"]: t["offset"] for t in small.tensors}
+    assert placed and all(offsets[t] == off for t, off in placed.items())
+    mids = {it._graph.ops[i].outputs[0] for chain in it._fused_ops for i in chain[:-1]}
+    assert mids and not mids & set(offsets) and not mids & set(placed)
+    assert not estimate(model, cfg).fits_sram
+    assert estimate(model, cfg, memory="small").fits_sram
+    with pytest.raises(ValueError, match="memory"):
+        sram_placement(model, cfg, memory="tiny")
+
+
+def test_bench_row_in_small_mode():
+    from microdl.bench import bench_model
+    path = shared_model("tflm", "person_detect.tflite")
+    fast = bench_model(path, repeats=5)
+    small = bench_model(path, repeats=5, memory="small")
+    it = microdl.Interpreter(model_path=path, memory="small")
+    it.allocate_tensors()
+    assert (small["memory"], small["arena_bytes"]) == ("small", it.arena_bytes)
+    assert fast["memory"] == "fast" and fast["arena_bytes"] > small["arena_bytes"]
+    assert small["arena_bound_bytes"] == it.lower_bound_bytes > small["arena_bytes"]

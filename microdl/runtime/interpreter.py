@@ -1026,6 +1026,20 @@ class Interpreter:
                          f"included: {window:,} bytes)")
         return "\n".join(lines)
 
+    def arena_offsets(self):
+        """{tensor index: byte offset in the arena} of every tensor the current plan
+        places in the arena (after allocate_tensors(); aliases report their root's
+        offset).  Tensors with no entry hold no arena bytes of their own: constants,
+        tensors nothing uses, and with memory="small" the intermediate tensors of
+        fused chains (summary()), which only ever exist as windows of rows in their
+        chain's scratch.
+
+        Raises:
+            RuntimeError: allocate_tensors() has not been called."""
+        if self._engine is None:
+            raise RuntimeError("arena_offsets() needs allocate_tensors() first")
+        return dict(self._offsets)
+
     @property
     def weight_bytes(self):
         """Bytes of the model's constant tensors that ops read (weights, biases and
