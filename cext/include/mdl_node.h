@@ -13,7 +13,7 @@
 
 #include "mdl_types.h"
 
-#define MDL_MAX_NODE_INPUTS 8
+#define MDL_MAX_NODE_INPUTS 32
 
 struct mdl_node;
 typedef mdl_status (*mdl_node_fn)(const struct mdl_node* node);

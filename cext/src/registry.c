@@ -58,6 +58,7 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(reduce_minmax, MDL_REDUCE_MINMAX_PARAMS)
     MDL_KERNEL(lstm_s8, MDL_LSTM_S8_PARAMS)
     MDL_KERNEL(fully_connected_s8_fast, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
+    MDL_KERNEL(conv_chain_s8, MDL_CONV_CHAIN_S8_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -155,12 +155,14 @@ class Estimate:
 
 
 # ------------------------------------------------------------------ entry point
-def estimate(model, config) -> Estimate:
+def estimate(model, config, memory: str = "fast") -> Estimate:
     """Estimate the model's per-layer and total cycles, latency and memory traffic.
 
     Args:
         model: the .tflite file's bytes, or a microdl.core.graph.Graph.
         config: an NPUConfig, or a preset name such as "ethos-u55-128".
+        memory: the microdl arena plan whose size the SRAM check uses ("fast" or
+            "small", as Interpreter(memory=...); see microdl.npu.memory.arena_for).
     Returns:
         Estimate.
     Raises:
@@ -181,7 +183,7 @@ def estimate(model, config) -> Estimate:
     else:
         raise TypeError(f"model must be .tflite bytes or a microdl Graph, got "
                         f"{type(model).__name__}")
-    arena, source = arena_for(graph, content)
+    arena, source = arena_for(graph, content, memory)
     return _estimate_graph(graph, config, arena, source)
 
 
@@ -286,11 +288,14 @@ class SramPlacement:
         return "\n".join(lines)
 
 
-def sram_placement(model, config) -> SramPlacement:
+def sram_placement(model, config, memory: str = "fast") -> SramPlacement:
     """Place the model's activations in `config.sram_bytes` of SRAM and cost it.
 
     Tensors are laid out by microdl's own planner (microdl.runtime.planner via
-    microdl.npu.memory.placement); those ending beyond the SRAM size spill to
+    microdl.npu.memory.placement): memory="fast" one stage per op, memory="small" the
+    plan Interpreter(memory="small") runs (in-place layers, fused chains whose
+    intermediates stay in SRAM as windows of rows); those ending beyond the SRAM size
+    spill to
     off-chip memory, and their layers read or write them at the off-chip bandwidth
     and latency.  With activations_in == "sram_cache" the network's input and output
     stay off-chip as in estimate().
@@ -298,10 +303,12 @@ def sram_placement(model, config) -> SramPlacement:
     Args:
         model: .tflite bytes or a microdl Graph.
         config: NPUConfig or preset name.
+        memory: "fast" or "small", the arena plan (see above).
     Returns:
         SramPlacement.
     Raises:
-        as estimate().
+        as estimate(); ValueError for another memory; microdl's errors when
+        memory="small" and microdl cannot run the model.
     """
     if isinstance(config, str):
         config = NPUConfig.preset(config)
@@ -309,7 +316,8 @@ def sram_placement(model, config) -> SramPlacement:
         raise TypeError(f"config must be an NPUConfig or a preset name, got "
                         f"{type(config).__name__}")
     graph = model if isinstance(model, Graph) else read_model(bytes(model))
-    where = placement(graph, int(config.sram_bytes))
+    where = placement(graph, int(config.sram_bytes), memory,
+                      None if isinstance(model, Graph) else bytes(model))
     arena = max((off + n for off, n, _ in where.values()), default=0)
     everything = {t: (o, n, "sram") for t, (o, n, _) in where.items()}
     base = _estimate_graph(graph, config, arena, "planned", everything)

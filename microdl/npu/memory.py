@@ -3,6 +3,7 @@ and the SRAM arena a graph's activations need (microdl/npu/MODEL.md, "Memory cyc
 and "Totals")."""
 from __future__ import annotations
 
+import functools
 
 from microdl.npu.layers import FREE_OPS
 from microdl.runtime import planner
@@ -70,12 +71,13 @@ class Traffic:
 
 
 # ------------------------------------------------------------------ arena
-def arena_for(graph, content):
-    """(arena bytes, source): microdl's planned arena when microdl runs the model
-    (`content`: its .tflite bytes), else planned_arena_bytes(graph)."""
+def arena_for(graph, content, memory="fast"):
+    """(arena bytes, source): microdl's planned arena (Interpreter(memory=memory))
+    when microdl runs the model (`content`: its .tflite bytes), else
+    planned_arena_bytes(graph)."""
     if content is not None:
         try:
-            it = Interpreter(model_content=content)
+            it = Interpreter(model_content=content, memory=memory)
             it.allocate_tensors()
             return int(it.arena_bytes), "microdl"
         except Exception:  # noqa: BLE001 - any failure: plan it ourselves
@@ -95,11 +97,25 @@ def planned_arena(graph):
     return planner.plan_graph(graph, steps, aliases=aliases)
 
 
-def placement(graph, sram_bytes: int) -> dict:
+@functools.lru_cache(maxsize=4)
+def _small_offsets(content: bytes) -> dict:
+    """Arena offsets of microdl's memory="small" plan of a model (the search takes
+    a fraction of a second; a what-if sweep asks for the same model many times)."""
+    it = Interpreter(model_content=content, memory="small")
+    it.allocate_tensors()
+    return it.arena_offsets()
+
+
+def placement(graph, sram_bytes: int, memory: str = "fast", content=None) -> dict:
     """Which memory each activation tensor lives in for an SRAM of `sram_bytes`.
 
-    The arena microdl's planner lays out (planned_arena) is mapped onto the SRAM from
-    address 0: a tensor whose byte range [offset, offset + nbytes) ends within
+    memory="fast": the arena microdl's planner lays out for one stage per op
+    (planned_arena) is mapped onto the SRAM from address 0.  memory="small": the
+    arena of microdl's own memory="small" plan (Interpreter(memory="small"): in-place
+    layers, fused chains) for the model's .tflite bytes `content` (written from
+    `graph` when None); the intermediates of fused chains have no entry (they only
+    exist as windows of rows in the chain's scratch: the estimate counts them in
+    SRAM).  A tensor whose byte range [offset, offset + nbytes) ends within
     `sram_bytes` lives in SRAM, the others spill to off-chip memory.  Offsets do not
     depend on the SRAM size, so a bigger SRAM never spills more.
 
@@ -107,14 +123,25 @@ def placement(graph, sram_bytes: int) -> dict:
         {tensor index: (offset in bytes, nbytes, "sram" or "offchip")} for every
         activation tensor the plan places (aliases report their root's offset).
     Raises:
-        ValueError: sram_bytes < 0."""
+        ValueError: sram_bytes < 0, or memory not "fast" / "small".
+        microdl errors (UnsupportedOpError, ModelError): memory="small" on a model
+            microdl cannot run."""
     if sram_bytes < 0:
         raise ValueError(f"sram_bytes must be >= 0, got {sram_bytes}")
-    plan = planned_arena(graph)
+    if memory not in ("fast", "small"):
+        raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
+    if memory == "small":
+        if content is None:
+            from microdl.tflite.writer import write_model
+            content = write_model(graph)
+        offsets = _small_offsets(bytes(content))
+    else:
+        plan = planned_arena(graph)
+        offsets = {ti: plan.tensor_offset(ti) for ti in range(len(graph.tensors))}
     out = {}
     for ti, tt in enumerate(graph.tensors):
-        off = plan.tensor_offset(ti)
-        if off is None:
+        off = offsets.get(ti)
+        if off is None or tt.data is not None:
             continue
         nbytes = int(tt.nbytes)
         out[ti] = (int(off), nbytes,
