@@ -352,7 +352,7 @@ def nearest_ref(x, size, align, half):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("align,half", RESIZE_OPTS)
+@pytest.mark.parametrize("align,half", RESIZE_OPTS + [(True, True)])
 @pytest.mark.parametrize("dims", SIZES, ids=str)
 def test_resize_nearest_neighbor(dtype, align, half, dims):
     h, w, oh, ow = dims
@@ -452,6 +452,8 @@ def test_resize_refusals():
     x = (1, 2, 2, 1)
     refuses(resize_model("RESIZE_BILINEAR", x, [3, 3], np.int8, True, True),
             match="both set")
+    refuses(resize_model("RESIZE_BILINEAR", x, [3, 3], np.uint8, False, False),
+            UnsupportedOpError)
     refuses(resize_model("RESIZE_BILINEAR", x, [3, 3], np.int32, False, False),
             UnsupportedOpError)
     refuses(op_model("RESIZE_NEAREST_NEIGHBOR", [qspec(x, np.int8), const([0, 3])],
@@ -545,3 +547,47 @@ def test_cumsum_refusals():
                      [spec((2, 3), I32)]), match="axis 2")
     refuses(op_model("CUMSUM", [spec((2, 3), I32), spec((), I32)], [spec((2, 3), I32)]),
             UnsupportedOpError)
+
+
+# ------------------------------------------------------- resize_tensor_input
+@pytest.mark.parametrize("name,inputs,outputs,options,new_shape,fn", [
+    ("MIRROR_PAD", [qspec((1, 3, 4), np.int8), const([(0, 0), (2, 1), (1, 1)])],
+     [qspec((1, 6, 6), np.int8)], {"mode": 0}, (3, 3, 4),
+     lambda x: np.pad(x, [(0, 0), (2, 1), (1, 1)], mode="reflect")),
+    ("RESIZE_BILINEAR", [qspec((1, 3, 4, 2), np.int8), const([5, 2])],
+     [qspec((1, 5, 2, 2), np.int8)], {}, (2, 3, 4, 2),
+     lambda x: bilinear_int_ref(x, (5, 2), False, False)),
+    ("RESIZE_NEAREST_NEIGHBOR", [qspec((1, 3, 4, 2), np.int16), const([5, 2])],
+     [qspec((1, 5, 2, 2), np.int16)], {"half_pixel_centers": True}, (4, 3, 4, 2),
+     lambda x: nearest_ref(x, (5, 2), False, True)),
+    ("SPACE_TO_BATCH_ND", [qspec((1, 4, 4, 1), np.int8), const([2, 2]),
+                           const([(0, 0), (0, 0)])],
+     [qspec((4, 2, 2, 1), np.int8)], {}, (2, 4, 4, 1),
+     lambda x: space_to_batch_ref(x, [2, 2], [(0, 0), (0, 0)], 3)),
+    ("CUMSUM", [spec((1, 5), I32), spec((), I32, data=np.int32(1))],
+     [spec((1, 5), I32)], {}, (3, 5), lambda x: np.cumsum(x, 1, dtype=I32)),
+    ("CAST", [spec((1, 5), np.int16)], [spec((1, 5), np.float32)], {}, (2, 5),
+     lambda x: x.astype(np.float32)),
+])
+def test_outputs_follow_an_input_resize(name, inputs, outputs, options, new_shape, fn):
+    """The shape rules of microdl.runtime.shapeinfer: a new batch propagates."""
+    rng = np.random.default_rng(3)
+    model = op_model(name, inputs, outputs, options)
+    it = Interpreter(model_content=model)
+    it.resize_tensor_input(0, list(new_shape))
+    it.allocate_tensors()
+    dtype = np.dtype(inputs[0]["dtype"])
+    x = random_int(rng, new_shape, dtype) if dtype != I32 else \
+        rng.integers(-1000, 1000, new_shape).astype(I32)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(got, fn(x))
+
+
+def test_gather_nd_computed_indices_into_constant_params():
+    params = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    idx = np.array([[1, 2], [0, 0], [1, 0]], I32)
+    model = op_model("GATHER_ND", [spec(params.shape, np.float32, data=params),
+                                   spec(idx.shape, I32)], [spec((3, 4), np.float32)])
+    check(model, [idx], [params[idx[:, 0], idx[:, 1]]])

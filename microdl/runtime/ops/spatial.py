@@ -303,9 +303,11 @@ def resize_shape(op, in_shape, size):
 
 
 def _resize_flags(op):
+    """(align_corners, half_pixel_centers).  RESIZE_BILINEAR refuses both (TFLite's
+    reference DCHECKs it); RESIZE_NEAREST_NEIGHBOR takes both, as LiteRT does."""
     align = bool(op.options.get("align_corners", False))
     half = bool(op.options.get("half_pixel_centers", False))
-    if align and half:
+    if align and half and op.name == "RESIZE_BILINEAR":
         raise _err(op, "align_corners and half_pixel_centers are both set")
     return align, half
 
