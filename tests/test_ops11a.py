@@ -232,7 +232,8 @@ def gather_nd_case(rng, dtype):
 def test_gather_nd_computed_indices(dtype, seed):
     rng = np.random.default_rng(400 + seed)
     x, idx, want = gather_nd_case(rng, dtype)
-    model = op_model("GATHER_ND", [qspec(x.shape, dtype), spec(idx.shape, I32)],
+    idx = idx.astype(np.int64 if seed % 2 else I32)
+    model = op_model("GATHER_ND", [qspec(x.shape, dtype), spec(idx.shape, idx.dtype)],
                      [qspec(want.shape, dtype)])
     check(model, [x, idx], [want])
 
@@ -267,6 +268,14 @@ def test_gather_nd_index_out_of_range_fails_the_invoke():
     it.invoke()
     np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]),
                                   x[[3, 1]])
+    model64 = op_model("GATHER_ND", [qspec(x.shape, np.int8), spec((1, 1), np.int64)],
+                       [qspec((1, 3), np.int8)])
+    it64 = Interpreter(model_content=model64)
+    it64.allocate_tensors()
+    it64.set_tensor(it64.get_input_details()[0]["index"], x)
+    it64.set_tensor(it64.get_input_details()[1]["index"], np.array([[2**32 + 1]], np.int64))
+    with pytest.raises(KernelError):   # not wrapped to 1 by a narrowing
+        it64.invoke()
     refuses(op_model("GATHER_ND", [qspec(x.shape, np.int8), const([[4]])],
                      [qspec((1, 3), np.int8)]), match="outside params")
     refuses(op_model("GATHER_ND", [qspec(x.shape, np.int8), const([[0, 0, 0]])],

@@ -61,13 +61,15 @@ MDL_DECLARE_PARAMS(mdl_cumsum_params, MDL_CUMSUM_PARAMS)
 mdl_status mdl_cumsum(const mdl_cumsum_params* p, const void* input, void* output);
 mdl_status mdl_node_cumsum(const mdl_node* node);
 
-/* gather_nd: for each of num_indices index tuples (int32, index_depth entries each),
+/* gather_nd: for each of num_indices index tuples (int32 or int64 as index_bytes says,
+ * index_depth entries each),
  * out[k*slab .. (k+1)*slab) = params at element offset sum_j idx[j] * strides[j],
  * slab elements of elem_bytes bytes.  An index outside [0, dims[j]) makes the kernel
  * return MDL_ERR_BAD_PARAM before it reads anything out of bounds (the output may be
  * partly written).  Node: in = {params, indices}. */
 #define MDL_GATHER_ND_PARAMS(F, A)                                \
   F(elem_bytes)  /* 1, 2, 4 or 8 */                               \
+  F(index_bytes) /* 4 (int32 indices) or 8 (int64) */             \
   F(num_indices) /* index tuples (>= 0) */                        \
   F(index_depth) /* entries per tuple, 1..MDL_MAX_DIMS */         \
   F(slab)        /* elements copied per tuple (>= 0) */           \
@@ -76,7 +78,7 @@ mdl_status mdl_node_cumsum(const mdl_node* node);
 MDL_DECLARE_PARAMS(mdl_gather_nd_params, MDL_GATHER_ND_PARAMS)
 
 mdl_status mdl_gather_nd(const mdl_gather_nd_params* p, const void* params,
-                         const int32_t* indices, void* output);
+                         const void* indices, void* output);
 mdl_status mdl_node_gather_nd(const mdl_node* node);
 
 #endif

@@ -162,20 +162,29 @@ mdl_status mdl_node_cumsum(const mdl_node* n) {
 
 /* ------------------------------------------------------------- gather_nd */
 mdl_status mdl_gather_nd(const mdl_gather_nd_params* p, const void* params,
-                         const int32_t* indices, void* output) {
-  const int32_t eb = p->elem_bytes, depth = p->index_depth;
+                         const void* indices, void* output) {
+  const int32_t eb = p->elem_bytes, depth = p->index_depth, ib = p->index_bytes;
   if (eb != 1 && eb != 2 && eb != 4 && eb != 8) return MDL_ERR_BAD_PARAM;
+  if (ib != 4 && ib != 8) return MDL_ERR_BAD_PARAM;
   if (depth < 1 || depth > MDL_MAX_DIMS || p->num_indices < 0 || p->slab < 0)
     return MDL_ERR_BAD_PARAM;
   const size_t slab_bytes = (size_t)p->slab * (size_t)eb;
   const uint8_t* src = (const uint8_t*)params;
+  const uint8_t* idx = (const uint8_t*)indices;
   uint8_t* out = (uint8_t*)output;
   for (int32_t k = 0; k < p->num_indices; ++k) {
-    const int32_t* idx = indices + (size_t)k * (size_t)depth;
     size_t off = 0;
-    for (int32_t j = 0; j < depth; ++j) {
-      if (idx[j] < 0 || idx[j] >= p->dims[j]) return MDL_ERR_BAD_PARAM;
-      off += (size_t)idx[j] * (size_t)p->strides[j];
+    for (int32_t j = 0; j < depth; ++j, idx += ib) {
+      int64_t v;
+      if (ib == 4) {
+        int32_t v32;
+        memcpy(&v32, idx, 4);
+        v = v32;
+      } else {
+        memcpy(&v, idx, 8);
+      }
+      if (v < 0 || v >= p->dims[j]) return MDL_ERR_BAD_PARAM;
+      off += (size_t)v * (size_t)p->strides[j];
     }
     memcpy(out + (size_t)k * slab_bytes, src + off * (size_t)eb, slab_bytes);
   }
@@ -183,6 +192,6 @@ mdl_status mdl_gather_nd(const mdl_gather_nd_params* p, const void* params,
 }
 
 mdl_status mdl_node_gather_nd(const mdl_node* n) {
-  return mdl_gather_nd((const mdl_gather_nd_params*)n->params, n->in[0],
-                       (const int32_t*)n->in[1], n->out);
+  return mdl_gather_nd((const mdl_gather_nd_params*)n->params, n->in[0], n->in[1],
+                       n->out);
 }

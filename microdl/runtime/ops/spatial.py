@@ -7,7 +7,7 @@ RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR.
   holds works and quantized tensors keep their raw values.  MIRROR_PAD is one box per
   combination of (before, interior, after) segments of the dimensions, the mirrored
   segments read with a stride of -1; the two batch ops one box per block position.
-- GATHER_ND (constant or computed int32 indices) is the C kernel ``gather_nd``, which
+- GATHER_ND (constant or computed int32 / int64 indices) is the C kernel ``gather_nd``, which
   checks every index against the params' extents and fails the invoke (KernelError)
   rather than read out of bounds, as LiteRT fails its invoke.
 - RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR are the C kernels ``resize_nearest``
@@ -255,7 +255,7 @@ def gather_nd_shape(op, params_shape, idx_shape):
 
 @register("GATHER_ND")
 def prepare_gather_nd(op, graph, ctx):
-    """GATHER_ND(params, indices int32 (or constant int64) [..., K]).  Constant
+    """GATHER_ND(params, indices int32 / int64 [..., K]).  Constant
     indices are checked here (ModelError); computed ones by the kernel at invoke
     (KernelError, nothing read out of bounds)."""
     (x, idx_t), y = _start(op, graph, 2)
@@ -276,16 +276,16 @@ def prepare_gather_nd(op, graph, ctx):
             data = np.asarray(x.data)
             return [Constant(y.index, np.ascontiguousarray(
                 data[tuple(idx.T)].reshape(shape)))]
-        idx_ref = np.ascontiguousarray(idx, np.int32)
+        idx_ref, index_bytes = np.ascontiguousarray(idx, np.int32), 4
     else:
-        require_dtype(idx_t, INT32)
-        idx_ref = idx_t.index
+        require_dtype(idx_t, *INDEX_DTYPES)
+        idx_ref, index_bytes = idx_t.index, np.dtype(idx_t.dtype).itemsize
     if y.size == 0:
         return []
     if x.size == 0:
         raise _err(op, "gathering from an empty params tensor")
     strides = _row_strides(x.shape)[:k]
-    params = dict(elem_bytes=np.dtype(x.dtype).itemsize,
+    params = dict(elem_bytes=np.dtype(x.dtype).itemsize, index_bytes=index_bytes,
                   num_indices=_prod(idx_t.shape[:-1]), index_depth=k,
                   slab=_prod(x.shape[k:]), dims=dims + [0] * (6 - k),
                   strides=strides + [0] * (6 - k))
