@@ -15,6 +15,7 @@ import pytest
 from microdl import Interpreter
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.runtime._engine import KernelError
+from microdl.core.fixedpoint import quantize_multiplier, requantize_smaller_than_one
 from tests.oplib import (assert_same_as_litert, op_model, random_int, run_litert,
                          run_microdl, spec)
 
@@ -501,8 +502,15 @@ def test_add_n_with_a_constant_input():
 
 
 def test_add_n_refusals():
+    refuses(op_model("ADD_N", [spec((2,), np.int16, scale=0.1)] * 2,
+                     [spec((2,), np.int16, scale=0.1)]), UnsupportedOpError)
     refuses(op_model("ADD_N", [spec((2,), np.int8), spec((2,), np.int8)],
-                     [spec((2,), np.int8)]), UnsupportedOpError)
+                     [spec((2,), np.int8)]), UnsupportedOpError, "per-tensor")
+    refuses(op_model("ADD_N", [spec((2,), np.int8, scale=0.1),
+                               spec((2,), np.int8, scale=0.2)],
+                     [spec((2,), np.int8, scale=0.1)]), match="share one scale")
+    refuses(op_model("ADD_N", [spec((2,), np.int8, scale=0.1)] * 9,
+                     [spec((2,), np.int8, scale=0.1)]), UnsupportedOpError, "up to 8")
     refuses(op_model("ADD_N", [spec((2,), I32), spec((3,), I32)], [spec((2,), I32)]),
             match="shapes differ")
     refuses(op_model("ADD_N", [spec((2,), I32)], [spec((2,), I32)]), match="at least two")
@@ -550,8 +558,9 @@ def test_cumsum(dtype, exclusive, reverse, seed):
 
 
 def test_cumsum_refusals():
-    refuses(op_model("CUMSUM", [spec((2, 3), np.int8), spec((), I32, data=np.int32(0))],
-                     [spec((2, 3), np.int8)]), UnsupportedOpError)
+    refuses(op_model("CUMSUM", [spec((2, 3), np.int16, scale=0.1),
+                                spec((), I32, data=np.int32(0))],
+                     [spec((2, 3), np.int16, scale=0.1)]), UnsupportedOpError)
     refuses(op_model("CUMSUM", [spec((2, 3), I32), spec((), I32, data=np.int32(2))],
                      [spec((2, 3), I32)]), match="axis 2")
     refuses(op_model("CUMSUM", [spec((2, 3), I32), spec((), I32)], [spec((2, 3), I32)]),
@@ -600,3 +609,77 @@ def test_gather_nd_computed_indices_into_constant_params():
     model = op_model("GATHER_ND", [spec(params.shape, np.float32, data=params),
                                    spec(idx.shape, I32)], [spec((3, 4), np.float32)])
     check(model, [idx], [params[idx[:, 0], idx[:, 1]]])
+
+
+# ------------------------------------------- int8 ADD_N / CUMSUM (TFLite Micro only)
+def tflm_run(model, inputs):
+    from tflite_micro.python.tflite_micro import runtime as tflm_rt
+
+    it = tflm_rt.Interpreter.from_bytes(model, arena_size=200_000)
+    for k, x in enumerate(inputs):
+        it.set_input(x, k)
+    it.invoke()
+    return it.get_output(0)
+
+
+def int8_sum_ref(parts, s_in, zp_in, s_out, zp_out):
+    """TFLite Micro's int8 sum, re-derived: each term (v - zp) * 2^20 times Q31(1/2),
+    the sum started from the term of v = 0, requantized by Q31(2 s_in / (2^20 s_out));
+    `parts` is a list of int8 arrays (one per summand), summed in order."""
+    in_m, in_s = quantize_multiplier(0.5)
+    out_m, out_s = quantize_multiplier(2 * s_in / ((1 << 20) * s_out))
+
+    def term(v):
+        return requantize_smaller_than_one((np.asarray(v, np.int64) - zp_in) << 20,
+                                           in_m, in_s)
+    acc = term(np.zeros_like(parts[0]))
+    outs = []
+    for v in parts:
+        acc = acc + term(v)
+        outs.append(np.clip(requantize_smaller_than_one(acc, out_m, out_s) + zp_out,
+                            -128, 127).astype(np.int8))
+    return outs
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 8])
+@pytest.mark.parametrize("scales", [(0.05, 3, 0.1, -5), (0.02, -128, 0.02, -128),
+                                    (0.1, 127, 0.3, 0)])
+def test_add_n_int8_matches_tflite_micro(n, scales):
+    s_in, zp_in, s_out, zp_out = scales
+    rng = np.random.default_rng(n)
+    xs = [random_int(rng, (3, 7), np.int8) for _ in range(n)]
+    xs[0][0, :] = -128
+    xs[1][0, :] = 127
+    model = op_model("ADD_N", [spec((3, 7), np.int8, scale=s_in, zero_point=zp_in)] * n,
+                     [spec((3, 7), np.int8, scale=s_out, zero_point=zp_out)])
+    want = tflm_run(model, xs)
+    np.testing.assert_array_equal(want, int8_sum_ref(xs, s_in, zp_in, s_out, zp_out)[-1])
+    for rounding in ("tflm", "litert"):
+        np.testing.assert_array_equal(run_microdl(model, xs, rounding=rounding)[0], want)
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_cumsum_int8_matches_tflite_micro(exclusive, reverse, seed):
+    rng = np.random.default_rng(600 + seed)
+    rank = int(rng.integers(1, 4))
+    shape = rand_shape(rng, rank, 1, 6)
+    axis = int(rng.integers(-rank, rank))
+    s_in, zp_in, s_out, zp_out = [(0.05, 3, 0.2, -7), (0.01, -20, 0.05, 10),
+                                  (0.1, 0, 0.1, 0)][seed]
+    x = random_int(rng, shape, np.int8)
+    model = op_model("CUMSUM", [spec(shape, np.int8, scale=s_in, zero_point=zp_in),
+                                spec((), I32, data=np.int32(axis))],
+                     [spec(shape, np.int8, scale=s_out, zero_point=zp_out)],
+                     {"exclusive": exclusive, "reverse": reverse})
+    want = tflm_run(model, [x])
+    a = axis % rank
+    y = np.flip(x, a) if reverse else x
+    parts = [np.take(y, k, a) for k in range(y.shape[a])]
+    if exclusive:   # the sum of the elements before: a first summand of value zp
+        parts = [np.full_like(parts[0], zp_in)] + parts[:-1]
+    ref = np.stack(int8_sum_ref(parts, s_in, zp_in, s_out, zp_out), a)
+    np.testing.assert_array_equal(want, np.flip(ref, a) if reverse else ref)
+    for rounding in ("tflm", "litert"):
+        np.testing.assert_array_equal(run_microdl(model, [x], rounding=rounding)[0], want)

@@ -32,14 +32,35 @@ MDL_DECLARE_PARAMS(mdl_cast_params, MDL_CAST_PARAMS)
 mdl_status mdl_cast(const mdl_cast_params* p, const void* input, void* output);
 mdl_status mdl_node_cast(const mdl_node* node);
 
+/* The int8 forms of ADD_N and CUMSUM (TFLite Micro only; LiteRT has none): every
+ * input v (one scale and zero point for all) becomes
+ *   r(v) = requantize((v + input_offset) << left_shift, input_multiplier, input_shift)
+ * (TFLite's MultiplyByQuantizedMultiplierSmallerThanOneExp, double rounding), the r
+ * are summed in int32 (wrapping) starting from r(0), which is what the reference's
+ * `accumulator = input1_offset` does (a term of -zero_point, kept for bit-exactness),
+ * and a sum s is written as clamp(requantize(s, output_multiplier, output_shift) +
+ * output_offset, act_min, act_max). */
+#define MDL_ACC_QUANT_FIELDS(F)                                          \
+  F(input_offset)      /* S8: negated input zero point */                \
+  F(input_multiplier)  /* S8: Q0.31 of 1/2 */                            \
+  F(input_shift)       /* S8: exponent, <= 0 */                          \
+  F(left_shift)        /* S8: 20 */                                      \
+  F(output_offset)     /* S8: output zero point */                       \
+  F(output_multiplier) /* S8: Q0.31 of 2*s_in / (2^20 * s_out) */        \
+  F(output_shift)      /* S8: exponent, <= 0 */                          \
+  F(act_min)                                                             \
+  F(act_max)
+
 /* add_n: out[i] = (accumulate ? out[i] : 0) + in_0[i] + ... + in_{n-1}[i], added left
  * to right (int32 wraps modulo 2^32).  ADD_N of more than MDL_MAX_NODE_INPUTS inputs
- * is a chain of nodes, the later ones with accumulate = 1.  Node: in = {in_0 ..}. */
+ * is a chain of nodes, the later ones with accumulate = 1 (int32 / float32 only).
+ * MDL_ACC_S8: the int8 form above (accumulate 0).  Node: in = {in_0 ..}. */
 #define MDL_ADD_N_PARAMS(F, A)                           \
-  F(kind)       /* MDL_ACC_S32 or MDL_ACC_F32 */         \
+  F(kind)       /* MDL_ACC_S32, MDL_ACC_F32 or MDL_ACC_S8 */ \
   F(num_inputs) /* 1..MDL_MAX_NODE_INPUTS */             \
   F(count)      /* elements (>= 0) */                    \
-  F(accumulate) /* 0: start from 0; 1: from out */
+  F(accumulate) /* 0: start from 0; 1: from out */       \
+  MDL_ACC_QUANT_FIELDS(F)
 MDL_DECLARE_PARAMS(mdl_add_n_params, MDL_ADD_N_PARAMS)
 
 mdl_status mdl_add_n(const mdl_add_n_params* p, const void* const* inputs, void* output);
@@ -47,15 +68,17 @@ mdl_status mdl_node_add_n(const mdl_node* node);
 
 /* cumsum over the middle axis of [outer, axis_len, inner]: the running sum along the
  * axis, forward or reverse, inclusive or exclusive (exclusive: the sum of the elements
- * strictly before, 0 first), accumulated in the element type (int32 / int64 wrap).
+ * strictly before, 0 first), accumulated in the element type (int32 / int64 wrap);
+ * MDL_ACC_S8: the int8 form above, each output the requantized running sum.
  * Node: in = {input}. */
 #define MDL_CUMSUM_PARAMS(F, A)                          \
-  F(kind)      /* MDL_ACC_S32, MDL_ACC_S64 or MDL_ACC_F32 */ \
+  F(kind)      /* MDL_ACC_S32, MDL_ACC_S64, MDL_ACC_F32, MDL_ACC_S8 */ \
   F(outer)                                               \
   F(axis_len)                                            \
   F(inner)                                               \
   F(exclusive)                                           \
-  F(reverse)
+  F(reverse)                                             \
+  MDL_ACC_QUANT_FIELDS(F)
 MDL_DECLARE_PARAMS(mdl_cumsum_params, MDL_CUMSUM_PARAMS)
 
 mdl_status mdl_cumsum(const mdl_cumsum_params* p, const void* input, void* output);

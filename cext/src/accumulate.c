@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mdl_accumulate.h"
+#include "mdl_fixedpoint.h"
 
 /* ------------------------------------------------------------------ cast */
 /* Every integer value passes through int64 (uint8/bool as 0..255); floats stay float. */
@@ -87,10 +88,50 @@ mdl_status mdl_node_cast(const mdl_node* n) {
   return mdl_cast((const mdl_cast_params*)n->params, n->in[0], n->out);
 }
 
+/* --------------------------------------------------- int8 ADD_N / CUMSUM terms */
+typedef struct {
+  int32_t in_off, in_mult, in_shift, left, out_off, out_mult, out_shift, lo, hi;
+} quant_terms;
+
+#define QUANT_TERMS(p)                                                              \
+  {(p)->input_offset, (p)->input_multiplier, (p)->input_shift, (p)->left_shift,   \
+   (p)->output_offset, (p)->output_multiplier, (p)->output_shift, (p)->act_min,   \
+   (p)->act_max}
+
+static int quant_ok(const quant_terms* q) {
+  return q->in_shift <= 0 && q->in_shift >= -31 && q->out_shift <= 0 &&
+         q->out_shift >= -31 && q->left >= 0 && q->left <= 20 &&
+         q->in_off >= -255 && q->in_off <= 255 && q->lo <= q->hi;
+}
+
+static int32_t scaled_input(const quant_terms* q, int32_t v) {
+  return mdl_requantize_smaller_than_one((v + q->in_off) * (1 << q->left), q->in_mult,
+                                         q->in_shift);
+}
+
+static int8_t scaled_output(const quant_terms* q, int32_t s) {
+  const int32_t r =
+      mdl_requantize_smaller_than_one(s, q->out_mult, q->out_shift) + q->out_off;
+  return (int8_t)mdl_clamp(r, q->lo, q->hi);
+}
+
 /* ----------------------------------------------------------------- add_n */
 mdl_status mdl_add_n(const mdl_add_n_params* p, const void* const* inputs, void* output) {
   const int32_t m = p->num_inputs;
   if (m < 1 || m > MDL_MAX_NODE_INPUTS || p->count < 0) return MDL_ERR_BAD_PARAM;
+  if (p->kind == MDL_ACC_S8) {
+    const quant_terms q = QUANT_TERMS(p);
+    if (!quant_ok(&q) || p->accumulate) return MDL_ERR_BAD_PARAM;
+    int8_t* out = (int8_t*)output;
+    const int32_t start = scaled_input(&q, 0);
+    for (int32_t i = 0; i < p->count; ++i) {
+      int32_t s = start;
+      for (int32_t j = 0; j < m; ++j)
+        s = mdl_add_wrap(s, scaled_input(&q, ((const int8_t*)inputs[j])[i]));
+      out[i] = scaled_output(&q, s);
+    }
+    return MDL_OK;
+  }
   if (p->kind == MDL_ACC_F32) {
     float* out = (float*)output;
     for (int32_t i = 0; i < p->count; ++i) {
@@ -144,9 +185,35 @@ mdl_status mdl_node_add_n(const mdl_node* n) {
 
 #define ADD_PLAIN(a, b) ((a) + (b))
 
+static mdl_status cumsum_s8(const mdl_cumsum_params* p, const int8_t* in, int8_t* out) {
+  const quant_terms q = QUANT_TERMS(p);
+  if (!quant_ok(&q)) return MDL_ERR_BAD_PARAM;
+  const int32_t start = scaled_input(&q, 0);
+  for (int32_t o = 0; o < p->outer; ++o) {
+    for (int32_t k = 0; k < p->inner; ++k) {
+      const size_t base = (size_t)o * (size_t)p->axis_len * (size_t)p->inner + (size_t)k;
+      int32_t acc = start;
+      for (int32_t a = 0; a < p->axis_len; ++a) {
+        const int32_t j = p->reverse ? p->axis_len - 1 - a : a;
+        const size_t at = base + (size_t)j * (size_t)p->inner;
+        const int32_t x = scaled_input(&q, in[at]);
+        if (p->exclusive) {
+          out[at] = scaled_output(&q, acc);
+          acc = mdl_add_wrap(acc, x);
+        } else {
+          acc = mdl_add_wrap(acc, x);
+          out[at] = scaled_output(&q, acc);
+        }
+      }
+    }
+  }
+  return MDL_OK;
+}
+
 mdl_status mdl_cumsum(const mdl_cumsum_params* p, const void* input, void* output) {
   if (p->outer < 0 || p->axis_len < 0 || p->inner < 0) return MDL_ERR_BAD_PARAM;
   switch (p->kind) {
+    case MDL_ACC_S8: return cumsum_s8(p, (const int8_t*)input, (int8_t*)output);
     case MDL_ACC_F32: CUMSUM_LOOP(float, float, ADD_PLAIN); break;
     /* Integers accumulate as unsigned (wrapping) with the same bits as T. */
     case MDL_ACC_S32: CUMSUM_LOOP(int32_t, uint32_t, ADD_PLAIN); break;
