@@ -683,3 +683,44 @@ def test_cumsum_int8_matches_tflite_micro(exclusive, reverse, seed):
     np.testing.assert_array_equal(want, np.flip(ref, a) if reverse else ref)
     for rounding in ("tflm", "litert"):
         np.testing.assert_array_equal(run_microdl(model, [x], rounding=rounding)[0], want)
+
+
+# ------------------------------------------------------------- bad models
+@pytest.mark.parametrize("name,inputs,outputs,options,exc,match", [
+    ("MIRROR_PAD", [qspec((3, 2), np.int8), const([[1, 1]])], [qspec((5, 2), np.int8)],
+     {"mode": 0}, ModelError, "expected"),
+    ("MIRROR_PAD", [qspec((3, 2), np.int8), spec((2, 2), I32)], [qspec((5, 2), np.int8)],
+     {"mode": 0}, UnsupportedOpError, "must be constant"),
+    ("MIRROR_PAD", [qspec((3,), np.int8), const([[1.0, 1.0]], np.float32)],
+     [qspec((5,), np.int8)], {"mode": 0}, UnsupportedOpError, "float32"),
+    ("SPACE_TO_BATCH_ND", [qspec((1, 4, 4, 1), np.int8), const([2]),
+                           const([(0, 0)])], [qspec((2, 2, 4, 1), np.int8)], {},
+     ModelError, "needs 2 entries"),
+    ("SPACE_TO_BATCH_ND", [qspec((1, 4, 4, 1), np.int8), const([0, 2]),
+                           const([(0, 0), (0, 0)])], [qspec((0, 2, 2, 1), np.int8)], {},
+     ModelError, ">= 1"),
+    ("SPACE_TO_BATCH_ND", [qspec((1, 128, 128, 1), np.int8), const([128, 128]),
+                           const([(0, 0), (0, 0)])], [qspec((16384, 1, 1, 1), np.int8)],
+     {}, UnsupportedOpError, "block positions"),
+    ("BATCH_TO_SPACE_ND", [qspec((4, 2, 2, 1), np.int8), spec((2,), I32),
+                           const([(0, 0), (0, 0)])], [qspec((1, 4, 4, 1), np.int8)], {},
+     UnsupportedOpError, "must be constant"),
+    ("GATHER_ND", [qspec((4, 3), np.int8), spec((2, 1), np.float32)],
+     [qspec((2, 3), np.int8)], {}, UnsupportedOpError, "float32"),
+    ("GATHER_ND", [qspec((4, 3), np.int8), spec((2, 1), I32)],
+     [qspec((2, 4), np.int8)], {}, ModelError, "shape"),
+    ("GATHER_ND", [qspec((4, 3), np.int8), spec((2, 1), I32)],
+     [qspec((2, 3), np.int16)], {}, ModelError, "int16"),
+    ("RESIZE_BILINEAR", [qspec((1, 2, 2, 1), np.int8), const([3, 3, 3])],
+     [qspec((1, 3, 3, 1), np.int8)], {}, ModelError, "two positive"),
+    ("RESIZE_BILINEAR", [qspec((1, 2, 2, 1), np.int8), spec((2,), I32)],
+     [qspec((1, 3, 3, 1), np.int8)], {}, UnsupportedOpError, "must be constant"),
+    ("CAST", [spec((2,), np.int8)], [spec((2,), np.float16)], {}, UnsupportedOpError,
+     "float16"),
+    ("CUMSUM", [spec((2, 3), I32), spec((2,), I32, data=np.array([0, 1], I32))],
+     [spec((2, 3), I32)], {}, ModelError, "one element"),
+    ("ADD_N", [spec((2,), I32), spec((2,), np.float32)], [spec((2,), I32)], {},
+     ModelError, "float32"),
+])
+def test_bad_models_raise_clear_errors(name, inputs, outputs, options, exc, match):
+    refuses(op_model(name, inputs, outputs, options), exc, match)

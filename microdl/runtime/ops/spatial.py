@@ -38,7 +38,7 @@ MAX_VERSION = {"MIRROR_PAD": 3, "SPACE_TO_BATCH_ND": 4, "BATCH_TO_SPACE_ND": 4,
                "GATHER_ND": 5, "RESIZE_NEAREST_NEIGHBOR": 4, "RESIZE_BILINEAR": 4}
 INDEX_DTYPES = (INT32, INT64)
 MIRROR_REFLECT, MIRROR_SYMMETRIC = 0, 1   # tflite MirrorPadMode
-MAX_MIRROR_BOXES = 4096
+MAX_MIRROR_BOXES = 4096   # copy nodes of one MIRROR_PAD / one batch-space op
 RESIZE_KINDS = {INT8: 0, INT16: 1, FLOAT32: 2}   # MDL_RESIZE_*
 
 
@@ -172,6 +172,9 @@ def _block_boxes(op, space, batch, block, before, to_batch):
     """copy boxes between the space side [B, S.., C] and the batch side
     [B*prod(block), T.., C] with space[b, t_i*block_i + k_i - before_i, c] =
     batch[kf*B + b, t_i, c], kf the row-major index of block position k."""
+    if _prod(block) > MAX_MIRROR_BOXES:
+        raise Unsupported(f"block_shape {block}: {_prod(block)} block positions "
+                          f"(microdl copies up to {MAX_MIRROR_BOXES})")
     nbatch = int(space.shape[0])
     ss, bs = _row_strides(space.shape), _row_strides(batch.shape)
     steps = []
