@@ -337,7 +337,7 @@ def test_cast_refuses_shape_change():
 RESIZE_OPTS = [(False, False), (True, False), (False, True)]
 SIZES = [(1, 1, 1, 1), (1, 1, 5, 3), (5, 1, 1, 4), (2, 3, 6, 9), (6, 9, 2, 3),
          (4, 4, 7, 7), (7, 5, 3, 11), (3, 8, 8, 3), (2, 2, 2, 2), (5, 7, 16, 2),
-         (16, 12, 5, 7), (9, 9, 4, 4)]
+         (16, 12, 5, 7), (9, 9, 4, 4), (8, 8, 64, 64), (64, 64, 7, 9), (5, 5, 2049, 3)]
 
 
 def resize_model(op, shape, size, dtype, align, half):
@@ -464,6 +464,10 @@ def test_resize_refusals():
             match="both set")
     refuses(resize_model("RESIZE_BILINEAR", x, [3, 3], np.uint8, False, False),
             UnsupportedOpError)
+    # A >1000x upscale: the 1/1024-step scale rounds so the last rows' lower source
+    # row is past the input (LiteRT reads outside it); microdl refuses.
+    refuses(resize_model("RESIZE_BILINEAR", (1, 2, 3, 1), [3000, 5], np.int8, False,
+                         False), UnsupportedOpError, "would read outside")
     refuses(resize_model("RESIZE_BILINEAR", x, [3, 3], np.int32, False, False),
             UnsupportedOpError)
     refuses(op_model("RESIZE_NEAREST_NEIGHBOR", [qspec(x, np.int8), const([0, 3])],
