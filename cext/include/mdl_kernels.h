@@ -15,6 +15,8 @@
 #include "mdl_compare.h"
 #include "mdl_lstm.h"
 #include "mdl_chain.h"
+#include "mdl_resize.h"
+#include "mdl_accumulate.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

@@ -59,6 +59,12 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(lstm_s8, MDL_LSTM_S8_PARAMS)
     MDL_KERNEL(fully_connected_s8_fast, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
     MDL_KERNEL(conv_chain_s8, MDL_CONV_CHAIN_S8_PARAMS)
+    MDL_KERNEL(resize_nearest, MDL_RESIZE_NEAREST_PARAMS)
+    MDL_KERNEL(resize_bilinear, MDL_RESIZE_BILINEAR_PARAMS)
+    MDL_KERNEL(cast, MDL_CAST_PARAMS)
+    MDL_KERNEL(add_n, MDL_ADD_N_PARAMS)
+    MDL_KERNEL(cumsum, MDL_CUMSUM_PARAMS)
+    MDL_KERNEL(gather_nd, MDL_GATHER_ND_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };
