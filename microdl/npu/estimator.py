@@ -215,16 +215,21 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
     fusable = {k: v for k, v in _fusable_luts(graph).items()
                if k not in cpu and v not in cpu}
     layers = []
+    slack = 0.0          # compute cycles of the NPU layer before (weight prefetch)
     for op in graph.ops:
         if op.index in cpu:
             layers.append(_cpu_layer(op, graph, cpu[op.index]))
+            slack = 0.0
+            continue
         elif op.name == "UNIDIRECTIONAL_SEQUENCE_LSTM" and _unrollable(op, graph):
             layers.append(_lstm_layer(op, graph, cfg, place))
         elif op.index in fusable:
             layers.append(_fused_lut(op, graph, cfg, layers[fusable[op.index]]))
         else:
             layers.append(_layer(op, graph, cfg, place, weights,
-                                 _written_in_place(op, graph)))
+                                 _written_in_place(op, graph), slack))
+        if layers[-1].cycles > 0:
+            slack = layers[-1].compute_cycles
     total = float(sum(layer.cycles for layer in layers))
     latency = total / cfg.clock_hz
     macs = int(sum(layer.macs for layer in layers))
@@ -453,11 +458,14 @@ def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
     weights = WeightSizer(step, cfg)
     fusable = _fusable_luts(step)
     parts = []
+    slack = 0.0
     for sop in step.ops:
         if sop.index in fusable:
             parts.append(_fused_lut(sop, step, cfg, parts[fusable[sop.index]]))
         else:
-            parts.append(_layer(sop, step, cfg, step_place, weights, False))
+            parts.append(_layer(sop, step, cfg, step_place, weights, False, slack))
+        if parts[-1].cycles > 0:
+            slack = parts[-1].compute_cycles
     per_gate = {}
     for sop, la in zip(step.ops, parts):
         gate = sop.options["gate"]
@@ -515,7 +523,23 @@ def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
         COMMANDS_IN_FLIGHT
 
 
-def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstimate:
+def _weight_wait(cfg, traffic, slack):
+    """Cycles the compute of a layer whose weights the DMA copies off-chip -> SRAM
+    waits for them: the copy (the off-chip read latency, then the stream at the
+    slower of the two memories' bandwidths) starts while the layer before computes
+    (`slack`, its compute cycles); what is left of it delays this layer's compute.
+    (The copy's bytes are in the layer's memory traffic as before.)  Vela 5.2
+    buffers convolution weights the same way, prefetching under the previous
+    operator."""
+    nbytes = traffic.weight_dma_bytes
+    if nbytes <= 0:
+        return 0.0
+    dma = cfg.offchip_read_latency_cycles
+    return max(0.0, dma - slack)
+
+
+def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,
+           slack=0.0) -> LayerEstimate:
     out_t = g.tensors[op.outputs[0]] if op.outputs else None
     out_shape = tuple(out_t.shape) if out_t is not None else ()
     macs = int(op_macs(op, g))
@@ -581,6 +605,12 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     latency = traffic.read_latency + traffic.write_latency
     overhead = fill + latency + passes * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead
+    waited = _weight_wait(cfg, traffic, slack)
+    if waited > 0:
+        # Waiting for the weights' DMA: in series with the compute.
+        grown = max(compute + waited, memory) + overhead
+        overhead += grown - cycles
+        cycles = grown
     if bound > cycles:
         # The block commands' latencies set the pace: reported as overhead.
         overhead += bound - cycles

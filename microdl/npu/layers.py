@@ -233,7 +233,15 @@ def conv_like(op, g, cfg, place, weights, traffic):
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
-        traffic.add("offchip", enc, fm=False)
+        if name == "FULLY_CONNECTED":
+            # Every weight is used once: the NPU streams them from off-chip memory.
+            traffic.add("offchip", enc, fm=False)
+        else:
+            # The DMA copies the stream into an SRAM buffer; the copy may start
+            # under the layer before (estimator._weight_wait), so its latency is
+            # not this layer's.
+            traffic.weight_dma(enc)
+            traffic.add("offchip", enc, fm=False, latency=False)
         traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
     traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
     return compute, blocks_xy * _ceil(c_out, bd)
@@ -265,6 +273,15 @@ def pooling(op, g, cfg, place, traffic):
         compute = n * steps * step_cycles_per_group(cfg, c, busy) * \
             (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
+        if cfg.weights_in == "offchip":
+            # The lowered depthwise convolution's kernel of ones is a weight
+            # stream the DMA copies into SRAM first: all-equal weights encode to
+            # next to nothing, so it is the scales and the stream header.
+            from microdl.npu.compression import (SCALE_BYTES_PER_CHANNEL,
+                                                 STREAM_HEADER_BYTES)
+            ones = SCALE_BYTES_PER_CHANNEL * c + STREAM_HEADER_BYTES
+            traffic.weight_dma(ones)
+            traffic.add("offchip", ones, fm=False, latency=False)
         return compute, 1
     else:
         kh, kw = int(opt.get("filter_height", 1)), int(opt.get("filter_width", 1))
@@ -317,10 +334,25 @@ def _brick_elements(g, cfg, ti):
     count is rounded up; graph inputs and outputs are plain NHWC."""
     tt = g.tensors[ti]
     if (len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs or
-            int(tt.shape[3]) < BRICK_MIN_CHANNELS):
+            (int(tt.shape[3]) < BRICK_MIN_CHANNELS and not _padded(g, ti))):
         return int(tt.size)
     n, h, w, c = (int(v) for v in tt.shape)
     return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
+def _padded(g, ti):
+    """True for a PAD's output and for the tensor its producer writes straight
+    into a PAD's interior: the padded map is stored in bricks even with one
+    channel (the convolution after it reads bricks; Vela 5.2's cycles on the
+    tuning half: a 32 x 32 x 1 ADD into a PAD and the PAD's border bands cost 16
+    elements per pixel, other 1-channel maps 1)."""
+    for op in g.ops:
+        if op.name in ("PAD", "PADV2") and op.inputs:
+            if ti in op.outputs:
+                return True
+            if op.inputs[0] == ti and written_in_place(g, ti, op.index):
+                return True
+    return False
 
 
 def brick_factor(g, cfg, ti):
@@ -411,7 +443,8 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     _, oh, ow, _ = (int(v) for v in y.shape)
     esize = np.dtype(y.dtype).itemsize
     bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
-    border = n * sum(bands)
+    # Border pixels, their channels rounded up to whole bricks (brick_factor).
+    border = n * sum(bands) * brick_factor(g, cfg, y.index)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
     traffic.add(const, border * c * esize, fm=False)
     traffic.real[place(y.index)] += border * c * esize
@@ -421,6 +454,11 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     else:
         cycles = border * c * cfg.offchip_burst_bytes / cfg.offchip_bytes_per_cycle
     passes = sum(2 for b in bands if b > 0)
+    # Each band is its own operation reading the constant: each waits for the
+    # constant memory's read latency (the layer's overhead counts one of them).
+    lat = cfg.offchip_read_latency_cycles if const == "offchip" else \
+        cfg.sram_latency_cycles
+    cycles += max(passes - 1, 0) * lat
     if not interior_written_by_producer:
         traffic.add(place(x.index), int(x.nbytes))
         traffic.add(place(y.index), int(x.nbytes), write=True)
