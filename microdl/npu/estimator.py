@@ -41,7 +41,8 @@ class LayerEstimate:
         memory_cycles: cycles the memory traffic needs, in NPU cycles.
         overhead_cycles: cycles not overlapped with the slower stage: pipeline fill
             (one block of the faster stage), the first read's and the last write's
-            memory latency, and op_overhead_cycles (once per pass).
+            memory latency, op_overhead_cycles (once per pass), and the wait for
+            a weight copy's latency the layer before did not hide.
         cycles: max(compute_cycles, memory_cycles) + overhead_cycles.
         bound: "compute", "memory", "none" for free operators (RESHAPE...), or
             "cpu" for operators Vela leaves to the CPU (0 NPU cycles).
@@ -525,17 +526,13 @@ def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
 
 def _weight_wait(cfg, traffic, slack):
     """Cycles the compute of a layer whose weights the DMA copies off-chip -> SRAM
-    waits for them: the copy (the off-chip read latency, then the stream at the
-    slower of the two memories' bandwidths) starts while the layer before computes
-    (`slack`, its compute cycles); what is left of it delays this layer's compute.
-    (The copy's bytes are in the layer's memory traffic as before.)  Vela 5.2
-    buffers convolution weights the same way, prefetching under the previous
-    operator."""
-    nbytes = traffic.weight_dma_bytes
-    if nbytes <= 0:
+    waits before it can start: the copy's off-chip read latency, less what the
+    NPU layer before hid of it (`slack`, that layer's compute cycles: the DMA
+    starts the copy while it runs).  The copy's bytes are in the layer's memory
+    traffic like any others (MODEL.md, "Fourth round").  0 without such a copy."""
+    if traffic.weight_dma_bytes <= 0:
         return 0.0
-    dma = cfg.offchip_read_latency_cycles
-    return max(0.0, dma - slack)
+    return max(0.0, cfg.offchip_read_latency_cycles - slack)
 
 
 def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,

@@ -40,7 +40,9 @@ class Traffic:
             latency=True):
         """`nbytes` read from (or, with `write`, written to) `where`, in requests of
         `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
-        bytes are a feature map's (False for weights, tables and constants)."""
+        bytes are a feature map's (False for weights, tables and constants).
+        `latency`: the layer waits for this memory's latency (False for a weight
+        copy whose latency hides under the layer before)."""
         if nbytes <= 0:
             return
         wait = latency
@@ -50,11 +52,9 @@ class Traffic:
         else:
             latency = (c.offchip_write_latency_cycles if write
                        else c.offchip_read_latency_cycles)
-        if not wait:
-            pass
-        elif write:
+        if wait and write:
             self.write_latency = max(self.write_latency, latency)
-        else:
+        elif wait:
             self.read_latency = max(self.read_latency, latency)
         self.real[where] += nbytes
         if request_bytes is None or request_bytes <= 0:
