@@ -497,6 +497,13 @@ def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
 
 # ------------------------------------------------------------------ one layer
 COMMANDS_IN_FLIGHT = 4        # block commands the NPU overlaps (Vela 5.2's model)
+# Standalone LUTs and copies: the OFM block Vela 5.2 schedules them in when the map
+# (channels a multiple of 8) is bigger than LOOKUP_COPY_SMALL_BLOCK_ABOVE bytes:
+# 4 x 4 pixels by up to 128 channels (64 x 64 x 8, 96 x 96 x 8, 32 x 32 x 48,
+# 8 x 8 x 192 on the tuning half); smaller maps get a few big blocks (24 x 24 x 8:
+# 14 x 22).  It matters where the per-block latencies bind: a DRAM input on U65.
+LOOKUP_COPY_BLOCK = (4, 4, 128)
+LOOKUP_COPY_SMALL_BLOCK_ABOVE = 8192
 
 
 def _command_blocks(op, g, cfg):
@@ -505,6 +512,13 @@ def _command_blocks(op, g, cfg):
     from microdl.npu.layers import _nhwc
     n, h, w, c = _nhwc(g.tensors[op.outputs[0]].shape)
     bh, bw, bd = cfg.ofm_block
+    esize = np.dtype(g.tensors[op.outputs[0]].dtype).itemsize
+    if ((op.name in LUT_OPS or op.name == "CONCATENATION") and c % 8 == 0 and
+            n * h * w * c * esize > LOOKUP_COPY_SMALL_BLOCK_ABOVE):
+        # Standalone table lookups and copies of maps too big for the NPU's
+        # internal buffer run in LOOKUP_COPY_BLOCK blocks (Vela 5.2's schedules
+        # on the tuning half; ours as a rule).
+        bh, bw, bd = LOOKUP_COPY_BLOCK
     return n * -(-h // bh) * -(-w // bw) * -(-c // bd)
 
 
