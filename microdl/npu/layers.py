@@ -30,11 +30,6 @@ COPY_PASSES = 2
 # Ethos-U55, 2 on U65's 16 B/cycle SRAM), seen as 3-5 cycles per element on U55 in
 # Vela 5.2 for every MAC array size.
 
-# Scale/bias bytes the output stage has outstanding per memory read latency when
-# it fetches them straight from off-chip memory (Vela 5.2's per-block bias-fetch
-# bound: 10 bytes per channel x block depth x latency / 256).
-SCALE_BYTES_IN_FLIGHT = 256
-
 # Operator classes: each is costed by one formula below (see MODEL.md, "Per layer").
 CONV_OPS = frozenset({"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"})
 DEPTHWISE_OPS = frozenset({"DEPTHWISE_CONV_2D"})
@@ -210,15 +205,6 @@ def conv_like(op, g, cfg, place, weights, traffic):
     # 16-bit activations go through the dot products at half the rate.
     mac_cycles = n * best * (2 if esize == 2 else 1)
     out_cycles = int(y.size) / cfg.output_rate
-    if name == "FULLY_CONNECTED" and cfg.weights_in == "offchip":
-        # The output stage reads each OFM block's scales and biases straight from
-        # off-chip memory (no staging copy for FULLY_CONNECTED), a latency-bound
-        # fetch with SCALE_BYTES_IN_FLIGHT bytes outstanding per read latency.
-        from microdl.npu.compression import SCALE_BYTES_PER_CHANNEL
-        per_latency = cfg.offchip_read_latency_cycles / SCALE_BYTES_IN_FLIGHT
-        scale_cycles = n * len(hs) * len(ws) * SCALE_BYTES_PER_CHANNEL * c_out * \
-            per_latency
-        out_cycles = max(out_cycles, scale_cycles)
     compute = max(mac_cycles, out_cycles)
     mult = int(opt.get("depth_multiplier", 1)) if depthwise else 1
     if depthwise and mult > 1 and c_out == c_in_x * mult:
@@ -248,9 +234,8 @@ def conv_like(op, g, cfg, place, weights, traffic):
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
         if name == "FULLY_CONNECTED":
-            # Every weight is used once: the NPU streams them from off-chip memory;
-            # the wait for the first bytes is in the scale-fetch bound above.
-            traffic.add("offchip", enc, fm=False, latency=False)
+            # Every weight is used once: the NPU streams them from off-chip memory.
+            traffic.add("offchip", enc, fm=False)
         else:
             # The DMA copies the stream into an SRAM buffer; the copy may start
             # under the layer before (estimator._weight_wait), so its latency is
