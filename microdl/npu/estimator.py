@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from microdl.core.graph import Graph
+from microdl.core.graph import Graph, Op
 from microdl.core.macs import op_macs
 from microdl.npu.compression import WeightSizer
 from microdl.npu.config import NPUConfig
@@ -538,6 +538,24 @@ def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
         COMMANDS_IN_FLIGHT
 
 
+_CLAMPS = (1, 2, 3)    # fused RELU, RELU_N1_TO_1, RELU6
+CLAMP_SEPARATE_BELOW = 8   # output channels (ours, from Vela 5.2's per-layer rows)
+
+
+def _separate_clamp(op, g, cfg) -> bool:
+    """A convolution or depthwise convolution with a fused ReLU/ReLU6 and fewer
+    than CLAMP_SEPARATE_BELOW output channels: Vela 5.2 runs the clamp as its own
+    elementwise operation after it (its per-layer report has a Relu row of the
+    layer's own cycles for 1-, 3- and 4-channel outputs on the tuning half, none
+    from 8 channels up)."""
+    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") or not op.outputs:
+        return False
+    if op.options.get("fused_activation_function", 0) not in _CLAMPS:
+        return False
+    from microdl.npu.layers import _nhwc
+    return _nhwc(g.tensors[op.outputs[0]].shape)[3] < CLAMP_SEPARATE_BELOW
+
+
 def _weight_wait(cfg, traffic, slack):
     """Cycles the compute of a layer whose weights the DMA copies off-chip -> SRAM
     waits before it can start: the copy's off-chip read latency, less what the
@@ -602,6 +620,20 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,
            np.dtype(g.tensors[i].dtype).kind == "f" for i in op.inputs):
         note = (note + "; " if note else "") + \
             "float input: Ethos-U runs int8/int16 only (costed as if quantized)"
+    if _separate_clamp(op, g, cfg):
+        # The fused ReLU runs as its own pass over the OFM (read and write it,
+        # COPY_PASSES output-stage slots per element), after the convolution.
+        y = g.tensors[op.outputs[0]]
+        clamp = Traffic(cfg)
+        clamp_compute, _ = elementwise(
+            Op(index=op.index, name="RELU", version=1, inputs=[y.index],
+               outputs=[y.index], options={}), g, cfg, place, clamp,
+            cfg.output_rate / COPY_PASSES)
+        compute += max(clamp_compute, clamp.cycles()) + cfg.op_overhead_cycles
+        for k in ("sram", "offchip"):
+            traffic.real[k] += clamp.real[k]
+        note = (note + "; " if note else "") + \
+            "fused ReLU as a separate pass (fewer than 8 output channels)"
     memory = traffic.cycles()
     bound = 0.0
     if passes == 1 and compute > 0:
