@@ -620,6 +620,7 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,
            np.dtype(g.tensors[i].dtype).kind == "f" for i in op.inputs):
         note = (note + "; " if note else "") + \
             "float input: Ethos-U runs int8/int16 only (costed as if quantized)"
+    extra_passes = 0
     if _separate_clamp(op, g, cfg):
         # The fused ReLU runs as its own pass over the OFM (read and write it,
         # COPY_PASSES output-stage slots per element), after the convolution.
@@ -629,7 +630,8 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,
             Op(index=op.index, name="RELU", version=1, inputs=[y.index],
                outputs=[y.index], options={}), g, cfg, place, clamp,
             cfg.output_rate / COPY_PASSES)
-        compute += max(clamp_compute, clamp.cycles()) + cfg.op_overhead_cycles
+        compute += max(clamp_compute, clamp.cycles())
+        extra_passes = 1
         for k in ("sram", "offchip"):
             traffic.real[k] += clamp.real[k]
         note = (note + "; " if note else "") + \
@@ -646,7 +648,7 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False,
     # the fixed per-operator overhead once per pass.
     fill = min(compute, memory) / max(blocks, 1)
     latency = traffic.read_latency + traffic.write_latency
-    overhead = fill + latency + passes * cfg.op_overhead_cycles
+    overhead = fill + latency + (passes + extra_passes) * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead
     waited = _weight_wait(cfg, traffic, slack)
     if waited > 0:
