@@ -334,10 +334,71 @@ def _brick_elements(g, cfg, ti):
     count is rounded up; graph inputs and outputs are plain NHWC."""
     tt = g.tensors[ti]
     if (len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs or
-            (int(tt.shape[3]) < BRICK_MIN_CHANNELS and not _padded(g, ti))):
+            ((ti in linear_maps(g) or int(tt.shape[3]) < BRICK_MIN_CHANNELS) and
+             not _padded(g, ti))):
         return int(tt.size)
     n, h, w, c = (int(v) for v in tt.shape)
     return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
+_LINEAR_CACHE = {}
+_BINARY_EW = frozenset({"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"})
+
+
+def linear_maps(g):
+    """Activation tensors stored plain NHWC rather than in 16-channel bricks.
+
+    The network's inputs and outputs; a map read through a re-label (RESHAPE...:
+    its reader sees another shape); and the output of an elementwise operator
+    whose depth is not a multiple of the brick and that has an NHWC input of its
+    own shape (the output overwrites that input, so it keeps its layout).  A
+    lookup-table activation fused into its producer (estimator._fusable_luts)
+    shares its producer's output layout: a map is judged by the tensor the fused
+    chain finally writes.  Vela 5.2's layout rules (its graph optimiser and
+    scheduler), as seen on the tuning half: an 8-channel ADD into a RESHAPE, or
+    next to the network input, moves 8 elements per pixel, other 8-channel ADDs 16.
+    Cached per graph."""
+    key = id(g)
+    hit = _LINEAR_CACHE.get(key)
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    t = g.tensors
+    readers = {}
+    for op in g.ops:
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, []).append(op)
+    linear = set(g.inputs) | set(g.outputs)
+    for op in g.ops:
+        if op.name in FREE_OPS and op.inputs and op.inputs[0] >= 0:
+            linear.add(op.inputs[0])
+
+    def final(ti):
+        # Follow single-reader lookup tables (fused into the producer).
+        seen = 0
+        while seen < 8:
+            r = readers.get(ti, [])
+            if len(r) != 1 or r[0].name not in LUT_OPS or ti in g.outputs:
+                return ti
+            ti = r[0].outputs[0]
+            seen += 1
+        return ti
+
+    for op in g.ops:
+        if not op.outputs:
+            continue
+        y = op.outputs[0]
+        if op.name in LUT_OPS or op.name in _BINARY_EW:
+            shp = tuple(t[y].shape)
+            if (len(shp) == 4 and int(shp[3]) % 16 and
+                    any(i >= 0 and t[i].data is None and tuple(t[i].shape) == shp and
+                        i in linear for i in op.inputs)):
+                linear.add(y)
+        if final(y) in linear:
+            linear.add(y)
+    _LINEAR_CACHE.clear()
+    _LINEAR_CACHE[key] = (g, linear)
+    return linear
 
 
 def _padded(g, ti):
