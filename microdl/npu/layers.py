@@ -237,9 +237,8 @@ def conv_like(op, g, cfg, place, weights, traffic):
             # Every weight is used once: the NPU streams them from off-chip memory.
             traffic.add("offchip", enc, fm=False)
         else:
-            # The DMA copies the stream into an SRAM buffer; the copy may start
-            # under the layer before (estimator._weight_wait), so its latency is
-            # not this layer's.
+            # The DMA copies the stream into an SRAM buffer; the compute waits
+            # for the copy's read latency (estimator._weight_wait).
             traffic.weight_dma(enc)
             traffic.add("offchip", enc, fm=False, latency=False)
         traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
@@ -275,8 +274,9 @@ def pooling(op, g, cfg, place, traffic):
         compute += int(y.size) / cfg.elementwise_rate
         if cfg.weights_in == "offchip":
             # The lowered depthwise convolution's kernel of ones is a weight
-            # stream the DMA copies into SRAM first: all-equal weights encode to
-            # next to nothing, so it is the scales and the stream header.
+            # stream the DMA copies into SRAM first (its latency waited for):
+            # all-equal weights encode to next to nothing, so it is the scales
+            # and the stream header.
             from microdl.npu.compression import (SCALE_BYTES_PER_CHANNEL,
                                                  STREAM_HEADER_BYTES)
             ones = SCALE_BYTES_PER_CHANNEL * c + STREAM_HEADER_BYTES

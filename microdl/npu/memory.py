@@ -41,8 +41,9 @@ class Traffic:
         """`nbytes` read from (or, with `write`, written to) `where`, in requests of
         `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
         bytes are a feature map's (False for weights, tables and constants).
-        `latency`: the layer waits for this memory's latency (False for a weight
-        copy whose latency hides under the layer before)."""
+        `latency`: the layer waits for this memory's latency as part of its
+        overhead (False for a weight copy, whose wait estimator._weight_wait
+        adds in series with the compute)."""
         if nbytes <= 0:
             return
         wait = latency
