@@ -26,22 +26,37 @@ class Traffic:
         self.fm_cost = {"sram": 0.0, "offchip": 0.0}
         self.fm_read_latency = 0.0
         self.fm_write_latency = 0.0
+        # Weight-stream bytes the DMA copies from off-chip memory into an SRAM
+        # buffer before the layer needs them (estimator._weight_wait).
+        self.weight_dma_bytes = 0.0
 
-    def add(self, where, nbytes, request_bytes=None, write=False, fm=True):
-        """`nbytes` read from (or, with `write`, written to) `where`, in requests of
-        `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
-        bytes are a feature map's (False for weights, tables and constants)."""
+    def weight_dma(self, nbytes):
+        """`nbytes` of weights the DMA copies off-chip -> SRAM for the layer
+        (their bus time is add()ed too; the wait in estimator._weight_wait)."""
         if nbytes <= 0:
             return
+        self.weight_dma_bytes += nbytes
+
+    def add(self, where, nbytes, request_bytes=None, write=False, fm=True,
+            latency=True):
+        """`nbytes` read from (or, with `write`, written to) `where`, in requests of
+        `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
+        bytes are a feature map's (False for weights, tables and constants).
+        `latency`: the layer waits for this memory's latency as part of its
+        overhead (False for a weight copy, whose wait estimator._weight_wait
+        adds in series with the compute)."""
+        if nbytes <= 0:
+            return
+        wait = latency
         c = self.cfg
         if where == "sram":
             latency = c.sram_latency_cycles
         else:
             latency = (c.offchip_write_latency_cycles if write
                        else c.offchip_read_latency_cycles)
-        if write:
+        if wait and write:
             self.write_latency = max(self.write_latency, latency)
-        else:
+        elif wait:
             self.read_latency = max(self.read_latency, latency)
         self.real[where] += nbytes
         if request_bytes is None or request_bytes <= 0:
