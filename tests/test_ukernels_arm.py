@@ -72,41 +72,41 @@ NEON = {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
         "s8-dwconv-lanes16c2-rq-neon"}
 
 
-def _build(tmp_path_factory, build, sources, name):
-    cc, extra, qemu = BUILDS[build]
-    native = NATIVE and build == "aarch64"
-    missing = [t for t in ([cc] if native else [cc, qemu]) if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (apt-get install "
-                    f"gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-arm-linux-gnueabi "
-                    f"qemu-user-static)")
-    exe = str(tmp_path_factory.mktemp(build) / name)
-    r = subprocess.run([cc, *FLAGS, *extra, "-pthread", "-I", INCLUDE, *sources, "-o", exe,
-                        "-lm"], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return exe
+PROGRAMS = {"neon_harness": HARNESS, "dispatch_probe": PROBE}
 
 
 @pytest.fixture(scope="module")
-def harnesses(tmp_path_factory):
-    cache = {}
+def programs(tmp_path_factory):
+    """get(build, program) -> the static executable; every build whose tools are
+    installed is started at once (the compilers run in parallel), each waited for when
+    first asked."""
+    tmp = tmp_path_factory.mktemp("arm")
+    procs = {}
+    for build, (cc, extra, qemu) in BUILDS.items():
+        native = NATIVE and build == "aarch64"
+        if any(shutil.which(t) is None for t in ([cc] if native else [cc, qemu])):
+            continue
+        for name, sources in PROGRAMS.items():
+            exe = str(tmp / f"{name}-{build}")
+            cmd = [cc, *FLAGS, *extra, "-pthread", "-I", INCLUDE, *sources, "-o", exe, "-lm"]
+            procs[build, name] = (exe, subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
 
-    def get(build):
-        if build not in cache:
-            cache[build] = _build(tmp_path_factory, build, HARNESS, "neon_harness")
-        return cache[build]
-    return get
-
-
-@pytest.fixture(scope="module")
-def probes(tmp_path_factory):
-    cache = {}
-
-    def get(build):
-        if build not in cache:
-            cache[build] = _build(tmp_path_factory, build, PROBE, "dispatch_probe")
-        return cache[build]
-    return get
+    def get(build, name):
+        if (build, name) not in procs:
+            cc, _, qemu = BUILDS[build]
+            pytest.skip(f"{cc} or {qemu} not installed (apt-get install "
+                        f"gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-arm-linux-gnueabi "
+                        f"qemu-user-static)")
+        exe, proc = procs[build, name]
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        return exe
+    yield get
+    for _, proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _run(exe, build, cpu):
@@ -123,8 +123,8 @@ def _run(exe, build, cpu):
 
 @pytest.mark.parametrize("build,cpu,feature", HARNESS_RUNS,
                          ids=[f"{b}-{c}" for b, c, _ in HARNESS_RUNS])
-def test_neon_microkernels_match_their_portable_twins(harnesses, build, cpu, feature):
-    lines = _run(harnesses(build), build, cpu)
+def test_neon_microkernels_match_their_portable_twins(programs, build, cpu, feature):
+    lines = _run(programs(build, "neon_harness"), build, cpu)
     arm64 = build == "aarch64"
     if not (NATIVE and arm64):
         assert lines[0] == f"hwcap {'asimddp' if arm64 else 'neon'} {feature}", lines[0]
@@ -141,8 +141,8 @@ def test_neon_microkernels_match_their_portable_twins(harnesses, build, cpu, fea
 
 @pytest.mark.parametrize("build,cpu,neon", PROBE_RUNS,
                          ids=[f"{b}-{c}" for b, c, _ in PROBE_RUNS])
-def test_operators_dispatch_on_the_cpu_and_match_the_reference(probes, build, cpu, neon):
-    lines = _run(probes(build), build, cpu)
+def test_operators_dispatch_on_the_cpu_and_match_the_reference(programs, build, cpu, neon):
+    lines = _run(programs(build, "dispatch_probe"), build, cpu)
     assert lines[0] == f"neon {neon}", "\n".join(lines)
     oks = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("ok ")}
     assert set(oks) == {"conv_s8_fast", "depthwise_conv_s8_fast_lanes"}, "\n".join(lines)
