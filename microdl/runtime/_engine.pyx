@@ -17,6 +17,7 @@ from microdl.runtime._kernels cimport (
     MDL_MAX_NODE_INPUTS, MDL_MAX_THREADS, MDL_OK, mdl_kernel_table, mdl_node, mdl_pool,
     mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
     mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
+    mdl_cpu_uses_neon,
 )
 from microdl.runtime cimport _kernels as K
 
@@ -47,10 +48,11 @@ def kernel_table():
 
 def build_info():
     """What the C core was built with and what this CPU will run: {"arch", "compiler",
-    "threads", "avx2_clones", "avx2_intrinsics": str from the build (cext/src/build_info.c),
-    "cpu_uses_avx2": bool at run time}."""
+    "threads", "avx2_clones", "avx2_intrinsics", "neon_intrinsics": str from the build
+    (cext/src/build_info.c), "cpu_uses_avx2", "cpu_uses_neon": bool at run time}."""
     info = dict(kv.split("=", 1) for kv in mdl_build_config().decode("ascii").split())
     info["cpu_uses_avx2"] = bool(mdl_cpu_uses_avx2())
+    info["cpu_uses_neon"] = bool(mdl_cpu_uses_neon())
     return info
 
 
