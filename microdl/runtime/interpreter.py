@@ -454,16 +454,27 @@ class Interpreter:
                 if opts:
                     options[k] = opts
 
+        inplace_cache, chain_cache = {}, {}
+
+        def inplace_variant(k, delta):
+            if (k, delta) not in inplace_cache:
+                inplace_cache[k, delta] = conv_ops.inplace_node(self._steps[k][1], delta)[0]
+            return inplace_cache[k, delta]
+
+        def chain_variant(k, n, extra):
+            if (k, n, extra) not in chain_cache:
+                chain_cache[k, n, extra] = conv_ops.chain_node(
+                    [self._steps[j][1] for j in range(k, k + n)], extra)[0]
+            return chain_cache[k, n, extra]
+
         def attempt(choice, chosen, chains=()):
             """chains: (k, length, extra) runs of positions whose nodes run as one
             chain node (ops/conv.py chain_node, `extra` rows per window); those are
             then not in place."""
             fused = {j for k, n, _ in chains for j in range(k, k + n)}
-            variants = {k: conv_ops.inplace_node(self._steps[k][1], choice[k][0])[0]
-                        for k in chosen if k not in fused}
+            variants = {k: inplace_variant(k, choice[k][0]) for k in chosen if k not in fused}
             for k, n, extra in chains:
-                variants[k] = conv_ops.chain_node(
-                    [self._steps[j][1] for j in range(k, k + n)], extra)[0]
+                variants[k] = chain_variant(k, n, extra)
                 for j in range(k + 1, k + n):
                     variants[j] = None
             n_, st, gr = self._schedule(variants)
@@ -512,17 +523,17 @@ class Interpreter:
         choice, chosen, chains = dict(best_choice), set(best_chosen), []
         if chosen:
             best, choice, chosen = local_search(best, choice, chosen, chains)
-        # Fused chains (ops/conv.py chain_node), most intermediate bytes first: each
-        # kept when the arena shrinks, or stays the same with fewer bytes live over
-        # the stages (it may shrink once another peak is gone); then the in-place
-        # search again, and chains that no longer lower the arena are dropped (they
-        # cost time).
-        g = self._graph
+        # Fused chains (ops/conv.py chain_node), best improvement first: in each
+        # round every candidate is tried and the one that lowers the arena most (or
+        # keeps it with the fewest bytes live over the stages: it may shrink once
+        # another peak is gone) is kept; then the in-place search again, and chains
+        # that no longer lower the arena are dropped (they cost time).
         candidates = [(k, n, e) for k, n in self._chain_candidates()
                       for e in (conv_ops.CHAIN_EXTRA_ROWS, 0)]
         if candidates:
             while True:  # best improvement first, until none improves
                 step = None
+                base = (best[3].total_bytes, spread(best[3]))
                 for k, n, e in candidates:
                     if any(k < j + m and j < k + n for j, m, _ in chains):
                         continue
@@ -530,8 +541,7 @@ class Interpreter:
                     ch2 = chosen - set(range(k, k + n))
                     got, r = attempt(choice, ch2, trial)
                     score = (r[3].total_bytes, spread(r[3]))
-                    if got == ch2 and score < (step or (best[3].total_bytes,
-                                                        spread(best[3])))[:2]:
+                    if got == ch2 and score < base and (step is None or score < step[:2]):
                         step = score + ((k, n, e), r, ch2)
                 if step is None:
                     break

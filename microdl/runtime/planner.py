@@ -263,6 +263,14 @@ def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
         kept = set(graph.outputs) | set(variables)
         if preserve_inputs:
             kept |= set(graph.inputs)
+        members = {}  # root -> the tensors that share its memory
+        if inplace:
+            for i in range(len(t)):
+                members.setdefault(roots.get(i, i), set()).add(i)
+        per_stage = {}
+        for k, s in enumerate(steps):
+            per_stage[s.stage] = per_stage.get(s.stage, 0) + 1
+        io_vars = set(graph.inputs) | set(variables)
         for c in sorted(inplace, key=lambda c: c.step):
             if c.delta % alignment:
                 raise ModelError(f"in-place step {c.step}: delta {c.delta} is not a "
@@ -272,11 +280,9 @@ def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
                 continue
             rx, ry = roots.get(x, x), roots.get(y, y)
             stage = steps[c.step].stage
-            group_x = {i for i in range(len(t)) if roots.get(i, i) == rx}
-            group_y = {i for i in range(len(t)) if roots.get(i, i) == ry}
-            others = [k for k, s in enumerate(steps) if s.stage == stage and k != c.step]
-            if (rx == ry or ry in unit or group_x & kept or
-                    group_y & (set(graph.inputs) | set(variables)) or
+            group_x, group_y = members.get(rx, {rx}), members.get(ry, {ry})
+            others = per_stage[stage] > 1
+            if (rx == ry or ry in unit or group_x & kept or group_y & io_vars or
                     rx not in span or ry not in span or
                     span[rx][1] != stage or span[ry][0] != stage or others):
                 continue
