@@ -429,6 +429,14 @@ class Interpreter:
     # from (ring bytes, block bytes, |delta|, is one of the first two deltas); each
     # strategy is planned and the smallest arena kept (offsets interact along chains
     # of in-place layers, no single rule wins on every model).
+    # _plan_small's chain search tries only chains whose intermediates are live at
+    # a stage holding at least this share of the largest live set.
+    _HOT_SHARE = 0.6
+    # ... and plans at most this many candidates in all (each plan of a graph costs
+    # milliseconds: the search stays around a second on 30-layer models, seconds on
+    # hundreds of layers; what it found by then is kept).
+    _CHAIN_TRIES = 400
+
     _INPLACE_STRATEGIES = (
         lambda ring, block, dist, basic: (not basic, ring, dist),
         lambda ring, block, dist, basic: (ring, block, dist),
@@ -467,10 +475,13 @@ class Interpreter:
                     [self._steps[j][1] for j in range(k, k + n)], extra)[0]
             return chain_cache[k, n, extra]
 
+        tries = [0]
+
         def attempt(choice, chosen, chains=()):
             """chains: (k, length, extra) runs of positions whose nodes run as one
             chain node (ops/conv.py chain_node, `extra` rows per window); those are
             then not in place."""
+            tries[0] += 1
             fused = {j for k, n, _ in chains for j in range(k, k + n)}
             variants = {k: inplace_variant(k, choice[k][0]) for k in chosen if k not in fused}
             for k, n, extra in chains:
@@ -517,6 +528,16 @@ class Interpreter:
                         best, choice, chosen = r, c2, ch2
             return best, choice, chosen
 
+        def hot_tensors(plan):
+            """Tensors live at a stage whose live bytes are within _HOT_SHARE of the
+            largest: the only ones whose removal can lower the arena soon."""
+            live = planner.tensor_live_bytes(plan.buffers, ARENA_ALIGNMENT)
+            top = max(live.values(), default=0)
+            hot = {st for st, b in live.items() if b >= self._HOT_SHARE * top}
+            roots = {b.key for b in plan.buffers if not isinstance(b.key, tuple) and
+                     any(b.first <= st <= b.last for st in hot)}
+            return {t for t in range(len(self._graph.tensors)) if plan.root(t) in roots}
+
         def spread(plan):  # tie-break: bytes live summed over the stages
             return sum(planner.tensor_live_bytes(plan.buffers, ARENA_ALIGNMENT).values())
 
@@ -531,12 +552,16 @@ class Interpreter:
         candidates = [(k, n, e) for k, n in self._chain_candidates()
                       for e in (conv_ops.CHAIN_EXTRA_ROWS, 0)]
         if candidates:
-            while True:  # best improvement first, until none improves
+            budget = tries[0] + self._CHAIN_TRIES
+            while tries[0] < budget:  # best improvement first, until none improves
                 step = None
                 base = (best[3].total_bytes, spread(best[3]))
+                hot = hot_tensors(best[3])
                 for k, n, e in candidates:
                     if any(k < j + m and j < k + n for j, m, _ in chains):
                         continue
+                    if not any(self._steps[j][1].output in hot for j in range(k, k + n - 1)):
+                        continue  # fusing it removes no tensor live near the peak
                     trial = chains + [(k, n, e)]
                     ch2 = chosen - set(range(k, k + n))
                     got, r = attempt(choice, ch2, trial)
