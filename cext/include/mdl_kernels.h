@@ -14,6 +14,7 @@
 #include "mdl_svdf.h"
 #include "mdl_compare.h"
 #include "mdl_lstm.h"
+#include "mdl_arith.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

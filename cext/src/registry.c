@@ -58,6 +58,12 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(reduce_minmax, MDL_REDUCE_MINMAX_PARAMS)
     MDL_KERNEL(lstm_s8, MDL_LSTM_S8_PARAMS)
     MDL_KERNEL(fully_connected_s8_fast, MDL_FULLY_CONNECTED_S8_FAST_PARAMS)
+    MDL_KERNEL(squared_difference_s8, MDL_SQUARED_DIFFERENCE_PARAMS)
+    MDL_KERNEL(prelu_s8, MDL_PRELU_PARAMS)
+    MDL_KERNEL(l2norm_s8, MDL_L2NORM_PARAMS)
+    MDL_KERNEL(log_softmax_s8, MDL_LOG_SOFTMAX_PARAMS)
+    MDL_KERNEL(batch_matmul, MDL_BATCH_MATMUL_PARAMS)
+    MDL_KERNEL(floor_f32, MDL_FLOOR_F32_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -38,6 +38,7 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
 from microdl.runtime.ops import rearrange as rr
+from microdl.runtime.ops.arith import batch_matmul_shape
 from microdl.runtime.ops.compare import (arg_output_shape, reduce_output_shape,
                                          select_shape)
 
@@ -306,7 +307,7 @@ def _pool(op, g, prop):
                      int(o.get("stride_w", 0)), 1, "width"), c)]
 
 
-@rule("MEAN")
+@rule("MEAN", "SUM")
 def _mean(op, g, prop):
     """The reduced shape over the constant axes (reduce.cc ResizeOutputTensor)."""
     x = _input(op, g, 0)
@@ -515,6 +516,15 @@ def _reduce_minmax(op, g, prop):
 @rule("SELECT", "SELECT_V2")
 def _select(op, g, prop):
     return [select_shape(op, *(_input(op, g, k).shape for k in range(3)))]
+
+@rule("PRELU", "ELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "FLOOR")
+def _same_as_input0(op, g, prop):
+    return [tuple(_input(op, g, 0).shape)]
+
+
+@rule("BATCH_MATMUL")
+def _batch_matmul(op, g, prop):
+    return [batch_matmul_shape(op, _input(op, g, 0).shape, _input(op, g, 1).shape)]
 
 # ------------------------------------------------------------ resize requests
 _INDEX_CHECK = ("tflite/core/subgraph.cc:{line} tensor_index < context_.tensors_size "

@@ -59,6 +59,8 @@ _OPTIONS_FOR_OP = {
     "SPACE_TO_DEPTH": "SpaceToDepthOptions", "GATHER": "GatherOptions",
     "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions", "GELU": "GeluOptions",
     "EXP": "ExpOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "LOG_SOFTMAX": "LogSoftmaxOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
 }
 
 

@@ -13,3 +13,4 @@ from microdl.runtime.ops import hybrid  # noqa: F401
 from microdl.runtime.ops import float32  # noqa: F401
 from microdl.runtime.ops import svdf  # noqa: F401
 from microdl.runtime.ops import lstm  # noqa: F401
+from microdl.runtime.ops import arith  # noqa: F401
