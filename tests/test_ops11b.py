@@ -99,6 +99,34 @@ def test_rsqrt_every_non_negative_input_matches_litert(seed):
         assert np.all(got[v == 0] == 127)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_rsqrt_int16_matches_litert_and_tflite_micro(seed):
+    rng = np.random.default_rng(stable_seed("rsqrt16", seed))
+    x = np.arange(0, 32768, 1 + seed).astype(np.int16)
+    for _ in range(4):
+        in_s, out_s = rand_scale(rng, -5, -1), rand_scale(rng, -4, -1)
+        model = op_model("RSQRT", [q(x.shape, in_s, 0, np.int16)],
+                         [q(x.shape, out_s, 0, np.int16)])
+        assert_same_as_litert(model, [x])  # LUTPopulate<int16_t> + LUTLookup
+        got, = run_microdl(model, [x], rounding="tflm")  # per-element fixed point
+        np.testing.assert_array_equal(got, run_tflm(model, [x]))
+        with np.errstate(divide="ignore"):
+            want = 1 / np.sqrt(in_s * x.astype(np.float64)) / out_s
+        ok = (x > 0) & (want < 32766)
+        assert np.all(np.abs(got[ok] - want[ok]) <= 1.0 + want[ok] * 1e-5)
+
+
+def test_rsqrt_int8_matches_tflite_micro():
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        in_s, out_s = rand_scale(rng, -3, 0), rand_scale(rng, -2.5, 0)
+        zi, zo = int(rng.integers(-128, 100)), int(rng.integers(-128, 128))
+        x = np.clip(ALL, zi, 127).astype(np.int8)
+        model = op_model("RSQRT", [q((256,), in_s, zi)], [q((256,), out_s, zo)])
+        got, = run_microdl(model, [x], rounding="tflm")
+        np.testing.assert_array_equal(got, run_tflm(model, [x]))
+
+
 # ----------------------------------------------------------------------- prelu
 @pytest.mark.parametrize("alpha_shape,const", [((5,), True), ((1, 1, 5), True),
                                                ((2, 3, 5), False), ((3, 1), False),
@@ -287,6 +315,37 @@ def test_floor_float32_matches_litert():
     got, = run_microdl(model, [x])
     assert got.tobytes() == want.tobytes()
     np.testing.assert_array_equal(got, np.floor(x))
+
+
+# ------------------------------------------------- TFLite Micro (rounding="tflm")
+def test_ops_match_tflite_micro():
+    """The ops TFLite Micro runs, in microdl's rounding="tflm" mode."""
+    rng = np.random.default_rng(21)
+    f32 = np.float32
+    for _ in range(3):
+        s1, s2, so = rand_scale(rng), rand_scale(rng), rand_scale(rng, -2, 0)
+        z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+        cases = [
+            (op_model("SQUARED_DIFFERENCE", [q((3, 1, 5), s1, z1), q((4, 5), s2, z2)],
+                      [q((3, 4, 5), float(f32(max(s1, s2) ** 2 * 30)), zo)]),
+             [random_int(rng, (3, 1, 5)), random_int(rng, (4, 5))]),
+            (op_model("PRELU", [q((2, 3, 5), s1, z1), q((5,), s2, z2, data=random_int(rng, (5,)))],
+                      [q((2, 3, 5), so, zo)]), [random_int(rng, (2, 3, 5))]),
+            (op_model("LOG_SOFTMAX", [q((4, 37), s1 * 20, z1)], [q((4, 37), 16 / 256, 127)]),
+             [random_int(rng, (4, 37))]),
+            (op_model("L2_NORMALIZATION", [q((6, 17), s1, z1)], [q((6, 17), 1 / 128, 0)]),
+             [random_int(rng, (6, 17))]),
+            (op_model("BATCH_MATMUL", [q((2, 1, 4, 3), s1, z1), q((3, 5, 4), s2, z2)],
+                      [q((2, 3, 3, 5), float(f32(s1 * s2 * 300)), zo)],
+                      {"adj_x": True, "adj_y": True}),
+             [random_int(rng, (2, 1, 4, 3)), random_int(rng, (3, 5, 4))]),
+            (op_model("BATCH_MATMUL", [q((2, 3, 4), s1, 0, np.int16), q((2, 4, 5), s2, 0, np.int16)],
+                      [q((2, 3, 5), float(f32(s1 * s2 * 40000)), 0, np.int16)]),
+             [random_int(rng, (2, 3, 4), np.int16), random_int(rng, (2, 4, 5), np.int16)]),
+        ]
+        for model, inputs in cases:
+            got, = run_microdl(model, inputs, rounding="tflm")
+            np.testing.assert_array_equal(got, run_tflm(model, inputs).reshape(got.shape))
 
 
 # -------------------------------------------------------------------- refusals

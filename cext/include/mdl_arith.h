@@ -111,6 +111,32 @@ MDL_DECLARE_PARAMS(mdl_floor_f32_params, MDL_FLOOR_F32_PARAMS)
 mdl_status mdl_floor_f32(const mdl_floor_f32_params* p, const float* input, float* out);
 mdl_status mdl_node_floor_f32(const mdl_node* node);
 
+/* lut_s16: TFLite's int16 table lookup with interpolation (LUTLookup): for input v,
+ * index = 256 + (v >> 7), offset = v & 127; out = table[index] + ((table[index + 1] -
+ * table[index]) * offset + 64) >> 7.  table: int16[513] from LUTPopulate<int16_t>. */
+#define MDL_LUT_S16_PARAMS(F, A) F(size) /* elements */
+MDL_DECLARE_PARAMS(mdl_lut_s16_params, MDL_LUT_S16_PARAMS)
+mdl_status mdl_lut_s16(const mdl_lut_s16_params* p, const int16_t* table,
+                       const int16_t* input, int16_t* out);
+/* Node: in = {input, table int16[513]}. */
+mdl_status mdl_node_lut_s16(const mdl_node* node);
+
+/* rsqrt_s16: TFLite Micro's int16 RSQRT (RsqrtEvalQuantized<int16_t>): v = in -
+ * input_zero_point; v == 0 gives 32767, else (m, s) = GetInvSqrtQuantizedMultiplierExp(
+ * v, -1), d = requantize(1, m, s + 20), out = clamp(requantize(d, multiplier, shift -
+ * 20) + output_zero_point, int16 range). */
+#define MDL_RSQRT_S16_PARAMS(F, A) \
+  F(size)                         \
+  F(input_zero_point)             \
+  F(output_zero_point)            \
+  F(multiplier)                   \
+  F(shift)                        \
+  F(rounding)
+MDL_DECLARE_PARAMS(mdl_rsqrt_s16_params, MDL_RSQRT_S16_PARAMS)
+mdl_status mdl_rsqrt_s16(const mdl_rsqrt_s16_params* p, const int16_t* input,
+                         int16_t* out);
+mdl_status mdl_node_rsqrt_s16(const mdl_node* node);
+
 /* TFLite GetInvSqrtQuantizedMultiplierExp(input, reverse_shift): 1 / sqrt(input) as a
  * Q0.31 multiplier and exponent (gemmlowp Newton-Raphson in Q3.28). */
 void mdl_inv_sqrt_multiplier_exp(int32_t input, int32_t reverse_shift,

@@ -330,3 +330,47 @@ mdl_status mdl_node_floor_f32(const mdl_node* n) {
   return mdl_floor_f32((const mdl_floor_f32_params*)n->params, (const float*)n->in[0],
                        (float*)n->out);
 }
+
+/* --------------------------------------------------------------- int16 LUT */
+mdl_status mdl_lut_s16(const mdl_lut_s16_params* p, const int16_t* table,
+                       const int16_t* input, int16_t* out) {
+  for (int32_t i = 0; i < p->size; ++i) {
+    const int32_t v = input[i];
+    const int32_t index = 256 + (v >> 7); /* arithmetic shift: 0..511 */
+    const int32_t offset = v & 0x7f;
+    const int32_t base = table[index];
+    const int32_t slope = table[index + 1] - base;
+    out[i] = (int16_t)(base + ((slope * offset + 64) >> 7));
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_lut_s16(const mdl_node* n) {
+  return mdl_lut_s16((const mdl_lut_s16_params*)n->params, (const int16_t*)n->in[1],
+                     (const int16_t*)n->in[0], (int16_t*)n->out);
+}
+
+/* ------------------------------------------------------ int16 RSQRT (Micro) */
+mdl_status mdl_rsqrt_s16(const mdl_rsqrt_s16_params* p, const int16_t* input,
+                         int16_t* out) {
+  for (int32_t i = 0; i < p->size; ++i) {
+    const int32_t v = input[i] - p->input_zero_point;
+    if (v == 0) {
+      out[i] = INT16_MAX;
+      continue;
+    }
+    int32_t m, s;
+    mdl_inv_sqrt_multiplier_exp(v, -1, &m, &s);
+    const int32_t d = mdl_requantize_r(1, m, s + 20, p->rounding);
+    const int32_t o = mdl_add_wrap(mdl_requantize_r(d, p->multiplier, p->shift - 20,
+                                                    p->rounding),
+                                   p->output_zero_point);
+    out[i] = (int16_t)mdl_clamp(o, INT16_MIN, INT16_MAX);
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_rsqrt_s16(const mdl_node* n) {
+  return mdl_rsqrt_s16((const mdl_rsqrt_s16_params*)n->params, (const int16_t*)n->in[0],
+                       (int16_t*)n->out);
+}

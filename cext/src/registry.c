@@ -64,6 +64,8 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(log_softmax_s8, MDL_LOG_SOFTMAX_PARAMS)
     MDL_KERNEL(batch_matmul, MDL_BATCH_MATMUL_PARAMS)
     MDL_KERNEL(floor_f32, MDL_FLOOR_F32_PARAMS)
+    MDL_KERNEL(lut_s16, MDL_LUT_S16_PARAMS)
+    MDL_KERNEL(rsqrt_s16, MDL_RSQRT_S16_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

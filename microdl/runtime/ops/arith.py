@@ -13,9 +13,12 @@ activations.cc, reduce.cc, l2norm.cc, batch_matmul.cc and their reference/ heade
 - RSQRT int8: per input value, v = q - zp; v == 0 gives 127, else
   GetInvSqrtQuantizedMultiplierExp(v, -1) = (m, s), d = MBQM(1, m, s + 20),
   out = MBQM(d, M, S - 20) + output zp with (M, S) = QuantizeMultiplier(1 /
-  (sqrtf(input_scale) * output_scale)); a 256-entry table.  LiteRT fails at invoke for
-  inputs below the zero point (a negative real input); microdl's table gives them the
-  value 0 - zp maps to through the same formula (v <= 1: m = INT32_MAX, s = 0).
+  (sqrtf(input_scale) * output_scale)) (TFLite Micro: the square root in double); a
+  256-entry table.  int16 (zero points 0): LiteRT tabulates 1 / sqrtf(x) with
+  LUTPopulate<int16_t> (513 entries, interpolated by LUTLookup); TFLite Micro applies
+  the int8 fixed-point formula to each int16 value.  Both runtimes fail at invoke for
+  inputs below the zero point (a negative real input); microdl computes them by the
+  same formula (v <= 1: m = INT32_MAX, s = 0).
 - PRELU int8 (alpha broadcast to the input's shape, up to 6-D): x = q - zp;
   x >= 0: MBQM(x, input_scale / output_scale); else MBQM(x (alpha - alpha_zp),
   input_scale alpha_scale / output_scale), plus the output zero point, clamped.
@@ -170,10 +173,23 @@ def inv_sqrt_multiplier_exp(value, reverse_shift):
     return x, shift * reverse_shift
 
 
-def rsqrt_table(in_s, in_zp, out_s, out_zp, rounding):
+def rsqrt_multiplier(in_s, out_s, tflm):
+    """SetRsqrtOutputMultiplier: QuantizeMultiplier(1 / (sqrt(input_scale) *
+    output_scale)), the square root and product in float32 in LiteRT (std::sqrt of a
+    float), in double in TFLite Micro."""
+    if tflm:
+        real = 1.0 / (math.sqrt(float(F32(in_s))) * float(F32(out_s)))
+    else:
+        real = 1.0 / float(F32(F32(np.sqrt(F32(in_s))) * F32(out_s)))
+    try:
+        return quantize_multiplier(real)
+    except ValueError:
+        raise Unsupported(f"RSQRT output multiplier {real:g} is too large (>= 2^30)") \
+            from None
+
+
+def rsqrt_table(in_zp, out_zp, mult, shift, rounding):
     """The int8[256] RSQRT table (RsqrtEvalQuantizedInt8 for every input value)."""
-    real = 1.0 / float(F32(F32(np.sqrt(F32(in_s))) * F32(out_s)))
-    mult, shift = quantize_multiplier(real)
     values = []
     for q in LUT_INPUTS:
         v = int(q) - in_zp
@@ -187,16 +203,71 @@ def rsqrt_table(in_s, in_zp, out_s, out_zp, rounding):
     return to_int8_table(np.clip(values, -128, 127))
 
 
+def lut_populate_int16(in_s, in_zp, out_s, out_zp, transform):
+    """TFLite LUTPopulate<int16_t> (LUTPopulateInt16 in float32): int16[513], entry i
+    the output for input_min + i * step (512 steps over the int16 input range), each
+    nudged by half the interpolation error at the step's midpoint; the last entry only
+    serves the slope.  transform: np.float32 -> np.float32."""
+    f = F32
+    in_s, out_s = f(in_s), f(out_s)
+    input_min, input_max = f(in_s * f(-32768 - in_zp)), f(in_s * f(32767 - in_zp))
+    output_min, output_max = f(out_s * f(-32768 - out_zp)), f(out_s * f(32767 - out_zp))
+    step = f(f(input_max - input_min) / f(512))
+    half_step = f(step / f(2))
+    inv = f(f(65536) / f(output_max - output_min))
+
+    def rnd(v):
+        return f(round_half_away(f(v)))
+
+    table = np.zeros(513, np.int16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(512):
+            x = f(input_min + f(f(i) * step))
+            val = f(transform(x))
+            val_mid = f(transform(f(x + half_step)))
+            val_next = f(transform(f(input_min + f(f(i + 1) * step))))
+            sample = rnd(val * inv)
+            interp = rnd(f(f(f(val_next * inv) + rnd(val * inv)) / f(2)))
+            bias = rnd(f(f(interp - rnd(val_mid * inv)) / f(2)))
+            table[i] = np.clip(f(sample - bias), -32768, 32767)
+        table[512] = np.clip(rnd(f(transform(input_max)) * inv), -32768, 32767)
+    return table
+
+
+def rsqrt_s16_table(in_s, out_s):
+    """RSQRT int16 in LiteRT: LUTPopulate<int16_t> of 1 / sqrtf(x), and 32767 *
+    output_scale for x <= 0 (elementwise.cc GenericPrepare)."""
+    def fn(v):
+        if v <= 0:
+            return F32(F32(32767) * F32(out_s))
+        return F32(F32(1) / np.sqrt(F32(v)))
+    return lut_populate_int16(in_s, 0, out_s, 0, fn)
+
+
 @register("RSQRT")
 def prepare_rsqrt(op, graph, ctx):
-    """int8 [any shape] -> int8 [same shape]: 1 / sqrt(x) (RsqrtEvalQuantizedInt8)."""
-    x, y = _unary(op, graph, [INT8])
+    """int8 [any shape] -> int8 [same shape]: 1 / sqrt(x) (RsqrtEvalQuantizedInt8, a
+    table); int16 (zero points 0) -> int16: LiteRT's interpolated LUTPopulate<int16_t>
+    table (lut_s16), or TFLite Micro's per-element fixed point (rounding="tflm",
+    rsqrt_s16).  Both runtimes fail at invoke on inputs below the zero point; microdl
+    computes them by the same formula."""
+    x, y = _unary(op, graph, [INT8, INT16])
     (in_s, in_zp), (out_s, out_zp) = per_tensor_quant(x), per_tensor_quant(y)
-    try:
-        quantize_multiplier(1.0 / float(F32(F32(np.sqrt(F32(in_s))) * F32(out_s))))
-    except ValueError:
-        raise Unsupported("RSQRT output multiplier too large (>= 2^30)") from None
-    return [lut_node(x, y, rsqrt_table(in_s, in_zp, out_s, out_zp, KERNEL_ROUNDING))]
+    tflm = ctx.rounding == ROUNDING_DOUBLE
+    mult, shift = rsqrt_multiplier(in_s, out_s, tflm)
+    if np.dtype(x.dtype) == INT16:
+        if in_zp or out_zp:
+            raise Unsupported("int16 RSQRT needs zero points 0 (LiteRT's check)")
+        if y.size == 0:
+            return []
+        if tflm:
+            return [Node("rsqrt_s16", dict(size=y.size, input_zero_point=0,
+                                           output_zero_point=0, multiplier=mult,
+                                           shift=shift, rounding=KERNEL_ROUNDING),
+                         [x.index], y.index)]
+        return [Node("lut_s16", dict(size=y.size), [x.index, rsqrt_s16_table(in_s, out_s)],
+                     y.index)]
+    return [lut_node(x, y, rsqrt_table(in_zp, out_zp, mult, shift, KERNEL_ROUNDING))]
 
 
 # ------------------------------------------------------------------------- elu
