@@ -21,8 +21,8 @@ from microdl import Interpreter
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.runtime.ops.activations import LUT_INPUTS
 from microdl.runtime.ops.arith import inv_sqrt_multiplier_exp
-from tests.oplib import (assert_same_as_litert, oracle_module, op_model, random_int,
-                         run_litert, run_microdl, spec, stable_seed)
+from tests.oplib import (assert_close_to_litert, assert_same_as_litert, oracle_module,
+                         op_model, random_int, run_litert, run_microdl, spec, stable_seed)
 
 F32 = np.float32
 ALL = LUT_INPUTS.astype(np.int8)
@@ -42,6 +42,16 @@ def run_tflm(model, inputs):
         it.set_input(x, k)
     it.invoke()
     return it.get_output(0)
+
+
+def run_litert_builtin(model, inputs):
+    """LiteRT's default (optimized builtin) kernels, for ops BUILTIN_REF lacks."""
+    it = oracle_module().Interpreter(model_content=model, num_threads=1)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"])
 
 
 def broadcast_pair(rng, max_rank=4):
@@ -153,18 +163,13 @@ def test_prelu_matches_litert(alpha_shape, const):
 # ------------------------------------------------------------------------- elu
 def test_elu_matches_tflite_micro_and_litert_builtin():
     rng = np.random.default_rng(stable_seed("elu"))
-    m_ = oracle_module()
     for _ in range(12):
         si, so = rand_scale(rng, -2, -0.3), rand_scale(rng, -2, -0.3)
         zi, zo = int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
         model = op_model("ELU", [q((256,), si, zi)], [q((256,), so, zo)])
         got_tflm, = run_microdl(model, [ALL], rounding="tflm")
         np.testing.assert_array_equal(got_tflm, run_tflm(model, [ALL]))
-        it = m_.Interpreter(model_content=model, num_threads=1)  # builtin kernels
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], ALL)
-        it.invoke()
-        want = it.get_tensor(it.get_output_details()[0]["index"])
+        want = run_litert_builtin(model, [ALL])
         got, = run_microdl(model, [ALL])
         np.testing.assert_array_equal(got, want)
         xr = si * (ALL.astype(np.float64) - zi)
@@ -315,6 +320,52 @@ def test_floor_float32_matches_litert():
     got, = run_microdl(model, [x])
     assert got.tobytes() == want.tobytes()
     np.testing.assert_array_equal(got, np.floor(x))
+
+
+# --------------------------------------------------------------- float32 forms
+def fspec(shape, data=None):
+    return spec(shape, np.float32, data=data)
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_float32_forms_match_litert(case):
+    rng = np.random.default_rng(stable_seed("f32", case))
+
+    def r(*shape):
+        return (rng.standard_normal(shape) * 3).astype(np.float32)
+
+    x = r(3, 4, 6)
+    x[0, 0, :3] = [0.0, -0.0, -30.0]
+    alpha = r(6) if case % 2 else r(4, 1)
+    models = [
+        (op_model("PRELU", [fspec(x.shape), fspec(alpha.shape, alpha if case < 2 else None)],
+                  [fspec(x.shape)]), [x] if case < 2 else [x, alpha]),
+        (op_model("LOG_SOFTMAX", [fspec(x.shape)], [fspec(x.shape)]), [x]),
+        (op_model("L2_NORMALIZATION", [fspec(x.shape)], [fspec(x.shape)]), [x]),
+        (op_model("SUM", [fspec(x.shape), spec((2,), np.int32, data=[0, -1])],
+                  [fspec((1, 4, 1))], {"keep_dims": True}), [x]),
+        (op_model("BATCH_MATMUL", [fspec((2, 1, 4, 3)), fspec((3, 5, 4))],
+                  [fspec((2, 3, 3, 5))], {"adj_x": True, "adj_y": True}),
+         [r(2, 1, 4, 3), r(3, 5, 4)]),
+        (op_model("BATCH_MATMUL", [fspec((3, 4)), fspec((4, 2), r(4, 2))], [fspec((3, 2))]),
+         [r(3, 4)]),
+    ]
+    for model, inputs in models:
+        assert_close_to_litert(model, inputs)
+    # ELU: not in BUILTIN_REF; LiteRT's builtin kernel and TFLite Micro.
+    model = op_model("ELU", [fspec(x.shape)], [fspec(x.shape)])
+    got, = run_microdl(model, [x])
+    np.testing.assert_allclose(got, run_litert_builtin(model, [x]), rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(got, run_tflm(model, [x]), rtol=2e-6, atol=1e-7)
+
+
+def test_float32_l2_normalization_of_a_zero_row():
+    x = np.zeros((2, 5), np.float32)
+    x[1] = [1e-8, 0, 0, 0, 0]
+    model = op_model("L2_NORMALIZATION", [fspec(x.shape)], [fspec(x.shape)])
+    want, = run_litert(model, [x])
+    got, = run_microdl(model, [x])
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 # ------------------------------------------------- TFLite Micro (rounding="tflm")

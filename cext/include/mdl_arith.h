@@ -137,6 +137,22 @@ mdl_status mdl_rsqrt_s16(const mdl_rsqrt_s16_params* p, const int16_t* input,
                          int16_t* out);
 mdl_status mdl_node_rsqrt_s16(const mdl_node* node);
 
+/* ---- float32 forms (reference kernels' formulas and summation order) ----------- */
+/* prelu_f32: out = x >= 0 ? x : x * alpha (MDL_PRELU_PARAMS: dims and strides only).
+ * elu_f32: out = x < 0 ? expm1f(x) : x.  log_softmax_f32 per row of `depth`:
+ * out = x - max - logf(sum expf(x - max)).  l2norm_f32 per row: out = x /
+ * max(sqrtf(sum x^2), 1e-6).  batch_matmul_f32: MDL_BATCH_MATMUL_PARAMS geometry,
+ * float32 sums in k order. */
+#define MDL_ROWS_F32_PARAMS(F, A) \
+  F(outer) /* rows (1 row of `size` for elu_f32) */ \
+  F(depth) /* elements per row */
+MDL_DECLARE_PARAMS(mdl_rows_f32_params, MDL_ROWS_F32_PARAMS)
+mdl_status mdl_node_prelu_f32(const mdl_node* node);         /* in = {input, alpha} */
+mdl_status mdl_node_elu_f32(const mdl_node* node);           /* in = {input} */
+mdl_status mdl_node_log_softmax_f32(const mdl_node* node);   /* in = {input} */
+mdl_status mdl_node_l2norm_f32(const mdl_node* node);        /* in = {input} */
+mdl_status mdl_node_batch_matmul_f32(const mdl_node* node);  /* in = {lhs, rhs} */
+
 /* TFLite GetInvSqrtQuantizedMultiplierExp(input, reverse_shift): 1 / sqrt(input) as a
  * Q0.31 multiplier and exponent (gemmlowp Newton-Raphson in Q3.28). */
 void mdl_inv_sqrt_multiplier_exp(int32_t input, int32_t reverse_shift,

@@ -374,3 +374,102 @@ mdl_status mdl_node_rsqrt_s16(const mdl_node* n) {
   return mdl_rsqrt_s16((const mdl_rsqrt_s16_params*)n->params, (const int16_t*)n->in[0],
                        (int16_t*)n->out);
 }
+
+/* --------------------------------------------------------- float32 forms */
+typedef struct {
+  const float *x, *alpha;
+  float* out;
+  ptrdiff_t sx, sa;
+} prelu_f32_ctx;
+
+static void prelu_f32_row(void* vctx, const ptrdiff_t* off, int32_t n) {
+  prelu_f32_ctx* c = (prelu_f32_ctx*)vctx;
+  for (int32_t i = 0; i < n; ++i) {
+    const float x = c->x[off[0] + i * c->sx];
+    c->out[i] = x >= 0.0f ? x : x * c->alpha[off[1] + i * c->sa];
+  }
+  c->out += n;
+}
+
+mdl_status mdl_node_prelu_f32(const mdl_node* n) {
+  const mdl_prelu_params* p = (const mdl_prelu_params*)n->params;
+  prelu_f32_ctx c = {(const float*)n->in[0], (const float*)n->in[1], (float*)n->out,
+                     p->in_strides[NDIMS - 1], p->alpha_strides[NDIMS - 1]};
+  walk_rows(p->dims, p->in_strides, p->alpha_strides, &c, prelu_f32_row);
+  return MDL_OK;
+}
+
+mdl_status mdl_node_elu_f32(const mdl_node* n) {
+  const mdl_rows_f32_params* p = (const mdl_rows_f32_params*)n->params;
+  const float* x = (const float*)n->in[0];
+  float* out = (float*)n->out;
+  const size_t size = (size_t)p->outer * (size_t)p->depth;
+  for (size_t i = 0; i < size; ++i) out[i] = x[i] < 0.0f ? expm1f(x[i]) : x[i];
+  return MDL_OK;
+}
+
+mdl_status mdl_node_log_softmax_f32(const mdl_node* n) {
+  const mdl_rows_f32_params* p = (const mdl_rows_f32_params*)n->params;
+  const int32_t depth = p->depth;
+  for (int32_t o = 0; o < p->outer; ++o) {
+    const float* x = (const float*)n->in[0] + (size_t)o * (size_t)depth;
+    float* out = (float*)n->out + (size_t)o * (size_t)depth;
+    float max = -3.40282347e+38f;
+    for (int32_t c = 0; c < depth; ++c) max = x[c] > max ? x[c] : max;
+    float sum = 0.0f;
+    for (int32_t c = 0; c < depth; ++c) sum += expf(x[c] - max);
+    const float log_sum = logf(sum);
+    for (int32_t c = 0; c < depth; ++c) out[c] = x[c] - max - log_sum;
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_l2norm_f32(const mdl_node* n) {
+  const mdl_rows_f32_params* p = (const mdl_rows_f32_params*)n->params;
+  const int32_t depth = p->depth;
+  for (int32_t o = 0; o < p->outer; ++o) {
+    const float* x = (const float*)n->in[0] + (size_t)o * (size_t)depth;
+    float* out = (float*)n->out + (size_t)o * (size_t)depth;
+    float sq = 0.0f;
+    for (int32_t c = 0; c < depth; ++c) sq += x[c] * x[c];
+    float norm = sqrtf(sq);
+    if (norm < 1e-6f) norm = 1e-6f;
+    for (int32_t c = 0; c < depth; ++c) out[c] = x[c] / norm;
+  }
+  return MDL_OK;
+}
+
+mdl_status mdl_node_batch_matmul_f32(const mdl_node* n) {
+  const mdl_batch_matmul_params* p = (const mdl_batch_matmul_params*)n->params;
+  const float* L = (const float*)n->in[0];
+  const float* R = (const float*)n->in[1];
+  float* out = (float*)n->out;
+  const int32_t* bd = p->batch_dims;
+  size_t o = 0;
+  for (int32_t b0 = 0; b0 < bd[0]; ++b0)
+    for (int32_t b1 = 0; b1 < bd[1]; ++b1)
+      for (int32_t b2 = 0; b2 < bd[2]; ++b2)
+        for (int32_t b3 = 0; b3 < bd[3]; ++b3) {
+          const ptrdiff_t lb = (ptrdiff_t)b0 * p->lhs_batch_strides[0] +
+                               (ptrdiff_t)b1 * p->lhs_batch_strides[1] +
+                               (ptrdiff_t)b2 * p->lhs_batch_strides[2] +
+                               (ptrdiff_t)b3 * p->lhs_batch_strides[3];
+          const ptrdiff_t rb = (ptrdiff_t)b0 * p->rhs_batch_strides[0] +
+                               (ptrdiff_t)b1 * p->rhs_batch_strides[1] +
+                               (ptrdiff_t)b2 * p->rhs_batch_strides[2] +
+                               (ptrdiff_t)b3 * p->rhs_batch_strides[3];
+          for (int32_t i = 0; i < p->rows; ++i) {
+            for (int32_t j = 0; j < p->cols; ++j, ++o) {
+              const float* l = L + lb + (ptrdiff_t)i * p->lhs_row_stride;
+              const float* r = R + rb + (ptrdiff_t)j * p->rhs_col_stride;
+              float acc = 0.0f;
+              for (int32_t k = 0; k < p->accum_depth; ++k) {
+                acc += l[(ptrdiff_t)k * p->lhs_depth_stride] *
+                       r[(ptrdiff_t)k * p->rhs_depth_stride];
+              }
+              out[o] = acc;
+            }
+          }
+        }
+  return MDL_OK;
+}

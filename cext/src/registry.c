@@ -66,6 +66,11 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(floor_f32, MDL_FLOOR_F32_PARAMS)
     MDL_KERNEL(lut_s16, MDL_LUT_S16_PARAMS)
     MDL_KERNEL(rsqrt_s16, MDL_RSQRT_S16_PARAMS)
+    MDL_KERNEL(prelu_f32, MDL_PRELU_PARAMS)
+    MDL_KERNEL(elu_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(log_softmax_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(l2norm_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(batch_matmul_f32, MDL_BATCH_MATMUL_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

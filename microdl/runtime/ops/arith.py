@@ -1,6 +1,6 @@
-"""Quantized arithmetic ops of issue 11: SQUARED_DIFFERENCE, RSQRT, PRELU, ELU,
-LOG_SOFTMAX, SUM, L2_NORMALIZATION and BATCH_MATMUL (int8; int16 where noted), plus
-float32 FLOOR.  C kernels in cext/include/mdl_arith.h; the element-wise unary ops are
+"""Arithmetic ops of issue 11: SQUARED_DIFFERENCE, RSQRT, PRELU, ELU, LOG_SOFTMAX,
+SUM, L2_NORMALIZATION and BATCH_MATMUL (int8; int16 where noted), and the float32
+forms of FLOOR, PRELU, ELU, LOG_SOFTMAX, L2_NORMALIZATION, SUM and BATCH_MATMUL.  C kernels in cext/include/mdl_arith.h; the element-wise unary ops are
 int8 lookup tables (``lut_s8``, mdl_activations.h) filled here.
 
 Arithmetic, from LiteRT's kernels (squared_difference.cc, elementwise.cc,
@@ -40,7 +40,10 @@ activations.cc, reduce.cc, l2norm.cc, batch_matmul.cc and their reference/ heade
 - BATCH_MATMUL int8 / int16 (adj_x, adj_y, batch dimensions broadcast, rank 2..5 as
   LiteRT): out = MBQM(sum (lhs - lhs_zp)(rhs - rhs_zp), lhs_scale rhs_scale /
   output_scale) + output zp; int16 needs zero points 0 and accumulates in int64.
-- FLOOR float32: floorf, element-wise.
+- float32 forms (float models): FLOOR (floorf), PRELU, ELU (expm1f), LOG_SOFTMAX
+  (x - max - logf(sum expf(x - max))), L2_NORMALIZATION (x / max(||x||, 1e-6)), SUM
+  (float32 sums in input order) and BATCH_MATMUL (float32 sums in k order), within
+  1e-5 of the output range of LiteRT's reference kernels.
 
 MBQM is MultiplyByQuantizedMultiplier.  Rounding: measured against LiteRT 2.3's
 wheel; see KERNEL_ROUNDING and tests/test_ops11b.py.
@@ -471,6 +474,30 @@ def _batch_strides(shape, batch):
     return strides
 
 
+def _bmm_geometry(op, a, b, y):
+    """The shape-only fields of MDL_BATCH_MATMUL_PARAMS (None for an empty output);
+    checks the output shape."""
+    shape = batch_matmul_shape(op, a.shape, b.shape)
+    check_shape(op, y, shape)
+    adj_x, adj_y = bool(op.options.get("adj_x")), bool(op.options.get("adj_y"))
+    rows, cols = shape[-2:]
+    depth = int(a.shape[-2] if adj_x else a.shape[-1])
+    batch = list(shape[:-2])
+    if y.size == 0:
+        return None
+    if depth == 0:
+        raise Unsupported("BATCH_MATMUL with an empty contracted dimension")
+    m_lhs, m_rhs = int(a.shape[-1]), int(b.shape[-1])
+    return dict(batch_dims=[1] * (4 - len(batch)) + [int(d) for d in batch],
+                lhs_batch_strides=_batch_strides(a.shape, batch),
+                rhs_batch_strides=_batch_strides(b.shape, batch),
+                rows=rows, cols=cols, accum_depth=depth,
+                lhs_row_stride=1 if adj_x else m_lhs,
+                lhs_depth_stride=m_lhs if adj_x else 1,
+                rhs_depth_stride=1 if adj_y else m_rhs,
+                rhs_col_stride=m_rhs if adj_y else 1)
+
+
 @register("BATCH_MATMUL")
 def prepare_batch_matmul(op, graph, ctx):
     """lhs [..., M, K] (adj_x: [..., K, M]), rhs [..., K, N] (adj_y: [..., N, K]),
@@ -489,32 +516,15 @@ def prepare_batch_matmul(op, graph, ctx):
     is16 = np.dtype(a.dtype) == INT16
     if is16 and (za or zb or zo):
         raise Unsupported("int16 BATCH_MATMUL needs zero points 0 (LiteRT's check)")
-    shape = batch_matmul_shape(op, a.shape, b.shape)
-    check_shape(op, y, shape)
-    adj_x, adj_y = bool(op.options.get("adj_x")), bool(op.options.get("adj_y"))
-    rows, cols = shape[-2:]
-    depth = int(a.shape[-2] if adj_x else a.shape[-1])
-    batch = list(shape[:-2])
-    batch_dims = [1] * (4 - len(batch)) + [int(d) for d in batch]
+    geometry = _bmm_geometry(op, a, b, y)
     # GetQuantizedConvolutionMultipler: float32 product of the input scales.
     real = float(F32(F32(sa) * F32(sb))) / float(F32(so))
     mult, shift = _multiplier(op, real, "output")
     if is16 and not -31 <= shift < 8:
         raise Unsupported(f"int16 output multiplier exponent {shift} outside [-31, 8)")
-    if y.size == 0:
+    if geometry is None:
         return []
-    if depth == 0:
-        raise Unsupported("BATCH_MATMUL with an empty contracted dimension")
-    m_lhs, m_rhs = int(a.shape[-1]), int(b.shape[-1])
-    params = dict(batch_dims=batch_dims,
-                  lhs_batch_strides=_batch_strides(a.shape, batch),
-                  rhs_batch_strides=_batch_strides(b.shape, batch),
-                  rows=rows, cols=cols, accum_depth=depth,
-                  lhs_row_stride=1 if adj_x else m_lhs,
-                  lhs_depth_stride=m_lhs if adj_x else 1,
-                  rhs_depth_stride=1 if adj_y else m_rhs,
-                  rhs_col_stride=m_rhs if adj_y else 1,
-                  lhs_offset=-za, rhs_offset=-zb, output_offset=zo,
+    params = dict(geometry, lhs_offset=-za, rhs_offset=-zb, output_offset=zo,
                   multiplier=mult, shift=shift, is_s16=int(is16),
                   rounding=KERNEL_ROUNDING)
     return [Node("batch_matmul", params, [a.index, b.index], y.index)]
@@ -528,3 +538,88 @@ def prepare_floor(op, graph, ctx):
     if y.size == 0:
         return []
     return [Node("floor_f32", dict(size=y.size), [x.index], y.index)]
+
+
+# ------------------------------------------------------------- float32 forms
+@register("BATCH_MATMUL", form="float32")
+def prepare_batch_matmul_f32(op, graph, ctx):
+    """float32 BATCH_MATMUL (shapes as the int8 form): float32 sums in k order."""
+    _version(op)
+    require_io_count(op, 2, 1)
+    a, b = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    y = tensor_at(graph, op, 0, "output")
+    for t in (a, b, y):
+        require_dtype(t, FLOAT32)
+    geometry = _bmm_geometry(op, a, b, y)
+    if geometry is None:
+        return []
+    params = dict(geometry, lhs_offset=0, rhs_offset=0, output_offset=0, multiplier=0,
+                  shift=0, is_s16=0, rounding=0)
+    return [Node("batch_matmul_f32", params, [a.index, b.index], y.index)]
+
+
+@register("PRELU", form="float32")
+def prepare_prelu_f32(op, graph, ctx):
+    """float32 x >= 0 ? x : x * alpha, alpha broadcast to the input's shape."""
+    _version(op)
+    require_io_count(op, 2, 1)
+    x, alpha = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    y = tensor_at(graph, op, 0, "output")
+    for t in (x, alpha, y):
+        require_dtype(t, FLOAT32)
+    shape = broadcast_shape(op, x.shape, alpha.shape)
+    if tuple(shape) != tuple(x.shape):
+        raise ModelError(f"op {op.index} (PRELU): alpha {tuple(alpha.shape)} does not "
+                         f"broadcast to the input's shape {tuple(x.shape)}")
+    check_shape(op, y, shape)
+    dims, (sx, salpha) = broadcast_box(op, [x.shape, alpha.shape], shape)
+    if y.size == 0:
+        return []
+    zeros = dict(input_offset=0, alpha_offset=0, output_offset=0, multiplier_1=0,
+                 shift_1=0, multiplier_2=0, shift_2=0, rounding=0)
+    return [Node("prelu_f32", dict(zeros, dims=dims, in_strides=sx, alpha_strides=salpha),
+                 [x.index, alpha.index], y.index)]
+
+
+@register("ELU", "LOG_SOFTMAX", "L2_NORMALIZATION", form="float32")
+def prepare_rows_f32(op, graph, ctx):
+    """float32 ELU (expm1f), LOG_SOFTMAX and L2_NORMALIZATION (x / max(||x||, 1e-6))
+    over the last axis, as LiteRT's reference kernels."""
+    x, y = _unary(op, graph, [FLOAT32])
+    if op.name == "L2_NORMALIZATION" and op.options.get("fused_activation_function", 0):
+        raise Unsupported("L2_NORMALIZATION with a fused activation")
+    if op.name != "ELU" and len(x.shape) < 1:
+        raise Unsupported(f"{op.name} of a scalar")
+    if y.size == 0:
+        return []
+    depth = y.size if op.name == "ELU" else int(x.shape[-1])
+    kernel = {"ELU": "elu_f32", "LOG_SOFTMAX": "log_softmax_f32",
+              "L2_NORMALIZATION": "l2norm_f32"}[op.name]
+    return [Node(kernel, dict(outer=y.size // depth, depth=depth), [x.index], y.index)]
+
+
+@register("SUM", form="float32")
+def prepare_sum_f32(op, graph, ctx):
+    """float32 SUM over constant axes: float32 sums in input order (the MEAN kernel
+    with a count of 1)."""
+    _version(op)
+    require_io_count(op, 2, 1)
+    x, axis_t = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    y = tensor_at(graph, op, 0, "output")
+    require_dtype(x, FLOAT32)
+    require_dtype(y, FLOAT32)
+    require_dtype(axis_t, INT32)
+    if axis_t.data is None:
+        raise Unsupported(f"axes (tensor {axis_t.index}) must be constant")
+    if len(x.shape) == 0:
+        raise Unsupported("rank-0 input")
+    axes = resolve_axes(op, axis_t.data, len(x.shape))
+    check_shape(op, y, mean_output_shape(tuple(x.shape), axes,
+                                         bool(op.options.get("keep_dims"))))
+    if x.size == 0:
+        raise Unsupported("empty tensors")
+    plan = mean_plan(tuple(x.shape), axes)
+    if plan is None:
+        raise Unsupported("a reduction over more than 6 alternating dimension groups")
+    return [Node("mean_f32", dict(dims=plan[0], out_strides=plan[1], output_size=y.size,
+                                  count=1), [x.index], y.index)]
