@@ -84,6 +84,34 @@ def test_squared_difference_matches_litert(case):
     assert np.all(np.abs(got[ok] - want[ok]) <= 1.0)
 
 
+# ------------------------------------------------------------------------- div
+@pytest.mark.parametrize("case", range(10))
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_div_matches_litert_and_tflite_micro(case, dtype):
+    rng = np.random.default_rng(stable_seed("div", case, np.dtype(dtype).name))
+    sa, sb, so_shape = broadcast_pair(rng)
+    s1, s2 = rand_scale(rng), rand_scale(rng)
+    out_s = float(F32(s1 / s2 * (1 if dtype == np.int8 else 0.01) * 10 ** rng.uniform(-2, 0)))
+    z1, z2, zo = (0, 0, 0) if dtype == np.int16 else (int(v) for v in rng.integers(-128, 128, 3))
+    a, b = random_int(rng, sa, dtype), random_int(rng, sb, dtype)
+    b[b == z2] = z2 + 1 if z2 < np.iinfo(dtype).max else z2 - 1  # LiteRT refuses x / 0
+    if case == 0:
+        a[...] = np.iinfo(dtype).min
+        b[...] = z2 + 1
+    act = case % 4  # NONE, RELU, RELU_N1_TO_1, RELU6
+    model = op_model("DIV", [q(sa, s1, z1, dtype), q(sb, s2, z2, dtype)],
+                     [q(so_shape, out_s, zo, dtype)], {"fused_activation_function": act})
+    assert_same_as_litert(model, [a, b])
+    got, = run_microdl(model, [a, b])
+    real = (s1 * (a.astype(np.float64) - z1)) / (s2 * (b.astype(np.float64) - z2)) / out_s + zo
+    info = np.iinfo(dtype)
+    ok = (real > info.min + 0.5) & (real < info.max - 0.5) & (act == 0)
+    assert np.all(np.abs(got[ok] - real[ok]) <= 1.0 + np.abs(real[ok] - zo) * 1e-6)
+    if dtype == np.int8:  # TFLite Micro has no int16 DIV
+        got, = run_microdl(model, [a, b], rounding="tflm")
+        np.testing.assert_array_equal(got, run_tflm(model, [a, b]).reshape(got.shape))
+
+
 # ----------------------------------------------------------------------- rsqrt
 def test_inv_sqrt_multiplier_matches_float():
     for v in [2, 3, 17, 255, 1000, 65025, 1 << 20, (1 << 29) + 7, 2 ** 31 - 1]:

@@ -137,6 +137,30 @@ mdl_status mdl_rsqrt_s16(const mdl_rsqrt_s16_params* p, const int16_t* input,
                          int16_t* out);
 mdl_status mdl_node_rsqrt_s16(const mdl_node* node);
 
+/* div_q: quantized DIV (reference_ops DivElementwise / BroadcastDivSlowQuantized):
+ * a = in1 + input1_offset, b = in2 + input2_offset, both negated when b < 0;
+ * (r, k) = GetReciprocal(b, 31); h = CountLeadingSignBits(a);
+ * q = MultiplyByQuantizedMultiplierGreaterThanOne(a, r, h);
+ * out = clamp(output_offset + MultiplyByQuantizedMultiplierSmallerThanOneExp(q,
+ * output_multiplier, output_shift - k - h), act_min, act_max).  Prepare keeps
+ * output_shift <= 23 so the last exponent is never positive for 8-bit inputs. */
+#define MDL_DIV_Q_PARAMS(F, A)                                   \
+  A(dims, 6)        /* output shape, outermost first */          \
+  A(in1_strides, 6) /* element strides, 0 where broadcast */     \
+  A(in2_strides, 6)                                              \
+  F(input1_offset)                                               \
+  F(input2_offset)                                               \
+  F(output_offset)                                               \
+  F(output_multiplier) /* in1_scale / (in2_scale * out_scale) */  \
+  F(output_shift)                                                \
+  F(act_min)                                                     \
+  F(act_max)                                                     \
+  F(is_s16)         /* 1: int16 tensors */                       \
+  F(rounding)
+MDL_DECLARE_PARAMS(mdl_div_q_params, MDL_DIV_Q_PARAMS)
+/* Node: in = {in1, in2}. */
+mdl_status mdl_node_div_q(const mdl_node* node);
+
 /* ---- float32 forms (reference kernels' formulas and summation order) ----------- */
 /* prelu_f32: out = x >= 0 ? x : x * alpha (MDL_PRELU_PARAMS: dims and strides only).
  * elu_f32: out = x < 0 ? expm1f(x) : x.  log_softmax_f32 per row of `depth`:

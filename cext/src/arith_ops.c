@@ -473,3 +473,65 @@ mdl_status mdl_node_batch_matmul_f32(const mdl_node* n) {
         }
   return MDL_OK;
 }
+
+/* ----------------------------------------------------------- quantized div */
+typedef struct {
+  const mdl_div_q_params* p;
+  const void *a, *b;
+  void* out;
+} div_ctx;
+
+/* gemmlowp-style CountLeadingSignBits of an int32 (31 for 0). */
+MDL_INLINE int32_t leading_sign_bits(int32_t x) {
+  if (x >= 0) return mdl_clz32((uint32_t)x) - 1;
+  if (x == INT32_MIN) return 0;
+  return mdl_clz32(2u * (uint32_t)(-x) - 1u);
+}
+
+MDL_INLINE int32_t div_one(const mdl_div_q_params* p, int32_t a, int32_t b) {
+  a += p->input1_offset;
+  b += p->input2_offset;
+  if (b < 0) {
+    a = -a;
+    b = -b;
+  }
+  int32_t recip_shift;
+  const int32_t inv = mdl_get_reciprocal(b, 31, &recip_shift);
+  const int32_t headroom = leading_sign_bits(a);
+  const int32_t quotient = p->rounding == MDL_ROUNDING_SINGLE
+                               ? mdl_requantize_single(a, inv, headroom)
+                               : mdl_requantize_greater_than_one(a, inv, headroom);
+  const int32_t total_shift = p->output_shift - recip_shift - headroom;
+  const int32_t v = mdl_add_wrap(
+      p->output_offset,
+      mdl_requantize_r(quotient, p->output_multiplier, total_shift, p->rounding));
+  return mdl_clamp(v, p->act_min, p->act_max);
+}
+
+static void div_row(void* vctx, const ptrdiff_t* off, int32_t n) {
+  div_ctx* c = (div_ctx*)vctx;
+  const mdl_div_q_params* p = c->p;
+  const ptrdiff_t sa = p->in1_strides[NDIMS - 1], sb = p->in2_strides[NDIMS - 1];
+  if (p->is_s16) {
+    const int16_t *a = (const int16_t*)c->a, *b = (const int16_t*)c->b;
+    int16_t* out = (int16_t*)c->out;
+    for (int32_t i = 0; i < n; ++i) {
+      out[i] = (int16_t)div_one(p, a[off[0] + i * sa], b[off[1] + i * sb]);
+    }
+    c->out = out + n;
+  } else {
+    const int8_t *a = (const int8_t*)c->a, *b = (const int8_t*)c->b;
+    int8_t* out = (int8_t*)c->out;
+    for (int32_t i = 0; i < n; ++i) {
+      out[i] = (int8_t)div_one(p, a[off[0] + i * sa], b[off[1] + i * sb]);
+    }
+    c->out = out + n;
+  }
+}
+
+mdl_status mdl_node_div_q(const mdl_node* n) {
+  const mdl_div_q_params* p = (const mdl_div_q_params*)n->params;
+  div_ctx c = {p, n->in[0], n->in[1], n->out};
+  walk_rows(p->dims, p->in1_strides, p->in2_strides, &c, div_row);
+  return MDL_OK;
+}

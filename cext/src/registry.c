@@ -71,6 +71,7 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(log_softmax_f32, MDL_ROWS_F32_PARAMS)
     MDL_KERNEL(l2norm_f32, MDL_ROWS_F32_PARAMS)
     MDL_KERNEL(batch_matmul_f32, MDL_BATCH_MATMUL_PARAMS)
+    MDL_KERNEL(div_q, MDL_DIV_Q_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -1,4 +1,4 @@
-"""Arithmetic ops of issue 11: SQUARED_DIFFERENCE, RSQRT, PRELU, ELU, LOG_SOFTMAX,
+"""Arithmetic ops of issue 11: SQUARED_DIFFERENCE, DIV, RSQRT, PRELU, ELU, LOG_SOFTMAX,
 SUM, L2_NORMALIZATION and BATCH_MATMUL (int8; int16 where noted), and the float32
 forms of FLOOR, PRELU, ELU, LOG_SOFTMAX, L2_NORMALIZATION, SUM and BATCH_MATMUL.  C kernels in cext/include/mdl_arith.h; the element-wise unary ops are
 int8 lookup tables (``lut_s8``, mdl_activations.h) filled here.
@@ -10,6 +10,11 @@ activations.cc, reduce.cc, l2norm.cc, batch_matmul.cc and their reference/ heade
   rescaled by ``scale_k / (2 max(scale_1, scale_2))``; the difference is squared in
   int32 and rescaled by ``(2 max_scale)^2 / (2^14 output_scale)`` (all three
   QuantizeMultiplierSmallerThanOneExp, in double from the float32 scales).
+- DIV int8 / int16 (broadcast, fused activation): a = q1 - zp1, b = q2 - zp2 (both
+  negated if b < 0); GetReciprocal(b, 31) = (r, k); h = CountLeadingSignBits(a);
+  out = MBQMSmallerThanOneExp(MBQMGreaterThanOne(a, r, h), M, S - k - h) + zp with
+  (M, S) = QuantizeMultiplier(scale_1 / (scale_2 output_scale)), the ratio in
+  float32 (LiteRT) or double (TFLite Micro).
 - RSQRT int8: per input value, v = q - zp; v == 0 gives 127, else
   GetInvSqrtQuantizedMultiplierExp(v, -1) = (m, s), d = MBQM(1, m, s + 20),
   out = MBQM(d, M, S - 20) + output zp with (M, S) = QuantizeMultiplier(1 /
@@ -66,7 +71,8 @@ from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.activations import (LUT_INPUTS, exp_on_negative_values_q5,
                                              float_function_table, lut_node,
                                              softmax_scaling, to_int8_table)
-from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, check_shape,
+from microdl.runtime.ops.common import (FLOAT32, INT8, INT16, INT32, activation_range,
+                                        check_shape,
                                         per_tensor_quant, require_dtype,
                                         require_io_count, tensor_at)
 from microdl.runtime.ops.compare import broadcast_box
@@ -136,6 +142,43 @@ def prepare_squared_difference(op, graph, ctx):
                       input2_multiplier=m2, input2_shift=sh2, left_shift=7,
                       output_offset=zo, output_multiplier=mo, output_shift=sho,
                       rounding=KERNEL_ROUNDING),
+                 [a.index, b.index], y.index)]
+
+
+# ------------------------------------------------------------------------- div
+@register("DIV")
+def prepare_div(op, graph, ctx):
+    """int8 / int16 x / y (per-tensor quantizations, broadcast up to 6-D, fused
+    activation), as reference_ops::DivElementwise.  LiteRT fails at invoke when a
+    divisor equals its zero point; microdl computes a value there."""
+    if op.version > 2:
+        raise Unsupported(f"version {op.version}")
+    require_io_count(op, 2, 1)
+    a, b = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
+    y = tensor_at(graph, op, 0, "output")
+    require_dtype(a, INT8, INT16)
+    for t in (b, y):
+        require_dtype(t, a.dtype)
+    (s1, z1), (s2, z2), (so, zo) = (per_tensor_quant(t) for t in (a, b, y))
+    shape = broadcast_shape(op, a.shape, b.shape)
+    check_shape(op, y, shape)
+    if ctx.rounding == ROUNDING_DOUBLE:  # TFLite Micro's div.cc: double arithmetic
+        real = float(F32(s1)) / (float(F32(s2)) * float(F32(so)))
+    else:  # LiteRT's div.cc: float32 arithmetic
+        real = float(F32(F32(s1) / F32(F32(s2) * F32(so))))
+    mult, shift = _multiplier(op, real, "output")
+    if shift > 23:
+        raise Unsupported(f"DIV output multiplier {real:g} is too large (>= 2^23)")
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", 0), y)
+    dims, (st1, st2) = broadcast_box(op, [a.shape, b.shape], shape)
+    if y.size == 0:
+        return []
+    return [Node("div_q", dict(dims=dims, in1_strides=st1, in2_strides=st2,
+                               input1_offset=-z1, input2_offset=-z2, output_offset=zo,
+                               output_multiplier=mult, output_shift=shift,
+                               act_min=act_min, act_max=act_max,
+                               is_s16=int(np.dtype(a.dtype) == INT16),
+                               rounding=KERNEL_ROUNDING),
                  [a.index, b.index], y.index)]
 
 
