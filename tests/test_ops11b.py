@@ -112,6 +112,22 @@ def test_div_matches_litert_and_tflite_micro(case, dtype):
         np.testing.assert_array_equal(got, run_tflm(model, [a, b]).reshape(got.shape))
 
 
+def test_div_of_the_zero_point_as_the_reference_builds():
+    """A dividend at its zero point makes the reference shift by 32 or more (undefined
+    in C++; x86-64 takes the count modulo 32, giving zero point + 1 at times):
+    microdl reproduces LiteRT and TFLite Micro there, and everywhere else."""
+    a = np.array([5, 5, 5, 5, 6, 4, 5, 5], np.int8)
+    b = np.array([1, 2, 100, -100, 7, -3, 127, -128], np.int8)
+    for out_s in (0.1, 0.01, 1.0, 10.0):
+        model = op_model("DIV", [q((8,), 0.1, 5), q((8,), 0.1, 0)], [q((8,), out_s, 3)])
+        assert_same_as_litert(model, [a, b])
+        got, = run_microdl(model, [a, b], rounding="tflm")
+        np.testing.assert_array_equal(got, run_tflm(model, [a, b]))
+    with pytest.raises(UnsupportedOpError, match="DIV output multiplier"):
+        Interpreter(model_content=op_model("DIV", [q((2,), 1e-4), q((2,), 1.0)],
+                                           [q((2,), 100.0)]))
+
+
 # ----------------------------------------------------------------------- rsqrt
 def test_inv_sqrt_multiplier_matches_float():
     for v in [2, 3, 17, 255, 1000, 65025, 1 << 20, (1 << 29) + 7, 2 ** 31 - 1]:

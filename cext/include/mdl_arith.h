@@ -142,8 +142,10 @@ mdl_status mdl_node_rsqrt_s16(const mdl_node* node);
  * (r, k) = GetReciprocal(b, 31); h = CountLeadingSignBits(a);
  * q = MultiplyByQuantizedMultiplierGreaterThanOne(a, r, h);
  * out = clamp(output_offset + MultiplyByQuantizedMultiplierSmallerThanOneExp(q,
- * output_multiplier, output_shift - k - h), act_min, act_max).  Prepare keeps
- * output_shift <= 23 so the last exponent is never positive for 8-bit inputs. */
+ * output_multiplier, output_shift - k - h), act_min, act_max), in double rounding
+ * (`rounding` must be MDL_ROUNDING_DOUBLE).  Prepare keeps output_shift in [-17, 23]
+ * so the last exponent stays in [-63, 0]; right shifts of 32..63 follow the x86-64 /
+ * aarch64 builds of the reference (see rdbpot_wide in arith_ops.c). */
 #define MDL_DIV_Q_PARAMS(F, A)                                   \
   A(dims, 6)        /* output shape, outermost first */          \
   A(in1_strides, 6) /* element strides, 0 where broadcast */     \

@@ -488,6 +488,16 @@ MDL_INLINE int32_t leading_sign_bits(int32_t x) {
   return mdl_clz32(2u * (uint32_t)(-x) - 1u);
 }
 
+/* gemmlowp RoundingDivideByPOT for exponents 0..63 as LiteRT's and TFLite Micro's
+ * x86-64 / aarch64 builds compute it: beyond 31 the mask (1 << exponent) - 1 keeps all
+ * 32 bits and the 32-bit shift takes its count modulo 32 (the reference leaves that
+ * case undefined; it is reached whenever the dividend equals its zero point). */
+MDL_INLINE int32_t rdbpot_wide(int32_t x, int32_t exponent) {
+  if (exponent <= 31) return mdl_rounding_divide_by_pot(x, exponent);
+  const int32_t threshold = -1 + (x < 0 ? 1 : 0);
+  return (x >> (exponent & 31)) + (x > threshold ? 1 : 0);
+}
+
 MDL_INLINE int32_t div_one(const mdl_div_q_params* p, int32_t a, int32_t b) {
   a += p->input1_offset;
   b += p->input2_offset;
@@ -498,13 +508,12 @@ MDL_INLINE int32_t div_one(const mdl_div_q_params* p, int32_t a, int32_t b) {
   int32_t recip_shift;
   const int32_t inv = mdl_get_reciprocal(b, 31, &recip_shift);
   const int32_t headroom = leading_sign_bits(a);
-  const int32_t quotient = p->rounding == MDL_ROUNDING_SINGLE
-                               ? mdl_requantize_single(a, inv, headroom)
-                               : mdl_requantize_greater_than_one(a, inv, headroom);
-  const int32_t total_shift = p->output_shift - recip_shift - headroom;
+  const int32_t quotient = mdl_requantize_greater_than_one(a, inv, headroom);
+  const int32_t total_shift = p->output_shift - recip_shift - headroom; /* >= -63 */
   const int32_t v = mdl_add_wrap(
       p->output_offset,
-      mdl_requantize_r(quotient, p->output_multiplier, total_shift, p->rounding));
+      rdbpot_wide(mdl_sat_rounding_doubling_high_mul(quotient, p->output_multiplier),
+                  -total_shift));
   return mdl_clamp(v, p->act_min, p->act_max);
 }
 

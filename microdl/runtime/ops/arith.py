@@ -14,7 +14,10 @@ activations.cc, reduce.cc, l2norm.cc, batch_matmul.cc and their reference/ heade
   negated if b < 0); GetReciprocal(b, 31) = (r, k); h = CountLeadingSignBits(a);
   out = MBQMSmallerThanOneExp(MBQMGreaterThanOne(a, r, h), M, S - k - h) + zp with
   (M, S) = QuantizeMultiplier(scale_1 / (scale_2 output_scale)), the ratio in
-  float32 (LiteRT) or double (TFLite Micro).
+  float32 (LiteRT) or double (TFLite Micro).  When the dividend equals its zero
+  point the reference shifts an int32 by 32 or more (undefined in C++); microdl
+  reproduces what the x86-64 and aarch64 builds do (the count taken modulo 32, so
+  the output can be the zero point + 1).
 - RSQRT int8: per input value, v = q - zp; v == 0 gives 127, else
   GetInvSqrtQuantizedMultiplierExp(v, -1) = (m, s), d = MBQM(1, m, s + 20),
   out = MBQM(d, M, S - 20) + output zp with (M, S) = QuantizeMultiplier(1 /
@@ -167,8 +170,8 @@ def prepare_div(op, graph, ctx):
     else:  # LiteRT's div.cc: float32 arithmetic
         real = float(F32(F32(s1) / F32(F32(s2) * F32(so))))
     mult, shift = _multiplier(op, real, "output")
-    if shift > 23:
-        raise Unsupported(f"DIV output multiplier {real:g} is too large (>= 2^23)")
+    if not -17 <= shift <= 23:
+        raise Unsupported(f"DIV output multiplier {real:g} outside [2^-18, 2^23)")
     act_min, act_max = activation_range(op.options.get("fused_activation_function", 0), y)
     dims, (st1, st2) = broadcast_box(op, [a.shape, b.shape], shape)
     if y.size == 0:
@@ -178,7 +181,7 @@ def prepare_div(op, graph, ctx):
                                output_multiplier=mult, output_shift=shift,
                                act_min=act_min, act_max=act_max,
                                is_s16=int(np.dtype(a.dtype) == INT16),
-                               rounding=KERNEL_ROUNDING),
+                               rounding=ROUNDING_DOUBLE),
                  [a.index, b.index], y.index)]
 
 
