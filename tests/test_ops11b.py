@@ -466,5 +466,6 @@ def test_refusals():
             [q((2, 3), 0.1)], version=9)
     refused(UnsupportedOpError, "int8", "ELU", [q((4,), 0.1, 0, np.int16)],
             [q((4,), 0.1, 0, np.int16)])
+    refused(UnsupportedOpError, "too small", "RSQRT", [q((4,), 100.0)], [q((4,), 1000.0)])
     refused(UnsupportedOpError, "constant", "SUM",
             [q((2, 3), 0.1), spec((1,), np.int32)], [q((2,), 0.1)])

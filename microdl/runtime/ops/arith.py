@@ -231,10 +231,13 @@ def rsqrt_multiplier(in_s, out_s, tflm):
     else:
         real = 1.0 / float(F32(F32(np.sqrt(F32(in_s))) * F32(out_s)))
     try:
-        return quantize_multiplier(real)
+        mult, shift = quantize_multiplier(real)
     except ValueError:
         raise Unsupported(f"RSQRT output multiplier {real:g} is too large (>= 2^30)") \
             from None
+    if shift - 20 < -31:  # the kernels apply the exponent shift - 20
+        raise Unsupported(f"RSQRT output multiplier {real:g} is too small (< 2^-12)")
+    return mult, shift
 
 
 def rsqrt_table(in_zp, out_zp, mult, shift, rounding):
