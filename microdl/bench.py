@@ -23,7 +23,10 @@ What a row holds (units in the key names: ``_us`` microseconds, ``_bytes`` bytes
   numpy FloatExecutor; the text tables add "(float32)" to those cells.  A float or
   hybrid model gets no NPU estimates (``npu`` empty): the modelled Ethos-U NPUs run
   int8 / int16 ops only.
-* Memory and work: ``arena_bytes`` (microdl's planned activation arena),
+* Memory and work: ``arena_bytes`` (microdl's planned activation arena in the
+  ``memory`` mode, "fast" or "small"), ``arena_bound_bytes`` (the layer-by-layer
+  bound: the largest set of tensors live at once when every layer reads its whole
+  input and writes its whole output),
   ``weight_bytes`` (Interpreter.weight_bytes: the constant tensors ops read), ``macs``
   (multiply-accumulates
   of one inference), ``ops``.
@@ -179,7 +182,8 @@ def _as_data(data):
 # ------------------------------------------------------------------- one model
 def bench_model(path, float_path=None, data=None, npus=(), threads=1,
                 repeats=DEFAULT_REPEATS, per_layer=False,
-                layer_repeats=DEFAULT_LAYER_REPEATS, progress=False, label=None):
+                layer_repeats=DEFAULT_LAYER_REPEATS, progress=False, label=None,
+                memory="fast"):
     """Benchmark one int8 .tflite model; returns its row (see the module docstring).
 
     Args:
@@ -195,6 +199,9 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
         layer_repeats: timed runs of each op for the per-layer host time.
         progress: tqdm bars over the data samples.
         label: the row's ``model`` name (default: file name without extension).
+        memory: Interpreter(memory=...): "fast", or "small" (in-place layers and
+            fused chains: a smaller arena, slightly slower); the arena figures and
+            the NPU estimates' SRAM check use that plan.
     Raises:
         BenchError: missing files, data that does not fit the model, bad NPUs.
         microdl.ModelError / microdl.UnsupportedOpError: microdl cannot run the model.
@@ -209,7 +216,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     with open(path, "rb") as f:
         content = f.read()
     graph = read_model(content)
-    it = Interpreter(model_content=content, num_threads=threads)
+    it = Interpreter(model_content=content, num_threads=threads, memory=memory)
     it.allocate_tensors()
     ins, outs = it.get_input_details(), it.get_output_details()
     kind = task(graph)
@@ -221,6 +228,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
         "float_top1": None, "int8_top1": None, "float_mse": None, "int8_mse": None,
         "sqnr_db": None,
         "arena_bytes": int(it.arena_bytes),
+        "memory": memory, "arena_bound_bytes": int(it.lower_bound_bytes),
         "weight_bytes": it.weight_bytes,
         "macs": int(sum(o["macs"] for o in ops)), "ops": len(ops),
     }
@@ -261,7 +269,7 @@ def bench_model(path, float_path=None, data=None, npus=(), threads=1,
     estimates = {}
     row["npu"] = {}
     for name, cfg in (npus if row["precision"] == INT8 else ()):
-        est = estimate(content, cfg)
+        est = estimate(content, cfg, memory)
         estimates[name] = est
         row["npu"][name] = {"config": cfg.name, "cycles": float(est.total_cycles),
                             "latency_us": est.latency_s * 1e6,
@@ -348,7 +356,8 @@ def npu_labels(rows):
 SCALAR_COLUMNS = ("model", "task", "samples", "float_top1", "int8_top1", "float_mse",
                   "int8_mse", "sqnr_db", "arena_bytes", "weight_bytes", "macs", "ops",
                   "host_median_us", "host_p10_us", "host_p90_us", "host_repeats",
-                  "threads", "path", "float_model", "data", "precision")
+                  "threads", "path", "float_model", "data", "precision", "memory",
+                  "arena_bound_bytes")
 NPU_COLUMNS = ("cycles", "latency_us", "mac_utilization", "fits_sram")
 
 
@@ -599,7 +608,7 @@ def _whatif_value(cfg, param):
     return float(getattr(cfg, param))
 
 
-def npu_whatif(model, config, factors=None):
+def npu_whatif(model, config, factors=None, memory="fast"):
     """Latency of one model on variations of one NPU, one parameter at a time.
 
     Every point is costed by microdl.npu.sram_placement (so a smaller SRAM spills
@@ -613,8 +622,10 @@ def npu_whatif(model, config, factors=None):
         factors: {parameter: factors of the config's value} (default WHATIF_FACTORS;
             parameters: macs_per_cycle, clock_hz, sram_bytes, offchip_bytes_per_cycle,
             sram_bytes_per_cycle).
+        memory: the arena plan the SRAM holds, "fast" or "small" (microdl's
+            memory="small" plan: in-place layers and fused chains).
     Returns:
-        {"config": config name, "sweeps": {parameter: [{"factor", "value" (in
+        {"config": config name, "memory", "sweeps": {parameter: [{"factor", "value" (in
         WHATIF_UNITS[parameter]), "cycles", "latency_us", "spilled_bytes"}, ...]}}.
     Raises:
         BenchError: unknown parameter, or a factor that gives an invalid config
@@ -627,7 +638,7 @@ def npu_whatif(model, config, factors=None):
         except NPUConfigError as e:
             raise BenchError(str(e)) from None
     factors = WHATIF_FACTORS if factors is None else factors
-    out = {"config": config.name, "sweeps": {}}
+    out = {"config": config.name, "memory": memory, "sweeps": {}}
     graph = read_model(bytes(model))
     for param, fs in factors.items():
         if param not in WHATIF_UNITS:
@@ -639,7 +650,7 @@ def npu_whatif(model, config, factors=None):
                 cfg = _whatif_config(config, param, f)
             except NPUConfigError as e:
                 raise BenchError(f"what-if {param} x {f}: {e}") from None
-            p = sram_placement(graph, cfg)
+            p = sram_placement(graph if memory == "fast" else bytes(model), cfg, memory)
             points.append({"factor": float(f), "value": _whatif_value(cfg, param),
                            "cycles": float(p.estimate.total_cycles),
                            "latency_us": p.estimate.latency_s * 1e6,
@@ -656,7 +667,8 @@ def format_whatif(res) -> str:
             rows.append([WHATIF_UNITS[param], f"x{pt['factor']:g}", f"{pt['value']:,.4g}",
                          f"{pt['cycles']:,.0f}", f"{pt['latency_us']:,.1f}",
                          f"{pt['spilled_bytes']:,}"])
-    return (f"what-if around {res['config']}:\n" +
+    return (f"what-if around {res['config']} (memory={res.get('memory', 'fast')!r} "
+            f"arena plan):\n" +
             text_table([["parameter", "factor", "value", "cycles", "latency us",
                          "spilled B"]] + rows, left=(0,)))
 

@@ -187,6 +187,20 @@ def test_reference_kernel_mismatch_is_a_finding(monkeypatch):
         fuzz.check_model(_add_model())
 
 
+def test_small_memory_mismatch_is_a_finding(monkeypatch):
+    real = microdl.Interpreter.get_tensor
+
+    def differs(self, index, subgraph_index=0):
+        out = real(self, index)
+        if self._memory == "small":
+            out.ravel()[0] ^= 1
+        return out
+
+    monkeypatch.setattr(microdl.Interpreter, "get_tensor", differs)
+    with pytest.raises(fuzz.Finding, match='memory="small"'):
+        fuzz.check_model(_add_model())
+
+
 def test_unexpected_exception_escapes(monkeypatch):
     def broken(self):
         raise IndexError("planted")

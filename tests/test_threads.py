@@ -350,7 +350,10 @@ def test_starved_worker_does_not_change_results():
     """The worker thread made SCHED_IDLE and pinned to a CPU where a busy process
     spins (it gets almost no CPU time), the caller pinned to another: the caller must
     take over the bands the worker does not claim; every output still equals one
-    thread's (checked against LiteRT) and every band is run exactly once."""
+    thread's (checked against LiteRT) and every band is run exactly once.  The pool
+    must also notice the starved worker (a window in which it ran under an eighth of
+    its fair share of bands) and stop opening groups to it: most groups then run
+    serially, in backoff."""
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("needs two CPUs")
     path = shared_model("mlperf_tiny", "kws_ref_model.tflite")
@@ -375,6 +378,8 @@ def test_starved_worker_does_not_change_results():
         np.testing.assert_array_equal(g, want[i % len(xs)], err_msg=f"invoke {i}")
     st = _check_accounting(two, 20 * len(xs))
     assert st["bands_caller"] > 0
+    assert st["starved"] >= 1, st
+    assert st["groups_serial"] > st["groups_parallel"], st
 
 
 def test_many_short_invokes_from_two_python_threads():

@@ -204,7 +204,7 @@ def memory_table(repeats, markdown):
     """Prints, per model, the arena of memory="fast" and "small" (inputs kept /
     reusable), TFLite Micro's arena, the layer-by-layer bound (largest live set of
     the "fast" plan's buffers, inputs reusable), the
-    ops "small" runs in place, and the latency of both modes (one thread, inputs
+    ops "small" runs in place and fused in chains, and the latency of both modes (one thread, inputs
     reusable, interleaved rounds: median [p10-p90] ms) with small / fast; and "fast"
     without the cap on the im2col blocks (arena, latency, fast / uncapped)."""
     rows = []
@@ -244,7 +244,9 @@ def memory_table(repeats, markdown):
                      cell(its["small", True].arena_bytes), cell(small.arena_bytes),
                      cell(tflm), cell(its["fast", False].lower_bound_bytes),
                      "n/a" if tflm is None else f"{small.arena_bytes / tflm:.2f}",
-                     f"{len(small._inplace_ops)} of {n_ops}", t("fast"), t("small"),
+                     f"{len(small._inplace_ops)} of {n_ops}",
+                     f"{sum(len(c) for c in small._fused_ops)} in "
+                     f"{len(small._fused_ops)}", t("fast"), t("small"),
                      f"{lat['small'][0] / lat['fast'][0]:.2f}",
                      cell(uncapped.arena_bytes), t("uncapped"),
                      f"{lat['fast'][0] / lat['uncapped'][0]:.2f}"])
@@ -252,7 +254,7 @@ def memory_table(repeats, markdown):
           "(lower is better; latency ms, one thread, inputs reusable)")
     hdr = ["model", "fast", "fast (inputs reusable)", "small", "small (inputs reusable)",
            "TFLite Micro", "layer-by-layer bound", "small reusable / TFLM",
-           "ops in place", "fast ms", "small ms", "small / fast time",
+           "ops in place", "ops fused (chains)", "fast ms", "small ms", "small / fast time",
            "fast uncapped (reusable)", "fast uncapped ms", "fast / uncapped time"]
     _table(hdr, rows, markdown)
 

@@ -21,8 +21,9 @@ a crash-* artifact and a non-zero exit):
     else (IndexError, TypeError, ZeroDivisionError, a crash, a sanitizer report, a
     hang past --timeout) is a finding;
   * outputs bit-identical between the fast kernels and the reference kernels
-    (MICRODL_REFERENCE_KERNELS=1 at prepare time) and between 1 and 2 threads, and the
-    same exception class where one of them rejects the model;
+    (MICRODL_REFERENCE_KERNELS=1 at prepare time), between 1 and 2 threads, and
+    between memory="fast" and memory="small" (in-place layers, fused chains; inputs
+    reusable), and the same exception class where one of them rejects the model;
   * invoke() allocates nothing that tracemalloc sees (Python objects, NumPy arrays);
   * the arena's guard bytes (MICRODL_ARENA_GUARD=1, Interpreter.check_arena_guards)
     are intact after every invoke.
@@ -187,7 +188,7 @@ def _raised_in_prepare(exc):
 
 
 def run_once(data, stats, reference=False, threads=1, max_macs=50_000_000,
-             max_bytes=32 << 20, check_alloc=True):
+             max_bytes=32 << 20, check_alloc=True, memory="fast"):
     """Load, allocate, set inputs, invoke, read outputs.  Returns ("rejected", stage,
     exception class name), ("skipped", reason) or ("ran", [output bytes]); raises
     Finding (or lets an unexpected exception through) on a violated invariant."""
@@ -198,13 +199,15 @@ def run_once(data, stats, reference=False, threads=1, max_macs=50_000_000,
     os.environ["MICRODL_REFERENCE_KERNELS"] = "1" if reference else "0"
     stage = "load"
     try:
-        it = microdl.Interpreter(model_content=data, num_threads=threads)
-        stats["loaded"] += 1 if not reference and threads == 1 else 0
+        it = microdl.Interpreter(model_content=data, num_threads=threads, memory=memory,
+                                 preserve_inputs=memory == "fast")
+        main_run = not reference and threads == 1 and memory == "fast"
+        stats["loaded"] += 1 if main_run else 0
         if not _budget(it, max_macs, max_bytes):
             return ("skipped", "over budget")
         stage = "allocate"
         it.allocate_tensors()
-        if not reference and threads == 1:
+        if main_run:
             stats["allocated"] += 1
         stage = "set_tensor"
         for idx, v in make_inputs(it, data).items():
@@ -221,7 +224,7 @@ def run_once(data, stats, reference=False, threads=1, max_macs=50_000_000,
                 raise Finding(f"invoke() allocated {peak} bytes (tracemalloc peak)")
         else:
             it.invoke()
-        if not reference and threads == 1:
+        if main_run:
             stats["invoked"] += 1
         stage = "guards"
         it.check_arena_guards()
@@ -255,7 +258,8 @@ def check_model(data, stats=None, **kw):
         stats["prepared"] += 1
     if fast[0] == "ran" or (fast[0] == "rejected" and fast[1] not in ("load", "prepare")):
         for name, kwargs in (("reference kernels", dict(reference=True)),
-                             ("2 threads", dict(threads=2))):
+                             ("2 threads", dict(threads=2)),
+                             ('memory="small"', dict(memory="small"))):
             other = run_once(data, stats, check_alloc=False,
                              **{**kw, **kwargs})
             if other != fast:

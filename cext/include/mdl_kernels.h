@@ -14,6 +14,9 @@
 #include "mdl_svdf.h"
 #include "mdl_compare.h"
 #include "mdl_lstm.h"
+#include "mdl_chain.h"
+#include "mdl_resize.h"
+#include "mdl_accumulate.h"
 #include "mdl_arith.h"
 /* new kernel families: add one #include line above this comment */
 

@@ -13,7 +13,7 @@
 
 #include "mdl_types.h"
 
-#define MDL_MAX_NODE_INPUTS 8
+#define MDL_MAX_NODE_INPUTS 32
 
 struct mdl_node;
 typedef mdl_status (*mdl_node_fn)(const struct mdl_node* node);
@@ -66,12 +66,15 @@ typedef struct mdl_pool mdl_pool;
 
 /* Counters of a pool since mdl_pool_init (uint32, wrapping): groups run concurrently,
  * groups run on the calling thread during a backoff, stalls (the caller had to sleep
- * until a worker finished a band), and bands run by the calling thread and by the
- * workers in the concurrent groups. */
+ * until a worker finished a band), starved windows (the workers ran under a quarter
+ * of their fair share of bands over a window of groups: their cores are busy), and
+ * bands run by the calling thread and by the workers in the concurrent groups.  A
+ * stall and a starved window each start a backoff. */
 typedef struct {
   uint32_t groups_parallel;
   uint32_t groups_serial;
   uint32_t stalls;
+  uint32_t starved;
   uint32_t bands_caller;
   uint32_t bands_workers;
 } mdl_pool_stats;

@@ -17,7 +17,10 @@
  * which gives the same bits; tests/test_ukernels.py holds each SIMD microkernel to its
  * twin and both to the numpy reference.
  *
- * `neon` microkernels use aarch64 Advanced SIMD intrinsics (MDL_HAVE_NEON_UKERNELS).
+ * `neon` microkernels use Advanced SIMD intrinsics (MDL_HAVE_NEON_UKERNELS): on aarch64
+ * always, on 32-bit ARM compiled for NEON function by function (MDL_NEON_BEGIN /
+ * MDL_NEON_END) and run only after mdl_cpu_has_neon(); the A64-only intrinsics they
+ * use have AArch32 replacements in mdl_neon_compat.h.
  *
  * `c` microkernels are portable C99, written so that compilers vectorize them, and on
  * x86-64 Linux compiled twice (MDL_MULTIVERSION: baseline and AVX2 clones picked at load
@@ -34,20 +37,52 @@
 #define MDL_HAVE_AVX2_UKERNELS 1
 #endif
 
-/* aarch64 Advanced SIMD microkernels (`neon`): Advanced SIMD is in the aarch64 baseline,
- * so they need no target attribute and no run-time check; -DMDL_NO_NEON leaves them
- * out (prepare's MICRODL_PORTABLE_KERNELS=1 picks the portable twins at run time). */
+/* Advanced SIMD microkernels (`neon`), -DMDL_NO_NEON leaves them out (prepare's
+ * MICRODL_PORTABLE_KERNELS=1 picks the portable twins at run time instead):
+ *  - aarch64 (GCC, Clang): Advanced SIMD is in the baseline, so no target attribute and
+ *    mdl_cpu_has_neon() is 1;
+ *  - 32-bit ARM (GCC >= 8 on Linux with a hardware floating-point ABI, hard or softfp):
+ *    NEON is not in the baseline of Debian armhf (ARMv7 + VFPv3-D16) nor of Raspberry
+ *    Pi OS (ARMv6, Pi Zero / Pi 1), so the NEON code is compiled for fpu=neon inside
+ *    MDL_NEON_BEGIN / MDL_NEON_END (a target pragma: never -mfpu in the build flags)
+ *    and the operators run it only when mdl_cpu_has_neon() (AT_HWCAP & HWCAP_NEON), the
+ *    one dispatch rule; elsewhere they run the portable twins from the same build.
+ * MDL_NEON_BEGIN / MDL_NEON_END wrap every function that uses NEON intrinsics (the
+ * microkernel files, mdl_ukernels_neon.h, the depthwise operator's NEON batch); they are
+ * empty on aarch64. */
 #if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(MDL_NO_NEON)
 #define MDL_HAVE_NEON_UKERNELS 1
+#define MDL_NEON_BEGIN
+#define MDL_NEON_END
+/* Nonzero when the NEON microkernels may run: always on aarch64. */
+MDL_INLINE int mdl_cpu_has_neon(void) { return 1; }
+#elif defined(__arm__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && \
+    defined(__linux__) && defined(__ARM_FP) && !defined(MDL_NO_NEON)
+#define MDL_HAVE_NEON_UKERNELS 1
+#define MDL_NEON_ARM32 1
+#define MDL_NEON_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"fpu=neon\")")
+#define MDL_NEON_END _Pragma("GCC pop_options")
+#include <sys/auxv.h>
+#ifndef HWCAP_NEON
+#define HWCAP_NEON (1 << 12) /* Linux arm: asm/hwcap.h */
+#endif
+/* Nonzero when the NEON microkernels may run: the CPU has NEON (Linux: AT_HWCAP &
+ * HWCAP_NEON), or the whole build already targets it. */
+MDL_INLINE int mdl_cpu_has_neon(void) {
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+  return 1;
+#else
+  return (getauxval(AT_HWCAP) & HWCAP_NEON) != 0;
+#endif
+}
 #endif
 
-/* ARMv8.2 dot-product microkernels (`neondot`, SDOT): GCC only (compiled with
+/* ARMv8.2 dot-product microkernels (`neondot`, SDOT): aarch64 GCC only (compiled with
  * `#pragma GCC target("arch=armv8.2-a+dotprod")` in their own files, never a global
- * -march); run only after
- * mdl_cpu_has_dotprod(). */
-#if defined(MDL_HAVE_NEON_UKERNELS) && defined(__GNUC__) && !defined(__clang__) && \
-    defined(__linux__)
+ * -march); run only after mdl_cpu_has_dotprod(). */
+#if defined(MDL_HAVE_NEON_UKERNELS) && defined(__aarch64__) && defined(__GNUC__) && \
+    !defined(__clang__) && defined(__linux__)
 #define MDL_HAVE_NEONDOT_UKERNELS 1
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP

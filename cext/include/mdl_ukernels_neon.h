@@ -1,15 +1,21 @@
-/* microdl: inline aarch64 Advanced SIMD (NEON) building blocks shared by the NEON
- * microkernels of cext/src/ukernels/ and the depthwise operator (see mdl_ukernels.h).
- * aarch64 with GCC/Clang only (MDL_HAVE_NEON_UKERNELS): Advanced SIMD is part of the
- * aarch64 baseline, so these need no target attribute and no run-time check. */
+/* microdl: inline Advanced SIMD (NEON) building blocks shared by the NEON microkernels
+ * of cext/src/ukernels/ and the depthwise operator (see mdl_ukernels.h), for aarch64 and
+ * 32-bit ARM (MDL_HAVE_NEON_UKERNELS).  On aarch64 Advanced SIMD is in the baseline; on
+ * 32-bit ARM everything here is compiled for fpu=neon (MDL_NEON_BEGIN / MDL_NEON_END),
+ * so it may only be called from NEON code that runs after mdl_cpu_has_neon().  The
+ * A64-only intrinsics are the mdl_v* of mdl_neon_compat.h. */
 #ifndef MDL_UKERNELS_NEON_H
 #define MDL_UKERNELS_NEON_H
 
 #include "mdl_ukernels.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
-#include <arm_neon.h>
 #include <string.h>
+
+MDL_NEON_BEGIN
+#include <arm_neon.h>
+
+#include "mdl_neon_compat.h"
 
 #define MDL_LB MDL_CONV_FAST_LANE_BLOCK
 
@@ -143,7 +149,7 @@ MDL_INLINE int mdl_pack_dw_lanes16c2_neon(int32_t pairs, const int16_t* wb, int8
     vst1q_s8(w8 + 16, t1);
     lowest = vminq_s8(lowest, vminq_s8(t0, t1));
   }
-  return vminvq_s8(lowest) > -128;
+  return mdl_vminvq_s8(lowest) > -128;
 }
 
 /* The int16 pair x[0], x[1] repeated over 8 int16 lanes. */
@@ -179,12 +185,13 @@ MDL_INLINE void mdl_lanes16_sums_neon(const int16_t* x, int32_t kp, int32_t k2,
       for (int v = 0; v < 2 * H; ++v) {
         int32x4_t* av = a + (i * 2 * H + v) * 2;
         av[0] = vmlal_s16(av[0], vget_low_s16(w[v]), xl);
-        av[1] = vmlal_high_s16(av[1], w[v], xv);
+        av[1] = mdl_vmlal_high_s16(av[1], w[v], xv);
       }
     }
   }
-  for (int j = 0; j < P * 2 * H; ++j) out[j] = vpaddq_s32(a[2 * j], a[2 * j + 1]);
+  for (int j = 0; j < P * 2 * H; ++j) out[j] = mdl_vpaddq_s32(a[2 * j], a[2 * j + 1]);
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */
 #endif /* MDL_UKERNELS_NEON_H */

@@ -1,11 +1,12 @@
 /* CONV_2D int8, fast form (groups == 1): the operator.  Validates the parameters, runs
  * the microkernels prepare chose (variant fields of mdl_conv_s8_fast_params, see
- * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, the NEON ones on aarch64, else
- * their portable twins; lanes MDL_CONV_FAST_LANES_C always takes the twins) and
- * loops over the tiles: blocks of block_pixels output pixels, im2col into the arena
- * scratch, the GEMM over passes of at most OC_CHUNK output channels, the
- * requantization.  Same results as mdl_conv_s8 (conv_s8.c), bit for bit; the
- * microkernels are in cext/src/ukernels/ (mdl_ukernels.h). */
+ * mdl_conv.h; the AVX2 ones only when the CPU has AVX2, the NEON ones when
+ * mdl_cpu_has_neon() (aarch64 always, 32-bit ARM by AT_HWCAP), else their portable
+ * twins; lanes MDL_CONV_FAST_LANES_C always takes the twins) and loops over the tiles:
+ * blocks of block_pixels output pixels, im2col into the arena scratch, the GEMM over
+ * passes of at most OC_CHUNK output channels, the requantization.  Same results as
+ * mdl_conv_s8 (conv_s8.c), bit for bit; the microkernels are in cext/src/ukernels/
+ * (mdl_ukernels.h). */
 #include "mdl_ukernels.h"
 #include "mdl_ukernels_neon.h"
 
@@ -28,7 +29,7 @@ static int32_t patch_bytes(const mdl_conv_s8_fast_params* p) {
 #define INT8_MAX_K 1024 /* the int8 forms: largest K (one packed block on the stack) */
 #define INT8_STACK (INT8_MAX_K * MDL_CONV_FAST_LANE_BLOCK)
 
-/* The int8 forms on aarch64: the lanes form with the requantization fused, K <=
+/* The int8 forms on ARM (NEON): the lanes form with the requantization fused, K <=
  * INT8_MAX_K and the int8 patch block (block_pixels x kk + 16 bytes, kk = K rounded up
  * to 8) within the int16 one, so that the scratch stays mdl_conv_s8_fast_get_buffer_size's
  * (the int16 patches are not made then).  With the dot product
@@ -113,7 +114,8 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
   }
 #endif
 #ifdef MDL_HAVE_NEON_UKERNELS
-  if (int8_ok(p)) {
+  const int neon = mdl_cpu_has_neon();
+  if (neon && int8_ok(p)) {
     /* Block by block of 16 output channels (unless the whole filter fits the stack):
      * the block's filter packed once for the int8 GEMM (16 * kk bytes on the stack),
      * then every pixel, bp at a time: int8 patches
@@ -223,7 +225,7 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
   }
 #endif
 #ifdef MDL_HAVE_NEON_UKERNELS
-  if (p->lanes == MDL_CONV_FAST_LANES) {
+  if (neon && p->lanes == MDL_CONV_FAST_LANES) {
     if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
       im2col = mdl_s8_im2col_ukernel_row16__neon;
     }

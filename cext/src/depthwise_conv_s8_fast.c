@@ -457,6 +457,7 @@ BATCH_VARIANTS(batch8_twin_avx2, 1, 1)
 #endif
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 /* Channels [c0, c0 + lanes) of a batch, lanes 8 or 16 (c0 + lanes <= a multiple of
  * 16), double rounding: per run the s8-dwconv-lanes16c2-rq-neon microkernel (int8
  * weights, packed here per batch) or, when a weight is -128, s8-dwconv-lanes16-rq-neon. */
@@ -487,6 +488,7 @@ static void batch_neon(const lanes_ctx* k, const window_run* runs, int32_t count
                                            output + (size_t)runs[e].pix * c + c0, c);
   }
 }
+MDL_NEON_END
 #endif
 
 /* Every block of channels of a batch (simd: the AVX2 or NEON path may run). */
@@ -545,13 +547,14 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
       (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C)) {
     return MDL_ERR_BAD_PARAM;
   }
-  int avx2 = 0; /* the SIMD path: AVX2 on x86-64, NEON on aarch64 */
+  int avx2 = 0; /* the SIMD path: AVX2 on x86-64, NEON on ARM */
 #ifdef HAVE_LANES_AVX2
   avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
          __builtin_cpu_supports("avx2");
 #endif
 #ifdef MDL_HAVE_NEON_UKERNELS
-  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE;
+  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
+         mdl_cpu_has_neon();
 #endif
   const int32_t W = p->input_w, sw = p->stride_w;
   int8_t zp[ZP_SIZE];

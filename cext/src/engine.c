@@ -21,10 +21,20 @@
  *    took (the worker was preempted mid-band) spins only briefly, then sleeps until the
  *    band is done (an idle core lets the kernel move the preempted worker onto it), and
  *    counts a stall: the pool then runs groups on the calling thread alone for a
- *    backoff period that doubles with every stall (up to BACKOFF_MAX_NS) and halves
+ *    backoff period that doubles with every stall (up to STALL_MAX_NS) and halves
  *    after RELAX_GROUPS stall-free parallel groups.  So under sustained contention
  *    invoke degrades to the one-thread time instead of waiting on other processes'
  *    time slices, and recovers when the cores are free again.
+ *  - A backoff also starts when the workers are starved: over a window of
+ *    SHARE_WINDOW parallel groups they ran less than an eighth of their fair share of
+ *    the bands (threads - 1 of every `threads`), or none at all in the first quarter
+ *    of the window; this backoff grows STARVE_GROWTH-fold each time, up to
+ *    STARVE_MAX_NS.  A worker that rarely gets to claim a band shares its core with
+ *    another busy thread: it gains nothing, and each band it does claim risks a stall
+ *    (it may lose the core mid-band for a whole time slice), so the pool stops opening
+ *    groups to it.  While the pool runs serially the workers go to sleep and leave the
+ *    cores to the caller and the other processes.  On idle cores the workers run about
+ *    their fair share, so this does not trigger there.
  *
  * The claim word packs a 24-bit group generation with the index of the next band
  * (8 bits; CLOSED once the caller has stopped claiming): a claim is a compare-and-swap
@@ -73,11 +83,29 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
 #endif
 /* The caller waits for claimed bands by spinning for twice the time its own share of
  * the group took plus this, then sleeps (and counts a stall). */
-/* Serial backoff after a stall: first length, cap; halved after RELAX_GROUPS
- * stall-free parallel groups. */
+/* Serial backoff: its first length; after a stall it doubles up to STALL_MAX_NS,
+ * after a starved window it grows STARVE_GROWTH-fold up to STARVE_MAX_NS (starving
+ * is sustained contention, a stall can be one other process's time slice); both
+ * lengths halve after RELAX_GROUPS parallel groups without either. */
+#ifndef BACKOFF_MIN_NS
 #define BACKOFF_MIN_NS 1000000
-#define BACKOFF_MAX_NS 100000000
+#endif
+#ifndef STALL_MAX_NS
+#define STALL_MAX_NS 100000000
+#endif
+#ifndef STARVE_MAX_NS
+#define STARVE_MAX_NS 500000000
+#endif
+#ifndef STARVE_GROWTH
+#define STARVE_GROWTH 4
+#endif
+#ifndef RELAX_GROUPS
 #define RELAX_GROUPS 2048
+#endif
+/* Parallel groups over which the workers' share of bands is judged. */
+#ifndef SHARE_WINDOW
+#define SHARE_WINDOW 64
+#endif
 #define CALLER_SPIN_NS 20000
 /* Spin iterations between two clock reads. */
 #define CLOCK_EVERY 64
@@ -120,8 +148,12 @@ struct mdl_pool {
   /* The owning caller's state (only the thread holding `busy` writes it). */
   uint32_t gen;
   int64_t serial_until_ns;
-  int64_t backoff_ns;
+  int64_t stall_backoff_ns;  /* the next backoff after a stall */
+  int64_t starve_backoff_ns; /* the next backoff after a starved window */
   int32_t good_groups;
+  int32_t window_groups;   /* parallel groups in the current share window */
+  uint32_t window_bands;   /* bands of those groups, and how many workers ran */
+  uint32_t window_workers;
   mdl_pool_stats stats;    /* counters; workers add to bands_workers */
 };
 
@@ -234,7 +266,8 @@ int32_t mdl_pool_init(mdl_pool* p, int32_t threads) {
   memset(p, 0, sizeof *p);
   p->threads = 1;
   p->word = CLOSED; /* generation 0, closed */
-  p->backoff_ns = BACKOFF_MIN_NS;
+  p->stall_backoff_ns = BACKOFF_MIN_NS;
+  p->starve_backoff_ns = BACKOFF_MIN_NS;
   if (pthread_mutex_init(&p->mutex, NULL) != 0) return 0;
   if (pthread_cond_init(&p->wake, NULL) != 0) {
     pthread_mutex_destroy(&p->mutex);
@@ -279,6 +312,7 @@ void mdl_pool_get_stats(const mdl_pool* p, mdl_pool_stats* out) {
   out->groups_parallel = LOAD_RLX(p->stats.groups_parallel);
   out->groups_serial = LOAD_RLX(p->stats.groups_serial);
   out->stalls = LOAD_RLX(p->stats.stalls);
+  out->starved = LOAD_RLX(p->stats.starved);
   out->bands_caller = LOAD_RLX(p->stats.bands_caller);
   out->bands_workers = LOAD_RLX(p->stats.bands_workers);
 }
@@ -302,6 +336,14 @@ static int32_t wait_for_bands(struct mdl_pool* p, int32_t claimed, int64_t share
     CPU_RELAX();
   }
   return 0;
+}
+
+static int64_t grow(int64_t ns, int64_t factor, int64_t max_ns) {
+  return ns > max_ns / factor ? max_ns : ns * factor;
+}
+
+static int64_t shrink(int64_t ns) {
+  return ns / 2 < BACKOFF_MIN_NS ? BACKOFF_MIN_NS : ns / 2;
 }
 
 static mdl_status run_group(struct mdl_pool* p, const mdl_node* nodes, int32_t count,
@@ -334,14 +376,42 @@ static mdl_status run_group(struct mdl_pool* p, const mdl_node* nodes, int32_t c
   const int32_t stalled = wait_for_bands(p, claimed, now_ns() - t0);
   ADD_RLX(p->stats.groups_parallel, 1u);
   ADD_RLX(p->stats.bands_caller, (uint32_t)mine);
-  if (stalled) {
-    ADD_RLX(p->stats.stalls, 1u);
-    p->serial_until_ns = now_ns() + p->backoff_ns;
-    p->backoff_ns = p->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : p->backoff_ns * 2;
+  /* The workers' share of this window's bands (claimed - mine ran on workers). */
+  int32_t starved = 0;
+  p->window_bands += (uint32_t)claimed;
+  p->window_workers += (uint32_t)(claimed - mine);
+  ++p->window_groups;
+  if (p->window_groups >= SHARE_WINDOW ||
+      (p->window_groups >= SHARE_WINDOW / 4 && p->window_workers == 0)) {
+    /* fair share = bands * (threads - 1) / threads; starved below an eighth of it
+     * (or no band at all after a quarter of the window) */
+    starved = (uint64_t)p->window_workers * 8u * (uint64_t)p->threads <
+              (uint64_t)p->window_bands * (uint64_t)(p->threads - 1);
+    p->window_groups = 0;
+    p->window_bands = 0;
+    p->window_workers = 0;
+  }
+  if (stalled || starved) {
+    int64_t backoff = 0;
+    if (stalled) {
+      ADD_RLX(p->stats.stalls, 1u);
+      backoff = p->stall_backoff_ns;
+      p->stall_backoff_ns = grow(p->stall_backoff_ns, 2, STALL_MAX_NS);
+    }
+    if (starved) {
+      ADD_RLX(p->stats.starved, 1u);
+      if (p->starve_backoff_ns > backoff) backoff = p->starve_backoff_ns;
+      p->starve_backoff_ns = grow(p->starve_backoff_ns, STARVE_GROWTH, STARVE_MAX_NS);
+    }
+    p->serial_until_ns = now_ns() + backoff;
     p->good_groups = 0;
+    p->window_groups = 0;
+    p->window_bands = 0;
+    p->window_workers = 0;
   } else if (++p->good_groups >= RELAX_GROUPS) {
     p->good_groups = 0;
-    p->backoff_ns = p->backoff_ns / 2 < BACKOFF_MIN_NS ? BACKOFF_MIN_NS : p->backoff_ns / 2;
+    p->stall_backoff_ns = shrink(p->stall_backoff_ns);
+    p->starve_backoff_ns = shrink(p->starve_backoff_ns);
   }
   if (p->err_index != INT32_MAX) {
     *failed_index = p->err_index;

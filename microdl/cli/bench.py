@@ -80,6 +80,11 @@ def _parser():
                     help="sweep MACs/cycle, clock, SRAM size and SRAM / off-chip "
                     "bandwidth around the first --npu for the first model: print the "
                     "latency table and plot latency against each (PNG)")
+    ap.add_argument("--memory", choices=("fast", "small"), default="fast",
+                    help="microdl's arena plan (Interpreter(memory=...)): 'small' runs "
+                    "layers in place and fuses chains of convolutions for a smaller "
+                    "arena; the arena column, the NPU SRAM check and --npu-whatif use "
+                    "it (default fast)")
     ap.add_argument("--markdown", action="store_true",
                     help="print the summary as a markdown table")
     ap.add_argument("--no-progress", action="store_true",
@@ -146,7 +151,7 @@ def main(argv=None):
                                     threads=args.threads, repeats=args.repeats,
                                     per_layer=args.per_layer,
                                     layer_repeats=args.layer_repeats,
-                                    progress=progress)
+                                    progress=progress, memory=args.memory)
             if data is not None:
                 row["data"] = data[2]
             rows.append(row)
@@ -167,7 +172,7 @@ def main(argv=None):
         print(f"wrote {args.json}")
     if args.npu_whatif:
         with open(args.models[0], "rb") as f:
-            res = bench.npu_whatif(f.read(), npus[0][1])
+            res = bench.npu_whatif(f.read(), npus[0][1], memory=args.memory)
         print()
         print(bench.format_whatif(res))
         bench.plot_whatif(res, args.npu_whatif,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from microdl.core.graph import Graph
+from microdl.core.graph import Graph, Op
 from microdl.core.macs import op_macs
 from microdl.npu.compression import WeightSizer
 from microdl.npu.config import NPUConfig
@@ -41,7 +41,8 @@ class LayerEstimate:
         memory_cycles: cycles the memory traffic needs, in NPU cycles.
         overhead_cycles: cycles not overlapped with the slower stage: pipeline fill
             (one block of the faster stage), the first read's and the last write's
-            memory latency, and op_overhead_cycles (once per pass).
+            memory latency, op_overhead_cycles (once per pass), and the wait for
+            the weight copy's off-chip read latency.
         cycles: max(compute_cycles, memory_cycles) + overhead_cycles.
         bound: "compute", "memory", "none" for free operators (RESHAPE...), or
             "cpu" for operators Vela leaves to the CPU (0 NPU cycles).
@@ -155,12 +156,14 @@ class Estimate:
 
 
 # ------------------------------------------------------------------ entry point
-def estimate(model, config) -> Estimate:
+def estimate(model, config, memory: str = "fast") -> Estimate:
     """Estimate the model's per-layer and total cycles, latency and memory traffic.
 
     Args:
         model: the .tflite file's bytes, or a microdl.core.graph.Graph.
         config: an NPUConfig, or a preset name such as "ethos-u55-128".
+        memory: the microdl arena plan whose size the SRAM check uses ("fast" or
+            "small", as Interpreter(memory=...); see microdl.npu.memory.arena_for).
     Returns:
         Estimate.
     Raises:
@@ -181,7 +184,7 @@ def estimate(model, config) -> Estimate:
     else:
         raise TypeError(f"model must be .tflite bytes or a microdl Graph, got "
                         f"{type(model).__name__}")
-    arena, source = arena_for(graph, content)
+    arena, source = arena_for(graph, content, memory)
     return _estimate_graph(graph, config, arena, source)
 
 
@@ -286,11 +289,14 @@ class SramPlacement:
         return "\n".join(lines)
 
 
-def sram_placement(model, config) -> SramPlacement:
+def sram_placement(model, config, memory: str = "fast") -> SramPlacement:
     """Place the model's activations in `config.sram_bytes` of SRAM and cost it.
 
     Tensors are laid out by microdl's own planner (microdl.runtime.planner via
-    microdl.npu.memory.placement); those ending beyond the SRAM size spill to
+    microdl.npu.memory.placement): memory="fast" one stage per op, memory="small" the
+    plan Interpreter(memory="small") runs (in-place layers, fused chains whose
+    intermediates stay in SRAM as windows of rows); those ending beyond the SRAM size
+    spill to
     off-chip memory, and their layers read or write them at the off-chip bandwidth
     and latency.  With activations_in == "sram_cache" the network's input and output
     stay off-chip as in estimate().
@@ -298,10 +304,12 @@ def sram_placement(model, config) -> SramPlacement:
     Args:
         model: .tflite bytes or a microdl Graph.
         config: NPUConfig or preset name.
+        memory: "fast" or "small", the arena plan (see above).
     Returns:
         SramPlacement.
     Raises:
-        as estimate().
+        as estimate(); ValueError for another memory; microdl's errors when
+        memory="small" and microdl cannot run the model.
     """
     if isinstance(config, str):
         config = NPUConfig.preset(config)
@@ -309,7 +317,8 @@ def sram_placement(model, config) -> SramPlacement:
         raise TypeError(f"config must be an NPUConfig or a preset name, got "
                         f"{type(config).__name__}")
     graph = model if isinstance(model, Graph) else read_model(bytes(model))
-    where = placement(graph, int(config.sram_bytes))
+    where = placement(graph, int(config.sram_bytes), memory,
+                      None if isinstance(model, Graph) else bytes(model))
     arena = max((off + n for off, n, _ in where.values()), default=0)
     everything = {t: (o, n, "sram") for t, (o, n, _) in where.items()}
     base = _estimate_graph(graph, config, arena, "planned", everything)
@@ -488,6 +497,13 @@ def _lstm_layer(op, g, cfg, place) -> LayerEstimate:
 
 # ------------------------------------------------------------------ one layer
 COMMANDS_IN_FLIGHT = 4        # block commands the NPU overlaps (Vela 5.2's model)
+# Standalone LUTs and copies: the OFM block Vela 5.2 schedules them in when the map
+# (channels a multiple of 8) is bigger than LOOKUP_COPY_SMALL_BLOCK_ABOVE bytes:
+# 4 x 4 pixels by up to 128 channels (64 x 64 x 8, 96 x 96 x 8, 32 x 32 x 48,
+# 8 x 8 x 192 on the tuning half); smaller maps get a few big blocks (24 x 24 x 8:
+# 14 x 22).  It matters where the per-block latencies bind: a DRAM input on U65.
+LOOKUP_COPY_BLOCK = (4, 4, 128)
+LOOKUP_COPY_SMALL_BLOCK_ABOVE = 8192
 
 
 def _command_blocks(op, g, cfg):
@@ -496,6 +512,13 @@ def _command_blocks(op, g, cfg):
     from microdl.npu.layers import _nhwc
     n, h, w, c = _nhwc(g.tensors[op.outputs[0]].shape)
     bh, bw, bd = cfg.ofm_block
+    esize = np.dtype(g.tensors[op.outputs[0]].dtype).itemsize
+    if ((op.name in LUT_OPS or op.name == "CONCATENATION") and c % 8 == 0 and
+            n * h * w * c * esize > LOOKUP_COPY_SMALL_BLOCK_ABOVE):
+        # Standalone table lookups and copies of maps too big for the NPU's
+        # internal buffer run in LOOKUP_COPY_BLOCK blocks (Vela 5.2's schedules
+        # on the tuning half; ours as a rule).
+        bh, bw, bd = LOOKUP_COPY_BLOCK
     return n * -(-h // bh) * -(-w // bw) * -(-c // bd)
 
 
@@ -513,6 +536,37 @@ def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
     latency = traffic.fm_read_latency + traffic.fm_write_latency
     return (n_blocks * latency + traffic.fm_transfer_cycles() + compute) / \
         COMMANDS_IN_FLIGHT
+
+
+_CLAMPS = (1, 2, 3)    # fused RELU, RELU_N1_TO_1, RELU6
+CLAMP_SEPARATE_BELOW = 8   # output channels (ours, from Vela 5.2's per-layer rows)
+
+
+def _separate_clamp(op, g, cfg) -> bool:
+    """A convolution or depthwise convolution with a fused ReLU/ReLU6 and fewer
+    than CLAMP_SEPARATE_BELOW output channels: Vela 5.2 runs the clamp as its own
+    elementwise operation after it (its per-layer report has a Relu row of the
+    layer's own cycles for 1-, 3- and 4-channel outputs on the tuning half, none
+    from 8 channels up)."""
+    if op.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") or not op.outputs:
+        return False
+    if op.options.get("fused_activation_function", 0) not in _CLAMPS:
+        return False
+    from microdl.npu.layers import _nhwc
+    return _nhwc(g.tensors[op.outputs[0]].shape)[3] < CLAMP_SEPARATE_BELOW
+
+
+def _weight_wait(cfg, traffic):
+    """Cycles the compute of a layer whose weights the DMA copies off-chip -> SRAM
+    waits before it can start: the copy's off-chip read latency, in series with the
+    compute (the copy's bytes are in the layer's memory traffic like any others).
+    The DMA could start the copy under the layer before, but Vela 5.2 does not
+    hide it there: on the tuning half its NPU cycles of U65 convolutions exceed
+    their compute by >= ~400 cycles even after layers of 30,000 (MODEL.md, "Fourth
+    round").  0 without such a copy."""
+    if traffic.weight_dma_bytes <= 0:
+        return 0.0
+    return float(cfg.offchip_read_latency_cycles)
 
 
 def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstimate:
@@ -567,6 +621,22 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
            np.dtype(g.tensors[i].dtype).kind == "f" for i in op.inputs):
         note = (note + "; " if note else "") + \
             "float input: Ethos-U runs int8/int16 only (costed as if quantized)"
+    extra_passes = 0
+    if _separate_clamp(op, g, cfg):
+        # The fused ReLU runs as its own pass over the OFM (read and write it,
+        # COPY_PASSES output-stage slots per element), after the convolution.
+        y = g.tensors[op.outputs[0]]
+        clamp = Traffic(cfg)
+        clamp_compute, _ = elementwise(
+            Op(index=op.index, name="RELU", version=1, inputs=[y.index],
+               outputs=[y.index], options={}), g, cfg, place, clamp,
+            cfg.output_rate / COPY_PASSES)
+        compute += max(clamp_compute, clamp.cycles())
+        extra_passes = 1
+        for k in ("sram", "offchip"):
+            traffic.real[k] += clamp.real[k]
+        note = (note + "; " if note else "") + \
+            "fused ReLU as a separate pass (fewer than 8 output channels)"
     memory = traffic.cycles()
     bound = 0.0
     if passes == 1 and compute > 0:
@@ -579,8 +649,14 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     # the fixed per-operator overhead once per pass.
     fill = min(compute, memory) / max(blocks, 1)
     latency = traffic.read_latency + traffic.write_latency
-    overhead = fill + latency + passes * cfg.op_overhead_cycles
+    overhead = fill + latency + (passes + extra_passes) * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead
+    waited = _weight_wait(cfg, traffic)
+    if waited > 0:
+        # Waiting for the weights' DMA: in series with the compute.
+        grown = max(compute + waited, memory) + overhead
+        overhead += grown - cycles
+        cycles = grown
     if bound > cycles:
         # The block commands' latencies set the pace: reported as overhead.
         overhead += bound - cycles

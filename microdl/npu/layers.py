@@ -233,7 +233,14 @@ def conv_like(op, g, cfg, place, weights, traffic):
     enc = weights.encoded(op)
     blocks_xy = len(hs) * len(ws) * n
     if cfg.weights_in == "offchip":
-        traffic.add("offchip", enc, fm=False)
+        if name == "FULLY_CONNECTED":
+            # Every weight is used once: the NPU streams them from off-chip memory.
+            traffic.add("offchip", enc, fm=False)
+        else:
+            # The DMA copies the stream into an SRAM buffer; the compute waits
+            # for the copy's read latency (estimator._weight_wait).
+            traffic.weight_dma(enc)
+            traffic.add("offchip", enc, fm=False, latency=False)
         traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
     traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
     return compute, blocks_xy * _ceil(c_out, bd)
@@ -265,6 +272,16 @@ def pooling(op, g, cfg, place, traffic):
         compute = n * steps * step_cycles_per_group(cfg, c, busy) * \
             (2 if esize == 2 else 1)
         compute += int(y.size) / cfg.elementwise_rate
+        if cfg.weights_in == "offchip":
+            # The lowered depthwise convolution's kernel of ones is a weight
+            # stream the DMA copies into SRAM first (its latency waited for):
+            # all-equal weights encode to next to nothing, so it is the scales
+            # and the stream header.
+            from microdl.npu.compression import (SCALE_BYTES_PER_CHANNEL,
+                                                 STREAM_HEADER_BYTES)
+            ones = SCALE_BYTES_PER_CHANNEL * c + STREAM_HEADER_BYTES
+            traffic.weight_dma(ones)
+            traffic.add("offchip", ones, fm=False, latency=False)
         return compute, 1
     else:
         kh, kw = int(opt.get("filter_height", 1)), int(opt.get("filter_width", 1))
@@ -317,10 +334,86 @@ def _brick_elements(g, cfg, ti):
     count is rounded up; graph inputs and outputs are plain NHWC."""
     tt = g.tensors[ti]
     if (len(tt.shape) != 4 or ti in g.inputs or ti in g.outputs or
-            int(tt.shape[3]) < BRICK_MIN_CHANNELS):
+            ((ti in linear_maps(g) or int(tt.shape[3]) < BRICK_MIN_CHANNELS) and
+             not _padded(g, ti))):
         return int(tt.size)
     n, h, w, c = (int(v) for v in tt.shape)
     return n * h * w * _ceil(c, cfg.brick_depth) * cfg.brick_depth
+
+
+_LINEAR_CACHE = {}
+_BINARY_EW = frozenset({"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"})
+
+
+def linear_maps(g):
+    """Activation tensors stored plain NHWC rather than in 16-channel bricks.
+
+    The network's inputs and outputs; a map read through a re-label (RESHAPE...:
+    its reader sees another shape); and the output of an elementwise operator
+    whose depth is not a multiple of the brick and that has an NHWC input of its
+    own shape (the output overwrites that input, so it keeps its layout).  A
+    lookup-table activation fused into its producer (estimator._fusable_luts)
+    shares its producer's output layout: a map is judged by the tensor the fused
+    chain finally writes.  Vela 5.2's layout rules (its graph optimiser and
+    scheduler), as seen on the tuning half: an 8-channel ADD into a RESHAPE, or
+    next to the network input, moves 8 elements per pixel, other 8-channel ADDs 16.
+    Cached per graph."""
+    key = id(g)
+    hit = _LINEAR_CACHE.get(key)
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    t = g.tensors
+    readers = {}
+    for op in g.ops:
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, []).append(op)
+    linear = set(g.inputs) | set(g.outputs)
+    for op in g.ops:
+        if op.name in FREE_OPS and op.inputs and op.inputs[0] >= 0:
+            linear.add(op.inputs[0])
+
+    def final(ti):
+        # Follow single-reader lookup tables (fused into the producer).
+        seen = 0
+        while seen < 8:
+            r = readers.get(ti, [])
+            if len(r) != 1 or r[0].name not in LUT_OPS or ti in g.outputs:
+                return ti
+            ti = r[0].outputs[0]
+            seen += 1
+        return ti
+
+    for op in g.ops:
+        if not op.outputs:
+            continue
+        y = op.outputs[0]
+        if op.name in LUT_OPS or op.name in _BINARY_EW:
+            shp = tuple(t[y].shape)
+            if (len(shp) == 4 and int(shp[3]) % 16 and
+                    any(i >= 0 and t[i].data is None and tuple(t[i].shape) == shp and
+                        i in linear for i in op.inputs)):
+                linear.add(y)
+        if final(y) in linear:
+            linear.add(y)
+    _LINEAR_CACHE.clear()
+    _LINEAR_CACHE[key] = (g, linear)
+    return linear
+
+
+def _padded(g, ti):
+    """True for a PAD's output and for the tensor its producer writes straight
+    into a PAD's interior: the padded map is stored in bricks even with one
+    channel (the convolution after it reads bricks; Vela 5.2's cycles on the
+    tuning half: a 32 x 32 x 1 ADD into a PAD and the PAD's border bands cost 16
+    elements per pixel, other 1-channel maps 1)."""
+    for op in g.ops:
+        if op.name in ("PAD", "PADV2") and op.inputs:
+            if ti in op.outputs:
+                return True
+            if op.inputs[0] == ti and written_in_place(g, ti, op.index):
+                return True
+    return False
 
 
 def brick_factor(g, cfg, ti):
@@ -411,7 +504,8 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     _, oh, ow, _ = (int(v) for v in y.shape)
     esize = np.dtype(y.dtype).itemsize
     bands = [(oh - ih) * ow, (ow - iw) * ih]     # top+bottom, left+right pixels
-    border = n * sum(bands)
+    # Border pixels, their channels rounded up to whole bricks (brick_factor).
+    border = n * sum(bands) * brick_factor(g, cfg, y.index)
     const = "offchip" if cfg.weights_in == "offchip" else "sram"
     traffic.add(const, border * c * esize, fm=False)
     traffic.real[place(y.index)] += border * c * esize
@@ -421,6 +515,11 @@ def pad(op, g, cfg, place, traffic, interior_written_by_producer):
     else:
         cycles = border * c * cfg.offchip_burst_bytes / cfg.offchip_bytes_per_cycle
     passes = sum(2 for b in bands if b > 0)
+    # Each band is its own operation reading the constant: each waits for the
+    # constant memory's read latency (the layer's overhead counts one of them).
+    lat = cfg.offchip_read_latency_cycles if const == "offchip" else \
+        cfg.sram_latency_cycles
+    cycles += max(passes - 1, 0) * lat
     if not interior_written_by_producer:
         traffic.add(place(x.index), int(x.nbytes))
         traffic.add(place(y.index), int(x.nbytes), write=True)

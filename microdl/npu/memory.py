@@ -3,6 +3,7 @@ and the SRAM arena a graph's activations need (microdl/npu/MODEL.md, "Memory cyc
 and "Totals")."""
 from __future__ import annotations
 
+import functools
 
 from microdl.npu.layers import FREE_OPS
 from microdl.runtime import planner
@@ -25,22 +26,37 @@ class Traffic:
         self.fm_cost = {"sram": 0.0, "offchip": 0.0}
         self.fm_read_latency = 0.0
         self.fm_write_latency = 0.0
+        # Weight-stream bytes the DMA copies from off-chip memory into an SRAM
+        # buffer before the layer needs them (estimator._weight_wait).
+        self.weight_dma_bytes = 0.0
 
-    def add(self, where, nbytes, request_bytes=None, write=False, fm=True):
-        """`nbytes` read from (or, with `write`, written to) `where`, in requests of
-        `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
-        bytes are a feature map's (False for weights, tables and constants)."""
+    def weight_dma(self, nbytes):
+        """`nbytes` of weights the DMA copies off-chip -> SRAM for the layer
+        (their bus time is add()ed too; the wait in estimator._weight_wait)."""
         if nbytes <= 0:
             return
+        self.weight_dma_bytes += nbytes
+
+    def add(self, where, nbytes, request_bytes=None, write=False, fm=True,
+            latency=True):
+        """`nbytes` read from (or, with `write`, written to) `where`, in requests of
+        `request_bytes` contiguous bytes (None: long contiguous runs).  `fm`: the
+        bytes are a feature map's (False for weights, tables and constants).
+        `latency`: the layer waits for this memory's latency as part of its
+        overhead (False for a weight copy, whose wait estimator._weight_wait
+        adds in series with the compute)."""
+        if nbytes <= 0:
+            return
+        wait = latency
         c = self.cfg
         if where == "sram":
             latency = c.sram_latency_cycles
         else:
             latency = (c.offchip_write_latency_cycles if write
                        else c.offchip_read_latency_cycles)
-        if write:
+        if wait and write:
             self.write_latency = max(self.write_latency, latency)
-        else:
+        elif wait:
             self.read_latency = max(self.read_latency, latency)
         self.real[where] += nbytes
         if request_bytes is None or request_bytes <= 0:
@@ -70,12 +86,13 @@ class Traffic:
 
 
 # ------------------------------------------------------------------ arena
-def arena_for(graph, content):
-    """(arena bytes, source): microdl's planned arena when microdl runs the model
-    (`content`: its .tflite bytes), else planned_arena_bytes(graph)."""
+def arena_for(graph, content, memory="fast"):
+    """(arena bytes, source): microdl's planned arena (Interpreter(memory=memory))
+    when microdl runs the model (`content`: its .tflite bytes), else
+    planned_arena_bytes(graph)."""
     if content is not None:
         try:
-            it = Interpreter(model_content=content)
+            it = Interpreter(model_content=content, memory=memory)
             it.allocate_tensors()
             return int(it.arena_bytes), "microdl"
         except Exception:  # noqa: BLE001 - any failure: plan it ourselves
@@ -95,11 +112,25 @@ def planned_arena(graph):
     return planner.plan_graph(graph, steps, aliases=aliases)
 
 
-def placement(graph, sram_bytes: int) -> dict:
+@functools.lru_cache(maxsize=4)
+def _small_offsets(content: bytes) -> dict:
+    """Arena offsets of microdl's memory="small" plan of a model (the search takes
+    a fraction of a second; a what-if sweep asks for the same model many times)."""
+    it = Interpreter(model_content=content, memory="small")
+    it.allocate_tensors()
+    return it.arena_offsets()
+
+
+def placement(graph, sram_bytes: int, memory: str = "fast", content=None) -> dict:
     """Which memory each activation tensor lives in for an SRAM of `sram_bytes`.
 
-    The arena microdl's planner lays out (planned_arena) is mapped onto the SRAM from
-    address 0: a tensor whose byte range [offset, offset + nbytes) ends within
+    memory="fast": the arena microdl's planner lays out for one stage per op
+    (planned_arena) is mapped onto the SRAM from address 0.  memory="small": the
+    arena of microdl's own memory="small" plan (Interpreter(memory="small"): in-place
+    layers, fused chains) for the model's .tflite bytes `content` (written from
+    `graph` when None); the intermediates of fused chains have no entry (they only
+    exist as windows of rows in the chain's scratch: the estimate counts them in
+    SRAM).  A tensor whose byte range [offset, offset + nbytes) ends within
     `sram_bytes` lives in SRAM, the others spill to off-chip memory.  Offsets do not
     depend on the SRAM size, so a bigger SRAM never spills more.
 
@@ -107,14 +138,25 @@ def placement(graph, sram_bytes: int) -> dict:
         {tensor index: (offset in bytes, nbytes, "sram" or "offchip")} for every
         activation tensor the plan places (aliases report their root's offset).
     Raises:
-        ValueError: sram_bytes < 0."""
+        ValueError: sram_bytes < 0, or memory not "fast" / "small".
+        microdl errors (UnsupportedOpError, ModelError): memory="small" on a model
+            microdl cannot run."""
     if sram_bytes < 0:
         raise ValueError(f"sram_bytes must be >= 0, got {sram_bytes}")
-    plan = planned_arena(graph)
+    if memory not in ("fast", "small"):
+        raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
+    if memory == "small":
+        if content is None:
+            from microdl.tflite.writer import write_model
+            content = write_model(graph)
+        offsets = _small_offsets(bytes(content))
+    else:
+        plan = planned_arena(graph)
+        offsets = {ti: plan.tensor_offset(ti) for ti in range(len(graph.tensors))}
     out = {}
     for ti, tt in enumerate(graph.tensors):
-        off = plan.tensor_offset(ti)
-        if off is None:
+        off = offsets.get(ti)
+        if off is None or tt.data is not None:
             continue
         nbytes = int(tt.nbytes)
         out[ti] = (int(off), nbytes,

@@ -17,6 +17,7 @@ from microdl.runtime._kernels cimport (
     MDL_MAX_NODE_INPUTS, MDL_MAX_THREADS, MDL_OK, mdl_kernel_table, mdl_node, mdl_pool,
     mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
     mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
+    mdl_cpu_uses_neon,
 )
 from microdl.runtime cimport _kernels as K
 
@@ -26,6 +27,7 @@ cdef extern from "mdl_node.h":
         uint32_t groups_parallel
         uint32_t groups_serial
         uint32_t stalls
+        uint32_t starved
         uint32_t bands_caller
         uint32_t bands_workers
     void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out) nogil
@@ -46,10 +48,11 @@ def kernel_table():
 
 def build_info():
     """What the C core was built with and what this CPU will run: {"arch", "compiler",
-    "threads", "avx2_clones", "avx2_intrinsics": str from the build (cext/src/build_info.c),
-    "cpu_uses_avx2": bool at run time}."""
+    "threads", "avx2_clones", "avx2_intrinsics", "neon_intrinsics": str from the build
+    (cext/src/build_info.c), "cpu_uses_avx2", "cpu_uses_neon": bool at run time}."""
     info = dict(kv.split("=", 1) for kv in mdl_build_config().decode("ascii").split())
     info["cpu_uses_avx2"] = bool(mdl_cpu_uses_avx2())
+    info["cpu_uses_neon"] = bool(mdl_cpu_uses_neon())
     return info
 
 
@@ -169,14 +172,16 @@ cdef class Engine:
         """Counters of the worker pool since it was made (cext/include/mdl_node.h,
         mdl_pool_stats; uint32, wrapping): {"groups_parallel": groups of bands run
         concurrently, "groups_serial": groups run on the calling thread alone during a
-        backoff after a stall, "stalls": times the caller had to sleep until a
-        preempted worker finished a band, "bands_caller" / "bands_workers": bands of
-        the concurrent groups run by the calling thread / by the workers}.  All 0
-        without a pool (threads == 1)."""
+        backoff, "stalls": times the caller had to sleep until a preempted worker
+        finished a band, "starved": windows of 64 concurrent groups in which the
+        workers ran under an eighth of their fair share of bands (their cores were
+        busy), "bands_caller" / "bands_workers": bands of the concurrent groups run by
+        the calling thread / by the workers}.  A stall and a starved window each start
+        a backoff.  All 0 without a pool (threads == 1)."""
         cdef mdl_pool_stats st
         mdl_pool_get_stats(self.pool, &st)
         return {"groups_parallel": st.groups_parallel, "groups_serial": st.groups_serial,
-                "stalls": st.stalls, "bands_caller": st.bands_caller,
+                "stalls": st.stalls, "starved": st.starved, "bands_caller": st.bands_caller,
                 "bands_workers": st.bands_workers}
 
     def set_node(self, int i, int kernel_index, uintptr_t params, inputs,

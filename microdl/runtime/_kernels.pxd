@@ -41,6 +41,7 @@ cdef extern from "mdl_node.h" nogil:
 cdef extern from "mdl_build.h" nogil:
     const char* mdl_build_config()
     int32_t mdl_cpu_uses_avx2()
+    int32_t mdl_cpu_uses_neon()
 
 cdef extern from "mdl_conv.h" nogil:
     ctypedef struct mdl_conv_s8_fast_params:

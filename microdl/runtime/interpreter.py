@@ -192,6 +192,7 @@ class Interpreter:
             raise ValueError(f"memory must be 'fast' or 'small', got {memory!r}")
         self._memory = memory
         self._inplace_ops = []
+        self._fused_ops = []
         has_path = model_path is not None and os.fspath(model_path) != ""
         has_content = model_content is not None and (
             not hasattr(model_content, "__len__") or len(model_content) > 0)
@@ -356,6 +357,7 @@ class Interpreter:
         nodes, steps, groups, plan = self._cap_scratch(nodes, steps, groups, plan)
         bound = plan.lower_bound_bytes  # the layer-by-layer bound
         self._inplace_ops = []
+        self._fused_ops = []
         if self._memory == "small" and not self._preserve_all:
             nodes, steps, groups, plan = self._plan_small(nodes, steps, groups, plan)
         total = plan.total_bytes
@@ -452,15 +454,24 @@ class Interpreter:
                 if opts:
                     options[k] = opts
 
-        def attempt(choice, chosen):
+        def attempt(choice, chosen, chains=()):
+            """chains: (k, length, extra) runs of positions whose nodes run as one
+            chain node (ops/conv.py chain_node, `extra` rows per window); those are
+            then not in place."""
+            fused = {j for k, n, _ in chains for j in range(k, k + n)}
             variants = {k: conv_ops.inplace_node(self._steps[k][1], choice[k][0])[0]
-                        for k in chosen}
-            n, st, gr = self._schedule(variants)
+                        for k in chosen if k not in fused}
+            for k, n, extra in chains:
+                variants[k] = conv_ops.chain_node(
+                    [self._steps[j][1] for j in range(k, k + n)], extra)[0]
+                for j in range(k + 1, k + n):
+                    variants[j] = None
+            n_, st, gr = self._schedule(variants)
             cands = [planner.InPlace(j, int(b.inputs[0]), b.output, choice[pos][0])
-                     for j, (pos, (_, b)) in enumerate(zip(self._positions, n))
-                     if pos in chosen]
+                     for j, (pos, (_, b)) in enumerate(zip(self._positions, n_))
+                     if pos in chosen and pos not in fused]
             plan = self._plan(st, cands)
-            return {self._positions[c.step] for c in plan.inplace}, (n, st, gr, plan)
+            return {self._positions[c.step] for c in plan.inplace}, (n_, st, gr, plan)
 
         best, best_chosen, best_choice = (nodes, steps, groups, fast_plan), set(), {}
         for rule in self._INPLACE_STRATEGIES:
@@ -475,10 +486,14 @@ class Interpreter:
                     chosen, result = fewer, r
             if chosen and result[3].total_bytes < best[3].total_bytes:
                 best, best_chosen, best_choice = result, chosen, choice
-        if best_chosen:  # one pass of local search: each node at each offset, or not
-            choice, chosen = dict(best_choice), set(best_chosen)
+        def local_search(best, choice, chosen, chains):
+            """One pass: each in-place candidate (largest output first, not in a
+            chain) at each offset or out of place, kept when the arena shrinks."""
+            fused = {j for k, n, _ in chains for j in range(k, k + n)}
             for k in sorted(options, key=lambda k: -self._graph.tensors[
                     self._steps[k][1].output].nbytes):
+                if k in fused:
+                    continue
                 for o in [None] + options[k]:
                     if o is not None and k in chosen and o == choice[k]:
                         continue
@@ -486,19 +501,89 @@ class Interpreter:
                     if o is not None:
                         c2[k] = o
                         ch2.add(k)
-                    got, r = attempt(c2, ch2)
+                    got, r = attempt(c2, ch2, chains)
                     if got == ch2 and r[3].total_bytes < best[3].total_bytes:
                         best, choice, chosen = r, c2, ch2
-            best_chosen = chosen
+            return best, choice, chosen
+
+        def spread(plan):  # tie-break: bytes live summed over the stages
+            return sum(planner.tensor_live_bytes(plan.buffers, ARENA_ALIGNMENT).values())
+
+        choice, chosen, chains = dict(best_choice), set(best_chosen), []
+        if chosen:
+            best, choice, chosen = local_search(best, choice, chosen, chains)
+        # Fused chains (ops/conv.py chain_node), most intermediate bytes first: each
+        # kept when the arena shrinks, or stays the same with fewer bytes live over
+        # the stages (it may shrink once another peak is gone); then the in-place
+        # search again, and chains that no longer lower the arena are dropped (they
+        # cost time).
+        g = self._graph
+        candidates = [(k, n, e) for k, n in self._chain_candidates()
+                      for e in (conv_ops.CHAIN_EXTRA_ROWS, 0)]
+        if candidates:
+            while True:  # best improvement first, until none improves
+                step = None
+                for k, n, e in candidates:
+                    if any(k < j + m and j < k + n for j, m, _ in chains):
+                        continue
+                    trial = chains + [(k, n, e)]
+                    ch2 = chosen - set(range(k, k + n))
+                    got, r = attempt(choice, ch2, trial)
+                    score = (r[3].total_bytes, spread(r[3]))
+                    if got == ch2 and score < (step or (best[3].total_bytes,
+                                                        spread(best[3])))[:2]:
+                        step = score + ((k, n, e), r, ch2)
+                if step is None:
+                    break
+                best, chosen, chains = step[3], step[4], chains + [step[2]]
+            best, choice, chosen = local_search(best, choice, chosen, chains)
+            for kn in list(chains):
+                fewer = [c for c in chains if c != kn]
+                got, r = attempt(choice, chosen, fewer)
+                if got == chosen and r[3].total_bytes <= best[3].total_bytes:
+                    best, chains = r, fewer
+        best_chosen = chosen
+        self._chains = sorted(chains)
         self._inplace_ops = sorted({self._steps[k][0] for k in best_chosen})
+        self._fused_ops = [tuple(self._steps[j][0] for j in range(k, k + n))
+                           for k, n, _ in self._chains]
         return best
+
+    def _chain_candidates(self):
+        """(k, length) runs of positions in self._steps whose fast convolution nodes
+        can run as one chain node (ops/conv.py chain_node): each node's output is
+        read by the next node only and is no graph output or variable."""
+        g = self._graph
+        readers = {}
+        for k, (_, s) in enumerate(self._steps):
+            refs = s.inputs if isinstance(s, Node) else [s.input]
+            for r in refs:
+                if isinstance(r, (int, np.integer)):
+                    readers.setdefault(int(r), set()).add(k)
+        kept = set(g.outputs) | {t.index for t in g.tensors if t.is_variable}
+
+        def link(k):
+            a, b = self._steps[k][1], self._steps[k + 1][1]
+            return (isinstance(a, Node) and isinstance(b, Node) and
+                    a.output not in kept and readers.get(a.output, set()) == {k + 1})
+
+        out = []
+        for k in range(len(self._steps) - 1):
+            for n in range(2, conv_ops.CHAIN_MAX_OPS + 1):
+                if k + n > len(self._steps) or not link(k + n - 2):
+                    break
+                if conv_ops.chain_node([self._steps[j][1]
+                                        for j in range(k, k + n)]) is not None:
+                    out.append((k, n))
+        return out
 
     def _schedule(self, replace=None):
         """(nodes, steps, groups): the C nodes in run order as (op index, node), the
         planner's Step of each (what it reads and writes, its stage, its scratch), and
         the number of bands of every stage (a node split over threads is one stage of
         several bands, run at once).  replace: {position in self._steps: Node} run
-        instead (in-place variants, never split).  Sets self._positions (the position
+        instead (in-place variants and pair nodes, never split; None: the node
+        runs inside the pair node before it).  Sets self._positions (the position
         in self._steps of every node)."""
         g = self._graph
         nodes, steps, groups, positions = [], [], [], []
@@ -507,6 +592,8 @@ class Interpreter:
                 continue
             if replace and k in replace:
                 s = replace[k]
+                if s is None:  # fused into the node before it (a pair node)
+                    continue
             bands = ([s] if self._threads < 2 else
                      parallel.split_rows(s, self._threads,
                                          g.tensors[s.output].dtype.itemsize))
@@ -928,11 +1015,30 @@ class Interpreter:
             ring = max((n.scratch_bytes for _, n in self._nodes
                         if n.kernel in conv_ops.INPLACE_KERNELS.values()), default=0)
             inplace = ", ".join(map(str, self._inplace_ops)) or "none"
+            fused = ", ".join("+".join(map(str, c)) for c in self._fused_ops) or "none"
+            window = max((n.scratch_bytes for _, n in self._nodes
+                          if n.kernel == "conv_chain_s8"), default=0)
             lines.append(f"memory={self._memory!r}: arena {self.arena_bytes:,} bytes, "
                          f"layer-by-layer bound {self.lower_bound_bytes:,} bytes; "
                          f"in place: ops {inplace} (largest scratch of one, ring "
-                         f"of rows included: {ring:,} bytes)")
+                         f"of rows included: {ring:,} bytes); fused: ops "
+                         f"{fused} (largest scratch of one, window of rows "
+                         f"included: {window:,} bytes)")
         return "\n".join(lines)
+
+    def arena_offsets(self):
+        """{tensor index: byte offset in the arena} of every tensor the current plan
+        places in the arena (after allocate_tensors(); aliases report their root's
+        offset).  Tensors with no entry hold no arena bytes of their own: constants,
+        tensors nothing uses, and with memory="small" the intermediate tensors of
+        fused chains (summary()), which only ever exist as windows of rows in their
+        chain's scratch.
+
+        Raises:
+            RuntimeError: allocate_tensors() has not been called."""
+        if self._engine is None:
+            raise RuntimeError("arena_offsets() needs allocate_tensors() first")
+        return dict(self._offsets)
 
     @property
     def weight_bytes(self):

@@ -38,6 +38,7 @@ from microdl.runtime.ops.data import (_strided_slice_dims, reshape_target,
 from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
 from microdl.runtime.ops import rearrange as rr
+from microdl.runtime.ops import spatial as sp
 from microdl.runtime.ops.arith import batch_matmul_shape
 from microdl.runtime.ops.compare import (arg_output_shape, reduce_output_shape,
                                          select_shape)
@@ -516,6 +517,50 @@ def _reduce_minmax(op, g, prop):
 @rule("SELECT", "SELECT_V2")
 def _select(op, g, prop):
     return [select_shape(op, *(_input(op, g, k).shape for k in range(3)))]
+
+
+# The ops of microdl.runtime.ops.spatial and .accumulate (issue 11, ops11a).
+def _pair_rows(op, t, what):
+    v = _ints(op, t, what)
+    return [(v[2 * i], v[2 * i + 1]) for i in range(len(v) // 2)]
+
+
+@rule("MIRROR_PAD")
+def _mirror_pad(op, g, prop):
+    return [sp.mirror_pad_shape(op, _input(op, g, 0).shape,
+                                _pair_rows(op, _input(op, g, 1), "paddings"),
+                                int(op.options.get("mode", 0)))]
+
+
+@rule("SPACE_TO_BATCH_ND")
+def _space_to_batch_nd(op, g, prop):
+    return [sp.space_to_batch_shape(op, _input(op, g, 0).shape,
+                                    _ints(op, _input(op, g, 1), "block_shape"),
+                                    _pair_rows(op, _input(op, g, 2), "paddings"))]
+
+
+@rule("BATCH_TO_SPACE_ND")
+def _batch_to_space_nd(op, g, prop):
+    return [sp.batch_to_space_shape(op, _input(op, g, 0).shape,
+                                    _ints(op, _input(op, g, 1), "block_shape"),
+                                    _pair_rows(op, _input(op, g, 2), "crops"))]
+
+
+@rule("GATHER_ND")
+def _gather_nd(op, g, prop):
+    return [sp.gather_nd_shape(op, _input(op, g, 0).shape, _input(op, g, 1).shape)]
+
+
+@rule("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")
+def _resize_image(op, g, prop):
+    return [sp.resize_shape(op, _input(op, g, 0).shape,
+                            _ints(op, _input(op, g, 1), "size"))]
+
+
+@rule("CAST", "CUMSUM", "ADD_N")
+def _same_as_first_input(op, g, prop):
+    return [tuple(_input(op, g, 0).shape)]
+
 
 @rule("PRELU", "ELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "FLOOR")
 def _same_as_input0(op, g, prop):

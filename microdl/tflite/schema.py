@@ -59,6 +59,12 @@ _OPTIONS_FOR_OP = {
     "SPACE_TO_DEPTH": "SpaceToDepthOptions", "GATHER": "GatherOptions",
     "ZEROS_LIKE": "ZerosLikeOptions", "FILL": "FillOptions", "GELU": "GeluOptions",
     "EXP": "ExpOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
+    # issue 11, ops11a
+    "MIRROR_PAD": "MirrorPadOptions", "BATCH_TO_SPACE_ND": "BatchToSpaceNDOptions",
+    "SPACE_TO_BATCH_ND": "SpaceToBatchNDOptions", "GATHER_ND": "GatherNdOptions",
+    "CAST": "CastOptions", "RESIZE_BILINEAR": "ResizeBilinearOptions",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions", "ADD_N": "AddNOptions",
+    "CUMSUM": "CumsumOptions",
     "BATCH_MATMUL": "BatchMatMulOptions", "L2_NORMALIZATION": "L2NormOptions",
     "LOG_SOFTMAX": "LogSoftmaxOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
 }

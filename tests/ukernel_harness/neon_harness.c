@@ -1,8 +1,13 @@
-/* The aarch64 NEON microkernels of cext/src/ukernels/ against their portable -c twins,
+/* The NEON microkernels of cext/src/ukernels/ against their portable -c twins,
  * XNNPACK-tester style, over shapes just below, at and above their register tiles, with
- * random data from a fixed seed.  Built statically with aarch64-linux-gnu-gcc and run
- * under qemu-aarch64 by tests/test_ukernels_arm.py.  Prints one line per case family,
- * "ok <name> <cases>" or "FAIL <name> ...", and exits nonzero on any mismatch. */
+ * random data from a fixed seed.  Built statically with aarch64-linux-gnu-gcc (run under
+ * qemu-aarch64) or arm-linux-gnueabihf-gcc (32-bit ARM: the NEON code compiled for
+ * fpu=neon by MDL_NEON_BEGIN, run under qemu-arm) by tests/test_ukernels_arm.py.  The
+ * first line says what getauxval(AT_HWCAP) reports ("hwcap asimddp 0|1" on aarch64,
+ * "hwcap neon 0|1" on 32-bit ARM) and the second the path the operators take
+ * (mdl_cpu_has_neon(): "dispatch neon" or "dispatch portable", when no test runs).
+ * Then one line per case family, "ok <name> <cases>" or "FAIL <name> ...", and a nonzero
+ * exit on any mismatch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +17,10 @@
 #include "mdl_ukernels_neon.h"
 
 #ifndef MDL_HAVE_NEON_UKERNELS
-#error "the NEON harness needs an aarch64 GCC/Clang build"
+#error "the NEON harness needs an ARM GCC build (aarch64, or 32-bit ARM with hardware FP)"
 #endif
+
+MDL_NEON_BEGIN /* every test below runs NEON code; main checks the CPU first */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -255,7 +262,11 @@ static void test_im2col_pixel8(void) {
  * int16 widening for the twin, narrowed back by mdl_narrow_patches_neon). */
 static void test_dot(void) {
   long cases = 0, bad = 0, cases_p = 0, bad_p = 0;
+#ifdef MDL_HAVE_NEONDOT_UKERNELS
   const int dot = mdl_cpu_has_dotprod();
+#else
+  const int dot = 0; /* no SDOT microkernel in this build (32-bit ARM) */
+#endif
   for (size_t a = 0; a < sizeof NS / sizeof NS[0]; ++a) {
     for (size_t b = 0; b < sizeof KS / sizeof KS[0]; ++b) {
       for (int32_t np = 1; np <= 9; np += (np < 6 ? 1 : 3)) {
@@ -541,11 +552,22 @@ static void test_im2col_row16(void) {
   report("s8-im2col-row16-neon", cases, bad);
 }
 
+MDL_NEON_END
+
 int main(void) {
+#if defined(__aarch64__)
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)
 #endif
   printf("hwcap asimddp %d\n", (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 1 : 0);
+#else
+  printf("hwcap neon %d\n", (getauxval(AT_HWCAP) & HWCAP_NEON) ? 1 : 0);
+#endif
+  if (!mdl_cpu_has_neon()) {
+    printf("dispatch portable\n");
+    return 0;
+  }
+  printf("dispatch neon\n");
   test_requant();
   test_gemm();
   test_dwconv();

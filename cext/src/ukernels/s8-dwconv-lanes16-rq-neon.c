@@ -4,6 +4,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* H groups of 8 channels (1 or 2, a constant). */
 MDL_INLINE void run(int32_t n, int32_t pairs, const int8_t* const* ptr, ptrdiff_t d0,
@@ -29,9 +30,9 @@ MDL_INLINE void run(int32_t n, int32_t pairs, const int8_t* const* ptr, ptrdiff_
         const int8x16_t v0 = vld1q_s8(ptr[2 * t] + d);
         const int8x16_t v1 = vld1q_s8(ptr[2 * t + 1] + d);
         x0[0] = vmovl_s8(vget_low_s8(v0));
-        x0[1] = vmovl_high_s8(v0);
+        x0[1] = mdl_vmovl_high_s8(v0);
         x1[0] = vmovl_s8(vget_low_s8(v1));
-        x1[1] = vmovl_high_s8(v1);
+        x1[1] = mdl_vmovl_high_s8(v1);
         w[1] = vld2q_s16(wq + 16);
       } else {
         x0[0] = vmovl_s8(vld1_s8(ptr[2 * t] + d));
@@ -40,9 +41,9 @@ MDL_INLINE void run(int32_t n, int32_t pairs, const int8_t* const* ptr, ptrdiff_
       w[0] = vld2q_s16(wq);
       for (int h = 0; h < H; ++h) {
         a[2 * h] = vmlal_s16(a[2 * h], vget_low_s16(x0[h]), vget_low_s16(w[h].val[0]));
-        a[2 * h + 1] = vmlal_high_s16(a[2 * h + 1], x0[h], w[h].val[0]);
+        a[2 * h + 1] = mdl_vmlal_high_s16(a[2 * h + 1], x0[h], w[h].val[0]);
         a[2 * h] = vmlal_s16(a[2 * h], vget_low_s16(x1[h]), vget_low_s16(w[h].val[1]));
-        a[2 * h + 1] = vmlal_high_s16(a[2 * h + 1], x1[h], w[h].val[1]);
+        a[2 * h + 1] = mdl_vmlal_high_s16(a[2 * h + 1], x1[h], w[h].val[1]);
       }
     }
     int8_t* o = out + (size_t)i * out_stride;
@@ -74,4 +75,5 @@ void mdl_s8_dwconv_ukernel_lanes16_rq__neon(int32_t n, int32_t lanes, int32_t pa
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

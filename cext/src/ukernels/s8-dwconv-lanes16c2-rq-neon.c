@@ -6,6 +6,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 #define MAXP 5 /* pairs whose weights are preloaded */
 
@@ -36,16 +37,16 @@ MDL_INLINE void run(int32_t n, int32_t pairs, const int8_t* const* ptr, ptrdiff_
         const int8x16_t x0 = vld1q_s8(ptr[2 * t] + d), x1 = vld1q_s8(ptr[2 * t + 1] + d);
         const int16x8_t pl = vmlal_s8(vmull_s8(vget_low_s8(x0), vget_low_s8(w0)),
                                       vget_low_s8(x1), vget_low_s8(w1));
-        const int16x8_t ph = vmlal_high_s8(vmull_high_s8(x0, w0), x1, w1);
+        const int16x8_t ph = mdl_vmlal_high_s8(mdl_vmull_high_s8(x0, w0), x1, w1);
         a[0] = vaddw_s16(a[0], vget_low_s16(pl));
-        a[1] = vaddw_high_s16(a[1], pl);
+        a[1] = mdl_vaddw_high_s16(a[1], pl);
         a[2] = vaddw_s16(a[2], vget_low_s16(ph));
-        a[3] = vaddw_high_s16(a[3], ph);
+        a[3] = mdl_vaddw_high_s16(a[3], ph);
       } else {
         const int8x8_t x0 = vld1_s8(ptr[2 * t] + d), x1 = vld1_s8(ptr[2 * t + 1] + d);
         const int16x8_t pl = vmlal_s8(vmull_s8(x0, vget_low_s8(w0)), x1, vget_low_s8(w1));
         a[0] = vaddw_s16(a[0], vget_low_s16(pl));
-        a[1] = vaddw_high_s16(a[1], pl);
+        a[1] = mdl_vaddw_high_s16(a[1], pl);
       }
     }
     int8_t* o = out + (size_t)i * out_stride;
@@ -77,4 +78,5 @@ void mdl_s8_dwconv_ukernel_lanes16c2_rq__neon(int32_t n, int32_t lanes, int32_t 
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

@@ -4,6 +4,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* Stores the 4 * H sums of one patch (s: H * 2 vectors of 4 channels) plus the bias,
  * the first `lanes` of them, at d. */
@@ -51,4 +52,5 @@ void mdl_s8_gemm_ukernel_lanes16__neon(int32_t np, int32_t n, int32_t k2, int32_
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

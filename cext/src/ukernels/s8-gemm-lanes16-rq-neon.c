@@ -7,6 +7,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 static void block(int32_t np, int32_t lanes, int32_t k2, int32_t kp, const int16_t* x,
                   const int16_t* wb, const mdl_block_rq_neon* k, int8_t* out, int32_t stride) {
@@ -49,4 +50,5 @@ void mdl_s8_gemm_ukernel_lanes16_rq__neon(int32_t np, int32_t n, int32_t k2, int
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

@@ -8,6 +8,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* Sums (no bias) of P patches x H halves of 8 channels: s[i * 2 * H + v] = channels
  * 4v .. 4v + 3 of patch i. */
@@ -20,11 +21,11 @@ MDL_INLINE void sums_c8(const int8_t* x, int32_t ps, int32_t k8, const int8_t* w
     int8x16_t w[8];
     for (int p = 0; p < 4 * H; ++p) w[p] = vld1q_s8(wk + 16 * p);
     for (int i = 0; i < P; ++i) {
-      const int64x2_t x2 = vld1q_dup_s64((const int64_t*)(const void*)(x + (size_t)i * ps));
+      const int64x2_t x2 = mdl_vld1q_dup_s64(x + (size_t)i * ps);
       const int8x16_t xv = vreinterpretq_s8_s32(
-          vzip1q_s32(vreinterpretq_s32_s64(x2), vreinterpretq_s32_s64(x2)));
+          mdl_vzip1q_s32(vreinterpretq_s32_s64(x2), vreinterpretq_s32_s64(x2)));
       for (int p = 0; p < 4 * H; ++p) {
-        const int16x8_t prod = vmlal_high_s8(vmull_s8(vget_low_s8(w[p]), vget_low_s8(xv)),
+        const int16x8_t prod = mdl_vmlal_high_s8(vmull_s8(vget_low_s8(w[p]), vget_low_s8(xv)),
                                              w[p], xv);
         a[i * 4 * H + p] = vpadalq_s16(a[i * 4 * H + p], prod);
       }
@@ -32,7 +33,7 @@ MDL_INLINE void sums_c8(const int8_t* x, int32_t ps, int32_t k8, const int8_t* w
   }
   for (int i = 0; i < P; ++i) {
     for (int v = 0; v < 2 * H; ++v) {
-      s[i * 2 * H + v] = vpaddq_s32(a[i * 4 * H + 2 * v], a[i * 4 * H + 2 * v + 1]);
+      s[i * 2 * H + v] = mdl_vpaddq_s32(a[i * 4 * H + 2 * v], a[i * 4 * H + 2 * v + 1]);
     }
   }
 }
@@ -81,4 +82,5 @@ void mdl_s8_gemm_ukernel_lanes16c8_rq__neon(int32_t np, int32_t n, int32_t k8,
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

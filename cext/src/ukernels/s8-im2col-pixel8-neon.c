@@ -7,6 +7,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* dst[0..n) = src[0..n), in whole 16-byte vectors when src + n rounded up to 16 <= end. */
 MDL_INLINE void copy_run(int8_t* dst, const int8_t* src, int32_t n, const int8_t* end) {
@@ -84,4 +85,5 @@ void mdl_s8_im2col_ukernel_pixel8__neon(const mdl_conv_s8_fast_params* p,
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

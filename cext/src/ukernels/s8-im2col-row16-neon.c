@@ -12,12 +12,13 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* dst[0..16) = the 16 int8 at src, widened. */
 MDL_INLINE void widen16(int16_t* dst, const int8_t* src) {
   const int8x16_t v = vld1q_s8(src);
   vst1q_s16(dst, vmovl_s8(vget_low_s8(v)));
-  vst1q_s16(dst + 8, vmovl_high_s8(v));
+  vst1q_s16(dst + 8, mdl_vmovl_high_s8(v));
 }
 
 void mdl_s8_im2col_ukernel_row16__neon(const mdl_conv_s8_fast_params* p,
@@ -115,4 +116,5 @@ void mdl_s8_im2col_ukernel_row16__neon(const mdl_conv_s8_fast_params* p,
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

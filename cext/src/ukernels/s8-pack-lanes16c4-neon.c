@@ -5,6 +5,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* The 16 channels' pairs of one k pair (32 int16) narrowed: channels 0..7, 8..15. */
 MDL_INLINE void narrow_pairs(const int16_t* a, int16x8_t* lo, int16x8_t* hi) {
@@ -24,12 +25,13 @@ void mdl_s8_pack_ukernel_lanes16c4__neon(int32_t n, int32_t k2, const int16_t* w
       int16x8_t a_lo, a_hi, b_lo = vdupq_n_s16(0), b_hi = vdupq_n_s16(0);
       narrow_pairs(src + (size_t)(2 * q) * 2 * MDL_LB, &a_lo, &a_hi);
       if (2 * q + 1 < pairs) narrow_pairs(src + (size_t)(2 * q + 1) * 2 * MDL_LB, &b_lo, &b_hi);
-      vst1q_s8(dst, vreinterpretq_s8_s16(vzip1q_s16(a_lo, b_lo)));
-      vst1q_s8(dst + 16, vreinterpretq_s8_s16(vzip2q_s16(a_lo, b_lo)));
-      vst1q_s8(dst + 32, vreinterpretq_s8_s16(vzip1q_s16(a_hi, b_hi)));
-      vst1q_s8(dst + 48, vreinterpretq_s8_s16(vzip2q_s16(a_hi, b_hi)));
+      vst1q_s8(dst, vreinterpretq_s8_s16(mdl_vzip1q_s16(a_lo, b_lo)));
+      vst1q_s8(dst + 16, vreinterpretq_s8_s16(mdl_vzip2q_s16(a_lo, b_lo)));
+      vst1q_s8(dst + 32, vreinterpretq_s8_s16(mdl_vzip1q_s16(a_hi, b_hi)));
+      vst1q_s8(dst + 48, vreinterpretq_s8_s16(mdl_vzip2q_s16(a_hi, b_hi)));
     }
   }
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

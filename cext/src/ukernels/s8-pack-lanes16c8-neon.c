@@ -6,6 +6,7 @@
 #include "mdl_ukernels_neon.h"
 
 #ifdef MDL_HAVE_NEON_UKERNELS
+MDL_NEON_BEGIN
 
 /* The 16 channels' pairs of one k pair (32 int16) narrowed: channels 0..7, 8..15. */
 MDL_INLINE void narrow_pair(const int16_t* a, int16x8_t* v) {
@@ -35,23 +36,24 @@ int32_t mdl_s8_pack_ukernel_lanes16c8__neon(int32_t n, int32_t k2, const int16_t
       }
       for (int h = 0; h < 2; ++h) { /* channels 8h .. 8h + 7 */
         /* each channel's k 0..3 (from pairs 0, 1) and 4..7 (pairs 2, 3) as 32 bits */
-        const int32x4_t lo03 = vreinterpretq_s32_s16(vzip1q_s16(a[0][h], a[1][h]));
-        const int32x4_t hi03 = vreinterpretq_s32_s16(vzip2q_s16(a[0][h], a[1][h]));
-        const int32x4_t lo47 = vreinterpretq_s32_s16(vzip1q_s16(a[2][h], a[3][h]));
-        const int32x4_t hi47 = vreinterpretq_s32_s16(vzip2q_s16(a[2][h], a[3][h]));
+        const int32x4_t lo03 = vreinterpretq_s32_s16(mdl_vzip1q_s16(a[0][h], a[1][h]));
+        const int32x4_t hi03 = vreinterpretq_s32_s16(mdl_vzip2q_s16(a[0][h], a[1][h]));
+        const int32x4_t lo47 = vreinterpretq_s32_s16(mdl_vzip1q_s16(a[2][h], a[3][h]));
+        const int32x4_t hi47 = vreinterpretq_s32_s16(mdl_vzip2q_s16(a[2][h], a[3][h]));
         int8_t* d = dst + h * 64;
-        vst1q_s8(d, vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s32(lo03),
+        vst1q_s8(d, vreinterpretq_s8_s64(mdl_vzip1q_s64(vreinterpretq_s64_s32(lo03),
                                                     vreinterpretq_s64_s32(lo47))));
-        vst1q_s8(d + 16, vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s32(lo03),
+        vst1q_s8(d + 16, vreinterpretq_s8_s64(mdl_vzip2q_s64(vreinterpretq_s64_s32(lo03),
                                                          vreinterpretq_s64_s32(lo47))));
-        vst1q_s8(d + 32, vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s32(hi03),
+        vst1q_s8(d + 32, vreinterpretq_s8_s64(mdl_vzip1q_s64(vreinterpretq_s64_s32(hi03),
                                                          vreinterpretq_s64_s32(hi47))));
-        vst1q_s8(d + 48, vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s32(hi03),
+        vst1q_s8(d + 48, vreinterpretq_s8_s64(mdl_vzip2q_s64(vreinterpretq_s64_s32(hi03),
                                                          vreinterpretq_s64_s32(hi47))));
       }
     }
   }
-  return vminvq_s8(lowest) > -128;
+  return mdl_vminvq_s8(lowest) > -128;
 }
 
+MDL_NEON_END
 #endif /* MDL_HAVE_NEON_UKERNELS */

@@ -28,7 +28,8 @@ from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import (ROUNDING_DOUBLE, ROUNDING_SINGLE,
                                       quantize_multiplier_array)
 from microdl.core.shapes import PADDING_SAME, window
-from microdl.runtime.cparams import C, conv_s8_fast_buffer_size, conv_s8_fast_patch_len
+from microdl.runtime.cparams import (C, conv_s8_fast_buffer_size, conv_s8_fast_patch_len,
+                                     kernel_fields, pack_params)
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, INT32, INT64,
                                         activation_range, channel_scales,
@@ -609,6 +610,95 @@ def inplace_node(node, delta):
     inner = 0 if node.kernel.startswith("depthwise") else -(-node.scratch_bytes // 16) * 16
     return Node(kernel, dict(p, ring_rows=ring), list(node.inputs), node.output,
                 scratch_bytes=inner + ring_bytes), ring_bytes
+
+
+# ------------------------------------------------------------------ fused chains
+# memory="small": consecutive fast convolutions, each feeding only the next, may run
+# as one chain node (cext/include/mdl_chain.h) that keeps a window of rows of each
+# intermediate tensor instead of the whole tensor (line-buffered layer fusion).
+CHAIN_KINDS = {"conv_s8_fast": 0, "depthwise_conv_s8_fast": 1}  # MDL_CHAIN_CONV, _DEPTHWISE
+CHAIN_MAX_OPS = 4
+CHAIN_MAX_FIELDS = 48
+CHAIN_MAX_INPUTS = 32  # MDL_MAX_NODE_INPUTS
+# Output rows of the reader one window chunk serves beyond the first, so the writer
+# runs on a few rows per call instead of one (its per-call set-up amortized).
+CHAIN_EXTRA_ROWS = 1
+
+
+def _out_geometry(p):
+    return p["output_h"], p["output_w"], p.get("output_c",
+                                               p["input_c"] * p.get("depth_multiplier", 1))
+
+
+def chain_window_rows(reader_params, rows_h, extra=CHAIN_EXTRA_ROWS):
+    """Rows of a mid tensor (rows_h high) the chain keeps for the op reading it: what
+    1 + `extra` of the reader's output rows read ((filter_h - 1) * dilation_h + 1 +
+    extra * stride_h), at most rows_h."""
+    p = reader_params
+    reach = (p["filter_h"] - 1) * p["dilation_h"] + 1
+    return max(1, min(rows_h, reach + extra * p["stride_h"]))
+
+
+def chain_node(nodes, extra=CHAIN_EXTRA_ROWS):
+    """The chain node running fast convolution Nodes `nodes` (2..CHAIN_MAX_OPS, each
+    reading the previous one's output as its first input and nowhere else) in one
+    pass, or None when they cannot chain (other kernels, several images, row bands,
+    shapes that do not chain, an output row past its input, too many inputs).
+
+    Returns:
+        (Node, window_bytes): kernel conv_chain_s8; inputs: the first node's, then each
+        later node's after its first; output: the last node's; scratch: the largest
+        of the nodes' own scratch (rounded up to 16 bytes), then the windows
+        (window_bytes in all)."""
+    if not 2 <= len(nodes) <= CHAIN_MAX_OPS:
+        return None
+    for k, n in enumerate(nodes):
+        p = n.params
+        if (n.kernel not in CHAIN_KINDS or p["batches"] != 1 or n.input_byte_offset or
+                n.output_byte_offset or p["pad_h"] < 0 or
+                (p["output_h"] - 1) * p["stride_h"] - p["pad_h"] >= p["input_h"]):
+            return None
+        if k:
+            prev = nodes[k - 1]
+            if (not isinstance(n.inputs[0], (int, np.integer)) or
+                    int(n.inputs[0]) != prev.output or
+                    any(isinstance(r, (int, np.integer)) and int(r) == prev.output
+                        for r in n.inputs[1:]) or
+                    (p["input_h"], p["input_w"], p["input_c"]) !=
+                    _out_geometry(prev.params)):
+                return None
+    inputs = list(nodes[0].inputs) + [r for n in nodes[1:] for r in n.inputs[1:]]
+    if len(inputs) > CHAIN_MAX_INPUTS:
+        return None
+    rows, window = [], 0
+    for k, n in enumerate(nodes):
+        if k + 1 < len(nodes):
+            h, w, c = _out_geometry(n.params)
+            r = chain_window_rows(nodes[k + 1].params, h, extra)
+            rows.append(r)
+            window += -(-(r * w * c) // 16) * 16
+        else:
+            rows.append(0)
+
+    def fields(node):
+        v = pack_params(node.kernel, kernel_fields(node.kernel), node.params)
+        if v.size > CHAIN_MAX_FIELDS:
+            raise RuntimeError(f"{node.kernel}: {v.size} parameters exceed a chain's "
+                               f"{CHAIN_MAX_FIELDS}")
+        return np.concatenate([v, np.zeros(CHAIN_MAX_FIELDS - v.size, np.int32)]).tolist()
+
+    pad = CHAIN_MAX_OPS - len(nodes)
+    params = dict(n_ops=len(nodes),
+                  kind=[CHAIN_KINDS[n.kernel] for n in nodes] + [0] * pad,
+                  n_inputs=[len(n.inputs) for n in nodes] + [0] * pad,
+                  scratch=[n.scratch_bytes for n in nodes] + [0] * pad,
+                  window_rows=rows + [0] * pad)
+    zero = [0] * CHAIN_MAX_FIELDS
+    for k in range(CHAIN_MAX_OPS):
+        params[f"p{k}"] = fields(nodes[k]) if k < len(nodes) else zero
+    own = max(-(-n.scratch_bytes // 16) * 16 for n in nodes)
+    return Node("conv_chain_s8", params, inputs, nodes[-1].output,
+                scratch_bytes=own + window), window
 
 
 def cap_conv_scratch(node, max_bytes, min_block=1):
