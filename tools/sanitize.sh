@@ -26,6 +26,7 @@ if [ "$#" -eq 0 ]; then
     tests/test_data_ops.py tests/test_rearrange_ops.py tests/test_engine.py \
     tests/test_robustness.py tests/test_requantize_extremes.py tests/test_lut_ops.py \
     tests/test_compare_ops.py \
+    tests/test_ops11b.py \
     tests/test_svdf.py \
     tests/test_lstm.py \
     tests/test_chains.py tests/test_memory_modes.py \

@@ -17,6 +17,7 @@
 #include "mdl_chain.h"
 #include "mdl_resize.h"
 #include "mdl_accumulate.h"
+#include "mdl_arith.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

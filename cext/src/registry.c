@@ -65,6 +65,20 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(add_n, MDL_ADD_N_PARAMS)
     MDL_KERNEL(cumsum, MDL_CUMSUM_PARAMS)
     MDL_KERNEL(gather_nd, MDL_GATHER_ND_PARAMS)
+    MDL_KERNEL(squared_difference_s8, MDL_SQUARED_DIFFERENCE_PARAMS)
+    MDL_KERNEL(prelu_s8, MDL_PRELU_PARAMS)
+    MDL_KERNEL(l2norm_s8, MDL_L2NORM_PARAMS)
+    MDL_KERNEL(log_softmax_s8, MDL_LOG_SOFTMAX_PARAMS)
+    MDL_KERNEL(batch_matmul, MDL_BATCH_MATMUL_PARAMS)
+    MDL_KERNEL(floor_f32, MDL_FLOOR_F32_PARAMS)
+    MDL_KERNEL(lut_s16, MDL_LUT_S16_PARAMS)
+    MDL_KERNEL(rsqrt_s16, MDL_RSQRT_S16_PARAMS)
+    MDL_KERNEL(prelu_f32, MDL_PRELU_PARAMS)
+    MDL_KERNEL(elu_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(log_softmax_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(l2norm_f32, MDL_ROWS_F32_PARAMS)
+    MDL_KERNEL(batch_matmul_f32, MDL_BATCH_MATMUL_PARAMS)
+    MDL_KERNEL(div_q, MDL_DIV_Q_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -39,6 +39,7 @@ from microdl.runtime.ops.elementwise import broadcast_shape
 from microdl.runtime.ops.pooling import mean_output_shape, resolve_axes
 from microdl.runtime.ops import rearrange as rr
 from microdl.runtime.ops import spatial as sp
+from microdl.runtime.ops.arith import batch_matmul_shape
 from microdl.runtime.ops.compare import (arg_output_shape, reduce_output_shape,
                                          select_shape)
 
@@ -307,7 +308,7 @@ def _pool(op, g, prop):
                      int(o.get("stride_w", 0)), 1, "width"), c)]
 
 
-@rule("MEAN")
+@rule("MEAN", "SUM")
 def _mean(op, g, prop):
     """The reduced shape over the constant axes (reduce.cc ResizeOutputTensor)."""
     x = _input(op, g, 0)
@@ -560,6 +561,15 @@ def _resize_image(op, g, prop):
 def _same_as_first_input(op, g, prop):
     return [tuple(_input(op, g, 0).shape)]
 
+
+@rule("PRELU", "ELU", "LOG_SOFTMAX", "L2_NORMALIZATION", "FLOOR")
+def _same_as_input0(op, g, prop):
+    return [tuple(_input(op, g, 0).shape)]
+
+
+@rule("BATCH_MATMUL")
+def _batch_matmul(op, g, prop):
+    return [batch_matmul_shape(op, _input(op, g, 0).shape, _input(op, g, 1).shape)]
 
 # ------------------------------------------------------------ resize requests
 _INDEX_CHECK = ("tflite/core/subgraph.cc:{line} tensor_index < context_.tensors_size "

@@ -65,6 +65,8 @@ _OPTIONS_FOR_OP = {
     "CAST": "CastOptions", "RESIZE_BILINEAR": "ResizeBilinearOptions",
     "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions", "ADD_N": "AddNOptions",
     "CUMSUM": "CumsumOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "LOG_SOFTMAX": "LogSoftmaxOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
 }
 
 

@@ -15,3 +15,4 @@ from microdl.runtime.ops import svdf  # noqa: F401
 from microdl.runtime.ops import lstm  # noqa: F401
 from microdl.runtime.ops import spatial  # noqa: F401
 from microdl.runtime.ops import accumulate  # noqa: F401
+from microdl.runtime.ops import arith  # noqa: F401
