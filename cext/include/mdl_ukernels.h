@@ -441,6 +441,12 @@ void mdl_s8_gemv_ukernel_8c16__avx512vnni(int32_t n, int32_t k, const int8_t* x,
                                           const int8_t* w, const int32_t* ubias,
                                           int32_t* acc);
 #endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* s8-gemv-8c16-neon: the same sums with SMULL + SADALP per 16 inputs and channel, a
+ * pairwise-add reduction per block of 8.  Twin: mdl_s8_gemv_ukernel_8c16__c. */
+void mdl_s8_gemv_ukernel_8c16__neon(int32_t n, int32_t k, const int8_t* x, const int8_t* w,
+                                    const int32_t* bias, int32_t* acc);
+#endif
 
 /* ------------------------------------ s32-requant-f64: int32 -> int8, double scales
  * out[o] = clamp(round(acc[o] * scale[o]) + output_offset, act_min, act_max) for o < n:

@@ -159,6 +159,11 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
     }
   }
 #endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (p->gemv != MDL_FC_GEMV_8C16_C && mdl_cpu_has_neon()) {
+    gemv = mdl_s8_gemv_ukernel_8c16__neon;
+  }
+#endif
   int32_t acc[MDL_FC_FAST_CHUNK];
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t* row = input + (size_t)b * depth;

@@ -552,6 +552,42 @@ static void test_im2col_row16(void) {
   report("s8-im2col-row16-neon", cases, bad);
 }
 
+/* s8-gemv-8c16-neon against s8-gemv-8c16-c: 1..41 channels (partial blocks of 8),
+ * 1..70 inputs (partial groups of 16), extreme values, with and without a bias. */
+static void test_gemv(void) {
+  long cases = 0, bad = 0;
+  for (int32_t n = 1; n <= 41; n += 4) {
+    for (int32_t k = 1; k <= 70; k += (k < 20 ? 1 : 7)) {
+      for (int32_t var = 0; var < 3; ++var) {
+        const int32_t groups = (k + 15) / 16, blocks = (n + 7) / 8;
+        const size_t wlen = (size_t)blocks * groups * 8 * 16;
+        int8_t* x = malloc((size_t)k);
+        int8_t* w = malloc(wlen);
+        int32_t* bias = malloc((size_t)n * sizeof(int32_t));
+        int32_t* ac = malloc((size_t)n * sizeof(int32_t));
+        int32_t* av = malloc((size_t)n * sizeof(int32_t));
+        for (int32_t i = 0; i < k; ++i) x[i] = (int8_t)(var == 2 ? -128 : rnd_range(-128, 127));
+        for (size_t i = 0; i < wlen; ++i) w[i] = (int8_t)(var == 2 ? -128 : rnd_range(-128, 127));
+        for (int32_t i = 0; i < n; ++i) bias[i] = var == 1 ? INT32_MAX - rnd_range(0, 9) : rnd_range(-100000, 100000);
+        const int32_t* b = var == 0 && n % 2 ? 0 : bias;
+        mdl_s8_gemv_ukernel_8c16__c(n, k, x, w, b, ac);
+        mdl_s8_gemv_ukernel_8c16__neon(n, k, x, w, b, av);
+        cases++;
+        if (memcmp(ac, av, (size_t)n * sizeof(int32_t)) != 0) {
+          if (bad < 5) printf("  gemv n=%d k=%d var=%d differ\n", n, k, var);
+          bad++;
+        }
+        free(x);
+        free(w);
+        free(bias);
+        free(ac);
+        free(av);
+      }
+    }
+  }
+  report("s8-gemv-8c16-neon", cases, bad);
+}
+
 MDL_NEON_END
 
 int main(void) {
@@ -575,5 +611,6 @@ int main(void) {
   test_im2col_pixel8();
   test_dot();
   test_c8();
+  test_gemv();
   return failures ? 1 : 0;
 }
