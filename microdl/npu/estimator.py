@@ -647,7 +647,7 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     # block of the faster stage is not overlapped (the first block's fetch or the
     # last block's compute); plus the first read's and the last write's latency, and
     # the fixed per-operator overhead once per pass.
-    fill = min(compute, memory) / max(blocks, 1)
+    fill = min(compute, memory) / max(traffic.fill_blocks or blocks, 1)
     latency = traffic.read_latency + traffic.write_latency
     overhead = fill + latency + (passes + extra_passes) * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead

@@ -178,7 +178,8 @@ def conv_like(op, g, cfg, place, weights, traffic, block=None):
     `weights` (microdl.npu.compression.WeightSizer) gives the weight-stream bytes;
     `block` the OFM block (h, w, depth), by default the cheapest (_search_block).
     Returns (compute cycles, OFM blocks); adds the memory traffic to `traffic`."""
-    if block is None:
+    searched = block is None
+    if searched:
         block = _search_block(op, g, cfg, place, weights)
     t = g.tensors
     opt = op.options
@@ -283,6 +284,10 @@ def conv_like(op, g, cfg, place, weights, traffic, block=None):
             traffic.add("offchip", enc, fm=False, latency=False)
         traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
     traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
+    if searched:
+        # The pipeline fill (estimator) stays one cfg.ofm_block's worth.
+        dh_, dw_, dd_ = cfg.ofm_block
+        traffic.fill_blocks = n * _ceil(oh, dh_) * _ceil(ow, dw_) * _ceil(c_out, dd_)
     return compute, blocks_xy * _ceil(c_out, bd)
 
 
