@@ -504,6 +504,11 @@ COMMANDS_IN_FLIGHT = 4        # block commands the NPU overlaps (Vela 5.2's mode
 # 14 x 22).  It matters where the per-block latencies bind: a DRAM input on U65.
 LOOKUP_COPY_BLOCK = (4, 4, 128)
 LOOKUP_COPY_SMALL_BLOCK_ABOVE = 8192
+# Elements per block over which a standalone lookup's pipeline fill is spread (ours,
+# from the tuning half: Vela's cycles for a 4 x 4 x 96 lookup writing to DRAM are its
+# compute, its write-back and the latencies one after the other -- one block -- and a
+# 24 x 24 x 8 one runs in four; MODEL.md, "Fifth round").
+LOOKUP_FILL_BLOCK_ELEMS = 1024
 
 
 def _command_blocks(op, g, cfg):
@@ -600,6 +605,10 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
             compute, blocks = elementwise(op, g, cfg, place, traffic,
                                           cfg.output_rate / COPY_PASSES)
             compute += _lut_load_cycles(op, g, cfg)
+            # Its fetch, lookup and write-back overlap only across blocks of
+            # LOOKUP_FILL_BLOCK_ELEMS: one such block is not overlapped.
+            traffic.fill_blocks = -(-int(g.tensors[op.outputs[0]].size) //
+                                    LOOKUP_FILL_BLOCK_ELEMS)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)
