@@ -33,7 +33,10 @@ from tests.conftest import SHARED_MODELS, shared_model  # noqa: E402
 
 MODELS = ["vww_96_int8", "kws_ref_model", "pretrainedResnet_quant", "ad01_int8"]
 NPUS = ["ethos-u55-128", "ethos-u65-256"]
-TOLERANCE = 0.30
+# The issue's bound is +-30%; measured after the fifth round of terms
+# (microdl/npu/MODEL.md): 0.94-1.10 of Vela on these eight pairs, so the test guards
+# +-15%.
+TOLERANCE = 0.15
 
 # cycles_total from Vela 5.2.0's summary CSV, default system config and memory mode.
 VELA_5_2_CYCLES = {

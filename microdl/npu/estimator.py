@@ -504,6 +504,11 @@ COMMANDS_IN_FLIGHT = 4        # block commands the NPU overlaps (Vela 5.2's mode
 # 14 x 22).  It matters where the per-block latencies bind: a DRAM input on U65.
 LOOKUP_COPY_BLOCK = (4, 4, 128)
 LOOKUP_COPY_SMALL_BLOCK_ABOVE = 8192
+# Elements per block over which a standalone lookup's pipeline fill is spread (ours,
+# from the tuning half: Vela's cycles for a 4 x 4 x 96 lookup writing to DRAM are its
+# compute, its write-back and the latencies one after the other -- one block -- and a
+# 24 x 24 x 8 one runs in four; MODEL.md, "Fifth round").
+LOOKUP_FILL_BLOCK_ELEMS = 1024
 
 
 def _command_blocks(op, g, cfg):
@@ -600,6 +605,10 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
             compute, blocks = elementwise(op, g, cfg, place, traffic,
                                           cfg.output_rate / COPY_PASSES)
             compute += _lut_load_cycles(op, g, cfg)
+            # Its fetch, lookup and write-back overlap only across blocks of
+            # LOOKUP_FILL_BLOCK_ELEMS: one such block is not overlapped.
+            traffic.fill_blocks = -(-int(g.tensors[op.outputs[0]].size) //
+                                    LOOKUP_FILL_BLOCK_ELEMS)
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)
@@ -647,7 +656,7 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     # block of the faster stage is not overlapped (the first block's fetch or the
     # last block's compute); plus the first read's and the last write's latency, and
     # the fixed per-operator overhead once per pass.
-    fill = min(compute, memory) / max(blocks, 1)
+    fill = min(compute, memory) / max(traffic.fill_blocks or blocks, 1)
     latency = traffic.read_latency + traffic.write_latency
     overhead = fill + latency + (passes + extra_passes) * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead

@@ -135,11 +135,52 @@ def step_cycles_per_group(cfg, channels, busy_cycles):
     return total
 
 
-def conv_like(op, g, cfg, place, weights, traffic):
+OFM_BLOCK_DEPTH_STEP = 16    # block depths searched: multiples of a brick
+
+
+def _search_block(op, g, cfg, place, weights):
+    """The OFM block a convolution runs in: among blocks of at most as many
+    accumulators as cfg.ofm_block (16 x 16 x 16 = 4,096 in the presets), heights
+    and widths 16, 8, 4, 2 and depths in 16-channel steps up to the layer's
+    depth, the one whose layer is cheapest, as Vela 5.2 searches a block per
+    layer by its own cost estimate (MODEL.md, "Fifth round").  Cost: the larger of
+    compute, memory and the per-block command bound (estimator._command_bound);
+    ties keep cfg.ofm_block.  A deeper block re-reads the IFM for fewer depth
+    blocks; a smaller one wastes fewer micro-blocks at the edges."""
+    from microdl.npu.memory import Traffic
+    base = tuple(cfg.ofm_block)
+    vol = base[0] * base[1] * base[2]
+    if op.name == "FULLY_CONNECTED":
+        return base
+    c_out = int(_nhwc(g.tensors[op.outputs[0]].shape)[3])
+    best = None
+    for bd in range(OFM_BLOCK_DEPTH_STEP,
+                    _ceil(c_out, OFM_BLOCK_DEPTH_STEP) * OFM_BLOCK_DEPTH_STEP + 1,
+                    OFM_BLOCK_DEPTH_STEP):
+        for bh in (16, 8, 4, 2):
+            for bw in (16, 8, 4, 2):
+                if bh * bw * bd > vol:
+                    continue
+                tr = Traffic(cfg)
+                c, nb = conv_like(op, g, cfg, place, weights, tr, (bh, bw, bd))
+                cost = max(c, tr.cycles(),
+                           (nb * (tr.fm_read_latency + tr.fm_write_latency) +
+                            tr.fm_transfer_cycles() + c) / 4)
+                key = (cost, (bh, bw, bd) != base)
+                if best is None or key < best[0]:
+                    best = (key, (bh, bw, bd))
+    return best[1] if best else base
+
+
+def conv_like(op, g, cfg, place, weights, traffic, block=None):
     """CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV.
 
-    `weights` (microdl.npu.compression.WeightSizer) gives the weight-stream bytes.
+    `weights` (microdl.npu.compression.WeightSizer) gives the weight-stream bytes;
+    `block` the OFM block (h, w, depth), by default the cheapest (_search_block).
     Returns (compute cycles, OFM blocks); adds the memory traffic to `traffic`."""
+    searched = block is None
+    if searched:
+        block = _search_block(op, g, cfg, place, weights)
     t = g.tensors
     opt = op.options
     name = op.name
@@ -177,7 +218,7 @@ def conv_like(op, g, cfg, place, weights, traffic):
             dh = int(opt.get("dilation_h_factor", 1))
             dw = int(opt.get("dilation_w_factor", 1))
     k = kh * kw
-    bh, bw, bd = cfg.ofm_block
+    bh, bw, bd = block if block is not None else cfg.ofm_block
     hs, ws = _splits(oh, bh), _splits(ow, bw)
     z = _ceil(c_out, uc)
     n_weights = k * c_out if depthwise else k * c_in * c_out
@@ -243,6 +284,10 @@ def conv_like(op, g, cfg, place, weights, traffic):
             traffic.add("offchip", enc, fm=False, latency=False)
         traffic.add("sram", enc, write=True, fm=False)    # DMA into the SRAM staging buffer
     traffic.add("sram", enc * blocks_xy, fm=False)        # the NPU reads them per block
+    if searched:
+        # The pipeline fill (estimator) stays one cfg.ofm_block's worth.
+        dh_, dw_, dd_ = cfg.ofm_block
+        traffic.fill_blocks = n * _ceil(oh, dh_) * _ceil(ow, dw_) * _ceil(c_out, dd_)
     return compute, blocks_xy * _ceil(c_out, bd)
 
 

@@ -29,6 +29,9 @@ class Traffic:
         # Weight-stream bytes the DMA copies from off-chip memory into an SRAM
         # buffer before the layer needs them (estimator._weight_wait).
         self.weight_dma_bytes = 0.0
+        # OFM blocks the pipeline fill is spread over when not the layer's own
+        # (layers.conv_like); None: the layer's blocks.
+        self.fill_blocks = None
 
     def weight_dma(self, nbytes):
         """`nbytes` of weights the DMA copies off-chip -> SRAM for the layer
