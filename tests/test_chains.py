@@ -180,3 +180,21 @@ def test_bench_row_in_small_mode():
     assert (small["memory"], small["arena_bytes"]) == ("small", it.arena_bytes)
     assert fast["memory"] == "fast" and fast["arena_bytes"] > small["arena_bytes"]
     assert small["arena_bound_bytes"] == it.lower_bound_bytes > small["arena_bytes"]
+
+
+def test_profile_ops_shows_chains():
+    """profile_ops() in "small" mode: a fused chain is one row named by its ops and
+    bound kernel, with the chain's MACs; every MAC of the model is in some row."""
+    it = microdl.Interpreter(model_path=shared_model("mlperf_tiny", "vww_96_int8.tflite"),
+                             memory="small", preserve_inputs=False)
+    it.allocate_tensors()
+    rows = it.profile_ops(repeats=2)
+    fused = {c[0]: c for c in it._fused_ops}
+    assert fused
+    g = it._graph
+    for r in rows:
+        if r["index"] in fused:
+            c = fused[r["index"]]
+            assert r["kernel"] == "conv_chain_s8"
+            assert r["op_name"] == "+".join(g.ops[i].name for i in c)
+    assert sum(r["macs"] for r in rows) == sum(o["macs"] for o in it.get_ops_details())

@@ -727,8 +727,10 @@ class Interpreter:
         """Host time of every op: each op's C nodes are run alone `repeats` times
         (after `warmup` full invokes so every input holds real data) and the median is
         taken.  Returns a list, one dict per op with nodes, of index, op_name,
-        kernel (the C kernel names of its nodes, "+"-joined), seconds (median) and
-        macs.  Uses the current input tensors.
+        kernel (the C kernel names of its bound nodes, "+"-joined), seconds (median)
+        and macs.  With memory="small", ops fused into a chain are one row: index of
+        the first, op_name "CONV_2D+DEPTHWISE_CONV_2D+...", macs summed.  Uses the
+        current input tensors.
 
         Raises:
             RuntimeError: allocate_tensors() has not been called."""
@@ -750,11 +752,13 @@ class Interpreter:
                 t0 = time.perf_counter()
                 self._engine.run_range(lo, hi)
                 times.append(time.perf_counter() - t0)
-            op = g.ops[op_index]
-            rows.append(dict(index=op_index, op_name=op.name,
-                             kernel="+".join(s.kernel for i, s in self._steps
-                                             if i == op_index and isinstance(s, Node)),
-                             seconds=float(np.median(times)), macs=op_macs(op, g)))
+            fused = next((c for c in self._fused_ops if c[0] == op_index), (op_index,))
+            kernels = dict.fromkeys(n.kernel for _, n in self._nodes[lo:hi])
+            rows.append(dict(index=op_index,
+                             op_name="+".join(g.ops[i].name for i in fused),
+                             kernel="+".join(kernels),
+                             seconds=float(np.median(times)),
+                             macs=int(sum(op_macs(g.ops[i], g) for i in fused))))
         return rows
 
     # ------------------------------------------------------------------ tensors
