@@ -13,4 +13,8 @@ const char* mdl_build_config(void);
 /* 1 when the AVX2 paths are compiled and this CPU has AVX2 (so they run), else 0. */
 int32_t mdl_cpu_uses_avx2(void);
 
+/* 1 when the AVX512-VNNI microkernels are compiled and this CPU runs them (AVX512F,
+ * BW, VL and VNNI: conv_s8_fast's int8 form, the FULLY_CONNECTED GEMV), else 0. */
+int32_t mdl_cpu_uses_avx512vnni(void);
+
 #endif /* MDL_BUILD_H */

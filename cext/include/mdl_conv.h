@@ -186,6 +186,7 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 
 #define MDL_CONV_FAST_ROWS 0
+#define MDL_CONV_S8_FAST_RQ_INT16 2 /* fused_rq: the int16 lanes16-rq GEMM only (tests) */
 #define MDL_CONV_FAST_LANES 1
 #define MDL_CONV_FAST_LANES_C 2
 #define MDL_CONV_FAST_LANE_BLOCK 16 /* output channels per filter block, lanes form */

@@ -2,6 +2,7 @@
 #include "mdl_build.h"
 #include "mdl_node.h"
 #include "mdl_requantize_avx2.h"
+#include "mdl_ukernels.h"
 
 #define MDL_STR2(x) #x
 #define MDL_STR(x) MDL_STR2(x)
@@ -42,6 +43,14 @@ const char* mdl_build_config(void) {
 int32_t mdl_cpu_uses_avx2(void) {
 #if defined(MDL_HAVE_RQ8)
   return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+  return 0;
+#endif
+}
+
+int32_t mdl_cpu_uses_avx512vnni(void) {
+#if defined(MDL_HAVE_AVX2_UKERNELS)
+  return mdl_cpu_has_avx512vnni() ? 1 : 0;
 #else
   return 0;
 #endif
