@@ -170,7 +170,13 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  *    filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH and patch_len == K;
  *  - fused_rq: 0, the GEMM's int32 accumulators then s32-requant-rows-c; 1, the
  *    lanes16 GEMM with the requantization fused (s8-gemm-lanes16-rq-avx2, int8 straight
- *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding;
+ *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding.  On
+ *    x86-64 CPUs with AVX512F/BW/VL/VNNI (run-time check) and K rounded up to 4 at most
+ *    2048, fused_rq 1 runs the int8 form instead: the filter re-packed per call on the
+ *    stack to int8 lanes16c4 with a uint8-input bias, uint8 patches (x ^ 0x80) on the
+ *    stack (the arena scratch, sized as for int16 patches, is left unused, so it is the
+ *    same on every CPU) and vpdpbusd (s8-gemm-lanes16c4-rq-avx512vnni);
+ *    MDL_CONV_S8_FAST_RQ_INT16 (2): the int16 fused GEMM only (tests);
  *  - lean: 1 when no channel has a left shift or the multiplier INT32_MIN (the fused
  *    AVX2 requantization then skips those steps). */
 #define MDL_CONV_S8_FAST_K_ALIGN 16

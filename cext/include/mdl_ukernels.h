@@ -396,7 +396,7 @@ MDL_INLINE int mdl_cpu_has_avx512vnni(void) {
 
 /* The uint8 patches of mdl_s8_im2col_patch (x ^ 0x80 per byte, the zero point's byte
  * where a tap is outside the input), kk >= K bytes apart, zeros from K to kk; may write
- * up to 16 bytes past the last patch.  1x1 filters at stride 1 without padding (kk ==
+ * up to 32 bytes past the last patch.  1x1 filters at stride 1 without padding (kk ==
  * input_c): one run of the input.  Twin: mdl_s8_im2col_ukernel_pixel__c (+ 128,
  * narrowed). */
 void mdl_s8_im2col_ukernel_pixel8u__avx2(const mdl_conv_s8_fast_params* p,

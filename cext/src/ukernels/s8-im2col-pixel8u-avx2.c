@@ -2,7 +2,7 @@
  * (mdl_ukernels.h): the taps and zero-point fill of mdl_s8_im2col_patch, each int8 value
  * x stored as the byte x ^ 0x80 (x + 128 as uint8), copied 16 bytes at a time (a run's
  * last vector may write up to 15 bytes past it: overwritten by the next run or patch,
- * or in the 16 bytes of slack; it reads past the run only when the input has room),
+ * or in the slack; it reads past the run only when the input has room),
  * zeros from K to kk.  1x1 filters at stride 1 without padding read consecutive input
  * pixels: the np patches are one run of the input (kk == input_c).  Twin:
  * s8-im2col-pixel-c (its patches, x + 128, narrowed). */
@@ -100,16 +100,59 @@ MDL_AVX2 void mdl_s8_im2col_ukernel_pixel8u__avx2(const mdl_conv_s8_fast_params*
     q->b = (int32_t)(next / (size_t)p->output_h);
     return;
   }
-  for (int32_t i = 0; i < np; ++i) {
-    patch8u(p, input + (size_t)q->b * image_size, end, q->y, q->x, kk,
-            patches + (size_t)i * kk);
-    if (++q->x == p->output_w) {
+  const int32_t c = p->input_c, fh = p->filter_h, fw = p->filter_w;
+  const int32_t in_h = p->input_h, in_w = p->input_w, out_w = p->output_w;
+  const int32_t stride_w = p->stride_w, pad_w = p->pad_w;
+  const int32_t row_len = fw * c, k = fh * row_len;
+  const int32_t n32 = (row_len + 31) / 32; /* 32-byte vectors per filter row */
+  const __m256i flip = _mm256_set1_epi8((char)0x80);
+  const int8_t* rows[MDL_CONV_S8_FAST_ROW16_MAX_FH];
+  int32_t i = 0;
+  while (i < np) {
+    /* The pixels of one output row: its filter rows start at rows[fy]. */
+    const int32_t x_first = q->x;
+    const int32_t run = np - i < out_w - x_first ? np - i : out_w - x_first;
+    const int8_t* image = input + (size_t)q->b * image_size;
+    const int32_t y0 = q->y * p->stride_h - p->pad_h;
+    int inside = p->dilation_w == 1 && fh <= MDL_CONV_S8_FAST_ROW16_MAX_FH;
+    for (int32_t fy = 0; inside && fy < fh; ++fy) {
+      const int32_t iy = y0 + fy * p->dilation_h;
+      inside = iy >= 0 && iy < in_h;
+      if (inside) rows[fy] = image + (size_t)iy * in_w * c;
+    }
+    for (int32_t j = 0; j < run; ++j) {
+      uint8_t* dst = patches + (size_t)(i + j) * kk;
+      const int32_t x0 = (x_first + j) * stride_w - pad_w;
+      /* A window inside the input whose whole-vector loads stay before its end: each
+       * filter row n32 32-byte copies (the bytes past the row are overwritten by the
+       * next row or patch, or land in the slack). */
+      if (inside && x0 >= 0 && x0 + fw <= in_w &&
+          end - (rows[fh - 1] + (size_t)x0 * c) >= (ptrdiff_t)n32 * 32) {
+        for (int32_t fy = 0; fy < fh; ++fy) {
+          const int8_t* src = rows[fy] + (size_t)x0 * c;
+          uint8_t* row = dst + (size_t)fy * row_len;
+          for (int32_t v = 0; v < n32; ++v) {
+            _mm256_storeu_si256(
+                (__m256i*)(void*)(row + 32 * v),
+                _mm256_xor_si256(
+                    _mm256_loadu_si256((const __m256i*)(const void*)(src + 32 * v)), flip));
+          }
+        }
+        fill(dst + k, 0, kk - k);
+      } else {
+        patch8u(p, image, end, q->y, x_first + j, kk, dst);
+      }
+    }
+    if (x_first + run == out_w) {
       q->x = 0;
       if (++q->y == p->output_h) {
         q->y = 0;
         ++q->b;
       }
+    } else {
+      q->x = x_first + run;
     }
+    i += run;
   }
 }
 
