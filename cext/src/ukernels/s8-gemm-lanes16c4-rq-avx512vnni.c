@@ -6,11 +6,12 @@
  * (broadcast) with the channels' 4 weights; the bias `ubias` carries -128 * sum(w), which
  * makes the int32 sums exactly the int8 x int8 ones (vpdpbusd does not saturate).  Tiles
  * of P patches x B blocks of 16 channels (8 x 1, 6 x 2, 4 x 3, 4 x 4; 4, 2, 1 patches
- * at the end), the sums requantized in registers (mdl_rq16_apply, gemmlowp double
+ * at the end; a layer of at most 8 channels 8 patches x 8 lanes on 256-bit registers), the sums requantized in registers (mdl_rq16_apply, gemmlowp double
  * rounding) and stored as int8, the last block of fewer than 16 channels by a byte mask.
  * Twin: s8-gemm-lanes16-c on the same values, then s32-requant-rows-c. */
 #include <string.h>
 
+#include "mdl_ukernels_avx2.h"
 #include "mdl_ukernels_avx512.h"
 
 #ifdef MDL_HAVE_AVX2_UKERNELS
@@ -96,6 +97,71 @@ MDL_INLINE MDL_VNNI void tile(const int P, const int B, const int lean, int32_t 
     }                                                                                    \
   }
 
+/* A layer of at most 8 output channels: P patches x 8 lanes on 256-bit registers (the
+ * first 32 bytes of each 64-byte step of the block), rq8_apply (mdl_requantize_avx2.h). */
+MDL_INLINE MDL_VNNI void tile8(const int P, const int lean, int32_t k4, const uint8_t* x,
+                               int32_t ps, const int8_t* w, __m256i ub, const rq8* r,
+                               __m256i offset, __m256i lo, __m256i hi, __mmask16 last,
+                               int8_t* out, int32_t stride) {
+  __m256i a[8];
+  for (int i = 0; i < P; ++i) a[i] = ub;
+  const int8_t* const w_end = w + (size_t)k4 * LB;
+  for (const int8_t* wk = w; wk < w_end; wk += 4 * LB, x += 4) {
+    const __m256i wv = _mm256_loadu_si256((const __m256i*)(const void*)wk);
+    for (int i = 0; i < P; ++i) {
+      int32_t v;
+      memcpy(&v, x + (size_t)i * ps, sizeof v);
+      a[i] = _mm256_dpbusd_epi32(a[i], _mm256_set1_epi32(v), wv);
+    }
+  }
+  for (int i = 0; i < P; ++i) {
+    const __m128i o8 = _mm256_cvtepi32_epi8(rq8_apply(r, a[i], offset, lo, hi, lean));
+    _mm_mask_storeu_epi8((void*)(out + (size_t)i * stride), last, o8);
+  }
+}
+
+#define TILE8_ARGS k4, x + (size_t)i * ps, ps, w, ub, r, offset, lo, hi, last, \
+                   out + (size_t)i * stride, stride
+
+MDL_INLINE MDL_VNNI void narrow_(const int lean, int32_t np, int32_t k4, const uint8_t* x,
+                                 int32_t ps, const int8_t* w, __m256i ub, const rq8* r,
+                                 __m256i offset, __m256i lo, __m256i hi, __mmask16 last,
+                                 int8_t* out, int32_t stride) {
+  int32_t i = 0;
+  for (; i + 8 <= np; i += 8) tile8(8, lean, TILE8_ARGS);
+  if (i + 4 <= np) {
+    tile8(4, lean, TILE8_ARGS);
+    i += 4;
+  }
+  if (i + 2 <= np) {
+    tile8(2, lean, TILE8_ARGS);
+    i += 2;
+  }
+  if (i < np) tile8(1, lean, TILE8_ARGS);
+}
+
+/* n <= 8 output channels (one block, its upper 8 lanes zero). */
+static MDL_VNNI void narrow(int32_t np, int32_t n, int32_t k4, const uint8_t* x,
+                            int32_t ps, const int8_t* w, const int32_t* ubias,
+                            const mdl_rq_params* rq, int8_t* out, int32_t stride) {
+  const __m256i offset = _mm256_set1_epi32(rq->output_offset);
+  const __m256i lo = _mm256_set1_epi32(rq->act_min), hi = _mm256_set1_epi32(rq->act_max);
+  int32_t m[8] = {0}, s[8] = {0};
+  for (int32_t j = 0; j < n; ++j) {
+    m[j] = rq->multiplier[j];
+    s[j] = rq->shift[j];
+  }
+  rq8 r;
+  rq8_init(&r, m, s);
+  const __m256i ub = _mm256_loadu_si256((const __m256i*)(const void*)ubias);
+  const __mmask16 last = (__mmask16)((1u << n) - 1u);
+  if (rq->lean) {
+    narrow_(1, np, k4, x, ps, w, ub, &r, offset, lo, hi, last, out, stride);
+  } else {
+    narrow_(0, np, k4, x, ps, w, ub, &r, offset, lo, hi, last, out, stride);
+  }
+}
+
 DEFINE_GROUP(1, 8)
 DEFINE_GROUP(2, 6)
 DEFINE_GROUP(3, 4)
@@ -105,6 +171,10 @@ MDL_VNNI void mdl_s8_gemm_ukernel_lanes16c4_rq__avx512vnni(
     int32_t np, int32_t n, int32_t k4, const uint8_t* patches, int32_t pstride,
     const int8_t* w8, const int32_t* ubias, const mdl_rq_params* rq, int8_t* out,
     int32_t out_stride) {
+  if (n <= 8) {
+    narrow(np, n, k4, patches, pstride, w8, ubias, rq, out, out_stride);
+    return;
+  }
   const __m512i offset = _mm512_set1_epi32(rq->output_offset);
   const __m512i lo = _mm512_set1_epi32(rq->act_min), hi = _mm512_set1_epi32(rq->act_max);
   const int32_t nb = (n + LB - 1) / LB;
