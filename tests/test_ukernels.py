@@ -727,3 +727,88 @@ def test_gemv_requant_f64_ties():
         acc = case.x.astype(np.int64) @ case.w.astype(np.int64).T
         assert np.any(acc % 2 == 1) and np.any(acc % 4 == 2)  # there are ties
         check_fc(case, roundings=("litert",))
+
+
+# ============================== DEPTHWISE_CONV_2D: s8-dwconv-lanes16-rq-avx512vnni
+# The depthwise lanes form (depth multiplier 1) runs its blocks of 16 channels through
+# s8-dwconv-lanes16-rq-avx512vnni where the CPU has AVX512-VNNI (form
+# DEPTHWISE_FAST_LANES, prepare's choice); DEPTHWISE_FAST_LANES_AVX2 forces the AVX2
+# batches, DEPTHWISE_FAST_LANES_C the portable loop (the twin,
+# s8-dwconv-lanes16-rq-c's arithmetic).  All three against the plain reference kernel
+# (MICRODL_REFERENCE_KERNELS=1) and LiteRT's reference kernels: channels around the
+# 16-channel block (a last block of 1..15 channels runs AVX2 / C), 3x3 filters (5 pairs:
+# the weights in registers) and other tap counts (odd: an extra zero-weight tap),
+# strides, dilation, padding (runs of windows and single border windows), extreme
+# inputs and weights, multipliers > 1 (the non-lean requantization).
+from tests.oplib import assert_same_as_litert  # noqa: E402
+from tests.test_conv_fast import depthwise_model  # noqa: E402
+
+DW_LANES, DW_C, DW_AVX2 = (C["DEPTHWISE_FAST_LANES"], C["DEPTHWISE_FAST_LANES_C"],
+                           C["DEPTHWISE_FAST_LANES_AVX2"])
+
+
+def run_dw(model, x, form):
+    """model's output with the depthwise lanes form forced to `form` (None: the plain
+    reference kernel)."""
+    forms = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(PORTABLE_ENV, raising=False)
+        if form is None:
+            mp.setenv(REFERENCE_ENV, "1")
+        else:
+            mp.delenv(REFERENCE_ENV, raising=False)
+        make = conv_ops._depthwise_lanes_node
+
+        def forced(*args, **kwargs):
+            node = make(*args, **kwargs)
+            node.inputs[7][0] = form
+            forms.append(form)
+            return node
+
+        mp.setattr(conv_ops, "_depthwise_lanes_node", forced)
+        out, = run_microdl(model, [x])
+    assert forms == ([] if form is None else [form])
+    return out
+
+
+def check_dw(model, x):
+    want = run_dw(model, x, None)
+    for form in (DW_LANES, DW_AVX2, DW_C):
+        np.testing.assert_array_equal(run_dw(model, x, form), want, err_msg=f"form {form}")
+    assert_same_as_litert(model, [x])
+
+
+DW_GEOMETRIES = [
+    dict(h=6, w=7, k=(3, 3)),
+    dict(h=7, w=9, k=(3, 3), stride=(2, 2)),
+    dict(h=9, w=8, k=(3, 3), dilation=(2, 2)),
+    dict(h=6, w=6, k=(3, 3), padding="VALID"),
+    dict(h=7, w=7, k=(5, 5)),                      # 13 pairs
+    dict(h=5, w=6, k=(2, 2)),                      # 2 pairs, asymmetric padding
+    dict(h=5, w=6, k=(3, 1), stride=(1, 2)),       # 3 taps: an extra zero tap
+    dict(h=4, w=5, k=(1, 1)),                      # 1 tap
+    dict(n=2, h=5, w=5, k=(3, 3)),
+    dict(h=25, w=5, k=(3, 3)),                     # KWS's geometry
+]
+
+
+@pytest.mark.parametrize("c", [16, 17, 31, 32, 48, 64])
+@pytest.mark.parametrize("g", DW_GEOMETRIES,
+                         ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+def test_dwconv_vnni(c, g):
+    rng = _rng("dwvnni", c, sorted(g.items()))
+    model = depthwise_model(rng, c=c, **g)
+    check_dw(model, random_int(rng, (g.get("n", 1), g["h"], g["w"], c)))
+
+
+@pytest.mark.parametrize("c", [16, 40])
+def test_dwconv_vnni_extremes(c):
+    """Inputs all -128 / 127 with zero points at the other end, multipliers > 1 and tiny
+    ones (the full requantization), ReLU, no bias."""
+    rng = _rng("dwvnniext", c)
+    for kw in (dict(in_zp=127, out_zp=-128), dict(in_zp=-128, out_zp=127, act=1),
+               dict(real=2.5), dict(real=(1e-3, 3.0)), dict(real=1e-7), dict(bias=False)):
+        model = depthwise_model(rng, h=5, w=6, c=c, **kw)
+        for fill in (-128, 127):
+            check_dw(model, np.full((1, 5, 6, c), fill, np.int8))
+        check_dw(model, random_int(rng, (1, 5, 6, c)))

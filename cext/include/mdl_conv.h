@@ -257,13 +257,16 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
  * pointers of a batch of windows (runs of consecutive windows inside the input, single
  * border windows) are computed once for all the channel blocks.  form:
  * MDL_DEPTHWISE_FAST_LANES
- * (AVX2 intrinsics when the CPU has them, runtime check; else portable C) or
+ * (AVX2 intrinsics when the CPU has them, runtime check; blocks of 16 channels in
+ * s8-dwconv-lanes16-rq-avx512vnni where the CPU has AVX512-VNNI; else portable C),
+ * MDL_DEPTHWISE_FAST_LANES_AVX2 (the AVX2 path without AVX512-VNNI, tests) or
  * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  lean (by prepare):
  * 1 when no channel has a left shift (shift > 0) or the multiplier INT32_MIN, which
  * lets the AVX2 requantization skip those steps.  No scratch; about
  * 6 KB of stack.  MDL_ERR_BAD_PARAM outside these limits. */
 #define MDL_DEPTHWISE_FAST_LANES 1
 #define MDL_DEPTHWISE_FAST_LANES_C 2
+#define MDL_DEPTHWISE_FAST_LANES_AVX2 3 /* AVX2 only, never AVX512-VNNI (tests) */
 #define MDL_DEPTHWISE_FAST_LANES_MAX_TAPS 64
 #define MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS 1024
 mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,

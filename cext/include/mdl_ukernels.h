@@ -291,6 +291,18 @@ void mdl_s8_dwconv_ukernel_lanes16_rq__c(int32_t n, int32_t lanes, int32_t pairs
                                          ptrdiff_t step, const int16_t* wb,
                                          const int32_t* bias, const mdl_rq_params* rq,
                                          int8_t* out, int32_t out_stride);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* The same for lanes 16 with AVX512-VNNI (run only after mdl_cpu_has_avx512vnni()): per
+ * pair of taps the two 16-byte loads interleaved and widened to 16 int16 pairs, one
+ * vpdpwssd with the block's weight pairs; rq->lean used.  Twin:
+ * mdl_s8_dwconv_ukernel_lanes16_rq__c with lanes 16. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__avx512vnni(int32_t n, int32_t pairs,
+                                                  const int8_t* const* ptr, ptrdiff_t d0,
+                                                  ptrdiff_t step, const int16_t* wb,
+                                                  const int32_t* bias,
+                                                  const mdl_rq_params* rq, int8_t* out,
+                                                  int32_t out_stride);
+#endif
 #ifdef MDL_HAVE_NEON_UKERNELS
 /* The same in aarch64 NEON: per pair of taps two 8- or 16-byte loads widened to int16
  * (SXTL), the weight pairs split by one LD2 per 8 channels, SMLAL / SMLAL2 into int32
