@@ -28,6 +28,9 @@ def main(argv=None) -> int:
     if info.get("neon_intrinsics") == "1":
         simd.append("NEON (" + ("used on this CPU" if info["cpu_uses_neon"]
                                 else "compiled, not used: this CPU lacks NEON") + ")")
+    if info["avx2_intrinsics"] == "1":
+        simd.append("AVX512-VNNI (" + ("used on this CPU" if info["cpu_uses_avx512vnni"]
+                                       else "compiled, not used: this CPU lacks it") + ")")
     rows = [("microdl", microdl.__version__),
             ("installed at", os.path.dirname(os.path.abspath(microdl.__file__))),
             ("python", f"{platform.python_implementation()} {platform.python_version()} "

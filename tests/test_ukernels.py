@@ -20,9 +20,13 @@ by the C buffer-size query.
     lanes16-rq-avx2    s8-im2col-pixel-c   s8-gemm-lanes16-rq-avx2 (fused)
     row16 + lanes16-c  s8-im2col-row16-avx2 s8-gemm-lanes16-c     s32-requant-rows-c
     row16 + rq-avx2    s8-im2col-row16-avx2 s8-gemm-lanes16-rq-avx2 (fused)
+    c4-rq-vnni         s8-im2col-pixel8u-avx2, s8-pack-lanes16c4u-avx512vnni,
+                       s8-gemm-lanes16c4-rq-avx512vnni (fused)
 
-On a CPU without AVX2 the operator runs the portable twins instead (its one run-time
-choice); the AVX2 comparisons are then skipped."""
+fused_rq 1 (prepare's choice) runs the AVX512-VNNI pipeline where the CPU has it (K
+rounded up to 4 at most 2048), else the AVX2 one; fused_rq MDL_CONV_S8_FAST_RQ_INT16
+(2) forces the AVX2 int16 one.  On a CPU without AVX2 the operator runs the portable
+twins instead; the AVX2 (AVX512-VNNI) comparisons are then skipped."""
 import platform
 import zlib
 from dataclasses import replace
@@ -44,23 +48,29 @@ PADDING = {"SAME": 0, "VALID": 1}
 C = cparams.C
 ROWS, LANES, LANES_C = C["CONV_FAST_ROWS"], C["CONV_FAST_LANES"], C["CONV_FAST_LANES_C"]
 PIXEL, ROW16 = C["CONV_S8_FAST_IM2COL_PIXEL"], C["CONV_S8_FAST_IM2COL_ROW16"]
+RQ_INT16 = C["CONV_S8_FAST_RQ_INT16"]
 
 # pipeline name -> (lanes, im2col, fused_rq, needs AVX2 to run as named)
 PIPELINES = {
     "dot4": (ROWS, PIXEL, 0, False),
     "lanes16-c": (LANES_C, PIXEL, 0, False),
     "lanes16-avx2": (LANES, PIXEL, 0, True),
-    "lanes16-rq-avx2": (LANES, PIXEL, 1, True),
+    "lanes16-rq-avx2": (LANES, PIXEL, RQ_INT16, True),
     "row16+lanes16-c": (LANES_C, ROW16, 0, True),
-    "row16+rq-avx2": (LANES, ROW16, 1, True),
+    "row16+rq-avx2": (LANES, ROW16, RQ_INT16, True),
+    "c4-rq-vnni": (LANES, PIXEL, 1, True),
 }
 HAVE_AVX2 = build_info()["cpu_uses_avx2"]
+HAVE_VNNI = build_info()["cpu_uses_avx512vnni"]
 # cext/include/mdl_fixedpoint.h MDL_F64_OUT_OF_RANGE_IS_MIN: x86's double -> int32
 # conversion of an out-of-range value (LiteRT's FULLY_CONNECTED cast gives it there).
 F64_OUT_OF_RANGE_IS_MIN = platform.machine().lower() in (
     "x86_64", "amd64", "i386", "i686")
 needs_avx2 = [pytest.mark.skipif(not HAVE_AVX2, reason="this CPU has no AVX2"),
               pytest.mark.allow_skip("the AVX2 microkernels run only on AVX2 CPUs")]
+needs_vnni = [pytest.mark.skipif(not HAVE_VNNI, reason="this CPU has no AVX512-VNNI"),
+              pytest.mark.allow_skip("the AVX512-VNNI microkernels run only on CPUs "
+                                     "with AVX512F/BW/VL/VNNI")]
 
 
 def _rng(*key):
@@ -72,10 +82,12 @@ class Case:
 
     def __init__(self, rng, *, n=1, h, w, c, oc, k=(3, 3), stride=(1, 1),
                  dilation=(1, 1), padding="SAME", in_zp=None, out_zp=None, relu=False,
-                 kind="random", bias=True, reals=None):
+                 kind="random", bias=True, reals=None, weights=None):
         kh, kw = k
         self.k = kh * kw * c
         self.wt = random_int(rng, (oc, kh, kw, c))
+        if weights is not None:  # "min" / "max": every weight -128 / 127
+            self.wt[:] = -128 if weights == "min" else 127
         in_scale, out_scale = 0.05, 1.0
         self.in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
         self.out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
@@ -217,6 +229,117 @@ def test_dot4_gemm_long_patches():
     assert conv_ops._LANES_MAX_K < case.k
 
 
+# ------------------------------------------- the AVX512-VNNI int8 pipeline (c4-rq-vnni)
+# s8-gemm-lanes16c4-rq-avx512vnni over uint8 patches (s8-im2col-pixel8u-avx2) and the
+# filter packed per call (s8-pack-lanes16c4u-avx512vnni), against its twins (the
+# portable lanes16-c pipeline and the AVX2 int16 lanes16-rq-avx2) and the numpy
+# reference.  Its tiles: 8 patches x 1 block of 16 channels, 6 x 2, 4 x 3, 4 x 4, then
+# 4, 2, 1 patches; output channels around the 16-channel blocks and the 4-block (64)
+# groups (a last block of fewer lanes: the masked store); 1..21 patches per call
+# (the operator's calls take up to 64); K around the 4-byte quads (K rounded up to 4,
+# the int16 pairs' odd K) and the VNNI form's K limit (2048: above it the AVX2 form).
+VNNI_OC = [1, 5, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80]
+VNNI_K = [1, 2, 3, 4, 5, 6, 7, 8, 9, 27, 63, 64, 65, 144]
+
+
+def vnni_twins(portable):
+    return pytest.param("c4-rq-vnni", portable, id=f"c4-rq-vnni-vs-{portable}",
+                        marks=needs_vnni)
+
+
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c"),
+                                           vnni_twins("lanes16-rq-avx2")])
+@pytest.mark.parametrize("oc", VNNI_OC)
+def test_vnni_gemm_tiles(simd, portable, oc):
+    rng = _rng("vnni", portable, oc)
+    for k in (1, 3, 4, 16, 17, 64, 65):
+        for h, w in ((1, 1), (3, 7), (3, 3), (1, 13)):  # 1, 21, 9, 13 patches
+            case = Case(rng, h=h, w=w, c=k, oc=oc, k=(1, 1), padding="VALID")
+            outs = check(case, [simd, portable])
+            np.testing.assert_array_equal(outs[simd, None], outs[portable, None])
+
+
+@pytest.mark.parametrize("k", VNNI_K)
+@pytest.mark.parametrize("oc", [9, 40, 70])
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c")])
+def test_vnni_patch_lengths(simd, portable, k, oc):
+    """1x1 filters (the patches one run of the input when K is a multiple of 4) and 3x3
+    ones with K / 9 channels where that divides."""
+    rng = _rng("vnnik", k, oc)
+    geoms = [dict(h=2, w=5, c=k, k=(1, 1), padding="VALID")]
+    if k % 9 == 0:
+        geoms.append(dict(h=5, w=6, c=k // 9, k=(3, 3)))
+    for g in geoms:
+        check(Case(rng, oc=oc, **g), [simd, portable])
+
+
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c")])
+def test_vnni_extremes(simd, portable):
+    """Every weight -128 or 127 with every input -128 or 127 (the largest uint8 x int8
+    products, 255 * -128), zero points at the int8 extremes, ReLU, no bias."""
+    rng = _rng("vnniext")
+    for weights in ("min", "max"):
+        for kind, in_zp, out_zp in (("min", 127, -128), ("max", -128, 127),
+                                    ("min", -128, 127), ("random", None, None)):
+            for kw in (dict(), dict(relu=True), dict(bias=False)):
+                case = Case(rng, h=4, w=5, c=8, oc=20, k=(3, 3), weights=weights,
+                            kind=kind, in_zp=in_zp, out_zp=out_zp, **kw)
+                check(case, [simd, portable])
+
+
+@pytest.mark.parametrize("oc", [8, 17, 64])
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c")])
+def test_vnni_requantization(simd, portable, oc):
+    """The fused requantization of every lane: multipliers > 1 (left shifts: the full,
+    non-lean form), tiny ones (large right shifts), both mixed in one layer, on random
+    and largest sums."""
+    rng = _rng("vnnirq", oc)
+    for reals in (np.full(oc, 1.7), np.full(oc, 3e-9), np.full(oc, 0.5),
+                  np.where(np.arange(oc) % 2, 2.5, 1e-3)):
+        for kind in ("random", "max", "min"):
+            case = Case(rng, h=3, w=3, c=6, oc=oc, k=(1, 1), reals=reals, kind=kind)
+            check(case, [simd, portable])
+
+
+IM2COL_GEOMETRIES_VNNI = [
+    dict(h=5, w=7, c=3, k=(3, 3)),                      # SAME: padding on every edge
+    dict(h=6, w=5, c=5, k=(3, 3), stride=(2, 2)),
+    dict(h=7, w=9, c=4, k=(4, 4), stride=(2, 1)),       # asymmetric padding
+    dict(h=10, w=11, c=1, k=(10, 4), stride=(2, 2)),    # KWS's first layer's shape
+    dict(h=7, w=8, c=3, k=(3, 3), dilation=(2, 2)),     # dilation: taps per column
+    dict(h=9, w=9, c=2, k=(3, 2), dilation=(1, 3), stride=(2, 1)),
+    dict(h=3, w=5, c=8, k=(1, 1), padding="VALID"),     # 1x1: one run of the input
+    dict(h=4, w=6, c=3, k=(1, 1), stride=(2, 1)),       # 1x1, stride 2 rows
+    dict(n=2, h=4, w=3, c=5, k=(3, 3)),                 # batches: blocks span images
+    dict(n=3, h=4, w=4, c=12, k=(1, 1)),                # 1x1 run across images
+    dict(h=1, w=1, c=3, k=(3, 3)),                      # one pixel, 8 of 9 taps padded
+    dict(h=5, w=5, c=40, k=(3, 3)),                     # long rows (120 bytes)
+    dict(h=9, w=9, c=64, k=(3, 3), stride=(2, 2)),      # K 576 (ResNet's largest)
+]
+
+
+@pytest.mark.parametrize("g", IM2COL_GEOMETRIES_VNNI,
+                         ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c")])
+def test_vnni_im2col(g, simd, portable):
+    rng = _rng("vnniim2col", sorted(g.items()))
+    for kind, in_zp, out_zp in (("random", None, None), ("random", -128, 127),
+                                ("max", 127, -128), ("min", -128, None)):
+        case = Case(rng, oc=19, in_zp=in_zp, out_zp=out_zp, kind=kind, **g)
+        check(case, [simd, portable])
+
+
+@pytest.mark.parametrize("simd,portable", [vnni_twins("lanes16-c")])
+def test_vnni_packed_groups_and_k_limit(simd, portable):
+    """Filters larger than the VNNI form's stack block (packed group by group: K 576 x
+    80 channels, K 2048 x 20 (one block of 16 per group)), and K just above its limit
+    (2052: the AVX2 form)."""
+    rng = _rng("vnnigroups")
+    for g, oc in ((dict(h=4, w=4, c=64, k=(3, 3)), 80),
+                  (dict(h=3, w=4, c=2048, k=(1, 1)), 20),
+                  (dict(h=3, w=3, c=228, k=(3, 3)), 18)):
+        check(Case(rng, oc=oc, **g), [simd, portable])
+
 # ------------------------------------------------------------------- requantization
 # s32-requant-rows-c: channel counts around its 32-channel short-row limit and
 # 64-channel chunks, rows (patches) 1..5, both roundings (single rounding is reachable
@@ -244,6 +367,7 @@ def test_requant_extreme_multipliers(oc):
         for kind in ("random", "max"):
             case = Case(rng, h=3, w=3, c=2, oc=oc, k=(1, 1), reals=reals, kind=kind)
             pipelines = ["lanes16-c"] + (["lanes16-rq-avx2"] if HAVE_AVX2 else [])
+            pipelines += ["c4-rq-vnni"] if HAVE_VNNI else []
             check(case, pipelines, blocks=(None, 3))
 
 
@@ -603,3 +727,88 @@ def test_gemv_requant_f64_ties():
         acc = case.x.astype(np.int64) @ case.w.astype(np.int64).T
         assert np.any(acc % 2 == 1) and np.any(acc % 4 == 2)  # there are ties
         check_fc(case, roundings=("litert",))
+
+
+# ============================== DEPTHWISE_CONV_2D: s8-dwconv-lanes16-rq-avx512vnni
+# The depthwise lanes form (depth multiplier 1) runs its blocks of 16 channels through
+# s8-dwconv-lanes16-rq-avx512vnni where the CPU has AVX512-VNNI (form
+# DEPTHWISE_FAST_LANES, prepare's choice); DEPTHWISE_FAST_LANES_AVX2 forces the AVX2
+# batches, DEPTHWISE_FAST_LANES_C the portable loop (the twin,
+# s8-dwconv-lanes16-rq-c's arithmetic).  All three against the plain reference kernel
+# (MICRODL_REFERENCE_KERNELS=1) and LiteRT's reference kernels: channels around the
+# 16-channel block (a last block of 1..15 channels runs AVX2 / C), 3x3 filters (5 pairs:
+# the weights in registers) and other tap counts (odd: an extra zero-weight tap),
+# strides, dilation, padding (runs of windows and single border windows), extreme
+# inputs and weights, multipliers > 1 (the non-lean requantization).
+from tests.oplib import assert_same_as_litert  # noqa: E402
+from tests.test_conv_fast import depthwise_model  # noqa: E402
+
+DW_LANES, DW_C, DW_AVX2 = (C["DEPTHWISE_FAST_LANES"], C["DEPTHWISE_FAST_LANES_C"],
+                           C["DEPTHWISE_FAST_LANES_AVX2"])
+
+
+def run_dw(model, x, form):
+    """model's output with the depthwise lanes form forced to `form` (None: the plain
+    reference kernel)."""
+    forms = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(PORTABLE_ENV, raising=False)
+        if form is None:
+            mp.setenv(REFERENCE_ENV, "1")
+        else:
+            mp.delenv(REFERENCE_ENV, raising=False)
+        make = conv_ops._depthwise_lanes_node
+
+        def forced(*args, **kwargs):
+            node = make(*args, **kwargs)
+            node.inputs[7][0] = form
+            forms.append(form)
+            return node
+
+        mp.setattr(conv_ops, "_depthwise_lanes_node", forced)
+        out, = run_microdl(model, [x])
+    assert forms == ([] if form is None else [form])
+    return out
+
+
+def check_dw(model, x):
+    want = run_dw(model, x, None)
+    for form in (DW_LANES, DW_AVX2, DW_C):
+        np.testing.assert_array_equal(run_dw(model, x, form), want, err_msg=f"form {form}")
+    assert_same_as_litert(model, [x])
+
+
+DW_GEOMETRIES = [
+    dict(h=6, w=7, k=(3, 3)),
+    dict(h=7, w=9, k=(3, 3), stride=(2, 2)),
+    dict(h=9, w=8, k=(3, 3), dilation=(2, 2)),
+    dict(h=6, w=6, k=(3, 3), padding="VALID"),
+    dict(h=7, w=7, k=(5, 5)),                      # 13 pairs
+    dict(h=5, w=6, k=(2, 2)),                      # 2 pairs, asymmetric padding
+    dict(h=5, w=6, k=(3, 1), stride=(1, 2)),       # 3 taps: an extra zero tap
+    dict(h=4, w=5, k=(1, 1)),                      # 1 tap
+    dict(n=2, h=5, w=5, k=(3, 3)),
+    dict(h=25, w=5, k=(3, 3)),                     # KWS's geometry
+]
+
+
+@pytest.mark.parametrize("c", [16, 17, 31, 32, 48, 64])
+@pytest.mark.parametrize("g", DW_GEOMETRIES,
+                         ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+def test_dwconv_vnni(c, g):
+    rng = _rng("dwvnni", c, sorted(g.items()))
+    model = depthwise_model(rng, c=c, **g)
+    check_dw(model, random_int(rng, (g.get("n", 1), g["h"], g["w"], c)))
+
+
+@pytest.mark.parametrize("c", [16, 40])
+def test_dwconv_vnni_extremes(c):
+    """Inputs all -128 / 127 with zero points at the other end, multipliers > 1 and tiny
+    ones (the full requantization), ReLU, no bias."""
+    rng = _rng("dwvnniext", c)
+    for kw in (dict(in_zp=127, out_zp=-128), dict(in_zp=-128, out_zp=127, act=1),
+               dict(real=2.5), dict(real=(1e-3, 3.0)), dict(real=1e-7), dict(bias=False)):
+        model = depthwise_model(rng, h=5, w=6, c=c, **kw)
+        for fill in (-128, 127):
+            check_dw(model, np.full((1, 5, 6, c), fill, np.int8))
+        check_dw(model, random_int(rng, (1, 5, 6, c)))

@@ -20,7 +20,7 @@ CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
   python setup.py build_ext --inplace -q >/dev/null 2>build.log || { cat build.log; exit 1; }
 if [ "$#" -eq 0 ]; then
   set -- tests/test_conv_fast.py tests/test_speed_kernels.py tests/test_conv.py \
-    tests/test_ukernels_arm.py \
+    tests/test_ukernels.py tests/test_ukernels_arm.py \
     tests/test_threads.py tests/test_models.py tests/test_pooling.py \
     tests/test_elementwise.py tests/test_activations.py tests/test_fully_connected.py \
     tests/test_data_ops.py tests/test_rearrange_ops.py tests/test_engine.py \

@@ -17,5 +17,8 @@ int32_t mdl_cpu_uses_avx2(void);
 /* 1 when the NEON microkernels are compiled and the operators run them on this CPU
  * (mdl_cpu_has_neon: aarch64 always, 32-bit ARM when AT_HWCAP has NEON), else 0. */
 int32_t mdl_cpu_uses_neon(void);
+/* 1 when the AVX512-VNNI microkernels are compiled and this CPU runs them (AVX512F,
+ * BW, VL and VNNI: conv_s8_fast's int8 form, the FULLY_CONNECTED GEMV), else 0. */
+int32_t mdl_cpu_uses_avx512vnni(void);
 
 #endif /* MDL_BUILD_H */

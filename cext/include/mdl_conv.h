@@ -170,7 +170,13 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  *    filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH and patch_len == K;
  *  - fused_rq: 0, the GEMM's int32 accumulators then s32-requant-rows-c; 1, the
  *    lanes16 GEMM with the requantization fused (s8-gemm-lanes16-rq-avx2, int8 straight
- *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding;
+ *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding.  On
+ *    x86-64 CPUs with AVX512F/BW/VL/VNNI (run-time check) and K rounded up to 4 at most
+ *    2048, fused_rq 1 runs the int8 form instead: the filter re-packed per call on the
+ *    stack to int8 lanes16c4 with a uint8-input bias, uint8 patches (x ^ 0x80) on the
+ *    stack (the arena scratch, sized as for int16 patches, is left unused, so it is the
+ *    same on every CPU) and vpdpbusd (s8-gemm-lanes16c4-rq-avx512vnni);
+ *    MDL_CONV_S8_FAST_RQ_INT16 (2): the int16 fused GEMM only (tests);
  *  - lean: 1 when no channel has a left shift or the multiplier INT32_MIN (the fused
  *    AVX2 requantization then skips those steps). */
 #define MDL_CONV_S8_FAST_K_ALIGN 16
@@ -186,6 +192,7 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 
 #define MDL_CONV_FAST_ROWS 0
+#define MDL_CONV_S8_FAST_RQ_INT16 2 /* fused_rq: the int16 lanes16-rq GEMM only (tests) */
 #define MDL_CONV_FAST_LANES 1
 #define MDL_CONV_FAST_LANES_C 2
 #define MDL_CONV_FAST_LANE_BLOCK 16 /* output channels per filter block, lanes form */
@@ -250,13 +257,16 @@ mdl_status mdl_depthwise_conv_s8_fast(const mdl_depthwise_conv_s8_params* p,
  * pointers of a batch of windows (runs of consecutive windows inside the input, single
  * border windows) are computed once for all the channel blocks.  form:
  * MDL_DEPTHWISE_FAST_LANES
- * (AVX2 intrinsics when the CPU has them, runtime check; else portable C) or
+ * (AVX2 intrinsics when the CPU has them, runtime check; blocks of 16 channels in
+ * s8-dwconv-lanes16-rq-avx512vnni where the CPU has AVX512-VNNI; else portable C),
+ * MDL_DEPTHWISE_FAST_LANES_AVX2 (the AVX2 path without AVX512-VNNI, tests) or
  * MDL_DEPTHWISE_FAST_LANES_C (the portable C loop only, for tests).  lean (by prepare):
  * 1 when no channel has a left shift (shift > 0) or the multiplier INT32_MIN, which
  * lets the AVX2 requantization skip those steps.  No scratch; about
  * 6 KB of stack.  MDL_ERR_BAD_PARAM outside these limits. */
 #define MDL_DEPTHWISE_FAST_LANES 1
 #define MDL_DEPTHWISE_FAST_LANES_C 2
+#define MDL_DEPTHWISE_FAST_LANES_AVX2 3 /* AVX2 only, never AVX512-VNNI (tests) */
 #define MDL_DEPTHWISE_FAST_LANES_MAX_TAPS 64
 #define MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS 1024
 mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* p,

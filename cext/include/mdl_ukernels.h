@@ -326,6 +326,18 @@ void mdl_s8_dwconv_ukernel_lanes16_rq__c(int32_t n, int32_t lanes, int32_t pairs
                                          ptrdiff_t step, const int16_t* wb,
                                          const int32_t* bias, const mdl_rq_params* rq,
                                          int8_t* out, int32_t out_stride);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* The same for lanes 16 with AVX512-VNNI (run only after mdl_cpu_has_avx512vnni()): per
+ * pair of taps the two 16-byte loads interleaved and widened to 16 int16 pairs, one
+ * vpdpwssd with the block's weight pairs; rq->lean used.  Twin:
+ * mdl_s8_dwconv_ukernel_lanes16_rq__c with lanes 16. */
+void mdl_s8_dwconv_ukernel_lanes16_rq__avx512vnni(int32_t n, int32_t pairs,
+                                                  const int8_t* const* ptr, ptrdiff_t d0,
+                                                  ptrdiff_t step, const int16_t* wb,
+                                                  const int32_t* bias,
+                                                  const mdl_rq_params* rq, int8_t* out,
+                                                  int32_t out_stride);
+#endif
 #ifdef MDL_HAVE_NEON_UKERNELS
 /* The same in aarch64 NEON: per pair of taps two 8- or 16-byte loads widened to int16
  * (SXTL), the weight pairs split by one LD2 per 8 channels, SMLAL / SMLAL2 into int32
@@ -416,6 +428,50 @@ void mdl_s32_requant_ukernel_rows__c(const int32_t* acc, int32_t rows, int32_t n
                                      int32_t output_offset, int32_t act_min,
                                      int32_t act_max, int32_t rounding, int8_t* out,
                                      int32_t out_stride);
+
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* ------------------------------- the AVX512-VNNI int8 pipeline of conv_s8_fast (x86-64)
+ * Run only after mdl_cpu_has_avx512vnni(): each function has the target attribute of
+ * its ISA (never a global -march).  The patches are uint8: each input byte x as
+ * x ^ 0x80 (= x + 128), so the bias of the GEMM carries -128 * sum(w). */
+
+/* Nonzero when the CPU runs the AVX512-VNNI microkernels (AVX512F, BW, VL and VNNI). */
+MDL_INLINE int mdl_cpu_has_avx512vnni(void) {
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512f");
+}
+
+/* The uint8 patches of mdl_s8_im2col_patch (x ^ 0x80 per byte, the zero point's byte
+ * where a tap is outside the input), kk >= K bytes apart, zeros from K to kk; may write
+ * up to 32 bytes past the last patch.  1x1 filters at stride 1 without padding (kk ==
+ * input_c): one run of the input.  Twin: mdl_s8_im2col_ukernel_pixel__c (+ 128,
+ * narrowed). */
+void mdl_s8_im2col_ukernel_pixel8u__avx2(const mdl_conv_s8_fast_params* p,
+                                         const int8_t* input, int32_t np, int32_t kk,
+                                         mdl_pixel_pos* q, uint8_t* patches);
+
+/* The n output channels (blocks of 16) of a lanes16 int16 filter with k2 (even) entries
+ * per channel in the lanes16c4 int8 layout (that of mdl_s8_pack_ukernel_lanes16c4__c,
+ * k4 = k2 rounded up to 4), and ubias[o] = bias[o] - 128 * sum_k w(k, o) modulo 2^32 for
+ * the ceil(n / 16) * 16 channels (bias has that many entries).  Twin:
+ * mdl_s8_pack_ukernel_lanes16c4__c and the sums in C. */
+void mdl_s8_pack_ukernel_lanes16c4u__avx512vnni(int32_t n, int32_t k2, const int16_t* w16,
+                                                const int32_t* bias, int8_t* w8,
+                                                int32_t* ubias);
+
+/* The lanes16 GEMM with vpdpbusd on 512-bit registers, requantization fused as in
+ * mdl_s8_gemm_ukernel_lanes16_rq__avx2 (double rounding, rq->lean used): np uint8
+ * patches of k4 bytes (K rounded up to 4; bytes past K times zero weights), patch i at
+ * patches + i * pstride; w8 in the lanes16c4 layout; ubias with ceil(n / 16) * 16
+ * entries.  Tiles of up to 8 patches x 16 channels to 4 patches x 64 channels.  Same
+ * bits as mdl_s8_gemm_ukernel_lanes16__c on the int8 values with the plain bias,
+ * followed by mdl_s32_requant_ukernel_rows__c. */
+void mdl_s8_gemm_ukernel_lanes16c4_rq__avx512vnni(int32_t np, int32_t n, int32_t k4,
+                                                  const uint8_t* patches, int32_t pstride,
+                                                  const int8_t* w8, const int32_t* ubias,
+                                                  const mdl_rq_params* rq, int8_t* out,
+                                                  int32_t out_stride);
+#endif
 
 /* ------------------------------------------ s8-gemv: FULLY_CONNECTED, one int8 row
  * (fully_connected_s8.c's fast form)  acc[o] = bias[o] + sum_{i<k} x[i] * w(o, i),

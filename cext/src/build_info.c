@@ -61,3 +61,11 @@ int32_t mdl_cpu_uses_neon(void) {
   return 0;
 #endif
 }
+
+int32_t mdl_cpu_uses_avx512vnni(void) {
+#if defined(MDL_HAVE_AVX2_UKERNELS)
+  return mdl_cpu_has_avx512vnni() ? 1 : 0;
+#else
+  return 0;
+#endif
+}

@@ -55,7 +55,8 @@ int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p) {
 static int variant_ok(const mdl_conv_s8_fast_params* p, int32_t kp) {
   if (p->lanes < MDL_CONV_FAST_ROWS || p->lanes > MDL_CONV_FAST_LANES_C) return 0;
   if (p->fused_rq != 0 &&
-      (p->fused_rq != 1 || p->lanes != MDL_CONV_FAST_LANES ||
+      ((p->fused_rq != 1 && p->fused_rq != MDL_CONV_S8_FAST_RQ_INT16) ||
+       p->lanes != MDL_CONV_FAST_LANES ||
        p->rounding != MDL_ROUNDING_DOUBLE)) {
     return 0;
   }
@@ -67,6 +68,53 @@ static int variant_ok(const mdl_conv_s8_fast_params* p, int32_t kp) {
   }
   return p->im2col == MDL_CONV_S8_FAST_IM2COL_PIXEL;
 }
+
+#ifdef MDL_HAVE_AVX2_UKERNELS
+#define VNNI_MAX_K4 2048      /* the AVX512-VNNI form: largest K rounded up to 4 */
+#define VNNI_W_STACK 40960    /* bytes of packed int8 filter on the stack */
+#define VNNI_X_STACK 8192     /* bytes of uint8 patches on the stack */
+#define VNNI_MAX_PIXELS 64    /* patches per GEMM call */
+#define VNNI_MAX_GROUP 256    /* output channels packed together */
+
+/* The AVX512-VNNI form on x86-64 (fused_rq 1, the CPU checked by the caller): per group
+ * of output channels whose int8 lanes16c4 filter fits VNNI_W_STACK bytes, the filter
+ * packed from the int16 lanes16 one with its uint8-input bias
+ * (s8-pack-lanes16c4u-avx512vnni), then every pixel, up to VNNI_MAX_PIXELS at a time:
+ * uint8 patches on the stack (s8-im2col-pixel8u-avx2) and the fused GEMM
+ * (s8-gemm-lanes16c4-rq-avx512vnni).  The arena scratch (sized for the int16 patches,
+ * the same on every CPU) is not used. */
+static mdl_status conv_vnni(const mdl_conv_s8_fast_params* p, const int32_t* multiplier,
+                            const int32_t* shift, const int8_t* input, const int16_t* w16,
+                            const int32_t* bias_eff, int8_t* output) {
+  const int32_t K = p->filter_h * p->filter_w * p->input_c;
+  const int32_t k2 = (K + 1) / 2 * 2, k4 = (K + 3) / 4 * 4;
+  const int32_t oc = p->output_c;
+  int32_t group = VNNI_W_STACK / (k4 * MDL_CONV_FAST_LANE_BLOCK) * MDL_CONV_FAST_LANE_BLOCK;
+  if (group > VNNI_MAX_GROUP) group = VNNI_MAX_GROUP;
+  int32_t block = VNNI_X_STACK / k4;
+  if (block > VNNI_MAX_PIXELS) block = VNNI_MAX_PIXELS;
+  int8_t w8[VNNI_W_STACK] __attribute__((aligned(64)));
+  uint8_t x8[VNNI_X_STACK + 64] __attribute__((aligned(64)));
+  int32_t ubias[VNNI_MAX_GROUP] __attribute__((aligned(64)));
+  const int32_t total = p->batches * p->output_h * p->output_w;
+  for (int32_t ob = 0; ob < oc; ob += group) {
+    const int32_t n = oc - ob < group ? oc - ob : group;
+    mdl_s8_pack_ukernel_lanes16c4u__avx512vnni(n, k2, w16 + (size_t)ob * k2, bias_eff + ob,
+                                               w8, ubias);
+    const mdl_rq_params rq = {multiplier + ob, shift + ob, p->output_offset,
+                              p->act_min, p->act_max, p->lean};
+    mdl_pixel_pos q = {0, 0, 0};
+    for (int32_t done = 0; done < total;) {
+      const int32_t np = total - done < block ? total - done : block;
+      mdl_s8_im2col_ukernel_pixel8u__avx2(p, input, np, k4, &q, x8);
+      mdl_s8_gemm_ukernel_lanes16c4_rq__avx512vnni(np, n, k4, x8, k4, w8, ubias, &rq,
+                                                   output + (size_t)done * oc + ob, oc);
+      done += np;
+    }
+  }
+  return MDL_OK;
+}
+#endif
 
 typedef void (*im2col_fn)(const mdl_conv_s8_fast_params* p, const int8_t* input,
                           int32_t np, int32_t kp, mdl_pixel_pos* q, int16_t* patches);
@@ -80,7 +128,8 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
                             int16_t* scratch) {
   const int32_t bp = p->block_pixels;
   const int32_t kp = mdl_conv_s8_fast_patch_len(p);
-  const int32_t k2 = (p->filter_h * p->filter_w * p->input_c + 1) / 2 * 2;
+  const int32_t K = p->filter_h * p->filter_w * p->input_c;
+  const int32_t k2 = (K + 1) / 2 * 2;
   if (p->filter_c != p->input_c || bp < 1 || bp > MDL_CONV_S8_FAST_MAX_BLOCK ||
       !bias_eff || !scratch || !variant_ok(p, kp)) {
     return MDL_ERR_BAD_PARAM;
@@ -93,6 +142,9 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
   int32_t remaining = p->batches * p->output_h * p->output_w;
   int8_t* out = output;
 #ifdef MDL_HAVE_AVX2_UKERNELS
+  if (p->fused_rq == 1 && (K + 3) / 4 * 4 <= VNNI_MAX_K4 && mdl_cpu_has_avx512vnni()) {
+    return conv_vnni(p, multiplier, shift, input, w16, bias_eff, output);
+  }
   if (__builtin_cpu_supports("avx2")) {
     if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROW16) {
       im2col = mdl_s8_im2col_ukernel_row16__avx2;

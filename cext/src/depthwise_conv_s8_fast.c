@@ -513,7 +513,16 @@ static void flush(const lanes_ctx* k, const window_run* runs, int32_t count,
 #ifdef HAVE_LANES_AVX2
     if (avx2) {
       const int lean = k->lean;
-      if (lanes == LB) {
+      if (lanes == LB && avx2 == 1 && mdl_cpu_has_avx512vnni()) { /* s8-dwconv-lanes16-rq-avx512vnni */
+        const mdl_rq_params rq = {k->multiplier + c0, k->shift + c0, k->p->output_offset,
+                                  k->p->act_min, k->p->act_max, lean};
+        for (int32_t e = 0; e < count; ++e) {
+          mdl_s8_dwconv_ukernel_lanes16_rq__avx512vnni(
+              runs[e].n, k->pairs, pool + runs[e].first, c0, k->step,
+              k->w + (size_t)c0 * 2 * k->pairs, k->bias_eff + c0, &rq,
+              output + (size_t)runs[e].pix * c + c0, c);
+        }
+      } else if (lanes == LB) {
         batch16_avx2(k, runs, count, pool, c0, lean, output);
       } else if (lanes >= 8) {
         if (c == 8 && k->p->stride_w == 1) {
@@ -544,13 +553,15 @@ mdl_status mdl_depthwise_conv_s8_fast_lanes(const mdl_depthwise_conv_s8_params* 
   const int32_t taps = fh * fw;
   if (p->depth_multiplier != 1 || taps < 1 || taps > MAX_TAPS || c < 1 ||
       c > MAX_CHANNELS || !packed || !bias_eff ||
-      (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C)) {
+      (form != MDL_DEPTHWISE_FAST_LANES && form != MDL_DEPTHWISE_FAST_LANES_C &&
+       form != MDL_DEPTHWISE_FAST_LANES_AVX2)) {
     return MDL_ERR_BAD_PARAM;
   }
-  int avx2 = 0; /* the SIMD path: AVX2 on x86-64, NEON on ARM */
+  int avx2 = 0; /* the SIMD path: AVX2 on x86-64 (2: without AVX512-VNNI), NEON on ARM */
 #ifdef HAVE_LANES_AVX2
-  avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&
-         __builtin_cpu_supports("avx2");
+  if (p->rounding == MDL_ROUNDING_DOUBLE && __builtin_cpu_supports("avx2")) {
+    avx2 = form == MDL_DEPTHWISE_FAST_LANES ? 1 : form == MDL_DEPTHWISE_FAST_LANES_AVX2 ? 2 : 0;
+  }
 #endif
 #ifdef MDL_HAVE_NEON_UKERNELS
   avx2 = form == MDL_DEPTHWISE_FAST_LANES && p->rounding == MDL_ROUNDING_DOUBLE &&

@@ -18,6 +18,7 @@ from microdl.runtime._kernels cimport (
     mdl_pool_deinit, mdl_pool_init, mdl_pool_size, mdl_pool_threads,
     mdl_run_nodes_grouped, mdl_status, mdl_build_config, mdl_cpu_uses_avx2,
     mdl_cpu_uses_neon,
+    mdl_cpu_uses_avx512vnni,
 )
 from microdl.runtime cimport _kernels as K
 
@@ -49,9 +50,11 @@ def kernel_table():
 def build_info():
     """What the C core was built with and what this CPU will run: {"arch", "compiler",
     "threads", "avx2_clones", "avx2_intrinsics", "neon_intrinsics": str from the build
-    (cext/src/build_info.c), "cpu_uses_avx2", "cpu_uses_neon": bool at run time}."""
+    (cext/src/build_info.c), "cpu_uses_avx2", "cpu_uses_avx512vnni", "cpu_uses_neon": bool
+    at run time}."""
     info = dict(kv.split("=", 1) for kv in mdl_build_config().decode("ascii").split())
     info["cpu_uses_avx2"] = bool(mdl_cpu_uses_avx2())
+    info["cpu_uses_avx512vnni"] = bool(mdl_cpu_uses_avx512vnni())
     info["cpu_uses_neon"] = bool(mdl_cpu_uses_neon())
     return info
 
@@ -69,10 +72,12 @@ CONV_CONSTANTS = {
     "CONV_FAST_LANE_BLOCK": K.MDL_CONV_FAST_LANE_BLOCK,
     "CONV_S8_FAST_IM2COL_PIXEL": K.MDL_CONV_S8_FAST_IM2COL_PIXEL,
     "CONV_S8_FAST_IM2COL_ROW16": K.MDL_CONV_S8_FAST_IM2COL_ROW16,
+    "CONV_S8_FAST_RQ_INT16": K.MDL_CONV_S8_FAST_RQ_INT16,
     "CONV_S8_FAST_ROW16_MAX_FH": K.MDL_CONV_S8_FAST_ROW16_MAX_FH,
     "DEPTHWISE_FAST_MAX_MULTIPLIER": K.MDL_DEPTHWISE_FAST_MAX_MULTIPLIER,
     "DEPTHWISE_FAST_LANES": K.MDL_DEPTHWISE_FAST_LANES,
     "DEPTHWISE_FAST_LANES_C": K.MDL_DEPTHWISE_FAST_LANES_C,
+    "DEPTHWISE_FAST_LANES_AVX2": K.MDL_DEPTHWISE_FAST_LANES_AVX2,
     "DEPTHWISE_FAST_LANES_MAX_TAPS": K.MDL_DEPTHWISE_FAST_LANES_MAX_TAPS,
     "DEPTHWISE_FAST_LANES_MAX_CHANNELS": K.MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS,
 }

@@ -42,6 +42,7 @@ cdef extern from "mdl_build.h" nogil:
     const char* mdl_build_config()
     int32_t mdl_cpu_uses_avx2()
     int32_t mdl_cpu_uses_neon()
+    int32_t mdl_cpu_uses_avx512vnni()
 
 cdef extern from "mdl_conv.h" nogil:
     ctypedef struct mdl_conv_s8_fast_params:
@@ -55,10 +56,12 @@ cdef extern from "mdl_conv.h" nogil:
     int MDL_CONV_FAST_LANE_BLOCK
     int MDL_CONV_S8_FAST_IM2COL_PIXEL
     int MDL_CONV_S8_FAST_IM2COL_ROW16
+    int MDL_CONV_S8_FAST_RQ_INT16
     int MDL_CONV_S8_FAST_ROW16_MAX_FH
     int MDL_DEPTHWISE_FAST_MAX_MULTIPLIER
     int MDL_DEPTHWISE_FAST_LANES
     int MDL_DEPTHWISE_FAST_LANES_C
+    int MDL_DEPTHWISE_FAST_LANES_AVX2
     int MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
     int MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
 

@@ -82,7 +82,9 @@ _FAST_MAX_PATCH = 1 << 17
 #   lanes form, else s8-im2col-pixel-c;
 # - requantization (`fused_rq`): in the lanes16 GEMM's registers
 #   (s8-gemm-lanes16-rq-avx2) in the lanes form with double rounding, else the int32
-#   accumulators through s32-requant-rows-c.
+#   accumulators through s32-requant-rows-c.  With it, x86-64 CPUs with AVX512-VNNI run
+#   the int8 form instead (chosen by the kernel at run time: the filter re-packed per
+#   call, s8-gemm-lanes16c4-rq-avx512vnni; same node, same scratch on every CPU).
 # The AVX2 microkernels fall back to their portable twins on CPUs without AVX2 (the
 # kernel's only run-time choice); MICRODL_PORTABLE_KERNELS=1 chooses the twins here.
 _FORM_ROWS = C["CONV_FAST_ROWS"]
