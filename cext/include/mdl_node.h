@@ -77,6 +77,7 @@ typedef struct {
   uint32_t starved;
   uint32_t bands_caller;
   uint32_t bands_workers;
+  uint32_t groups_whole; /* serial groups run as their one whole node */
 } mdl_pool_stats;
 
 /* Bytes of memory a pool needs; the caller provides them (prepare time). */
@@ -101,11 +102,15 @@ void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out);
 
 /* As mdl_run_nodes, but group[i] > 1 at the first node of a group of group[i]
  * consecutive independent nodes runs them on the pool (any node on any thread); group
- * may be NULL (all 1), pool may be NULL (groups run in order).  Never allocates; safe
- * to call without the GIL.  A second call on a pool that is in use runs entirely on
- * its own calling thread. */
+ * may be NULL (all 1), pool may be NULL (groups run in order).  wholes (NULL, or one
+ * node per node): when wholes[i].run is set at the first node of a group, that one
+ * node computes the whole group's output (the unsplit convolution whose row bands the
+ * group holds) and runs instead of the bands whenever the group runs on the calling
+ * thread alone (a backoff, no pool): one kernel call instead of one per band, same
+ * results.  Never allocates; safe to call without the GIL.  A second call on a pool
+ * that is in use runs entirely on its own calling thread. */
 mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
-                                 const int32_t* group, mdl_pool* pool,
-                                 int32_t* failed_index);
+                                 const int32_t* group, const mdl_node* wholes,
+                                 mdl_pool* pool, int32_t* failed_index);
 
 #endif /* MDL_NODE_H */

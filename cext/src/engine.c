@@ -27,9 +27,10 @@
  *    time slices, and recovers when the cores are free again.
  *  - A backoff also starts when the workers are starved: over a window of
  *    SHARE_WINDOW parallel groups they ran less than an eighth of their fair share of
- *    the bands (threads - 1 of every `threads`), or none at all in the first quarter
- *    of the window; this backoff grows STARVE_GROWTH-fold each time, up to
- *    STARVE_MAX_NS.  A worker that rarely gets to claim a band shares its core with
+ *    the bands (threads - 1 of every `threads`); this backoff grows STARVE_GROWTH-fold
+ *    each time, up to STARVE_MAX_NS.  (The window is long enough that a worker
+ *    waking from sleep, which takes tens of microseconds, still gets its share: a
+ *    shorter judgement misread every wake-up as starving once the kernels got fast.)  A worker that rarely gets to claim a band shares its core with
  *    another busy thread: it gains nothing, and each band it does claim risks a stall
  *    (it may lose the core mid-band for a whole time slice), so the pool stops opening
  *    groups to it.  While the pool runs serially the workers go to sleep and leave the
@@ -54,6 +55,17 @@ mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_i
     }
   }
   return MDL_OK;
+}
+
+/* A group on the calling thread alone: its whole node when it has one, else its
+ * bands in order. */
+static mdl_status run_serial(const mdl_node* nodes, int32_t count, const mdl_node* whole,
+                             int32_t* failed_index) {
+  if (whole && whole->run) {
+    *failed_index = 0;
+    return whole->run(whole);
+  }
+  return mdl_run_nodes(nodes, count, failed_index);
 }
 
 #if MDL_HAVE_THREADS
@@ -315,6 +327,7 @@ void mdl_pool_get_stats(const mdl_pool* p, mdl_pool_stats* out) {
   out->starved = LOAD_RLX(p->stats.starved);
   out->bands_caller = LOAD_RLX(p->stats.bands_caller);
   out->bands_workers = LOAD_RLX(p->stats.bands_workers);
+  out->groups_whole = LOAD_RLX(p->stats.groups_whole);
 }
 
 /* The caller's wait for the `claimed` bands of the closed group; returns 1 if it had
@@ -347,11 +360,12 @@ static int64_t shrink(int64_t ns) {
 }
 
 static mdl_status run_group(struct mdl_pool* p, const mdl_node* nodes, int32_t count,
-                            int32_t* failed_index) {
+                            const mdl_node* whole, int32_t* failed_index) {
   const int64_t t0 = now_ns();
   if (t0 < p->serial_until_ns) {
     ADD_RLX(p->stats.groups_serial, 1u);
-    return mdl_run_nodes(nodes, count, failed_index);
+    if (whole && whole->run) ADD_RLX(p->stats.groups_whole, 1u);
+    return run_serial(nodes, count, whole, failed_index);
   }
   /* Open the group.  No worker touches job, done or err_index now: the previous
    * group was closed and all its claimed bands finished. */
@@ -381,10 +395,8 @@ static mdl_status run_group(struct mdl_pool* p, const mdl_node* nodes, int32_t c
   p->window_bands += (uint32_t)claimed;
   p->window_workers += (uint32_t)(claimed - mine);
   ++p->window_groups;
-  if (p->window_groups >= SHARE_WINDOW ||
-      (p->window_groups >= SHARE_WINDOW / 4 && p->window_workers == 0)) {
-    /* fair share = bands * (threads - 1) / threads; starved below an eighth of it
-     * (or no band at all after a quarter of the window) */
+  if (p->window_groups >= SHARE_WINDOW) {
+    /* fair share = bands * (threads - 1) / threads; starved below an eighth of it */
     starved = (uint64_t)p->window_workers * 8u * (uint64_t)p->threads <
               (uint64_t)p->window_bands * (uint64_t)(p->threads - 1);
     p->window_groups = 0;
@@ -442,8 +454,8 @@ void mdl_pool_get_stats(const mdl_pool* p, mdl_pool_stats* out) {
 #endif
 
 mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
-                                 const int32_t* group, mdl_pool* pool,
-                                 int32_t* failed_index) {
+                                 const int32_t* group, const mdl_node* wholes,
+                                 mdl_pool* pool, int32_t* failed_index) {
 #if MDL_HAVE_THREADS
   /* Two concurrent calls on one pool (one interpreter invoked from two threads at
    * once, which no runtime supports) must not corrupt the pool's state and hang: the
@@ -461,15 +473,16 @@ mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
     if (g < 1 || g > count - i) g = 1;
     mdl_status st;
     int32_t failed = 0;
+    const mdl_node* whole = g > 1 && wholes ? wholes + i : 0;
 #if MDL_HAVE_THREADS
     if (g > 1 && g <= MDL_POOL_MAX_GROUP && pool) {
-      st = run_group(pool, nodes + i, g, &failed);
+      st = run_group(pool, nodes + i, g, whole, &failed);
     } else {
-      st = mdl_run_nodes(nodes + i, g, &failed);
+      st = run_serial(nodes + i, g, whole, &failed);
     }
 #else
     (void)pool;
-    st = mdl_run_nodes(nodes + i, g, &failed);
+    st = run_serial(nodes + i, g, whole, &failed);
 #endif
     if (st != MDL_OK) {
       *failed_index = i + failed;

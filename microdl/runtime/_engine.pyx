@@ -31,6 +31,7 @@ cdef extern from "mdl_node.h":
         uint32_t starved
         uint32_t bands_caller
         uint32_t bands_workers
+        uint32_t groups_whole
     void mdl_pool_get_stats(const mdl_pool* pool, mdl_pool_stats* out) nogil
 
 
@@ -130,6 +131,7 @@ cdef class Engine:
             POSIX threads) the pool is not made and `threads` reads 1.
     """
     cdef mdl_node* nodes
+    cdef mdl_node* wholes
     cdef int32_t* group
     cdef mdl_pool* pool
     cdef int32_t count
@@ -143,8 +145,9 @@ cdef class Engine:
             raise ValueError(f"threads must be in [1, {MDL_MAX_THREADS}], got {threads}")
         self.count = count
         self.nodes = <mdl_node*>calloc(max(count, 1), sizeof(mdl_node))
+        self.wholes = <mdl_node*>calloc(max(count, 1), sizeof(mdl_node))
         self.group = <int32_t*>calloc(max(count, 1), sizeof(int32_t))
-        if self.nodes == NULL or self.group == NULL:
+        if self.nodes == NULL or self.group == NULL or self.wholes == NULL:
             raise MemoryError()
         cdef int32_t i
         for i in range(count):
@@ -166,6 +169,7 @@ cdef class Engine:
                 mdl_pool_deinit(self.pool)
             free(self.pool)
         free(self.nodes)
+        free(self.wholes)
         free(self.group)
 
     @property
@@ -181,17 +185,21 @@ cdef class Engine:
         finished a band, "starved": windows of 64 concurrent groups in which the
         workers ran under an eighth of their fair share of bands (their cores were
         busy), "bands_caller" / "bands_workers": bands of the concurrent groups run by
-        the calling thread / by the workers}.  A stall and a starved window each start
-        a backoff.  All 0 without a pool (threads == 1)."""
+        the calling thread / by the workers, "groups_whole": serial groups run as their
+        one whole node (set_whole)}.  A stall and a starved window each start a
+        backoff.  All 0 without a pool (threads == 1)."""
         cdef mdl_pool_stats st
         mdl_pool_get_stats(self.pool, &st)
         return {"groups_parallel": st.groups_parallel, "groups_serial": st.groups_serial,
                 "stalls": st.stalls, "starved": st.starved, "bands_caller": st.bands_caller,
-                "bands_workers": st.bands_workers}
+                "bands_workers": st.bands_workers, "groups_whole": st.groups_whole}
 
     def set_node(self, int i, int kernel_index, uintptr_t params, inputs,
-                 uintptr_t output, uintptr_t scratch):
-        """Bind node i to kernel `kernel_index` of the table.
+                 uintptr_t output, uintptr_t scratch, bint whole=False):
+        """Bind node i to kernel `kernel_index` of the table; whole=True binds instead
+        the whole node of the group that starts at node i: one node computing all of
+        the group's bands, run in their place when the group runs on the calling
+        thread alone (cext/include/mdl_node.h, mdl_run_nodes_grouped).
 
         params, inputs[k], output and scratch are raw addresses (0 for NULL) whose
         memory the caller keeps alive and correctly sized for as long as this Engine."""
@@ -199,7 +207,7 @@ cdef class Engine:
             raise IndexError(f"node {i} out of range [0, {self.count})")
         if len(inputs) > MDL_MAX_NODE_INPUTS:
             raise ValueError(f"a node takes at most {MDL_MAX_NODE_INPUTS} inputs")
-        cdef mdl_node* n = &self.nodes[i]
+        cdef mdl_node* n = &self.wholes[i] if whole else &self.nodes[i]
         n.run = mdl_kernel_table[kernel_index].run
         n.params = <const void*>params
         cdef int k
@@ -236,7 +244,8 @@ cdef class Engine:
         cdef int32_t failed = 0
         with nogil:
             st = mdl_run_nodes_grouped(self.nodes + start, stop - start,
-                                       self.group + start, self.pool, &failed)
+                                       self.group + start, self.wholes + start,
+                                       self.pool, &failed)
         if st != MDL_OK:
             raise KernelError(f"kernel of node {start + failed} returned status {<int>st}")
 
@@ -245,7 +254,7 @@ cdef class Engine:
         non-zero kernel status."""
         cdef mdl_status st
         with nogil:
-            st = mdl_run_nodes_grouped(self.nodes, self.count, self.group, self.pool,
-                                       &self.failed_index)
+            st = mdl_run_nodes_grouped(self.nodes, self.count, self.group, self.wholes,
+                                       self.pool, &self.failed_index)
         if st != MDL_OK:
             raise KernelError(f"kernel of node {self.failed_index} returned status {<int>st}")

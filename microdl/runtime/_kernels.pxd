@@ -35,8 +35,8 @@ cdef extern from "mdl_node.h" nogil:
     void mdl_pool_deinit(mdl_pool* pool)
     int32_t mdl_pool_threads(const mdl_pool* pool)
     mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
-                                     const int32_t* group, mdl_pool* pool,
-                                     int32_t* failed_index)
+                                     const int32_t* group, const mdl_node* wholes,
+                                     mdl_pool* pool, int32_t* failed_index)
 
 cdef extern from "mdl_build.h" nogil:
     const char* mdl_build_config()

@@ -617,11 +617,12 @@ class Interpreter:
         planner's Step of each (what it reads and writes, its stage, its scratch), and
         the number of bands of every stage (a node split over threads is one stage of
         several bands, run at once).  replace: {position in self._steps: Node} run
-        instead (in-place variants and pair nodes, never split; None: the node
-        runs inside the pair node before it).  Sets self._positions (the position
+        instead (in-place variants and chain nodes, never split; None: the node
+        runs inside the chain node before it).  Sets self._group_sources (per group,
+        the unsplit node of a group of bands, else None) and self._positions (the position
         in self._steps of every node)."""
         g = self._graph
-        nodes, steps, groups, positions = [], [], [], []
+        nodes, steps, groups, positions, sources = [], [], [], [], []
         for k, (i, s) in enumerate(self._steps):
             if not isinstance(s, Node):
                 continue
@@ -638,7 +639,9 @@ class Interpreter:
                 reads = [int(r) for r in b.inputs if isinstance(r, (int, np.integer))]
                 steps.append(planner.Step(reads, [b.output], len(groups), b.scratch_bytes))
             groups.append(len(bands))
+            sources.append(s if len(bands) > 1 else None)
         self._positions = positions
+        self._group_sources = sources
         return nodes, steps, groups
 
     def _tensor_views(self, plan, arena):
@@ -691,6 +694,7 @@ class Interpreter:
             scratch = base + plan.scratch_offset(k) if node.scratch_bytes > 0 else 0
             engine.set_node(k, kidx, params.ctypes.data, addrs,
                             out.ctypes.data + node.output_byte_offset, scratch)
+        self._bind_wholes(engine, table, nodes, groups, plan, base, keep)
         self._keep = keep
         # Prepare-time read-only data: packed/padded filters, effective biases,
         # per-channel multipliers and shifts, lookup tables.  Weights that kernels read
@@ -698,6 +702,40 @@ class Interpreter:
         # (The bands of a split node share their arrays: count each once.)
         self.persistent_bytes = int(sum({id(a): a.nbytes for a in keep}.values()))
         self._engine = engine
+
+    def _bind_wholes(self, engine, table, nodes, groups, plan, base, keep):
+        """For each group of row bands, bind its unsplit node as the group's whole
+        node (Engine.set_node(whole=True)): run in place of the bands when the pool
+        runs the group on the calling thread alone (a backoff under CPU contention),
+        one kernel call instead of one per band, same results.  It uses the first
+        band's scratch, so only when it fits there (a fast convolution's im2col block
+        is made smaller to fit: ops/conv.py cap_conv_scratch; the block size does not
+        change the results)."""
+        k = 0
+        for size, src in zip(groups, getattr(self, "_group_sources", [])):
+            first = nodes[k][1] if k < len(nodes) else None
+            if src is not None and size > 1:
+                whole = conv_ops.cap_conv_scratch(src, first.scratch_bytes)
+                if whole.scratch_bytes <= first.scratch_bytes and whole.kernel in table:
+                    kidx, fields = table[whole.kernel]
+                    params = pack_params(whole.kernel, fields, whole.params)
+                    keep.append(params)
+                    addrs = []
+                    for ref in whole.inputs:
+                        if ref is None:
+                            addrs.append(0)
+                        elif isinstance(ref, np.ndarray):
+                            arr = np.ascontiguousarray(ref)
+                            keep.append(arr)
+                            addrs.append(arr.ctypes.data)
+                        else:
+                            addrs.append(self._views[int(ref)].ctypes.data)
+                    scratch = (base + plan.scratch_offset(k)
+                               if whole.scratch_bytes > 0 else 0)
+                    engine.set_node(k, kidx, params.ctypes.data, addrs,
+                                    self._views[whole.output].ctypes.data, scratch,
+                                    whole=True)
+            k += size
 
     # ------------------------------------------------------------------- invoke
     def invoke(self):
