@@ -30,12 +30,16 @@
  *    the bands (threads - 1 of every `threads`); this backoff grows STARVE_GROWTH-fold
  *    each time, up to STARVE_MAX_NS.  (The window is long enough that a worker
  *    waking from sleep, which takes tens of microseconds, still gets its share: a
- *    shorter judgement misread every wake-up as starving once the kernels got fast.)  A worker that rarely gets to claim a band shares its core with
- *    another busy thread: it gains nothing, and each band it does claim risks a stall
- *    (it may lose the core mid-band for a whole time slice), so the pool stops opening
+ *    shorter judgement misread every wake-up as starving once the kernels got
+ *    fast.)  A worker that rarely gets to claim a band shares its core with another
+ *    busy thread: it gains nothing, and each band it does claim risks a stall (it
+ *    may lose the core mid-band for a whole time slice), so the pool stops opening
  *    groups to it.  While the pool runs serially the workers go to sleep and leave the
  *    cores to the caller and the other processes.  On idle cores the workers run about
  *    their fair share, so this does not trigger there.
+ *  - A group run on the calling thread alone (a backoff) runs as its whole node when
+ *    prepare gave it one (the unsplit convolution): one kernel call, not one per
+ *    band.
  *
  * The claim word packs a 24-bit group generation with the index of the next band
  * (8 bits; CLOSED once the caller has stopped claiming): a claim is a compare-and-swap
