@@ -264,6 +264,17 @@ mdl_status mdl_node_log_softmax_s8(const mdl_node* n) {
 }
 
 /* ----------------------------------------------------------- batch matmul */
+/* Element offsets of batch (b[0], .., b[3])'s LHS and RHS matrices (broadcast
+ * batch dimensions have stride 0). */
+static void bmm_bases(const mdl_batch_matmul_params* p, const int32_t b[4], ptrdiff_t* lb,
+                      ptrdiff_t* rb) {
+  *lb = *rb = 0;
+  for (int32_t d = 0; d < 4; ++d) {
+    *lb += (ptrdiff_t)b[d] * p->lhs_batch_strides[d];
+    *rb += (ptrdiff_t)b[d] * p->rhs_batch_strides[d];
+  }
+}
+
 mdl_status mdl_batch_matmul(const mdl_batch_matmul_params* p, const void* lhs,
                             const void* rhs, void* out) {
   const int32_t* bd = p->batch_dims;
@@ -272,14 +283,9 @@ mdl_status mdl_batch_matmul(const mdl_batch_matmul_params* p, const void* lhs,
     for (int32_t b1 = 0; b1 < bd[1]; ++b1)
       for (int32_t b2 = 0; b2 < bd[2]; ++b2)
         for (int32_t b3 = 0; b3 < bd[3]; ++b3) {
-          const ptrdiff_t lb = (ptrdiff_t)b0 * p->lhs_batch_strides[0] +
-                               (ptrdiff_t)b1 * p->lhs_batch_strides[1] +
-                               (ptrdiff_t)b2 * p->lhs_batch_strides[2] +
-                               (ptrdiff_t)b3 * p->lhs_batch_strides[3];
-          const ptrdiff_t rb = (ptrdiff_t)b0 * p->rhs_batch_strides[0] +
-                               (ptrdiff_t)b1 * p->rhs_batch_strides[1] +
-                               (ptrdiff_t)b2 * p->rhs_batch_strides[2] +
-                               (ptrdiff_t)b3 * p->rhs_batch_strides[3];
+          const int32_t bi[4] = {b0, b1, b2, b3};
+          ptrdiff_t lb, rb;
+          bmm_bases(p, bi, &lb, &rb);
           for (int32_t i = 0; i < p->rows; ++i) {
             for (int32_t j = 0; j < p->cols; ++j, ++o) {
               const ptrdiff_t l0 = lb + (ptrdiff_t)i * p->lhs_row_stride;
@@ -450,14 +456,9 @@ mdl_status mdl_node_batch_matmul_f32(const mdl_node* n) {
     for (int32_t b1 = 0; b1 < bd[1]; ++b1)
       for (int32_t b2 = 0; b2 < bd[2]; ++b2)
         for (int32_t b3 = 0; b3 < bd[3]; ++b3) {
-          const ptrdiff_t lb = (ptrdiff_t)b0 * p->lhs_batch_strides[0] +
-                               (ptrdiff_t)b1 * p->lhs_batch_strides[1] +
-                               (ptrdiff_t)b2 * p->lhs_batch_strides[2] +
-                               (ptrdiff_t)b3 * p->lhs_batch_strides[3];
-          const ptrdiff_t rb = (ptrdiff_t)b0 * p->rhs_batch_strides[0] +
-                               (ptrdiff_t)b1 * p->rhs_batch_strides[1] +
-                               (ptrdiff_t)b2 * p->rhs_batch_strides[2] +
-                               (ptrdiff_t)b3 * p->rhs_batch_strides[3];
+          const int32_t bi[4] = {b0, b1, b2, b3};
+          ptrdiff_t lb, rb;
+          bmm_bases(p, bi, &lb, &rb);
           for (int32_t i = 0; i < p->rows; ++i) {
             for (int32_t j = 0; j < p->cols; ++j, ++o) {
               const float* l = L + lb + (ptrdiff_t)i * p->lhs_row_stride;
