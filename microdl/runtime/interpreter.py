@@ -666,34 +666,8 @@ class Interpreter:
         keep = []
         base = arena.ctypes.data
         for k, (op_index, node) in enumerate(nodes):
-            if node.kernel not in table:
-                raise RuntimeError(f"kernel {node.kernel!r} is not in the C kernel table")
-            kidx, fields = table[node.kernel]
-            params = pack_params(node.kernel, fields, node.params)
-            keep.append(params)
-            addrs = []
-            for j, ref in enumerate(node.inputs):
-                if ref is None:
-                    addrs.append(0)
-                elif isinstance(ref, np.ndarray):
-                    arr = np.ascontiguousarray(ref)
-                    keep.append(arr)
-                    addrs.append(arr.ctypes.data)
-                else:
-                    view = self._views[int(ref)]
-                    skip = node.input_byte_offset if j == 0 else 0
-                    if not 0 <= skip < max(view.nbytes, 1):
-                        raise RuntimeError(f"op {op_index}: band offset {skip} outside "
-                                           f"its input")
-                    addrs.append(view.ctypes.data + skip)
-            out = self._views[node.output]
-            if out.base is None or self._graph.tensors[node.output].data is not None:
-                raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
-            if not 0 <= node.output_byte_offset < max(out.nbytes, 1):
-                raise RuntimeError(f"op {op_index}: band offset outside its output")
             scratch = base + plan.scratch_offset(k) if node.scratch_bytes > 0 else 0
-            engine.set_node(k, kidx, params.ctypes.data, addrs,
-                            out.ctypes.data + node.output_byte_offset, scratch)
+            self._bind_node(engine, table, k, op_index, node, scratch, keep)
         self._bind_wholes(engine, table, nodes, groups, plan, base, keep)
         self._keep = keep
         # Prepare-time read-only data: packed/padded filters, effective biases,
@@ -702,6 +676,37 @@ class Interpreter:
         # (The bands of a split node share their arrays: count each once.)
         self.persistent_bytes = int(sum({id(a): a.nbytes for a in keep}.values()))
         self._engine = engine
+
+    def _bind_node(self, engine, table, k, op_index, node, scratch, keep, whole=False):
+        """Engine.set_node for one Node: its packed params and resolved addresses
+        (arrays kept alive in `keep`; a band's input/output byte offsets checked)."""
+        if node.kernel not in table:
+            raise RuntimeError(f"kernel {node.kernel!r} is not in the C kernel table")
+        kidx, fields = table[node.kernel]
+        params = pack_params(node.kernel, fields, node.params)
+        keep.append(params)
+        addrs = []
+        for j, ref in enumerate(node.inputs):
+            if ref is None:
+                addrs.append(0)
+            elif isinstance(ref, np.ndarray):
+                arr = np.ascontiguousarray(ref)
+                keep.append(arr)
+                addrs.append(arr.ctypes.data)
+            else:
+                view = self._views[int(ref)]
+                skip = node.input_byte_offset if j == 0 else 0
+                if not 0 <= skip < max(view.nbytes, 1):
+                    raise RuntimeError(f"op {op_index}: band offset {skip} outside "
+                                       f"its input")
+                addrs.append(view.ctypes.data + skip)
+        out = self._views[node.output]
+        if out.base is None or self._graph.tensors[node.output].data is not None:
+            raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
+        if not 0 <= node.output_byte_offset < max(out.nbytes, 1):
+            raise RuntimeError(f"op {op_index}: band offset outside its output")
+        engine.set_node(k, kidx, params.ctypes.data, addrs,
+                        out.ctypes.data + node.output_byte_offset, scratch, whole=whole)
 
     def _bind_wholes(self, engine, table, nodes, groups, plan, base, keep):
         """For each group of row bands, bind its unsplit node as the group's whole
@@ -712,28 +717,14 @@ class Interpreter:
         is made smaller to fit: ops/conv.py cap_conv_scratch; the block size does not
         change the results)."""
         k = 0
-        for size, src in zip(groups, getattr(self, "_group_sources", [])):
-            first = nodes[k][1] if k < len(nodes) else None
+        for size, src in zip(groups, self._group_sources):
             if src is not None and size > 1:
+                first = nodes[k][1]
                 whole = conv_ops.cap_conv_scratch(src, first.scratch_bytes)
-                if whole.scratch_bytes <= first.scratch_bytes and whole.kernel in table:
-                    kidx, fields = table[whole.kernel]
-                    params = pack_params(whole.kernel, fields, whole.params)
-                    keep.append(params)
-                    addrs = []
-                    for ref in whole.inputs:
-                        if ref is None:
-                            addrs.append(0)
-                        elif isinstance(ref, np.ndarray):
-                            arr = np.ascontiguousarray(ref)
-                            keep.append(arr)
-                            addrs.append(arr.ctypes.data)
-                        else:
-                            addrs.append(self._views[int(ref)].ctypes.data)
+                if whole.scratch_bytes <= first.scratch_bytes:
                     scratch = (base + plan.scratch_offset(k)
                                if whole.scratch_bytes > 0 else 0)
-                    engine.set_node(k, kidx, params.ctypes.data, addrs,
-                                    self._views[whole.output].ctypes.data, scratch,
+                    self._bind_node(engine, table, k, nodes[k][0], whole, scratch, keep,
                                     whole=True)
             k += size
 
