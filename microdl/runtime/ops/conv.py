@@ -524,10 +524,17 @@ INPLACE_KERNELS = {"depthwise_conv_s8_fast": "depthwise_conv_s8_inplace",
                    "conv_s8_fast": "conv_s8_fast_inplace"}
 
 
+def _out_geometry(p):
+    """(output_h, output_w, output channels) of fast convolution params (CONV_2D's
+    output_c, or DEPTHWISE's input_c * depth_multiplier)."""
+    return p["output_h"], p["output_w"], p.get("output_c",
+                                               p["input_c"] * p.get("depth_multiplier", 1))
+
+
 def _row_bytes(p):
     """(input row bytes, output row bytes) of int8 convolution params."""
-    out_c = p.get("output_c", p["input_c"] * p.get("depth_multiplier", 1))
-    return p["input_w"] * p["input_c"], p["output_w"] * out_c
+    _, w, c = _out_geometry(p)
+    return p["input_w"] * p["input_c"], w * c
 
 
 def inplace_ring_rows(params, delta):
@@ -625,11 +632,6 @@ CHAIN_MAX_INPUTS = 32  # MDL_MAX_NODE_INPUTS
 # Output rows of the reader one window chunk serves beyond the first, so the writer
 # runs on a few rows per call instead of one (its per-call set-up amortized).
 CHAIN_EXTRA_ROWS = 1
-
-
-def _out_geometry(p):
-    return p["output_h"], p["output_w"], p.get("output_c",
-                                               p["input_c"] * p.get("depth_multiplier", 1))
 
 
 def chain_window_rows(reader_params, rows_h, extra=CHAIN_EXTRA_ROWS):
