@@ -14,6 +14,15 @@ Lowering, layer by layer (inference mode):
 * MaxPool2D / AveragePool2D -> MAX_POOL_2D / AVERAGE_POOL_2D.
 * GlobalAveragePool -> MEAN over a constant int32 axis tensor [1, 2], keep_dims False.
 * Flatten -> RESHAPE with a constant int32 shape tensor [1, features].
+* LSTM -> one UNIDIRECTIONAL_SEQUENCE_LSTM (float32, time_major False, fused
+  activation TANH, no clipping) with TFLite's 24 input slots: 0 the sequence
+  (1, time, features); 1-4 input-to-{input, forget, cell, output} weights (units,
+  features); 5-8 recurrent-to-gate weights (units, units); 9-11 peephole omitted (-1);
+  12-15 gate biases (units,); 16-17 projection omitted; 18 output state and 19 cell
+  state, (1, units) float32 variable tensors without data (zero at the start, as
+  after reset_all_variables); 20-23 layer-norm coefficients omitted.  Its output is
+  the whole sequence (1, time, units); with return_sequences False a STRIDED_SLICE
+  (begin [0, time-1, 0], end [1, time, units], shrink_axis_mask 2) keeps h_T (1, units).
 * with_softmax=True appends SOFTMAX (beta 1) for classifiers.
 
 The graph input is (1,) + input_shape with shape_signature (-1,) + input_shape; every
@@ -59,6 +68,48 @@ def _fold_batchnorm(kernel, bias, bn, out_axis):
     shape = [1] * kernel.ndim
     shape[out_axis] = -1
     return kernel * scale.reshape(shape), bias * scale + shift
+
+
+def _lstm(b, layer, x, shape):
+    """Emit layer (an L.LSTM) reading tensor x of sample shape (time, features); returns
+    the output tensor index (see the module docstring)."""
+    if len(shape) != 2 or shape[1] != layer.input_shape[1]:
+        raise ValueError(f"{layer.name}: built for (time, {layer.input_shape[1]}) inputs, "
+                         f"the export input gives {shape}")
+    steps, u = shape[0], layer.units
+    k, r = layer.params["kernel"], layer.params["recurrent_kernel"]
+    bias = layer.params["bias"]
+    gates = ("input", "forget", "cell", "output")
+    ins = [x]
+    ins += [b.tensor(f"{layer.name}/input_to_{g}_weights", (u, shape[1]),
+                     data=k[j * u:(j + 1) * u]) for j, g in enumerate(gates)]
+    ins += [b.tensor(f"{layer.name}/recurrent_to_{g}_weights", (u, u),
+                     data=r[j * u:(j + 1) * u]) for j, g in enumerate(gates)]
+    ins += [-1, -1, -1]
+    ins += [b.tensor(f"{layer.name}/{g}_gate_bias", (u,), data=bias[j * u:(j + 1) * u])
+            for j, g in enumerate(gates)]
+    ins += [-1, -1]
+    for what in ("output_state", "cell_state"):
+        t = b.tensor(f"{layer.name}/{what}", (1, u))
+        b.tensors[t].is_variable = True
+        b.tensors[t].shape_signature = (1, u)
+        ins.append(t)
+    ins += [-1, -1, -1, -1]
+    seq_name = layer.name if layer.return_sequences else f"{layer.name}/sequence"
+    seq = b.tensor(seq_name, (1, steps, u))
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [seq],
+         {"fused_activation_function": 4, "cell_clip": 0.0, "proj_clip": 0.0,
+          "time_major": False, "asymmetric_quantize_inputs": False})
+    if layer.return_sequences:
+        return seq
+    begin = b.tensor(f"{layer.name}/begin", (3,), np.int32, data=[0, steps - 1, 0])
+    end = b.tensor(f"{layer.name}/end", (3,), np.int32, data=[1, steps, u])
+    strides = b.tensor(f"{layer.name}/strides", (3,), np.int32, data=[1, 1, 1])
+    y = b.tensor(layer.name, (1, u))
+    b.op("STRIDED_SLICE", [seq, begin, end, strides], [y],
+         {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+          "shrink_axis_mask": 2, "offset": False})
+    return y
 
 
 def to_graph(model, input_shape=None, name=None, with_softmax=False):
@@ -139,6 +190,8 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
             axes = b.tensor(f"{layer.name}/axes", (2,), np.int32, data=[1, 2])
             y = b.tensor(layer.name, (1,) + out_shape)
             b.op("MEAN", [x, axes], [y], {"keep_dims": False})
+        elif isinstance(layer, L.LSTM):
+            y = _lstm(b, layer, x, shape)
         elif isinstance(layer, L.Flatten):
             new_shape = [1, int(np.prod(shape))]
             s = b.tensor(f"{layer.name}/shape", (2,), np.int32, data=new_shape)

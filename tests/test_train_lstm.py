@@ -1,0 +1,259 @@
+"""microdl.train's LSTM from training to the integer runtime.
+
+- gradients (backpropagation through time) against central finite differences;
+- the float export (one UNIDIRECTIONAL_SEQUENCE_LSTM with TFLite's 24 input slots)
+  against LiteRT's float kernel and FloatExecutor, both against the trainer's forward;
+- microdl-convert's integer 8x8_16 LSTM: bit-identical in LiteRT BUILTIN_REF and
+  microdl over several sequences (with and without reset_all_variables() between
+  invokes), quantization choices as TFLite's quantizer makes them, close to float;
+- the per-layer report runs on it.
+
+Oracles: finite differences; LiteRT's reference kernels (float and integer); a plain
+numpy re-derivation of the LSTM equations in this file."""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import microdl
+from microdl.evaluation import layer_report, quantize
+from microdl.floatexec.executor import FloatExecutor
+from microdl.quant.convert import QuantizationError, quantize_graph
+from microdl.tflite.reader import read_model
+from microdl.tflite.writer import write_model
+from microdl.train import LSTM, Adam, Dense, Sequential, load
+from tests.oplib import reference_interpreter
+from tests.test_train import check_layer_gradients
+
+LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def numpy_lstm(x, kernel, rec, bias):
+    """The LSTM equations, written out per gate in float64: (N, T, F) -> (N, T, U)."""
+    u = rec.shape[1]
+    n, steps, _ = x.shape
+    h, c, out = np.zeros((n, u)), np.zeros((n, u)), []
+    w = [kernel[k * u:(k + 1) * u] for k in range(4)]
+    r = [rec[k * u:(k + 1) * u] for k in range(4)]
+    b = [bias[k * u:(k + 1) * u] for k in range(4)]
+    for t in range(steps):
+        z = [x[:, t] @ w[k].T + h @ r[k].T + b[k] for k in range(4)]
+        c = _sig(z[1]) * c + _sig(z[0]) * np.tanh(z[2])
+        h = _sig(z[3]) * np.tanh(c)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+# ------------------------------------------------------------------ training
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+@pytest.mark.parametrize("shape,units", [((4, 3), 5), ((1, 2), 1), ((6, 1), 3)])
+def test_lstm_gradients_match_finite_differences(shape, units, return_sequences):
+    check_layer_gradients(LSTM(units, return_sequences=return_sequences), shape,
+                          seed=zlib.crc32(repr((shape, units)).encode()))
+
+
+def test_lstm_forward_matches_the_equations():
+    layer = LSTM(7, return_sequences=True)
+    rng = np.random.default_rng(3)
+    layer.build((5, 4), rng)
+    x = rng.normal(size=(3, 5, 4))
+    p = {k: v.astype(np.float64) for k, v in layer.params.items()}
+    layer.params = p
+    want = numpy_lstm(x, p["kernel"], p["recurrent_kernel"], p["bias"])
+    np.testing.assert_allclose(layer.forward(x), want, rtol=1e-12, atol=1e-12)
+    layer.return_sequences = False
+    np.testing.assert_allclose(layer.forward(x), want[:, -1], rtol=1e-12, atol=1e-12)
+
+
+def test_lstm_init_and_bad_shapes():
+    layer = LSTM(4)
+    layer.build((3, 2), np.random.default_rng(0))
+    assert layer.params["kernel"].shape == (16, 2)
+    assert layer.params["recurrent_kernel"].shape == (16, 4)
+    np.testing.assert_array_equal(layer.params["bias"][4:8], 1.0)  # forget gate
+    with pytest.raises(ValueError, match="time, features"):
+        LSTM(4).build((3, 2, 1), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="units"):
+        LSTM(0)
+
+
+def test_lstm_model_learns_and_round_trips(tmp_path):
+    """A sequence task an MLP on one step cannot solve (the sign of the sum over
+    time); save / load keeps the predictions."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 6, 2)).astype(np.float32)
+    y = (x[..., 0].sum(axis=1) > 0).astype(np.int64)
+    model = Sequential([LSTM(8), Dense(2)], input_shape=(6, 2), seed=0)
+    model.compile("cross_entropy", Adam(2e-2))
+    hist = model.fit(x, y, epochs=15, batch_size=32, progress=False)
+    assert hist["accuracy"][-1] > 0.9
+    path = tmp_path / "m.npz"
+    model.save(path)
+    np.testing.assert_array_equal(load(path).predict(x[:8]), model.predict(x[:8]))
+
+
+# ------------------------------------------------------------------ export
+def _model(return_sequences, units=6, steps=5, features=4, seed=1):
+    layers = [LSTM(units, return_sequences=return_sequences)]
+    if not return_sequences:
+        layers.append(Dense(3))
+    model = Sequential(layers, input_shape=(steps, features), seed=seed)
+    rng = np.random.default_rng(seed)
+    for k, v in model.layers[0].params.items():  # trained-looking, not the init
+        model.layers[0].params[k] = (v + rng.normal(0, 0.3, v.shape)).astype(np.float32)
+    return model
+
+
+def test_export_slots():
+    g = _model(False).to_graph()
+    op = g.ops[0]
+    assert op.name == LSTM_OP and len(op.inputs) == 24
+    assert [k for k, t in enumerate(op.inputs) if t < 0] == [9, 10, 11, 16, 17, 20, 21,
+                                                              22, 23]
+    for k in range(1, 9):
+        assert g.tensors[op.inputs[k]].shape == ((6, 4) if k < 5 else (6, 6))
+    for k in (18, 19):
+        t = g.tensors[op.inputs[k]]
+        assert t.is_variable and t.data is None and t.shape == (1, 6)
+    assert not op.options["time_major"] and op.options["fused_activation_function"] == 4
+    assert [o.name for o in g.ops] == [LSTM_OP, "STRIDED_SLICE", "FULLY_CONNECTED"]
+    assert g.tensors[g.ops[1].outputs[0]].shape == (1, 6)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+def test_float_export_matches_litert_and_float_executor(return_sequences):
+    model = _model(return_sequences)
+    x = np.random.default_rng(2).normal(size=(4, 5, 4)).astype(np.float32)
+    want = model.predict(x)
+    got = FloatExecutor(model.to_graph()).run([x])[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    it = reference_interpreter(model_content=model.to_tflite())
+    it.allocate_tensors()
+    d, o = it.get_input_details()[0], it.get_output_details()[0]
+    for k in range(len(x)):
+        it.reset_all_variables()
+        it.set_tensor(d["index"], x[k:k + 1])
+        it.invoke()
+        np.testing.assert_allclose(it.get_tensor(o["index"]), want[k:k + 1], rtol=1e-5,
+                                   atol=1e-6)
+
+
+# ------------------------------------------------------------------ converter
+def _convert(model, n=128, seed=0, with_softmax=False):
+    x = np.random.default_rng(seed).normal(size=(n,) + model.input_shape)
+    graph = model.to_graph(with_softmax=with_softmax)
+    result = quantize_graph(graph, [x.astype(np.float32)], progress=False)
+    return graph, result, write_model(result.graph)
+
+
+def test_converted_quantization_follows_tflite():
+    graph, result, _ = _convert(_model(True))
+    g = result.graph
+    op = g.ops[0]
+    x, y = g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+    assert x.dtype == np.int8 and y.dtype == np.int8
+    for k in range(1, 9):
+        w = g.tensors[op.inputs[k]]
+        assert w.dtype == np.int8 and w.quant.zero_points.tolist() == [0]
+        assert w.quant.scales.size == 1 and int(np.abs(w.data).max()) == 127
+    for gate in range(4):
+        b = g.tensors[op.inputs[12 + gate]]
+        w = g.tensors[op.inputs[1 + gate]]
+        assert b.dtype == np.int32
+        assert b.quant.scales[0] == np.float32(x.quant.scales[0] * w.quant.scales[0])
+    h, c = g.tensors[op.inputs[18]], g.tensors[op.inputs[19]]
+    assert h.dtype == np.int8 and h.is_variable
+    assert (h.quant.scales[0], h.quant.zero_points[0]) == (y.quant.scales[0],
+                                                           y.quant.zero_points[0])
+    assert c.dtype == np.int16 and c.quant.zero_points[0] == 0
+    log2 = np.log2(float(c.quant.scales[0]))
+    assert log2 == int(log2) and -15 <= log2 <= -9
+    lo, hi = result.ranges[op.inputs[19]]
+    amax = max(-lo, hi)
+    assert 2.0 ** (log2 + 15) >= amax > 2.0 ** (log2 + 14)  # smallest power of two
+    assert len(op.intermediates) == 5
+    mids = [g.tensors[i] for i in op.intermediates]
+    assert all(t.dtype == np.float32 and t.quant is None for t in mids[:4])
+    assert mids[4].dtype == np.int8
+    assert (mids[4].quant.scales[0], mids[4].quant.zero_points[0]) == (
+        y.quant.scales[0], y.quant.zero_points[0])
+
+
+CASES = {"last_softmax": (False, 6, 5, 4), "sequences": (True, 6, 5, 4),
+         "one_unit": (False, 1, 3, 2), "wide": (False, 20, 8, 8),
+         "long": (True, 5, 16, 3)}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_converted_model_bit_identical_in_litert_and_microdl(name):
+    rs, units, steps, features = CASES[name]
+    model = _model(rs, units, steps, features, seed=zlib.crc32(name.encode()))
+    graph, _, tfl = _convert(model, with_softmax=not rs)
+    ref = reference_interpreter(model_content=tfl)
+    ref.allocate_tensors()
+    ours = microdl.Interpreter(model_content=tfl)
+    ours.allocate_tensors()
+    d, o = ours.get_input_details()[0], ours.get_output_details()[0]
+    op = read_model(tfl).ops[0]
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    xs = rng.normal(size=(8, steps, features)).astype(np.float32)
+    for k, xk in enumerate(xs):
+        if k % 3 == 0:  # reset sometimes; otherwise the state carries over
+            ref.reset_all_variables()
+            ours.reset_all_variables()
+        q = quantize(xk[None], d)
+        for it in (ref, ours):
+            it.set_tensor(d["index"], q)
+            it.invoke()
+        for i in (o["index"], op.inputs[18], op.inputs[19]):
+            want, got = ref.get_tensor(i), ours.get_tensor(i)
+            assert want.dtype == got.dtype
+            np.testing.assert_array_equal(got, want, err_msg=f"invoke {k} tensor {i}")
+
+
+def test_converted_model_close_to_float():
+    model = _model(True, units=8, steps=6, features=3)
+    graph, _, tfl = _convert(model, n=256)
+    ours = microdl.Interpreter(model_content=tfl)
+    ours.allocate_tensors()
+    d, o = ours.get_input_details()[0], ours.get_output_details()[0]
+    x = np.random.default_rng(9).normal(size=(32, 6, 3)).astype(np.float32)
+    want = model.predict(x)
+    scale, zp = o["quantization"]
+    errs = []
+    for k in range(len(x)):
+        ours.reset_all_variables()
+        ours.set_tensor(d["index"], quantize(x[k:k + 1], d))
+        ours.invoke()
+        got = (ours.get_tensor(o["index"]).astype(np.float64) - zp) * scale
+        errs.append(np.abs(got - want[k:k + 1]).max())
+    assert max(errs) < 6 * scale, (max(errs), scale)
+
+
+def test_converter_refuses_lstm_forms_it_cannot_quantize():
+    graph = _model(False).to_graph()
+    op = graph.ops[0]
+    peep = graph.tensors[op.inputs[12]]  # any (units,) float constant will do
+    op.inputs[10] = peep.index
+    with pytest.raises(QuantizationError, match="peephole"):
+        quantize_graph(graph, [np.zeros((2, 5, 4), np.float32)], progress=False)
+    graph = _model(False).to_graph()
+    graph.ops[0].inputs[1] = graph.ops[0].inputs[5] = graph.ops[0].inputs[12] = -1
+    with pytest.raises(QuantizationError, match="CIFG"):
+        quantize_graph(graph, [np.zeros((2, 5, 4), np.float32)], progress=False)
+
+
+def test_layer_report_has_an_lstm_row():
+    model = _model(False)
+    graph, _, tfl = _convert(model, with_softmax=True)
+    x = np.random.default_rng(4).normal(size=(16, 5, 4)).astype(np.float32)
+    report = layer_report(graph, tfl, [x], labels=np.zeros(16, np.int64), progress=False)
+    rows = {r["op"]: r for r in report["tensors"]}
+    assert LSTM_OP in rows and rows[LSTM_OP]["sqnr_db"] > 20, rows.get(LSTM_OP)
+    assert report["model"]["samples"] == 16
