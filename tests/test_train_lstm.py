@@ -1,4 +1,4 @@
-"""microdl.train's LSTM from training to the integer runtime.
+"""microdl.train's LSTM (and Conv1D) from training to the integer runtime.
 
 - gradients (backpropagation through time) against central finite differences;
 - the float export (one UNIDIRECTIONAL_SEQUENCE_LSTM with TFLite's 24 input slots)
@@ -23,7 +23,7 @@ from microdl.floatexec.executor import FloatExecutor
 from microdl.quant.convert import QuantizationError, quantize_graph
 from microdl.tflite.reader import read_model
 from microdl.tflite.writer import write_model
-from microdl.train import LSTM, Adam, Dense, Sequential, load
+from microdl.train import LSTM, Adam, Conv1D, Dense, ReLU, Sequential, load
 from tests.oplib import reference_interpreter
 from tests.test_train import check_layer_gradients
 
@@ -257,3 +257,73 @@ def test_layer_report_has_an_lstm_row():
     rows = {r["op"]: r for r in report["tensors"]}
     assert LSTM_OP in rows and rows[LSTM_OP]["sqnr_db"] > 20, rows.get(LSTM_OP)
     assert report["model"]["samples"] == 16
+
+
+# ------------------------------------------------------------------ Conv1D
+CONV1D = {"same": dict(filters=3, kernel_size=3),
+          "valid_stride2": dict(filters=2, kernel_size=2, strides=2, padding="valid"),
+          "dilated_nobias": dict(filters=4, kernel_size=3, dilation=2, use_bias=False)}
+
+
+@pytest.mark.parametrize("name", list(CONV1D))
+def test_conv1d_gradients_match_finite_differences(name):
+    check_layer_gradients(Conv1D(**CONV1D[name]), (7, 3), seed=zlib.crc32(name.encode()))
+
+
+def test_conv1d_forward_matches_direct_sum():
+    layer = Conv1D(2, 3, padding="valid")
+    rng = np.random.default_rng(0)
+    layer.build((6, 2), rng)
+    x = rng.normal(size=(2, 6, 2)).astype(np.float32)
+    k, b = layer.params["kernel"][:, 0], layer.params["bias"] + 0.5
+    layer.params["bias"] = b
+    want = np.stack([np.einsum("ntc,ftc->nf", x[:, t:t + 3], k) + b for t in range(4)],
+                    axis=1)
+    np.testing.assert_allclose(layer.forward(x), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="int"):
+        Conv1D(2, (3, 3))
+
+
+def _conv_lstm_model():
+    model = Sequential([Conv1D(6, 3, padding="same"), ReLU(), LSTM(5), Dense(4)],
+                       input_shape=(7, 3), seed=4)
+    rng = np.random.default_rng(4)
+    for layer in model.layers:
+        for k, v in layer.params.items():
+            layer.params[k] = (v + rng.normal(0, 0.2, v.shape)).astype(np.float32)
+    return model
+
+
+def test_conv1d_lstm_export_matches_litert_float():
+    model = _conv_lstm_model()
+    g = model.to_graph()
+    assert [o.name for o in g.ops] == ["RESHAPE", "CONV_2D", "RESHAPE", LSTM_OP,
+                                       "STRIDED_SLICE", "FULLY_CONNECTED"]
+    assert g.ops[1].options["fused_activation_function"] == 1  # ReLU fused
+    x = np.random.default_rng(5).normal(size=(3, 7, 3)).astype(np.float32)
+    want = model.predict(x)
+    it = reference_interpreter(model_content=model.to_tflite())
+    it.allocate_tensors()
+    d, o = it.get_input_details()[0], it.get_output_details()[0]
+    for k in range(len(x)):
+        it.reset_all_variables()
+        it.set_tensor(d["index"], x[k:k + 1])
+        it.invoke()
+        np.testing.assert_allclose(it.get_tensor(o["index"]), want[k:k + 1], rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_conv1d_lstm_int8_bit_identical_in_litert_and_microdl():
+    model = _conv_lstm_model()
+    _, _, tfl = _convert(model, with_softmax=True)
+    ref = reference_interpreter(model_content=tfl)
+    ref.allocate_tensors()
+    ours = microdl.Interpreter(model_content=tfl)
+    ours.allocate_tensors()
+    d, o = ours.get_input_details()[0], ours.get_output_details()[0]
+    for xk in np.random.default_rng(6).normal(size=(6, 7, 3)).astype(np.float32):
+        for it in (ref, ours):
+            it.reset_all_variables()
+            it.set_tensor(d["index"], quantize(xk[None], d))
+            it.invoke()
+        np.testing.assert_array_equal(ours.get_tensor(o["index"]), ref.get_tensor(o["index"]))

@@ -3,6 +3,9 @@
 Lowering, layer by layer (inference mode):
 
 * Dropout: removed.
+* Conv1D -> RESHAPE to (1, 1, time, channels), CONV_2D (its kernel is already
+  (filters, 1, k, channels)), RESHAPE back to (1, time', filters); folding and fusion
+  as for Conv2D.
 * Conv2D / DepthwiseConv2D / Dense -> CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
   with a float32 bias (zeros when the layer has none).  A BatchNorm directly after one
   of them is folded in: with s = gamma / sqrt(moving_var + eps),
@@ -68,6 +71,15 @@ def _fold_batchnorm(kernel, bias, bn, out_axis):
     shape = [1] * kernel.ndim
     shape[out_axis] = -1
     return kernel * scale.reshape(shape), bias * scale + shift
+
+
+def _reshape(b, name, x, new_shape):
+    """RESHAPE x to new_shape (a constant int32 shape tensor); returns the new tensor."""
+    new_shape = [int(d) for d in new_shape]
+    s = b.tensor(f"{name}/shape", (len(new_shape),), np.int32, data=new_shape)
+    y = b.tensor(name, new_shape)
+    b.op("RESHAPE", [x, s], [y], {"new_shape": new_shape})
+    return y
 
 
 def _lstm(b, layer, x, shape):
@@ -147,7 +159,12 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
                 i += 1
             w = b.tensor(f"{layer.name}/kernel", kernel.shape, data=kernel)
             bb = b.tensor(f"{layer.name}/bias", bias.shape, data=bias)
-            y = b.tensor(layer.name, (1,) + out_shape)
+            conv1d = isinstance(layer, L.Conv1D)
+            if conv1d:  # (1, T, C) -> (1, 1, T, C) -> CONV_2D -> (1, T', F)
+                x = _reshape(b, f"{layer.name}/input_2d", x, (1, 1) + tuple(shape))
+                y = b.tensor(f"{layer.name}/conv_2d", (1, 1) + out_shape)
+            else:
+                y = b.tensor(layer.name, (1,) + out_shape)
             if isinstance(layer, L.Dense):
                 b.op("FULLY_CONNECTED", [x, w, bb], [y],
                      {"fused_activation_function": act, "weights_format": 0,
@@ -164,6 +181,8 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
                     b.op("DEPTHWISE_CONV_2D", [x, w, bb], [y], opts, version=2 if dilated else 1)
                 else:
                     b.op("CONV_2D", [x, w, bb], [y], opts)
+            if conv1d:
+                y = _reshape(b, layer.name, y, (1,) + out_shape)
             x, shape = y, out_shape
             continue
         out_shape = layer.compute_output_shape(shape)

@@ -215,6 +215,52 @@ class Conv2D(Layer):
                 "use_bias": self.use_bias, "kernel_init": self.kernel_init}
 
 
+class Conv1D(Conv2D):
+    """1-D convolution over sequences (batch, time, channels), as TFLite runs it: a
+    CONV_2D on the sequence seen as a 1-pixel-high image (batch, 1, time, channels).
+
+    kernel: (filters, 1, kernel_size, in_channels) (OHWI with H = 1, the CONV_2D
+    layout); bias: (filters,).  strides and dilation along time; SAME / VALID padding
+    by TFLite's rules."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="same", dilation=1,
+                 use_bias=True, kernel_init="glorot_uniform", name=None):
+        for what, v in (("kernel_size", kernel_size), ("strides", strides),
+                        ("dilation", dilation)):
+            if not isinstance(v, (int, np.integer)):
+                raise ValueError(f"Conv1D {what} must be an int, got {v!r}")
+        super().__init__(filters, (1, kernel_size), (1, strides), padding, (1, dilation),
+                         use_bias, kernel_init, name)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"Conv1D needs (time, channels) inputs, got {input_shape}")
+        return super().compute_output_shape((1,) + tuple(input_shape))[1:]
+
+    def build(self, input_shape, rng):
+        out = Layer.build(self, input_shape, rng)
+        k, cin = self.kernel_size[1], self.input_shape[1]
+        self.params["kernel"] = _init(self.kernel_init, (self.filters, 1, k, cin), k * cin,
+                                      k * self.filters, rng)
+        if self.use_bias:
+            self.params["bias"] = np.zeros(self.filters, np.float32)
+        return out
+
+    def forward(self, x, training=False):
+        if x.ndim != 3:
+            raise ValueError(f"Conv1D input must be (batch, time, channels), got {x.shape}")
+        return super().forward(x[:, None], training)[:, 0]
+
+    def backward(self, dy):
+        return super().backward(dy[:, None])[:, 0]
+
+    def get_config(self):
+        return {"name": self.name, "filters": self.filters,
+                "kernel_size": self.kernel_size[1], "strides": self.strides[1],
+                "padding": self.padding, "dilation": self.dilation[1],
+                "use_bias": self.use_bias, "kernel_init": self.kernel_init}
+
+
 class DepthwiseConv2D(Conv2D):
     """Depthwise 2-D convolution, NHWC in and out.
 
@@ -688,4 +734,4 @@ class LSTM(Layer):
 
 LAYERS = {cls.__name__: cls for cls in (
     Conv2D, DepthwiseConv2D, Dense, MaxPool2D, AveragePool2D, GlobalAveragePool, Flatten,
-    ReLU, ReLU6, BatchNorm, Dropout, LSTM)}
+    ReLU, ReLU6, BatchNorm, Dropout, LSTM, Conv1D)}
