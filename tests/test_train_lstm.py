@@ -326,4 +326,5 @@ def test_conv1d_lstm_int8_bit_identical_in_litert_and_microdl():
             it.reset_all_variables()
             it.set_tensor(d["index"], quantize(xk[None], d))
             it.invoke()
-        np.testing.assert_array_equal(ours.get_tensor(o["index"]), ref.get_tensor(o["index"]))
+        np.testing.assert_array_equal(ours.get_tensor(o["index"]),
+                                      ref.get_tensor(o["index"]))

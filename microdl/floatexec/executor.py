@@ -24,7 +24,8 @@ raises ModelError naming the op.
 Ops (see supported_ops()): CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV,
 FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, ADD, SUB, MUL, MEAN, SOFTMAX, LOGISTIC,
 TANH, UNIDIRECTIONAL_SEQUENCE_LSTM (float32, no peephole / projection / layer norm;
-every run starts from zero state, variable tensors without data reading as zeros), HARD_SWISH, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1, QUANTIZE (float32 -> int8 /
+every run starts from zero state, variable tensors without data reading as zeros),
+HARD_SWISH, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1, QUANTIZE (float32 -> int8 /
 uint8 / int16), DEQUANTIZE (int8 / uint8 / int16 per tensor or per channel, float16
 -> float32), and the data ops RESHAPE, SQUEEZE, EXPAND_DIMS, PAD, PADV2,
 CONCATENATION, STRIDED_SLICE, SHAPE, PACK, TRANSPOSE (any dtype; quantized tensors

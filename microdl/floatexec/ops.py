@@ -286,7 +286,8 @@ def unidirectional_sequence_lstm(x, w_in, w_rec, biases, h0=None, c0=None,
         y = y.transpose(1, 0, 2)
     out = (np.ascontiguousarray(y), h.astype(F32), c.astype(F32))
     if return_cells:
-        out += (np.stack(cells).astype(F32) if steps else np.zeros((0, batch, n_cell), F32),)
+        out += (np.stack(cells).astype(F32) if steps
+                else np.zeros((0, batch, n_cell), F32),)
     return out
 
 

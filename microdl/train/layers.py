@@ -2,13 +2,16 @@
 
 Conventions shared by every layer:
 
-* Activations are NHWC (batch, height, width, channels) for images and (batch, features)
-  for vectors.  Arrays keep the dtype they arrive in (float32 in training, float64 in the
-  gradient checks), so parameters should have the same dtype as the inputs.
+* Activations are NHWC (batch, height, width, channels) for images, (batch, features)
+  for vectors and (batch, time, features) for sequences (Conv1D, LSTM).  Arrays keep
+  the dtype they arrive in (float32 in training, float64 in the gradient checks), so
+  parameters should have the same dtype as the inputs.
 * Weights use the TFLite layouts, so export is a copy:
   Conv2D kernel OHWI (out_channels, kh, kw, in_channels); DepthwiseConv2D kernel
   (1, kh, kw, in_channels * depth_multiplier) where output channel c*M + m reads input
-  channel c; Dense kernel (units, in_features) (FULLY_CONNECTED weights); biases (out,).
+  channel c; Dense kernel (units, in_features) (FULLY_CONNECTED weights); Conv1D kernel
+  (filters, 1, k, in_channels) (CONV_2D over a 1-high image); LSTM kernels with the 4
+  gates' rows stacked in TFLite's order (input, forget, cell, output); biases (out,).
 * `layer.params` holds the trainable arrays, `layer.grads` the gradients written by the
   last `backward` (same keys and shapes), `layer.state` non-trainable arrays (BatchNorm
   running statistics).
@@ -680,7 +683,8 @@ class LSTM(Layer):
             raise ValueError(f"LSTM input must be (batch, time, features), got {x.shape}")
         n, steps, _ = x.shape
         u = self.units
-        k, r, b = self.params["kernel"], self.params["recurrent_kernel"], self.params["bias"]
+        k, r = self.params["kernel"], self.params["recurrent_kernel"]
+        b = self.params["bias"]
         h = np.zeros((n, u), x.dtype)
         c = np.zeros((n, u), x.dtype)
         xz = x @ k.T + b                       # (N, T, 4U): input side of every step
