@@ -236,6 +236,35 @@ def test_converted_model_close_to_float():
     assert max(errs) < 6 * scale, (max(errs), scale)
 
 
+def test_microdl_convert_cli_on_a_trained_lstm(tmp_path, capsys):
+    """microdl-convert, from the trainer's .npz, writes a model LiteRT runs like
+    microdl."""
+    from microdl.cli.convert import main
+
+    model = _model(False)
+    model.save(tmp_path / "m.npz")
+    x = np.random.default_rng(8).normal(size=(64, 5, 4)).astype(np.float32)
+    np.save(tmp_path / "cal.npy", x)
+    out = tmp_path / "m_int8.tflite"
+    assert main([str(tmp_path / "m.npz"), "-o", str(out), "--calibration-data",
+                 str(tmp_path / "cal.npy"), "--no-progress"]) in (0, None)
+    assert LSTM_OP in capsys.readouterr().out  # the per-layer report's row
+    tfl = out.read_bytes()
+    assert [op.name for op in read_model(tfl).ops][0] == LSTM_OP
+    ref = reference_interpreter(model_content=tfl)
+    ref.allocate_tensors()
+    ours = microdl.Interpreter(model_content=tfl)
+    ours.allocate_tensors()
+    d, o = ours.get_input_details()[0], ours.get_output_details()[0]
+    for xk in x[:4]:
+        for it in (ref, ours):
+            it.reset_all_variables()
+            it.set_tensor(d["index"], quantize(xk[None], d))
+            it.invoke()
+        np.testing.assert_array_equal(ours.get_tensor(o["index"]),
+                                      ref.get_tensor(o["index"]))
+
+
 def test_converter_refuses_lstm_forms_it_cannot_quantize():
     graph = _model(False).to_graph()
     op = graph.ops[0]
