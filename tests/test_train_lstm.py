@@ -357,3 +357,65 @@ def test_conv1d_lstm_int8_bit_identical_in_litert_and_microdl():
             it.invoke()
         np.testing.assert_array_equal(ours.get_tensor(o["index"]),
                                       ref.get_tensor(o["index"]))
+
+
+# ------------------------------------------------- a third-party LSTM topology
+def _float_twin(content):
+    """The float model behind an integer LSTM model: every quantized constant
+    dequantized (real = scale * (q - zero_point)), every quantized activation and state
+    float32; the old intermediates become empty constants no op reads."""
+    from microdl.floatexec.ops import dequantize
+
+    g = read_model(content)
+    mids = {i for op in g.ops for i in op.intermediates}
+    for op in g.ops:
+        op.intermediates = []
+    for t in g.tensors:
+        if t.index in mids:
+            t.dtype, t.quant, t.data = np.dtype(np.float32), None, np.zeros(0, np.float32)
+            continue
+        if t.quant is None or t.dtype not in (np.int8, np.int16, np.int32):
+            continue
+        if t.data is not None:
+            q = t.quant
+            t.data = np.asarray(dequantize(t.data, q.scales, q.zero_points,
+                                           q.quantized_dimension), np.float32)
+        t.dtype, t.quant = np.dtype(np.float32), None
+    return g
+
+
+def test_requantized_trained_lstm_bit_identical_in_litert_and_microdl():
+    """tflm's trained_lstm_int8 (28 steps of 28 pixels, 20 units, cell_clip 10, RESHAPE,
+    FULLY_CONNECTED, SOFTMAX) taken back to float and converted again: the converter's
+    model runs bit-identically in LiteRT and microdl and agrees with the float one."""
+    from tests.conftest import shared_model
+
+    with open(shared_model("tflm", "trained_lstm_int8.tflite"), "rb") as f:
+        graph = _float_twin(f.read())
+    rng = np.random.default_rng(12)
+    cal = rng.uniform(0, 1, (64, 28, 28)).astype(np.float32)
+    result = quantize_graph(graph, [cal], progress=False)
+    tfl = write_model(result.graph)
+    op = result.graph.ops[0]
+    assert op.name == LSTM_OP and op.options["cell_clip"] == 10.0
+    ref = reference_interpreter(model_content=tfl)
+    ref.allocate_tensors()
+    ours = microdl.Interpreter(model_content=tfl)
+    ours.allocate_tensors()
+    d, o = ours.get_input_details()[0], ours.get_output_details()[0]
+    xs = rng.uniform(0, 1, (6, 28, 28)).astype(np.float32)
+    want = FloatExecutor(graph).run([xs])[0]
+    for k, xk in enumerate(xs):
+        if k != 3:  # invoke 3 carries the state of invoke 2
+            ref.reset_all_variables()
+            ours.reset_all_variables()
+        for it in (ref, ours):
+            it.set_tensor(d["index"], quantize(xk[None], d))
+            it.invoke()
+        for i in (o["index"], op.inputs[18], op.inputs[19]):
+            np.testing.assert_array_equal(ours.get_tensor(i), ref.get_tensor(i),
+                                          err_msg=f"invoke {k} tensor {i}")
+        if k != 3:
+            scale, zp = o["quantization"]
+            got = (ours.get_tensor(o["index"]).astype(np.float64) - zp) * scale
+            assert np.abs(got - want[k]).max() < 0.02, np.abs(got - want[k]).max()
