@@ -107,12 +107,15 @@ def progress_bar(iterable, total, desc, enabled=True, unit="sample", leave=False
 # ------------------------------------------------------------------------ runs
 def run_int8(interpreter, x, progress=False, desc="int8"):
     """Run an allocated single-input Interpreter on every sample of x (float, N x
-    input shape without batch), one invoke per sample.  Returns the dequantized first
-    output, float32 (N, *output shape without batch)."""
+    input shape without batch), one invoke per sample, each from reset state
+    (reset_all_variables() first: a recurrent model's samples are independent
+    sequences, as in the float reference).  Returns the dequantized first output,
+    float32 (N, *output shape without batch)."""
     inp = interpreter.get_input_details()[:1]
     out = interpreter.get_output_details()[0]
     ys = []
     for xi in progress_bar(x, len(x), desc, progress):
+        interpreter.reset_all_variables()
         set_inputs(interpreter, [xi[None]], inp)
         interpreter.invoke()
         ys.append(dequantize(interpreter.get_tensor(out["index"]), out))
@@ -286,6 +289,10 @@ def layer_report(float_graph, int8_model: bytes, samples, labels=None, max_sampl
       (0.29 = 1/sqrt(12) is the floor of ideal rounding)
     - max abs error in real units
 
+    Recurrent ops (UNIDIRECTIONAL_SEQUENCE_LSTM) get one row for their output
+    sequence; their state tensors (variables) are not compared, and every sample
+    starts from reset state in both runs.
+
     Args:
         float_graph: the float Graph the int8 model was quantized from (same tensor
             indices for every float activation).
@@ -313,7 +320,7 @@ def layer_report(float_graph, int8_model: bytes, samples, labels=None, max_sampl
         for t in op.outputs:
             producers[t] = op
     watched = [t.index for t in float_graph.tensors
-               if t.data is None and t.index in details
+               if t.data is None and not t.is_variable and t.index in details
                and details[t.index]["dtype"] in (np.int8, np.int16)
                and details[t.index]["quantization_parameters"]["scales"].size == 1]
     stats = {t: _Stats() for t in watched}
@@ -324,6 +331,7 @@ def layer_report(float_graph, int8_model: bytes, samples, labels=None, max_sampl
     for i in progress_bar(range(n), n, "comparing int8 with float", progress, leave=True):
         xs = [x[i:i + 1] for x in samples]
         ref = ex.run_all(xs)
+        it.reset_all_variables()  # each sample an independent sequence (run_int8)
         set_inputs(it, xs, in_details)
         it.invoke()
         for t in watched:

@@ -1,6 +1,7 @@
 """The embedded default pipeline: microdl's own firmware models, end to end.
 
-For each model in firmware_models/ (digits CNN, digits MLP, sine regressor): load the
+For each model in firmware_models/ (digits CNN, digits MLP, digits LSTM, sine
+regressor): load the
 shipped float model (or train it again), quantize it with microdl.quant on the training
 split, run the int8 model in microdl's runtime on the held-out split, and report float
 vs int8 accuracy (or MSE for the regressor), arena and weight bytes and host latency.
@@ -20,7 +21,7 @@ from microdl.tflite.writer import write_model
 from microdl.train import load, models
 from microdl.utils import firmware_dir, median_latency
 
-FIRMWARE_MODELS = ("digits_cnn", "digits_mlp", "sine")
+FIRMWARE_MODELS = ("digits_cnn", "digits_mlp", "digits_lstm", "sine")
 DEFAULT_DIR = firmware_dir()  # the checkout's firmware_models/, else the installed copy
 
 
@@ -30,6 +31,8 @@ def model_data(name, split_seed=0):
         return models.digits_data(split_seed)
     if name == "digits_mlp":
         return models.digits_data(split_seed, flat=True)
+    if name == "digits_lstm":
+        return models.digits_data(split_seed, sequence=True)
     if name == "sine":
         return models.sine_data(split_seed)
     raise ValueError(f"unknown firmware model {name!r}; expected one of {FIRMWARE_MODELS}")
@@ -38,7 +41,7 @@ def model_data(name, split_seed=0):
 def train(name, seed=0):
     """Train the float model again (seeded); returns the microdl.train model."""
     fn = {"digits_cnn": models.train_digits_cnn, "digits_mlp": models.train_digits_mlp,
-          "sine": models.train_sine}[name]
+          "digits_lstm": models.train_digits_lstm, "sine": models.train_sine}[name]
     model, _ = fn(seed)
     return model
 

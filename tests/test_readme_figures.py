@@ -101,7 +101,8 @@ def test_digits_accuracy_table_matches_conversion():
 
     rows = table("| model | float | minmax | percentile | mse | entropy |")
     head = rows[0]
-    names = {"digits CNN": "digits_cnn", "digits MLP": "digits_mlp"}
+    names = {"digits CNN": "digits_cnn", "digits MLP": "digits_mlp",
+             "digits LSTM": "digits_lstm"}
     seen = set()
     for r in rows[1:]:
         label = r[0].split(" (")[0]
@@ -152,7 +153,7 @@ def test_microdl_run_main_job(tmp_path):
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for name in ("digits_cnn", "digits_mlp", "sine"):
+    for name in ("digits_cnn", "digits_mlp", "digits_lstm", "sine"):
         assert name in out, out
     assert "arena" in out.lower(), out
 

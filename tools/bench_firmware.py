@@ -3,7 +3,7 @@
 
 Writes firmware_models/bench.csv, firmware_models/bench.json (with per-layer tables)
 and firmware_models/accuracy_latency.png, and prints the markdown table for the
-READMEs.  For each of digits_cnn, digits_mlp and sine: the int8 model
+READMEs.  For each of digits_cnn, digits_mlp, digits_lstm and sine: the int8 model
 (``*_int8.tflite``) with its float reference (``*_float.tflite``) on the held-out
 split of microdl.pipeline.model_data (saved to a temporary .npz), on the host and the
 ethos-u55-128 and ethos-u65-256 presets.  The same as running, from the repository

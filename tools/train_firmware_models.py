@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate firmware_models/: train, convert and evaluate microdl's own models.
 
-For each of digits_cnn, digits_mlp and sine (seeded, see microdl.train.models):
+For each of digits_cnn, digits_mlp, digits_lstm and sine (seeded, see
+microdl.train.models):
   NAME_float.npz     the trained float model (microdl.train format, microdl-convert input)
   NAME_float.tflite  its float32 TFLite export
   NAME_int8.tflite   int8 model from microdl-convert (minmax calibration on 256
@@ -87,8 +88,12 @@ per-channel weights, int8 input and output) and `report.json` (per-layer SQNR, c
 RMSE/scale, max error, and the held-out evaluation).
 
 Held-out split: scikit-learn's digits, 359 test images; sine: 200 test points
-(MSE against noisy targets, noise variance 0.01). Latency: median `invoke()` from
-Python, one thread, on the machine that ran the script.
+(MSE against noisy targets, noise variance 0.01). digits_lstm reads each image row by
+row (8 time steps of 8 pixels: LSTM 32 units, its last output, FULLY_CONNECTED 10,
+SOFTMAX); its int8 model is TFLite's integer LSTM (int8 activations, int16 cell
+state), and every image is one sequence from reset state (`reset_all_variables()`
+before each `invoke()`). Latency: median `invoke()` from Python, one thread, on the
+machine that ran the script.
 
 ```
 {table}

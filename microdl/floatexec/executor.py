@@ -23,7 +23,9 @@ raises ModelError naming the op.
 
 Ops (see supported_ops()): CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV,
 FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, ADD, SUB, MUL, MEAN, SOFTMAX, LOGISTIC,
-TANH, HARD_SWISH, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1, QUANTIZE (float32 -> int8 /
+TANH, UNIDIRECTIONAL_SEQUENCE_LSTM (float32, no peephole / projection / layer norm;
+every run starts from zero state, variable tensors without data reading as zeros),
+HARD_SWISH, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1, QUANTIZE (float32 -> int8 /
 uint8 / int16), DEQUANTIZE (int8 / uint8 / int16 per tensor or per channel, float16
 -> float32), and the data ops RESHAPE, SQUEEZE, EXPAND_DIMS, PAD, PADV2,
 CONCATENATION, STRIDED_SLICE, SHAPE, PACK, TRANSPOSE (any dtype; quantized tensors
@@ -491,6 +493,47 @@ def _transpose(op, get, g):
     return F.transpose(get(0), get(1))
 
 
+def _check_lstm(op, graph):
+    if len(op.inputs) not in (20, 24):
+        raise ModelError(f"op {op.index} ({op.name}): {len(op.inputs)} inputs, expected "
+                         f"20 or 24")
+    _require_float(graph, op, [k for k in range(len(op.inputs)) if k not in (18, 19)])
+    for k, what in ((9, "peephole"), (10, "peephole"), (11, "peephole"),
+                    (16, "projection"), (17, "projection"), (20, "layer norm"),
+                    (21, "layer norm"), (22, "layer norm"), (23, "layer norm")):
+        if _tensor(graph, op, k) is not None:
+            raise _Unsupported(f"{what} (input {k}): the float reference runs the plain "
+                               f"LSTM only")
+    _require_activation(op, (4,))
+    if _opt(op, "diagonal_recurrent_tensors", False):
+        raise _Unsupported("diagonal recurrent weights")
+    for k in (18, 19):
+        t = _tensor(graph, op, k)
+        if t is None or not t.is_variable:
+            raise ModelError(f"op {op.index} ({op.name}): input {k} (state) must be a "
+                             f"variable tensor")
+    for k in range(1, 9):
+        t = _tensor(graph, op, k)
+        if t is not None and len(t.shape) != 2:
+            raise _Unsupported(f"input {k}: {len(t.shape)}-D weights")
+    if (_tensor(graph, op, 1) is None) != (_tensor(graph, op, 5) is None) or any(
+            _tensor(graph, op, k) is None for k in (2, 3, 4, 6, 7, 8, 13, 14, 15)):
+        raise ModelError(f"op {op.index} ({op.name}): missing gate weights or biases")
+
+
+@_register("UNIDIRECTIONAL_SEQUENCE_LSTM", (1, 24), _check_lstm)
+def _unidirectional_sequence_lstm(op, get, g):
+    """Each run starts from zero output and cell state (a variable tensor without
+    data reads as zeros): every run is a sequence after reset_all_variables()."""
+    x = get(0)
+    y, _, _ = F.unidirectional_sequence_lstm(
+        x, [get(k) for k in range(1, 5)], [get(k) for k in range(5, 9)],
+        [get(k) for k in range(12, 16)], get(18), get(19),
+        time_major=bool(_opt(op, "time_major", False)),
+        cell_clip=float(_opt(op, "cell_clip", 0.0)))
+    return y
+
+
 def supported_ops():
     """Names of the builtin ops the float reference can run."""
     return sorted(_OPS)
@@ -530,7 +573,7 @@ class FloatExecutor:
         # dequantized weights of hybrid ops with hybrid="dequantize")
         self._overrides = {}
         unsupported = []
-        written = {t.index for t in graph.tensors if t.data is not None}
+        written = {t.index for t in graph.tensors if t.data is not None or t.is_variable}
         written |= set(graph.inputs)
         for op in graph.ops:
             try:

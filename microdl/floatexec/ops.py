@@ -240,6 +240,57 @@ def transpose_conv(output_shape, filters, x, bias=None, stride=(1, 1), padding=0
     return fused_activation(np.ascontiguousarray(out), activation)
 
 
+def unidirectional_sequence_lstm(x, w_in, w_rec, biases, h0=None, c0=None,
+                                 time_major=False, cell_clip=0.0, return_cells=False):
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, float32, without peephole, projection or layer
+    norm (tensorflow/lite/kernels/lstm_eval.cc, float path; gates in TFLite's order
+    input i, forget f, cell g, output o):
+
+        z = W_in[k] x_t + W_rec[k] h_{t-1} + b[k]         for each gate k
+        i = sigmoid(z_i) (CIFG, input gate omitted: i = 1 - f), f = sigmoid(z_f),
+        g = tanh(z_g), o = sigmoid(z_o)
+        c_t = clip(f * c_{t-1} + i * g, cell_clip) (no clip when cell_clip is 0),
+        h_t = o * tanh(c_t)
+
+    x: float32 [batch, time, n_input] ([time, batch, n_input] with time_major);
+    w_in: 4 arrays [n_cell, n_input] (w_in[0] None for CIFG); w_rec: 4 arrays
+    [n_cell, n_cell] (w_rec[0] None for CIFG); biases: 4 arrays [n_cell] (biases[0]
+    None for CIFG); h0 / c0: [batch, n_cell] initial output / cell state (None: 0).
+    Returns (y, h_T, c_T): y the output sequence in x's layout, [..., n_cell]; with
+    return_cells also the cell states of every step, [time, batch, n_cell], 4th."""
+    x = np.asarray(x, F32)
+    xt = x if time_major else x.transpose(1, 0, 2)
+    steps, batch = xt.shape[:2]
+    n_cell = np.asarray(w_in[1]).shape[0]
+    h = np.zeros((batch, n_cell), F32) if h0 is None else np.asarray(h0, F32).reshape(
+        batch, n_cell)
+    c = np.zeros((batch, n_cell), F32) if c0 is None else np.asarray(c0, F32).reshape(
+        batch, n_cell)
+    cifg = w_in[0] is None
+    pre = [None if w is None else xt @ np.asarray(w, F32).T + np.asarray(b, F32)
+           for w, b in zip(w_in, biases)]
+    rec = [None if w is None else np.asarray(w, F32) for w in w_rec]
+    ys, cells = [], []
+    for t in range(steps):
+        z = [None if p is None else p[t] + h @ r.T for p, r in zip(pre, rec)]
+        f = logistic(z[1])
+        i = (F32(1) - f) if cifg else logistic(z[0])
+        c = f * c + i * np.tanh(z[2])
+        if cell_clip > 0:
+            c = np.clip(c, -F32(cell_clip), F32(cell_clip))
+        h = logistic(z[3]) * np.tanh(c)
+        ys.append(h)
+        cells.append(c)
+    y = np.stack(ys).astype(F32) if steps else np.zeros((0, batch, n_cell), F32)
+    if not time_major:
+        y = y.transpose(1, 0, 2)
+    out = (np.ascontiguousarray(y), h.astype(F32), c.astype(F32))
+    if return_cells:
+        out += (np.stack(cells).astype(F32) if steps
+                else np.zeros((0, batch, n_cell), F32),)
+    return out
+
+
 def fully_connected(x, weights, bias=None, keep_num_dims=False, activation=ACT_NONE):
     """FULLY_CONNECTED.
 

@@ -14,6 +14,20 @@ Follows the TFLite int8 quantization specification
   concatenation, pack) share one (scale, zero point) between their inputs and output:
   tensors tied this way form a group whose range is the union of its members'.
 
+- UNIDIRECTIONAL_SEQUENCE_LSTM (float, no peephole / projection / layer norm) becomes
+  TFLite's integer "8x8_16" LSTM, with the choices of TFLite's quantizer
+  (tensorflow/lite/tools/optimize/operator_property.cc, LSTM without layer norm,
+  projection or peephole): input and output int8 asymmetric from calibration; the
+  output state (input 18) shares the output's parameters (restrict_scale {18, 0});
+  the 8 gate weights int8 symmetric per tensor; gate bias k int32 with scale
+  input_scale * input-to-gate-k weight scale; the cell state (input 19) int16
+  symmetric with a power-of-two scale 2^ceil(log2 max|c|) / 2^15 (max|c| calibrated
+  over every step of every calibration sequence; clamped to the 2^-15 .. 2^-9 the
+  kernel handles); 5 intermediate tensors, the 4 gate ones float32 and empty (without
+  layer norm the gates are Q3.12 and their parameters are ignored), the hidden state
+  one int8 with the output's parameters (without projection the kernel writes the
+  hidden state straight into the output state).
+
 Tensor indices and names of the float graph are kept, so every float tensor has its
 int8 counterpart at the same index (per-layer error reports rely on it); float32 or
 uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
@@ -21,6 +35,7 @@ uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +43,7 @@ import numpy as np
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import round_half_away
 from microdl.core.graph import Graph, Op, Quantization, Tensor
+from microdl.floatexec import ops as F
 from microdl.quant.observers import choose_qparams, make_observer
 
 FLOAT32 = np.dtype(np.float32)
@@ -119,6 +135,9 @@ def calibrate(graph: Graph, samples, method="minmax", percentile=99.99,
     float_tensors = [t.index for t in graph.tensors
                      if t.data is None and t.dtype == FLOAT32]
     observers = {t: make_observer(method, percentile=percentile) for t in float_tensors}
+    lstms = [op for op in graph.ops if op.name == LSTM]
+    for op in lstms:  # the cell state is observed by max |c| (its scale is a power of 2)
+        observers[op.inputs[19]] = make_observer("minmax")
     n = samples[0].shape[0]
     starts = range(0, n, batch_size)
     if progress:
@@ -129,10 +148,26 @@ def calibrate(graph: Graph, samples, method="minmax", percentile=99.99,
     for s in starts:
         batch = [x[s:s + batch_size] for x in samples]
         values = ex.run_all(batch)
+        for op in lstms:
+            values[op.inputs[19]] = lstm_cell_states(graph, op, values[op.inputs[0]])
         for t, obs in observers.items():
             if t in values:
                 obs.update(values[t])
     return {t: obs.range() for t, obs in observers.items() if obs.count > 0}
+
+
+def lstm_cell_states(graph: Graph, op, x):
+    """Cell states of every step, float32 [time, batch, n_cell], of the float
+    UNIDIRECTIONAL_SEQUENCE_LSTM `op` on input sequences x (its input 0 layout, any
+    batch; zero initial state)."""
+    def get(k):
+        return None if op.inputs[k] < 0 else graph.tensors[op.inputs[k]].data
+
+    return F.unidirectional_sequence_lstm(
+        x, [get(k) for k in range(1, 5)], [get(k) for k in range(5, 9)],
+        [get(k) for k in range(12, 16)],
+        time_major=bool(op.options.get("time_major", False)),
+        cell_clip=float(op.options.get("cell_clip", 0.0) or 0.0), return_cells=True)[3]
 
 
 def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
@@ -171,6 +206,9 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
             members = [t for t in members if g.tensors[t].dtype == FLOAT32]
             for t in members[1:]:
                 groups.union(members[0], t)
+        elif op.name == LSTM:
+            groups.union(op.outputs[0], op.inputs[18])
+    cell_states = {op.inputs[19] for op in g.ops if op.name == LSTM}
 
     # Group ranges: union of members' ranges; fixed parameters win.
     group_range, group_fixed = {}, {}
@@ -189,7 +227,7 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
 
     qparams = {}
     for t in g.tensors:
-        if t.data is not None or t.dtype != FLOAT32:
+        if t.data is not None or t.dtype != FLOAT32 or t.index in cell_states:
             continue
         r = groups.find(t.index)
         if r in group_fixed:
@@ -206,7 +244,9 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
                                     np.array([zp], np.int64), 0)
 
     for op in g.ops:
-        if op.name in WEIGHTED:
+        if op.name == LSTM:
+            _quantize_lstm(g, op, ranges)
+        elif op.name in WEIGHTED:
             _quantize_weights(g, op, per_channel)
         elif op.name in ("ADD", "SUB", "MUL", "CONCATENATION", "PACK", "PADV2"):
             _quantize_constant_inputs(g, op, groups, qparams)
@@ -344,6 +384,84 @@ def quantize_weights_only(graph: Graph, per_channel=True, min_elements=TF_MIN_EL
     return result
 
 
+LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+# Cell-state scales the integer kernel handles: 2^-15 .. 2^-9 (|c| < 1 .. 64).
+CELL_LOG2_RANGE = (-15, -9)
+
+
+def _check_lstm(graph, op):
+    """The float LSTM forms the converter quantizes (see the module docstring)."""
+    def present(k):
+        return k < len(op.inputs) and op.inputs[k] >= 0
+
+    where = f"op {op.index} ({op.name})"
+    if len(op.inputs) not in (20, 24):
+        raise QuantizationError(f"{where}: {len(op.inputs)} inputs, expected 20 or 24")
+    extra = [k for k in (9, 10, 11, 16, 17, 20, 21, 22, 23) if present(k)]
+    if extra:
+        raise QuantizationError(f"{where}: peephole / projection / layer norm inputs "
+                                f"{extra} are not supported by the converter")
+    if not all(present(k) for k in (1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15)):
+        raise QuantizationError(f"{where}: CIFG (no input gate) is not supported by the "
+                                f"converter")
+    for k in list(range(1, 9)) + list(range(12, 16)):
+        if graph.tensors[op.inputs[k]].data is None:
+            raise QuantizationError(f"{where}: input {k} (weights / bias) must be constant")
+    for k in (18, 19):
+        t = graph.tensors[op.inputs[k]]
+        if not t.is_variable or t.data is not None:
+            raise QuantizationError(f"{where}: input {k} must be a variable tensor "
+                                    f"without an initial value")
+    if int(op.options.get("fused_activation_function", 4)) != 4:
+        raise QuantizationError(f"{where}: the integer LSTM computes TANH only")
+    if op.intermediates:
+        raise QuantizationError(f"{where}: already has intermediate tensors")
+
+
+def _quantize_lstm(g, op, ranges):
+    """Weights, biases, cell state and intermediates of one LSTM (module docstring)."""
+    x = g.tensors[op.inputs[0]]
+    y = g.tensors[op.outputs[0]]
+    in_scale = float(x.quant.scales[0])
+    w_scales = {}
+    for k in range(1, 9):
+        t = g.tensors[op.inputs[k]]
+        w = np.asarray(t.data, np.float64)
+        amax = float(np.abs(w).max())
+        scale = float(np.float32(amax / 127.0)) if amax > 0 else 1.0
+        q = np.clip(round_half_away(w / scale), -127, 127).astype(np.int8)
+        _set_const(t, q, np.array([scale], np.float32), 0)
+        w_scales[k] = float(t.quant.scales[0])
+    for gate in range(4):
+        t = g.tensors[op.inputs[12 + gate]]
+        b_scale = np.float32(np.float32(in_scale) * np.float32(w_scales[1 + gate]))
+        qb = np.clip(round_half_away(np.asarray(t.data, np.float64) / float(b_scale)),
+                     -(2**31 - 1), 2**31 - 1)
+        _set_const(t, qb.astype(np.int32), np.array([b_scale], np.float32), 0)
+    cell = g.tensors[op.inputs[19]]
+    lo, hi = ranges.get(cell.index, (0.0, 0.0))
+    amax = max(abs(lo), abs(hi))
+    log2 = math.ceil(math.log2(amax)) - 15 if amax > 0 else CELL_LOG2_RANGE[0]
+    log2 = min(max(log2, CELL_LOG2_RANGE[0]), CELL_LOG2_RANGE[1])
+    cell.dtype = np.dtype(np.int16)
+    cell.quant = Quantization(np.array([2.0 ** log2], np.float32), np.zeros(1, np.int64), 0)
+    mids = []
+    for name in ("input_to_input", "input_to_forget", "input_to_cell", "input_to_output"):
+        mids.append(_new_tensor(g, f"{y.name}/{name}_intermediate", FLOAT32, None))
+    mids.append(_new_tensor(g, f"{y.name}/effective_hidden_scale_intermediate",
+                            np.dtype(np.int8),
+                            Quantization(y.quant.scales.copy(), y.quant.zero_points.copy(),
+                                         0)))
+    op.intermediates = mids
+
+
+def _new_tensor(g, name, dtype, quant):
+    t = Tensor(index=len(g.tensors), name=name, dtype=dtype, shape=(0,),
+               shape_signature=(0,), quant=quant)
+    g.tensors.append(t)
+    return t.index
+
+
 def _check_quantizable(graph):
     from microdl.runtime.ops import PREPARERS, load_all
 
@@ -352,6 +470,8 @@ def _check_quantizable(graph):
     for op in graph.ops:
         if op.name not in PREPARERS or op.name in ("QUANTIZE", "DEQUANTIZE"):
             bad.append(f"op {op.index} ({op.name})")
+        if op.name == LSTM:
+            _check_lstm(graph, op)
         for t in op.inputs + op.outputs:
             if t < 0:
                 continue

@@ -9,16 +9,16 @@ float TFLite graph, the starting point of the int8 converter.
     graph = model.to_graph(name="digits", with_softmax=True)   # microdl.core.graph.Graph
     model.save("digits.npz"); model = microdl.train.load("digits.npz")
 """
-from microdl.train.layers import (AveragePool2D, BatchNorm, Conv2D, Dense, DepthwiseConv2D,
-                                  Dropout, Flatten, GlobalAveragePool, Layer, MaxPool2D,
-                                  ReLU, ReLU6)
+from microdl.train.layers import (LSTM, AveragePool2D, BatchNorm, Conv1D, Conv2D, Dense,
+                                  DepthwiseConv2D, Dropout, Flatten, GlobalAveragePool,
+                                  Layer, MaxPool2D, ReLU, ReLU6)
 from microdl.train.losses import MeanSquaredError, SoftmaxCrossEntropy
 from microdl.train.model import Sequential, from_config, is_model_file, load
 from microdl.train.optimizers import SGD, Adam
 
 __all__ = [
     "Sequential", "load", "from_config", "is_model_file",
-    "Layer", "Conv2D", "DepthwiseConv2D", "Dense", "MaxPool2D", "AveragePool2D",
-    "GlobalAveragePool", "Flatten", "ReLU", "ReLU6", "BatchNorm", "Dropout",
+    "Layer", "Conv1D", "Conv2D", "DepthwiseConv2D", "Dense", "MaxPool2D", "AveragePool2D",
+    "GlobalAveragePool", "Flatten", "LSTM", "ReLU", "ReLU6", "BatchNorm", "Dropout",
     "SoftmaxCrossEntropy", "MeanSquaredError", "SGD", "Adam",
 ]

@@ -3,6 +3,9 @@
 Lowering, layer by layer (inference mode):
 
 * Dropout: removed.
+* Conv1D -> RESHAPE to (1, 1, time, channels), CONV_2D (its kernel is already
+  (filters, 1, k, channels)), RESHAPE back to (1, time', filters); folding and fusion
+  as for Conv2D.
 * Conv2D / DepthwiseConv2D / Dense -> CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
   with a float32 bias (zeros when the layer has none).  A BatchNorm directly after one
   of them is folded in: with s = gamma / sqrt(moving_var + eps),
@@ -14,6 +17,15 @@ Lowering, layer by layer (inference mode):
 * MaxPool2D / AveragePool2D -> MAX_POOL_2D / AVERAGE_POOL_2D.
 * GlobalAveragePool -> MEAN over a constant int32 axis tensor [1, 2], keep_dims False.
 * Flatten -> RESHAPE with a constant int32 shape tensor [1, features].
+* LSTM -> one UNIDIRECTIONAL_SEQUENCE_LSTM (float32, time_major False, fused
+  activation TANH, no clipping) with TFLite's 24 input slots: 0 the sequence
+  (1, time, features); 1-4 input-to-{input, forget, cell, output} weights (units,
+  features); 5-8 recurrent-to-gate weights (units, units); 9-11 peephole omitted (-1);
+  12-15 gate biases (units,); 16-17 projection omitted; 18 output state and 19 cell
+  state, (1, units) float32 variable tensors without data (zero at the start, as
+  after reset_all_variables); 20-23 layer-norm coefficients omitted.  Its output is
+  the whole sequence (1, time, units); with return_sequences False a STRIDED_SLICE
+  (begin [0, time-1, 0], end [1, time, units], shrink_axis_mask 2) keeps h_T (1, units).
 * with_softmax=True appends SOFTMAX (beta 1) for classifiers.
 
 The graph input is (1,) + input_shape with shape_signature (-1,) + input_shape; every
@@ -61,6 +73,57 @@ def _fold_batchnorm(kernel, bias, bn, out_axis):
     return kernel * scale.reshape(shape), bias * scale + shift
 
 
+def _reshape(b, name, x, new_shape):
+    """RESHAPE x to new_shape (a constant int32 shape tensor); returns the new tensor."""
+    new_shape = [int(d) for d in new_shape]
+    s = b.tensor(f"{name}/shape", (len(new_shape),), np.int32, data=new_shape)
+    y = b.tensor(name, new_shape)
+    b.op("RESHAPE", [x, s], [y], {"new_shape": new_shape})
+    return y
+
+
+def _lstm(b, layer, x, shape):
+    """Emit layer (an L.LSTM) reading tensor x of sample shape (time, features); returns
+    the output tensor index (see the module docstring)."""
+    if len(shape) != 2 or shape[1] != layer.input_shape[1]:
+        raise ValueError(f"{layer.name}: built for (time, {layer.input_shape[1]}) inputs, "
+                         f"the export input gives {shape}")
+    steps, u = shape[0], layer.units
+    k, r = layer.params["kernel"], layer.params["recurrent_kernel"]
+    bias = layer.params["bias"]
+    gates = ("input", "forget", "cell", "output")
+    ins = [x]
+    ins += [b.tensor(f"{layer.name}/input_to_{g}_weights", (u, shape[1]),
+                     data=k[j * u:(j + 1) * u]) for j, g in enumerate(gates)]
+    ins += [b.tensor(f"{layer.name}/recurrent_to_{g}_weights", (u, u),
+                     data=r[j * u:(j + 1) * u]) for j, g in enumerate(gates)]
+    ins += [-1, -1, -1]
+    ins += [b.tensor(f"{layer.name}/{g}_gate_bias", (u,), data=bias[j * u:(j + 1) * u])
+            for j, g in enumerate(gates)]
+    ins += [-1, -1]
+    for what in ("output_state", "cell_state"):
+        t = b.tensor(f"{layer.name}/{what}", (1, u))
+        b.tensors[t].is_variable = True
+        b.tensors[t].shape_signature = (1, u)
+        ins.append(t)
+    ins += [-1, -1, -1, -1]
+    seq_name = layer.name if layer.return_sequences else f"{layer.name}/sequence"
+    seq = b.tensor(seq_name, (1, steps, u))
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", ins, [seq],
+         {"fused_activation_function": 4, "cell_clip": 0.0, "proj_clip": 0.0,
+          "time_major": False, "asymmetric_quantize_inputs": False})
+    if layer.return_sequences:
+        return seq
+    begin = b.tensor(f"{layer.name}/begin", (3,), np.int32, data=[0, steps - 1, 0])
+    end = b.tensor(f"{layer.name}/end", (3,), np.int32, data=[1, steps, u])
+    strides = b.tensor(f"{layer.name}/strides", (3,), np.int32, data=[1, 1, 1])
+    y = b.tensor(layer.name, (1, u))
+    b.op("STRIDED_SLICE", [seq, begin, end, strides], [y],
+         {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0,
+          "shrink_axis_mask": 2, "offset": False})
+    return y
+
+
 def to_graph(model, input_shape=None, name=None, with_softmax=False):
     """Float32 Graph of `model` (a built Sequential) for one sample of `input_shape`
     (default: the model's), batch 1.  name: the graph description (default model.name)."""
@@ -96,7 +159,12 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
                 i += 1
             w = b.tensor(f"{layer.name}/kernel", kernel.shape, data=kernel)
             bb = b.tensor(f"{layer.name}/bias", bias.shape, data=bias)
-            y = b.tensor(layer.name, (1,) + out_shape)
+            conv1d = isinstance(layer, L.Conv1D)
+            if conv1d:  # (1, T, C) -> (1, 1, T, C) -> CONV_2D -> (1, T', F)
+                x = _reshape(b, f"{layer.name}/input_2d", x, (1, 1) + tuple(shape))
+                y = b.tensor(f"{layer.name}/conv_2d", (1, 1) + out_shape)
+            else:
+                y = b.tensor(layer.name, (1,) + out_shape)
             if isinstance(layer, L.Dense):
                 b.op("FULLY_CONNECTED", [x, w, bb], [y],
                      {"fused_activation_function": act, "weights_format": 0,
@@ -113,6 +181,8 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
                     b.op("DEPTHWISE_CONV_2D", [x, w, bb], [y], opts, version=2 if dilated else 1)
                 else:
                     b.op("CONV_2D", [x, w, bb], [y], opts)
+            if conv1d:
+                y = _reshape(b, layer.name, y, (1,) + out_shape)
             x, shape = y, out_shape
             continue
         out_shape = layer.compute_output_shape(shape)
@@ -139,6 +209,8 @@ def to_graph(model, input_shape=None, name=None, with_softmax=False):
             axes = b.tensor(f"{layer.name}/axes", (2,), np.int32, data=[1, 2])
             y = b.tensor(layer.name, (1,) + out_shape)
             b.op("MEAN", [x, axes], [y], {"keep_dims": False})
+        elif isinstance(layer, L.LSTM):
+            y = _lstm(b, layer, x, shape)
         elif isinstance(layer, L.Flatten):
             new_shape = [1, int(np.prod(shape))]
             s = b.tensor(f"{layer.name}/shape", (2,), np.int32, data=new_shape)

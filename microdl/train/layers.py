@@ -2,13 +2,16 @@
 
 Conventions shared by every layer:
 
-* Activations are NHWC (batch, height, width, channels) for images and (batch, features)
-  for vectors.  Arrays keep the dtype they arrive in (float32 in training, float64 in the
-  gradient checks), so parameters should have the same dtype as the inputs.
+* Activations are NHWC (batch, height, width, channels) for images, (batch, features)
+  for vectors and (batch, time, features) for sequences (Conv1D, LSTM).  Arrays keep
+  the dtype they arrive in (float32 in training, float64 in the gradient checks), so
+  parameters should have the same dtype as the inputs.
 * Weights use the TFLite layouts, so export is a copy:
   Conv2D kernel OHWI (out_channels, kh, kw, in_channels); DepthwiseConv2D kernel
   (1, kh, kw, in_channels * depth_multiplier) where output channel c*M + m reads input
-  channel c; Dense kernel (units, in_features) (FULLY_CONNECTED weights); biases (out,).
+  channel c; Dense kernel (units, in_features) (FULLY_CONNECTED weights); Conv1D kernel
+  (filters, 1, k, in_channels) (CONV_2D over a 1-high image); LSTM kernels with the 4
+  gates' rows stacked in TFLite's order (input, forget, cell, output); biases (out,).
 * `layer.params` holds the trainable arrays, `layer.grads` the gradients written by the
   last `backward` (same keys and shapes), `layer.state` non-trainable arrays (BatchNorm
   running statistics).
@@ -212,6 +215,52 @@ class Conv2D(Layer):
         return {"name": self.name, "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "dilation": list(self.dilation),
+                "use_bias": self.use_bias, "kernel_init": self.kernel_init}
+
+
+class Conv1D(Conv2D):
+    """1-D convolution over sequences (batch, time, channels), as TFLite runs it: a
+    CONV_2D on the sequence seen as a 1-pixel-high image (batch, 1, time, channels).
+
+    kernel: (filters, 1, kernel_size, in_channels) (OHWI with H = 1, the CONV_2D
+    layout); bias: (filters,).  strides and dilation along time; SAME / VALID padding
+    by TFLite's rules."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="same", dilation=1,
+                 use_bias=True, kernel_init="glorot_uniform", name=None):
+        for what, v in (("kernel_size", kernel_size), ("strides", strides),
+                        ("dilation", dilation)):
+            if not isinstance(v, (int, np.integer)):
+                raise ValueError(f"Conv1D {what} must be an int, got {v!r}")
+        super().__init__(filters, (1, kernel_size), (1, strides), padding, (1, dilation),
+                         use_bias, kernel_init, name)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"Conv1D needs (time, channels) inputs, got {input_shape}")
+        return super().compute_output_shape((1,) + tuple(input_shape))[1:]
+
+    def build(self, input_shape, rng):
+        out = Layer.build(self, input_shape, rng)
+        k, cin = self.kernel_size[1], self.input_shape[1]
+        self.params["kernel"] = _init(self.kernel_init, (self.filters, 1, k, cin), k * cin,
+                                      k * self.filters, rng)
+        if self.use_bias:
+            self.params["bias"] = np.zeros(self.filters, np.float32)
+        return out
+
+    def forward(self, x, training=False):
+        if x.ndim != 3:
+            raise ValueError(f"Conv1D input must be (batch, time, channels), got {x.shape}")
+        return super().forward(x[:, None], training)[:, 0]
+
+    def backward(self, dy):
+        return super().backward(dy[:, None])[:, 0]
+
+    def get_config(self):
+        return {"name": self.name, "filters": self.filters,
+                "kernel_size": self.kernel_size[1], "strides": self.strides[1],
+                "padding": self.padding, "dilation": self.dilation[1],
                 "use_bias": self.use_bias, "kernel_init": self.kernel_init}
 
 
@@ -575,6 +624,118 @@ class Dropout(Layer):
         return {"name": self.name, "rate": self.rate}
 
 
+# ------------------------------------------------------------------------ recurrent
+
+
+def _sigmoid(z):
+    """Logistic 1 / (1 + exp(-z)), overflow-free for either sign."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+class LSTM(Layer):
+    """Long short-term memory over batch-major sequences (batch, time, features).
+
+    Equations and gate order as TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM without peephole,
+    projection, layer norm or clipping (tensorflow/lite/kernels/lstm_eval.cc), gates
+    input i, forget f, cell g, output o:
+
+        z_t = x_t @ kernel.T + h_{t-1} @ recurrent_kernel.T + bias      (N, 4 * units)
+        i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o)
+        c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t),   h_0 = c_0 = 0
+
+    kernel: (4 * units, features), recurrent_kernel: (4 * units, units), bias:
+    (4 * units,), rows in gate order i, f, g, o (rows g*units .. (g+1)*units - 1 are
+    the TFLite input-to-gate / recurrent-to-gate weights and gate bias of gate g).
+    The forget-gate bias starts at 1 (Keras' unit_forget_bias); kernels glorot-uniform,
+    the recurrent kernel orthogonal (a QR of a normal matrix), like Keras.
+
+    Output: (N, time, units) with return_sequences=True, else h_T (N, units).
+    Backward is backpropagation through time over the cached gate activations."""
+
+    def __init__(self, units, return_sequences=False, name=None):
+        super().__init__(name)
+        self.units = int(units)
+        if self.units < 1:
+            raise ValueError(f"units must be >= 1, got {units}")
+        self.return_sequences = bool(return_sequences)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"LSTM needs (time, features) inputs, got {input_shape}")
+        if self.return_sequences:
+            return (int(input_shape[0]), self.units)
+        return (self.units,)
+
+    def build(self, input_shape, rng):
+        out = super().build(input_shape, rng)
+        u, f = self.units, self.input_shape[1]
+        self.params["kernel"] = _init("glorot_uniform", (4 * u, f), f, 4 * u, rng)
+        q = np.concatenate([np.linalg.qr(rng.normal(size=(u, u)))[0] for _ in range(4)])
+        self.params["recurrent_kernel"] = q.astype(np.float32)
+        bias = np.zeros(4 * u, np.float32)
+        bias[u:2 * u] = 1.0
+        self.params["bias"] = bias
+        return out
+
+    def forward(self, x, training=False):
+        if x.ndim != 3:
+            raise ValueError(f"LSTM input must be (batch, time, features), got {x.shape}")
+        n, steps, _ = x.shape
+        u = self.units
+        k, r = self.params["kernel"], self.params["recurrent_kernel"]
+        b = self.params["bias"]
+        h = np.zeros((n, u), x.dtype)
+        c = np.zeros((n, u), x.dtype)
+        xz = x @ k.T + b                       # (N, T, 4U): input side of every step
+        hs, cs, gates = [h], [c], []
+        for t in range(steps):
+            z = xz[:, t] + h @ r.T
+            i, f, o = _sigmoid(z[:, :u]), _sigmoid(z[:, u:2 * u]), _sigmoid(z[:, 3 * u:])
+            g = np.tanh(z[:, 2 * u:3 * u])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            gates.append((i, f, g, o))
+            hs.append(h)
+            cs.append(c)
+        self._cache = (x, hs, cs, gates)
+        if self.return_sequences:
+            return np.stack(hs[1:], axis=1)
+        return h
+
+    def backward(self, dy):
+        x, hs, cs, gates = self._cache
+        n, steps, _ = x.shape
+        u = self.units
+        k, r = self.params["kernel"], self.params["recurrent_kernel"]
+        dz_all = np.zeros((n, steps, 4 * u), dy.dtype)
+        dh_next = np.zeros((n, u), dy.dtype)
+        dc_next = np.zeros((n, u), dy.dtype)
+        dr = np.zeros_like(r, dtype=dy.dtype)
+        for t in range(steps - 1, -1, -1):
+            i, f, g, o = gates[t]
+            dh = dh_next + (dy[:, t] if self.return_sequences else
+                            (dy if t == steps - 1 else 0.0))
+            tc = np.tanh(cs[t + 1])
+            dc = dc_next + dh * o * (1.0 - tc * tc)
+            dz = dz_all[:, t]
+            dz[:, :u] = dc * g * i * (1.0 - i)
+            dz[:, u:2 * u] = dc * cs[t] * f * (1.0 - f)
+            dz[:, 2 * u:3 * u] = dc * i * (1.0 - g * g)
+            dz[:, 3 * u:] = dh * tc * o * (1.0 - o)
+            dr += dz.T @ hs[t]
+            dh_next = dz @ r
+            dc_next = dc * f
+        self.grads["kernel"] = dz_all.reshape(-1, 4 * u).T @ x.reshape(n * steps, -1)
+        self.grads["recurrent_kernel"] = dr
+        self.grads["bias"] = dz_all.sum(axis=(0, 1))
+        return dz_all @ k
+
+    def get_config(self):
+        return {"name": self.name, "units": self.units,
+                "return_sequences": self.return_sequences}
+
+
 LAYERS = {cls.__name__: cls for cls in (
     Conv2D, DepthwiseConv2D, Dense, MaxPool2D, AveragePool2D, GlobalAveragePool, Flatten,
-    ReLU, ReLU6, BatchNorm, Dropout)}
+    ReLU, ReLU6, BatchNorm, Dropout, LSTM, Conv1D)}

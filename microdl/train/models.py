@@ -1,4 +1,5 @@
-"""Reference models trained with microdl.train: digits CNN, digits MLP, sine regression.
+"""Reference models trained with microdl.train: digits CNN, digits MLP, digits LSTM (the
+image read row by row), sine regression.
 
 Each `train_*` returns (model, data) where data = {"train": (x, y), "test": (x, y)} (the
 sine task adds "val").  Data splits are seeded by `split_seed` (fixed by default, so every
@@ -7,8 +8,8 @@ order and dropout.
 
 Full runs (the >= 97 % digits check, timings):
 
-    python -m microdl.train.models            # all three
-    python -m microdl.train.models cnn mlp    # some
+    python -m microdl.train.models            # all four
+    python -m microdl.train.models cnn lstm   # some
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 
 import numpy as np
 
-from microdl.train.layers import Conv2D, Dense, Flatten, ReLU
+from microdl.train.layers import LSTM, Conv2D, Dense, Flatten, ReLU
 from microdl.train.model import Sequential
 from microdl.train.optimizers import Adam
 
@@ -25,15 +26,20 @@ from microdl.train.optimizers import Adam
 # -------------------------------------------------------------------------- data
 
 
-def digits_data(split_seed=0, flat=False, test_fraction=0.2):
+def digits_data(split_seed=0, flat=False, test_fraction=0.2, sequence=False):
     """scikit-learn's bundled 8x8 digits (1,797 images, no download), pixels scaled from
     0..16 to [0, 1], split by a seeded permutation: {"train": (x, y), "test": (x, y)}.
-    x: float32 (N, 8, 8, 1) NHWC, or (N, 64) with flat=True; y: int64 labels (N,)."""
+    x: float32 (N, 8, 8, 1) NHWC, (N, 64) with flat=True, or (N, 8, 8) = (batch, time,
+    features) with sequence=True (row t of the image is time step t); y: int64 labels
+    (N,).  The split is the same for every layout."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)
-    x = x.reshape(len(x), 64) if flat else x[..., None]
+    if flat:
+        x = x.reshape(len(x), 64)
+    elif not sequence:
+        x = x[..., None]
     y = d.target.astype(np.int64)
     perm = np.random.default_rng(split_seed).permutation(len(x))
     n_test = int(round(test_fraction * len(x)))
@@ -73,6 +79,14 @@ def build_digits_mlp(seed=0):
     ], input_shape=(64,), seed=seed, name="digits_mlp")
 
 
+def build_digits_lstm(seed=0):
+    """8 time steps of 8 pixels (the image's rows) -> LSTM 32 units, last h (32) ->
+    Dense 10 logits.  5,578 parameters."""
+    return Sequential([
+        LSTM(32, name="lstm"), Dense(10, name="logits"),
+    ], input_shape=(8, 8), seed=seed, name="digits_lstm")
+
+
 def build_sine(seed=0):
     """hello_world: 1 -> Dense 16, ReLU -> Dense 16, ReLU -> Dense 1."""
     return Sequential([
@@ -109,6 +123,16 @@ def train_digits_mlp(seed=0, epochs=60, batch_size=32, lr=3e-3, progress=False, 
     return model, data
 
 
+def train_digits_lstm(seed=0, epochs=60, batch_size=32, lr=5e-3, progress=False,
+                      split_seed=0):
+    """Train build_digits_lstm on digits_data(sequence=True).  Returns (model, data)."""
+    data = digits_data(split_seed, sequence=True)
+    model = build_digits_lstm(seed).compile("cross_entropy", Adam(lr))
+    model.fit(*data["train"], epochs=epochs, batch_size=batch_size, progress=progress,
+              lr_schedule=_cosine(lr, epochs))
+    return model, data
+
+
 def train_sine(seed=0, epochs=300, batch_size=32, lr=1e-2, progress=False, split_seed=0):
     """Train build_sine on sine_data with MSE.  Returns (model, data)."""
     data = sine_data(split_seed)
@@ -138,8 +162,9 @@ def main(argv=None):
     import argparse
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    fns = {"cnn": train_digits_cnn, "mlp": train_digits_mlp, "sine": train_sine}
-    p.add_argument("which", nargs="*", help="cnn, mlp, sine (default: all)")
+    fns = {"cnn": train_digits_cnn, "mlp": train_digits_mlp, "lstm": train_digits_lstm,
+           "sine": train_sine}
+    p.add_argument("which", nargs="*", help="cnn, mlp, lstm, sine (default: all)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = p.parse_args(argv)
     bad = [w for w in args.which if w not in fns]
