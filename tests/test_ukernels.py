@@ -40,7 +40,7 @@ from microdl.reference import conv as R
 from microdl.runtime import cparams
 from microdl.runtime._engine import KernelError, build_info
 from microdl.runtime.ops import conv as conv_ops
-from tests.oplib import op_model, random_int, run_microdl, spec
+from tests.oplib import op_model, random_int, run_litert, run_microdl, spec
 
 PORTABLE_ENV = "MICRODL_PORTABLE_KERNELS"
 REFERENCE_ENV = "MICRODL_REFERENCE_KERNELS"
@@ -812,3 +812,90 @@ def test_dwconv_vnni_extremes(c):
         for fill in (-128, 127):
             check_dw(model, np.full((1, 5, 6, c), fill, np.int8))
         check_dw(model, random_int(rng, (1, 5, 6, c)))
+
+
+
+# ------------------------------------------------------------------------ s8-vadd
+# The int8 ADD / SUB rows (add_s8.c's fast path): the SIMD s8-vadd microkernel this CPU
+# runs (ukernel BEST: AVX2 here, NEON on ARM: tests/test_ukernels_arm.py) against its
+# portable twin (ukernel C, MICRODL_PORTABLE_KERNELS=1) and both against the numpy
+# reference and LiteRT's reference kernels, over row lengths just below, at and above
+# the 16-element step, the broadcast forms that reach the microkernel (a scalar first or
+# second operand: b_stride 0, SUB's order swapped) and clamps.
+ADD_UKERNEL_BEST, ADD_UKERNEL_C = C["ADD_UKERNEL_BEST"], C["ADD_UKERNEL_C"]
+VADD_SHAPES = [((n,), (n,)) for n in (1, 7, 15, 16, 17, 31, 32, 33, 100)] + [
+    ((2, 19), (1,)), ((1,), (3, 17)), ((4, 33), (33,)), ((3, 16), (3, 1)),
+    ((1, 5, 1), (2, 1, 40)), ((2, 8, 8, 16), (2, 8, 8, 16))]
+
+
+def run_add(model, inputs, ukernel):
+    """The outputs with the s8-vadd variant `ukernel`, chosen through prepare's own
+    switch (MICRODL_PORTABLE_KERNELS); the prepared nodes' field checked."""
+    from microdl.runtime import ops as ops_pkg
+    seen = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(REFERENCE_ENV, raising=False)
+        if ukernel == ADD_UKERNEL_C:
+            mp.setenv(PORTABLE_ENV, "1")
+        else:
+            mp.delenv(PORTABLE_ENV, raising=False)
+        for name in ("ADD", "SUB"):
+            prepare = ops_pkg.PREPARERS[name]
+
+            def spy(op, graph, ctx, _prepare=prepare):
+                steps = _prepare(op, graph, ctx)
+                seen.extend(st.params["ukernel"] for st in steps)
+                return steps
+
+            mp.setitem(ops_pkg.PREPARERS, name, spy)
+        out, = run_microdl(model, inputs)
+    assert seen and all(u == ukernel for u in seen)
+    return out
+
+
+def vadd_case(rng, op, shape1, shape2, act):
+    """A one-op ADD / SUB model with random scales and zero points (the extremes
+    included), its inputs and the numpy reference's output (None under RELU6)."""
+    from microdl.reference import elementwise as ref_ew
+    s1, s2 = (float(rng.choice([0.5, 1.0, 3.0]) * rng.uniform(0.01, 0.1)) for _ in "ab")
+    so = float(rng.uniform(0.02, 0.3))
+    z1, z2, zo = (int(rng.choice([-128, 127, rng.integers(-128, 128)])) for _ in "abc")
+    out_shape = np.broadcast_shapes(shape1, shape2)
+    model = op_model(op, [spec(shape1, scale=s1, zero_point=z1),
+                          spec(shape2, scale=s2, zero_point=z2)],
+                     [spec(out_shape, scale=so, zero_point=zo)],
+                     {"fused_activation_function": act})
+    x1, x2 = random_int(rng, shape1), random_int(rng, shape2)
+    want = None  # RELU6's clamp: LiteRT only
+    if act in (0, 1):  # no clamp, RELU: [zo, 127]
+        want = ref_ew.add(x1, x2, s1, z1, s2, z2, so, zo, act_min=max(-128, zo) if act
+                          else None, subtract=op == "SUB")
+    return model, [x1, x2], want
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB"])
+@pytest.mark.parametrize("shapes", VADD_SHAPES, ids=lambda s: f"{s[0]}+{s[1]}")
+def test_vadd_rows(op, shapes):
+    rng = _rng("vadd", op, shapes)
+    for act in (0, 1, 3):
+        model, inputs, want = vadd_case(rng, op, *shapes, act)
+        litert, = run_litert(model, inputs)
+        for ukernel in (ADD_UKERNEL_BEST, ADD_UKERNEL_C):
+            got = run_add(model, inputs, ukernel)
+            np.testing.assert_array_equal(got, litert, err_msg=f"ukernel {ukernel}")
+            if want is not None:
+                np.testing.assert_array_equal(got, want, err_msg=f"ukernel {ukernel}")
+
+
+def test_vadd_every_input_pair():
+    """All 65,536 (x1, x2) pairs in one row on both microkernels == LiteRT: every lane
+    position of the 16-element step sees every value."""
+    a = np.repeat(np.arange(-128, 128), 256).astype(np.int8)
+    b = np.tile(np.arange(-128, 128), 256).astype(np.int8)
+    for op in ("ADD", "SUB"):
+        model = op_model(op, [spec(a.shape, scale=0.037, zero_point=-3),
+                              spec(b.shape, scale=0.011, zero_point=90)],
+                         [spec(a.shape, scale=0.05, zero_point=7)])
+        litert, = run_litert(model, [a, b])
+        for ukernel in (ADD_UKERNEL_BEST, ADD_UKERNEL_C):
+            np.testing.assert_array_equal(run_add(model, [a, b], ukernel), litert)

@@ -46,7 +46,8 @@ HARNESS = [os.path.join(ROOT, "tests", "ukernel_harness", "neon_harness.c")] + [
         "s8-pack-lanes16c4-neon.c", "s8-gemm-lanes16c4-rq-neondot.c",
         "s8-pack-lanes16c8-c.c", "s8-pack-lanes16c8-neon.c", "s8-gemm-lanes16c8-rq-neon.c",
         "s8-im2col-pixel8-neon.c", "s8-dwconv-lanes16c2-rq-neon.c",
-        "s8-gemv-8c16-c.c", "s8-gemv-8c16-neon.c")]
+        "s8-gemv-8c16-c.c", "s8-gemv-8c16-neon.c", "s8-vadd-x16-c.c",
+        "s8-vadd-x16-neon.c")]
 CORE = sorted(os.path.join(d, f) for d in (os.path.join(ROOT, "cext", "src"), UK)
               for f in os.listdir(d) if f.endswith(".c"))
 PROBE = [os.path.join(ROOT, "tests", "ukernel_harness", "dispatch_probe.c")] + CORE
@@ -70,7 +71,7 @@ PROBE_RUNS = [("aarch64", "cortex-a72", 1), ("armhf", "cortex-a7", 1),
 NEON = {"rq4-neon", "s8-gemm-lanes16-neon", "s8-gemm-lanes16-rq-neon",
         "s8-dwconv-lanes16-rq-neon", "s8-im2col-row16-neon", "s8-pack-lanes16c4-neon",
         "s8-pack-lanes16c8-neon", "s8-gemm-lanes16c8-rq-neon", "s8-im2col-pixel8-neon",
-        "s8-dwconv-lanes16c2-rq-neon", "s8-gemv-8c16-neon"}
+        "s8-dwconv-lanes16c2-rq-neon", "s8-gemv-8c16-neon", "s8-vadd-x16-neon"}
 
 
 PROGRAMS = {"neon_harness": HARNESS, "dispatch_probe": PROBE}

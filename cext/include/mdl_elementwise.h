@@ -34,8 +34,16 @@
   F(output_shift)       /* its exponent (<= 0, or > 0 for SUB under single rounding) */ \
   F(act_min)            /* fused activation clamp, in output quantized units */       \
   F(act_max)                                                                          \
-  F(rounding)           /* MDL_ROUNDING_DOUBLE or MDL_ROUNDING_SINGLE */
+  F(rounding)           /* MDL_ROUNDING_DOUBLE or MDL_ROUNDING_SINGLE */         \
+  F(ukernel)            /* int8 fast rows: MDL_ADD_UKERNEL_BEST or _C */
 MDL_DECLARE_PARAMS(mdl_add_params, MDL_ADD_PARAMS)
+
+/* `ukernel` of the int8 ADD / SUB: the s8-vadd microkernel of the rows that take the
+ * fast path (mdl_ukernels.h).  BEST: the SIMD one this CPU runs (AVX2, NEON), else the
+ * portable twin; C: always the portable twin (MICRODL_PORTABLE_KERNELS=1, tests).
+ * Ignored by the int16 kernels. */
+#define MDL_ADD_UKERNEL_BEST 0
+#define MDL_ADD_UKERNEL_C 1
 
 #define MDL_MUL_PARAMS(F, A)                                                          \
   A(dims, 6)            /* output shape after merging, outermost first (>= 0 each) */ \

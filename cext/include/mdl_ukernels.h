@@ -519,4 +519,42 @@ void mdl_s32_requant_ukernel_f64__avx2(const int32_t* acc, const double* scale,
                                        int32_t act_max, int8_t* out);
 #endif
 
+/* ---------------------------------------- s8-vadd: int8 ADD / SUB, elementwise rows
+ * The int8 fast path of add_s8.c (TFLite's reference AddElementwise / SubElementwise
+ * under gemmlowp double rounding, for the parameters every int8 ADD / SUB prepare makes):
+ * for i < n, with va = a[i] + a_offset and vb = b[b_stride * i] + b_offset,
+ *   xa = rdbpot(va * a_hi + ((va * a_lo + round) >> k), a_right)   (= the reference's
+ *        MultiplyByQuantizedMultiplierSmallerThanOneExp(va << left_shift, ...), by the
+ *        split of mdl_small_scale in mdl_requantize_vec.h), xb alike,
+ *   raw = xa + xb (mode 0), xa - xb (1) or xb - xa (2),
+ *   out[i] = clamp(requantize(raw, out_multiplier, out_shift) + out_offset, act_min,
+ *            act_max)                                        (mdl_requantize_clamp_vec).
+ * Preconditions (add_s8.c checks them): |a_offset|, |b_offset| <= 255, the mdl_small_scale
+ * range for both inputs (10 <= left_shift <= 21), -31 <= out_shift <= 31, b_stride 0 or
+ * 1.  x16: 16 elements per step; the -c twin is written for compilers to vectorize. */
+typedef struct {
+  int32_t a_offset, a_hi, a_lo, a_right;
+  int32_t b_offset, b_hi, b_lo, b_right;
+  int32_t k, round; /* 31 - left_shift, 2^(k - 1) */
+  int32_t out_multiplier, out_shift, out_offset, act_min, act_max;
+  int32_t mode;     /* 0: a + b, 1: a - b, 2: b - a */
+  int32_t b_stride; /* 1, or 0: b[0] for every i */
+} mdl_s8_vadd_params;
+
+void mdl_s8_vadd_ukernel_x16__c(int32_t n, const int8_t* a, const int8_t* b,
+                                const mdl_s8_vadd_params* p, int8_t* out);
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* 16 elements per step in two 8-lane int32 halves (vpmulld for the input scalings,
+ * vpmuldq for the output requantization).  Twin: mdl_s8_vadd_ukernel_x16__c. */
+void mdl_s8_vadd_ukernel_x16__avx2(int32_t n, const int8_t* a, const int8_t* b,
+                                   const mdl_s8_vadd_params* p, int8_t* out);
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+/* 16 elements per step in four 4-lane int32 quarters (MUL / MLA for the input
+ * scalings, SQRDMULH + the rounding shift of mdl_rq4_apply_neon for the output).
+ * Twin: mdl_s8_vadd_ukernel_x16__c. */
+void mdl_s8_vadd_ukernel_x16__neon(int32_t n, const int8_t* a, const int8_t* b,
+                                   const mdl_s8_vadd_params* p, int8_t* out);
+#endif
+
 #endif /* MDL_UKERNELS_H */

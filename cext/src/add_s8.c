@@ -5,13 +5,14 @@
  *
  * int8 fast path (double rounding, the parameters every int8 ADD / SUB prepare makes:
  * left_shift 20, input multipliers below one): rows whose inputs have element stride 1
- * or 0 run through loops that compilers vectorize, the input rescaling in 32-bit lanes
- * (mdl_small_scale_apply) and the output requantization branch-free
- * (mdl_requantize_clamp_vec), with the same bits as add_one.  Other rows, and every
- * parameter set outside that range, take the scalar add_one. */
+ * or 0 (not both 0) run through the s8-vadd microkernels (cext/src/ukernels/, AVX2 or
+ * NEON where the CPU has it, else the portable twin; `ukernel` of the params), with the
+ * same bits as add_one.  Other rows, and every parameter set outside that range, take
+ * the scalar add_one. */
 #include "mdl_elementwise.h"
 #include "mdl_fixedpoint.h"
 #include "mdl_requantize_vec.h"
+#include "mdl_ukernels.h"
 
 /* One output value from two raw input values; `q` is a local copy of the params. */
 MDL_INLINE int32_t add_one(const mdl_add_params* q, int32_t a, int32_t b,
@@ -28,110 +29,106 @@ MDL_INLINE int32_t add_one(const mdl_add_params* q, int32_t a, int32_t b,
 }
 
 /* ------------------------------------------------------------ int8 fast path */
-#define ADD_CHUNK 128 /* elements per pass through the vector loops */
-
-typedef struct {
+/* Nonzero (and *f filled for the s8-vadd microkernels, operand a = input1) when the
+ * int8 fast path gives add_one's bits for p: double rounding, input offsets within
+ * +-255 (so |in + offset| < 2^9) and input scalings in mdl_small_scale's range. */
+static int add_fast_init(mdl_s8_vadd_params* f, const mdl_add_params* p,
+                         int32_t subtract) {
   mdl_small_scale s1, s2;
-  int32_t off1, off2;     /* input offsets, |off| <= 255 */
-  int32_t out_mult, out_shift, out_offset, lo, hi;
-  int32_t subtract;
-} add_fast;
-
-/* Nonzero (and *f filled) when the int8 fast path gives add_one's bits for p: double
- * rounding, input offsets within +-255 (so |in + offset| < 2^9) and input scalings in
- * mdl_small_scale's range. */
-static int add_fast_init(add_fast* f, const mdl_add_params* p, int32_t subtract) {
   if (p->rounding != MDL_ROUNDING_DOUBLE) return 0;
   if (p->input1_offset < -255 || p->input1_offset > 255 || p->input2_offset < -255 ||
       p->input2_offset > 255 || p->output_shift < -31 || p->output_shift > 31) {
     return 0;
   }
-  if (!mdl_small_scale_init(&f->s1, p->left_shift, p->input1_multiplier,
-                            p->input1_shift) ||
-      !mdl_small_scale_init(&f->s2, p->left_shift, p->input2_multiplier,
-                            p->input2_shift)) {
+  if (!mdl_small_scale_init(&s1, p->left_shift, p->input1_multiplier, p->input1_shift) ||
+      !mdl_small_scale_init(&s2, p->left_shift, p->input2_multiplier, p->input2_shift)) {
     return 0;
   }
-  f->off1 = p->input1_offset;
-  f->off2 = p->input2_offset;
-  f->out_mult = p->output_multiplier;
+  f->a_offset = p->input1_offset;
+  f->a_hi = s1.hi;
+  f->a_lo = s1.lo;
+  f->a_right = s1.right;
+  f->b_offset = p->input2_offset;
+  f->b_hi = s2.hi;
+  f->b_lo = s2.lo;
+  f->b_right = s2.right;
+  f->k = s1.k;
+  f->round = s1.round;
+  f->out_multiplier = p->output_multiplier;
   f->out_shift = p->output_shift;
   f->out_offset = p->output_offset;
-  f->lo = p->act_min;
-  f->hi = p->act_max;
-  f->subtract = subtract;
+  f->act_min = p->act_min;
+  f->act_max = p->act_max;
+  f->mode = subtract ? 1 : 0;
+  f->b_stride = 1;
   return 1;
 }
 
-/* The rescaled input value of one int8 element (add_one's x1 / x2). */
-MDL_INLINE int32_t fast_scale(int32_t x, int32_t off, const mdl_small_scale* s) {
-  return mdl_small_scale_apply(x + off, s->hi, s->lo, s->k, s->round, s->right);
+typedef void (*vadd_fn)(int32_t n, const int8_t* a, const int8_t* b,
+                        const mdl_s8_vadd_params* p, int8_t* out);
+
+/* The s8-vadd microkernel p->ukernel names that this CPU runs (the one dispatch rule:
+ * AVX2 by __builtin_cpu_supports, NEON by mdl_cpu_has_neon), else the portable twin. */
+static vadd_fn vadd_ukernel(const mdl_add_params* p) {
+  if (p->ukernel == MDL_ADD_UKERNEL_C) return mdl_s8_vadd_ukernel_x16__c;
+#ifdef MDL_HAVE_AVX2_UKERNELS
+  if (__builtin_cpu_supports("avx2")) return mdl_s8_vadd_ukernel_x16__avx2;
+#endif
+#ifdef MDL_HAVE_NEON_UKERNELS
+  if (mdl_cpu_has_neon()) return mdl_s8_vadd_ukernel_x16__neon;
+#endif
+  return mdl_s8_vadd_ukernel_x16__c;
 }
 
-/* out[i] = add_one(a[i * sa], b[i * sb]) for i < n <= ADD_CHUNK, strides 0 or 1. */
-MDL_INLINE void add_chunk(const add_fast* f, const int8_t* MDL_RESTRICT a, int32_t sa,
-                          const int8_t* MDL_RESTRICT b, int32_t sb, int32_t n,
-                          int8_t* MDL_RESTRICT out) {
-  int32_t x1[ADD_CHUNK], x2[ADD_CHUNK];
-  /* Widening loops (vectorized over the int8 loads), then one loop over int32 lanes
-   * only, so that its vectorization factor is 8 per AVX2 register rather than 32. */
-  if (sa) {
-    for (int32_t i = 0; i < n; ++i) x1[i] = a[i];
-  } else {
-    for (int32_t i = 0; i < n; ++i) x1[i] = a[0];
-  }
-  if (sb) {
-    for (int32_t i = 0; i < n; ++i) x2[i] = b[i];
-  } else {
-    for (int32_t i = 0; i < n; ++i) x2[i] = b[0];
-  }
-  const mdl_small_scale s1 = f->s1, s2 = f->s2;
-  const int32_t off1 = f->off1, off2 = f->off2;
-  const int32_t m = f->out_mult, sh = f->out_shift, zo = f->out_offset;
-  const int32_t lo = f->lo, hi = f->hi;
-  if (f->subtract) {
-    for (int32_t i = 0; i < n; ++i) {
-      const int32_t raw = (int32_t)((uint32_t)fast_scale(x1[i], off1, &s1) -
-                                    (uint32_t)fast_scale(x2[i], off2, &s2));
-      x1[i] = mdl_requantize_clamp_vec(raw, m, sh, zo, lo, hi);
-    }
-  } else {
-    for (int32_t i = 0; i < n; ++i) {
-      const int32_t raw = (int32_t)((uint32_t)fast_scale(x1[i], off1, &s1) +
-                                    (uint32_t)fast_scale(x2[i], off2, &s2));
-      x1[i] = mdl_requantize_clamp_vec(raw, m, sh, zo, lo, hi);
-    }
-  }
-  for (int32_t i = 0; i < n; ++i) out[i] = (int8_t)x1[i];
-}
-
-/* One output row of n elements, input strides 0 or 1. */
-MDL_MULTIVERSION static void add_row_fast(const add_fast* f, const int8_t* a, int32_t sa,
-                                          const int8_t* b, int32_t sb, int32_t n,
-                                          int8_t* out) {
-  for (int32_t i = 0; i < n; i += ADD_CHUNK) {
-    const int32_t c = n - i < ADD_CHUNK ? n - i : ADD_CHUNK;
-    add_chunk(f, a + (ptrdiff_t)i * sa, sa, b + (ptrdiff_t)i * sb, sb, c, out + i);
+/* The microkernel parameters of a row with input strides s1, s2 (0 or 1, not both 0):
+ * the vector operand first (a), a broadcast one second (b_stride 0), SUB's order kept
+ * by the mode. */
+static void vadd_row_params(const mdl_s8_vadd_params* f, int32_t s1,
+                            mdl_s8_vadd_params* out) {
+  *out = *f;
+  if (s1 == 0) { /* input1 is the broadcast one: swap the operands */
+    out->a_offset = f->b_offset;
+    out->a_hi = f->b_hi;
+    out->a_lo = f->b_lo;
+    out->a_right = f->b_right;
+    out->b_offset = f->a_offset;
+    out->b_hi = f->a_hi;
+    out->b_lo = f->a_lo;
+    out->b_right = f->a_right;
+    out->mode = f->mode == 1 ? 2 : f->mode;
+    out->b_stride = 0;
   }
 }
 
 static mdl_status add_s8_impl(const mdl_add_params* p, const int8_t* input1,
                               const int8_t* input2, int8_t* output, int32_t subtract) {
   const mdl_add_params q = *p; /* output stores may alias p; keep the fields local */
+  if (q.ukernel != MDL_ADD_UKERNEL_BEST && q.ukernel != MDL_ADD_UKERNEL_C) {
+    return MDL_ERR_BAD_PARAM;
+  }
   const size_t rows = mdl_bcast_rows(q.dims);
   const int32_t n = q.dims[MDL_BCAST_DIMS - 1];
   const int32_t s1 = q.in1_strides[MDL_BCAST_DIMS - 1];
   const int32_t s2 = q.in2_strides[MDL_BCAST_DIMS - 1];
-  add_fast f = {0}; /* only read when fast; zeroed for -Wmaybe-uninitialized */
-  const int fast = (s1 == 0 || s1 == 1) && (s2 == 0 || s2 == 1) &&
+  mdl_s8_vadd_params f = {0}, rp = {0}; /* only read when fast */
+  const int fast = (s1 == 0 || s1 == 1) && (s2 == 0 || s2 == 1) && (s1 | s2) &&
                    add_fast_init(&f, &q, subtract);
+  const vadd_fn vadd = fast ? vadd_ukernel(&q) : 0;
+  if (fast) {
+    if (s2 == 0) f.b_stride = 0;
+    vadd_row_params(&f, s1, &rp);
+  }
   mdl_bcast_iter it;
   mdl_bcast_begin(&it);
   for (size_t r = 0; r < rows; ++r) {
     const int8_t* a = input1 + it.offset1;
     const int8_t* b = input2 + it.offset2;
     if (fast) {
-      add_row_fast(&f, a, s1, b, s2, n, output);
+      if (s1) {
+        vadd(n, a, b, &rp, output);
+      } else {
+        vadd(n, b, a, &rp, output);
+      }
     } else {
       for (int32_t i = 0; i < n; ++i) {
         output[i] =

@@ -114,6 +114,9 @@ FC_CONSTANTS = {
     "FC_GEMV_8C16_AVX2": K.MDL_FC_GEMV_8C16_AVX2,
     "FC_FAST_MAX_DEPTH": K.MDL_FC_FAST_MAX_DEPTH,
     "FC_REQUANT_FLOAT64": K.MDL_FC_REQUANT_FLOAT64,
+    # the int8 ADD / SUB's s8-vadd microkernel (cext/include/mdl_elementwise.h)
+    "ADD_UKERNEL_BEST": K.MDL_ADD_UKERNEL_BEST,
+    "ADD_UKERNEL_C": K.MDL_ADD_UKERNEL_C,
 }
 
 

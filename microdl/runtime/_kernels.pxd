@@ -65,6 +65,10 @@ cdef extern from "mdl_conv.h" nogil:
     int MDL_DEPTHWISE_FAST_LANES_MAX_TAPS
     int MDL_DEPTHWISE_FAST_LANES_MAX_CHANNELS
 
+cdef extern from "mdl_elementwise.h" nogil:
+    int MDL_ADD_UKERNEL_BEST
+    int MDL_ADD_UKERNEL_C
+
 cdef extern from "mdl_fully_connected.h" nogil:
     int MDL_FC_GEMV_BLOCK
     int MDL_FC_GEMV_KC

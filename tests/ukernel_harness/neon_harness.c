@@ -588,6 +588,52 @@ static void test_gemv(void) {
   report("s8-gemv-8c16-neon", cases, bad);
 }
 
+/* s8-vadd-x16-neon against s8-vadd-x16-c: rows of 1..40 and 100 elements (partial and
+ * whole 16-element steps), every mode and b_stride, random parameters over the
+ * microkernel's documented range with their extremes (offsets +-255, left_shift 10..21,
+ * input shifts 0..-31, output shifts -31..31, multipliers 2^30 and INT32_MAX). */
+static void test_vadd(void) {
+  long cases = 0, bad = 0;
+  for (int32_t rep = 0; rep < 400; ++rep) {
+    const int32_t n = rep % 41 == 40 ? 100 : rep % 41 + 1;
+    mdl_s8_vadd_params p;
+    const int32_t left_shift = rep % 5 == 0 ? rnd_range(10, 21) : 20;
+    p.k = 31 - left_shift;
+    p.round = 1 << (p.k - 1);
+    int32_t* scales[2][3] = {{&p.a_hi, &p.a_lo, &p.a_right}, {&p.b_hi, &p.b_lo, &p.b_right}};
+    for (int q = 0; q < 2; ++q) {
+      const uint32_t r = rnd() % 8;
+      const int32_t m = r == 0 ? (1 << 30) : r == 1 ? INT32_MAX : (int32_t)(rnd() | 0x40000000u);
+      *scales[q][0] = m >> p.k;
+      *scales[q][1] = m & ((1 << p.k) - 1);
+      *scales[q][2] = r == 2 ? 31 : r == 3 ? 0 : rnd_range(0, 3);
+    }
+    p.a_offset = rep % 7 == 0 ? 255 : rep % 7 == 1 ? -255 : rnd_range(-128, 127);
+    p.b_offset = rep % 11 == 0 ? -255 : rnd_range(-128, 127);
+    const uint32_t r = rnd() % 8;
+    p.out_multiplier = r == 0 ? (1 << 30) : r == 1 ? INT32_MAX : (int32_t)(rnd() | 0x40000000u);
+    p.out_shift = r == 2 ? -31 : r == 3 ? rnd_range(1, 31) : rnd_range(-24, -8);
+    p.out_offset = rnd_range(-128, 127);
+    p.act_min = rnd_range(-128, 20);
+    p.act_max = rnd_range(p.act_min, 127);
+    p.mode = rep % 3;
+    p.b_stride = (rep / 3) % 2;
+    int8_t a[100], b[100], oc[100], ov[100];
+    for (int32_t i = 0; i < n; ++i) {
+      a[i] = (int8_t)(rep % 13 == 0 ? -128 : rnd_range(-128, 127));
+      b[i] = (int8_t)(rep % 17 == 0 ? 127 : rnd_range(-128, 127));
+    }
+    mdl_s8_vadd_ukernel_x16__c(n, a, b, &p, oc);
+    mdl_s8_vadd_ukernel_x16__neon(n, a, b, &p, ov);
+    cases++;
+    if (memcmp(oc, ov, (size_t)n) != 0) {
+      if (bad < 5) printf("  vadd n=%d mode=%d b_stride=%d differ\n", n, p.mode, p.b_stride);
+      bad++;
+    }
+  }
+  report("s8-vadd-x16-neon", cases, bad);
+}
+
 MDL_NEON_END
 
 int main(void) {
@@ -612,5 +658,6 @@ int main(void) {
   test_dot();
   test_c8();
   test_gemv();
+  test_vadd();
   return failures ? 1 : 0;
 }

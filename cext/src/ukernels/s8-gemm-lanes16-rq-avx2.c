@@ -3,7 +3,9 @@
  * step are requantized while still in registers (rq8_apply, mdl_requantize_avx2.h,
  * gemmlowp double rounding) and their int8 results stored straight to the output: no
  * int32 accumulator array, no separate requantization pass.  A block of more than 8
- * channels takes 2 patches x 2 halves of 8 lanes per step; a block of at most 8
+ * channels takes 4 patches x 2 halves of 8 lanes per step (8 accumulators, one pair
+ * broadcast per patch: 5% fewer instructions than 2 x 2 on VWW and KWS by callgrind),
+ * then 2 and 1 for the rest; a block of at most 8
  * channels 4 patches x 8 lanes, so that no multiply-add works on the zero weights of
  * the empty half.  Twin: s8-gemm-lanes16-c followed by s32-requant-rows-c. */
 #include "mdl_ukernels_avx2.h"
@@ -18,6 +20,15 @@ MDL_INLINE MDL_AVX2 void gemm_rq(int32_t np, int32_t lanes, int32_t k2, int32_t 
                                  int8_t* out, int32_t stride) {
   int32_t i = 0;
   if (lanes > 8) {
+    for (; i + 4 <= np; i += 4) {
+      __m256i a[8];
+      mdl_lanes16_sums_avx2(x + (size_t)i * kp, kp, k2, wb, 4, 2, b0, b1, a);
+      for (int j = 0; j < 4; ++j) {
+        const __m256i v0 = rq8_apply(r0, a[2 * j], offset, lo, hi, lean);
+        const __m256i v1 = rq8_apply(r1, a[2 * j + 1], offset, lo, hi, lean);
+        mdl_store_n_avx2(out + (size_t)(i + j) * stride, mdl_pack16_avx2(v0, v1), lanes);
+      }
+    }
     for (; i + 2 <= np; i += 2) {
       __m256i a[4];
       mdl_lanes16_sums_avx2(x + (size_t)i * kp, kp, k2, wb, 2, 2, b0, b1, a);

@@ -45,16 +45,19 @@ import numpy as np
 
 from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, quantize_multiplier, round_half_away
+from microdl.runtime import cparams
 from microdl.runtime.ops import Node, Unsupported, register
 from microdl.runtime.ops.common import (INT8, INT16, activation_range, check_shape,
                                         per_tensor_quant, require_dtype,
                                         require_io_count, tensor_at)
+from microdl.runtime.ops.conv import use_portable_kernels
 
 BCAST_DIMS = 6  # MDL_BCAST_DIMS
 MAX_VERSION = {"ADD": 5, "SUB": 5, "MUL": 7}
 F32 = np.float32
 # What LiteRT 2.3 and TFLite Micro both use for these ops (see the module docstring).
 KERNEL_ROUNDING = ROUNDING_DOUBLE
+C = cparams.C
 
 
 def broadcast_shape(op, shape1, shape2):
@@ -190,7 +193,9 @@ def prepare_add_sub(op, graph, ctx):
                   left_shift=left_shift, input1_multiplier=m1, input1_shift=sh1,
                   input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo,
                   output_shift=sho, act_min=act_min, act_max=act_max,
-                  rounding=KERNEL_ROUNDING)
+                  rounding=KERNEL_ROUNDING,
+                  ukernel=C["ADD_UKERNEL_C"] if use_portable_kernels()
+                  else C["ADD_UKERNEL_BEST"])
     kernel = ("sub" if subtract else "add") + ("_s16" if dtype == INT16 else "_s8")
     return [Node(kernel, params, [x1.index, x2.index], y.index)]
 
