@@ -18,6 +18,7 @@
 #include "mdl_resize.h"
 #include "mdl_accumulate.h"
 #include "mdl_arith.h"
+#include "mdl_control.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif
