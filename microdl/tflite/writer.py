@@ -114,7 +114,10 @@ def _subgraph(b, graph, k, buffer_index, codes, code_index):
         _T.TensorStart(b)
         _T.TensorAddShape(b, shape)
         _T.TensorAddShapeSignature(b, sig)
-        _T.TensorAddType(b, schema.TENSOR_TYPE_BY_DTYPE[np.dtype(t.dtype)])
+        # dtype None: a RESOURCE handle (VAR_HANDLE's output), the one type without
+        # numpy data that microdl writes.
+        _T.TensorAddType(b, schema.TENSOR_TYPE_BY_NAME["RESOURCE"] if t.dtype is None
+                         else schema.TENSOR_TYPE_BY_DTYPE[np.dtype(t.dtype)])
         _T.TensorAddBuffer(b, buffer_index.get((k, t.index), 0))
         _T.TensorAddName(b, name)
         if quant:

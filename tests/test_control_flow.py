@@ -1,0 +1,336 @@
+"""Control flow over subgraphs (WHILE, IF, CALL_ONCE) and resource variables
+(VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE), bit-exact with LiteRT's reference kernels
+(BUILTIN_REF) on models built with microdl's writer (tests/cflib.py), and the
+malformed models that must be refused with a clear microdl exception."""
+import numpy as np
+import pytest
+
+from microdl import Interpreter
+from microdl.core.errors import ModelError, UnsupportedOpError
+from microdl.tflite.reader import read_model
+from tests.cflib import RESOURCE, multi_model, subgraph
+from tests.oplib import assert_same_as_litert, random_int, reference_interpreter, spec
+
+I8 = np.int8
+BOOL = np.bool_
+Q = dict(scale=0.05, zero_point=-3)       # the data
+C = dict(scale=0.5, zero_point=0)         # counters: real value = q / 2
+WHILE = dict(cond_subgraph_index=1, body_subgraph_index=2)
+
+
+def _counter(v):
+    return np.array([2 * v], I8)
+
+
+def counting_loop(n_shape=(4,), step=None):
+    """(i, n, x) -> WHILE i < n: i += 1, x += step (int8 ADD, saturating)."""
+    step = np.array([1, 2, 3, 4], I8) if step is None else step
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(n_shape, I8, **Q),
+                     spec((1,), I8, **C), spec((1,), I8, **C), spec(n_shape, I8, **Q)],
+                    [("WHILE", [0, 1, 2], [3, 4, 5], WHILE)], [0, 1, 2], [3, 5])
+    cond = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(n_shape, I8, **Q),
+                     spec((1,), BOOL)],
+                    [("LESS", [0, 1], [3], {}, 2)], [0, 1, 2], [3])
+    body = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(n_shape, I8, **Q),
+                     spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec(n_shape, I8, data=step, **Q), spec(n_shape, I8, **Q)],
+                    [("ADD", [0, 3], [4], {}, 2), ("ADD", [2, 5], [6], {}, 2)],
+                    [0, 1, 2], [4, 1, 6])
+    return multi_model(main, cond, body)
+
+
+def _runs(model, inputs_list, **kwargs):
+    """Outputs of microdl and LiteRT for each input list, on one interpreter each
+    (repeated invokes)."""
+    ours = Interpreter(model_content=model, **kwargs)
+    ours.allocate_tensors()
+    ref = reference_interpreter(model_content=model)
+    for inputs in inputs_list:
+        for it in (ours, ref):
+            for d, x in zip(it.get_input_details(), inputs):
+                it.set_tensor(d["index"], x)
+            it.invoke()
+        for d, e in zip(ours.get_output_details(), ref.get_output_details()):
+            got, want = ours.get_tensor(d["index"]), ref.get_tensor(e["index"])
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    return ours
+
+
+def test_while_counting_loop_adds_n_times():
+    model = counting_loop()
+    rng = np.random.default_rng(0)
+    cases = [[_counter(0), _counter(n), random_int(rng, (4,))] for n in (0, 1, 2, 5, 13)]
+    cases.append([_counter(3), _counter(1), random_int(rng, (4,))])  # cond false at once
+    ours = _runs(model, cases)
+    # An independent oracle: the loop in numpy (ADD of equal scales is exact here).
+    x = np.array([-100, 0, 50, 120], I8)
+    ours.set_tensor(0, _counter(0))
+    ours.set_tensor(1, _counter(7))
+    ours.set_tensor(2, x)
+    ours.invoke()
+    want = np.clip(x.astype(int) + 7 * np.array([1 + 3, 2 + 3, 3 + 3, 4 + 3]), -128, 127)
+    np.testing.assert_array_equal(ours.get_tensor(5), want)
+    np.testing.assert_array_equal(ours.get_tensor(3), _counter(7))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_while_body_fully_connected(threads):
+    """x (1, 8) -> WHILE i < n: x = FC(x) + x (int8 FULLY_CONNECTED and ADD in the body)."""
+    rng = np.random.default_rng(1)
+    w = random_int(rng, (8, 8))
+    bias = rng.integers(-500, 500, 8).astype(np.int32)
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((1, 8), I8, **Q),
+                     spec((1,), I8, **C), spec((1,), I8, **C), spec((1, 8), I8, **Q)],
+                    [("WHILE", [0, 1, 2], [3, 4, 5], WHILE)], [0, 1, 2], [5])
+    cond = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((1, 8), I8, **Q),
+                     spec((1,), BOOL)], [("LESS", [0, 1], [3], {}, 2)], [0, 1, 2], [3])
+    body = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((1, 8), I8, **Q),
+                     spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec((8, 8), I8, scale=0.01, data=w),
+                     spec((8,), np.int32, scale=0.05 * 0.01, data=bias),
+                     spec((1, 8), I8, scale=0.2, zero_point=5), spec((1, 8), I8, **Q)],
+                    [("ADD", [0, 3], [4], {}, 2),
+                     ("FULLY_CONNECTED", [2, 5, 6], [7], {}, 4),
+                     ("ADD", [7, 2], [8], {}, 2)],
+                    [0, 1, 2], [4, 1, 8])
+    model = multi_model(main, cond, body)
+    cases = [[_counter(0), _counter(n), random_int(rng, (1, 8))] for n in (0, 1, 3, 6)]
+    _runs(model, cases, num_threads=threads)
+
+
+def if_model(then_ops=None):
+    """(c: bool, x) -> IF c: x + k1 (ADD) else: x * k2 (MUL), int8."""
+    main = subgraph([spec((1,), BOOL), spec((2, 3), I8, **Q), spec((2, 3), I8, **Q)],
+                    [("IF", [0, 1], [2], dict(then_subgraph_index=1,
+                                              else_subgraph_index=2))], [0, 1], [2])
+    k1 = np.array([[1, -2, 3], [40, -50, 60]], I8)
+    then = subgraph([spec((2, 3), I8, **Q), spec((2, 3), I8, data=k1, **Q),
+                     spec((2, 3), I8, **Q)], [("ADD", [0, 1], [2], {}, 2)], [0], [2])
+    k2 = np.array([[30, -20, 10], [0, 5, -5]], I8)
+    other = subgraph([spec((2, 3), I8, **Q), spec((2, 3), I8, scale=0.1, zero_point=0,
+                                                  data=k2),
+                      spec((2, 3), I8, scale=0.02, zero_point=7)],
+                     [("MUL", [0, 1], [2], {}, 2)], [0], [2])
+    return multi_model(main, then, other)
+
+
+def test_if_chooses_a_branch_at_run_time():
+    model = if_model()
+    rng = np.random.default_rng(2)
+    cases = [[np.array([bool(c)]), random_int(rng, (2, 3))] for c in (1, 0, 0, 1, 1, 0)]
+    _runs(model, cases)
+    assert read_model(model).num_subgraphs == 3
+
+
+def test_if_nested_in_while():
+    """WHILE i < n: x = IF (i < m): x + k else: x (the else branch passes its input
+    through: the IF output is a copy of it)."""
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((1,), I8, **C),
+                     spec((3,), I8, **Q), spec((1,), I8, **C), spec((1,), I8, **C),
+                     spec((1,), I8, **C), spec((3,), I8, **Q)],
+                    [("WHILE", [0, 1, 2, 3], [4, 5, 6, 7], WHILE)], [0, 1, 2, 3], [7])
+    cond = subgraph([spec((1,), I8, **C)] * 3 + [spec((3,), I8, **Q), spec((1,), BOOL)],
+                    [("LESS", [0, 1], [4], {}, 2)], [0, 1, 2, 3], [4])
+    body = subgraph([spec((1,), I8, **C)] * 3 + [spec((3,), I8, **Q),
+                     spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec((1,), BOOL), spec((3,), I8, **Q)],
+                    [("LESS", [0, 2], [6], {}, 2), ("ADD", [0, 4], [5], {}, 2),
+                     ("IF", [6, 3], [7], dict(then_subgraph_index=3,
+                                              else_subgraph_index=4))],
+                    [0, 1, 2, 3], [5, 1, 2, 7])
+    then = subgraph([spec((3,), I8, **Q), spec((3,), I8, data=np.array([5, -7, 9], I8), **Q),
+                     spec((3,), I8, **Q)], [("ADD", [0, 1], [2], {}, 2)], [0], [2])
+    other = subgraph([spec((3,), I8, **Q)], [], [0], [0])
+    model = multi_model(main, cond, body, then, other)
+    rng = np.random.default_rng(3)
+    cases = [[_counter(0), _counter(n), _counter(m), random_int(rng, (3,))]
+             for n, m in ((4, 2), (5, 9), (0, 3), (6, 0))]
+    _runs(model, cases)
+
+
+def accumulator_model(with_init=True):
+    """state += x every invoke (resource variable), initialised by CALL_ONCE."""
+    v = dict(container="c", shared_name="acc")
+    ops = [("VAR_HANDLE", [], [0], v), ("READ_VARIABLE", [0], [2], {}),
+           ("ADD", [2, 1], [3], {}, 2), ("ASSIGN_VARIABLE", [0, 3], [], {})]
+    if with_init:
+        ops.insert(0, ("CALL_ONCE", [], [], dict(init_subgraph_index=1)))
+    main = subgraph([RESOURCE, spec((4,), I8, **Q), spec((4,), I8, **Q),
+                     spec((4,), I8, **Q)], ops, [1], [3])
+    init = subgraph([RESOURCE, spec((4,), I8, data=np.array([10, 20, 30, -40], I8), **Q)],
+                    [("VAR_HANDLE", [], [0], v), ("ASSIGN_VARIABLE", [0, 1], [], {})],
+                    [], [])
+    return multi_model(main, init)
+
+
+def test_resource_variable_accumulates_and_call_once_runs_once():
+    """As LiteRT: the variable persists across invokes; CALL_ONCE's init runs on the
+    first invoke only; reset_all_variables() touches neither (measured on LiteRT's
+    BUILTIN_REF: the sums go on after it)."""
+    model = accumulator_model()
+    ours = Interpreter(model_content=model)
+    ours.allocate_tensors()
+    ref = reference_interpreter(model_content=model)
+    rng = np.random.default_rng(4)
+    for k in range(8):
+        x = random_int(rng, (4,)) // 8
+        if k in (3, 6):
+            ours.reset_all_variables()
+            ref.reset_all_variables()
+        for it in (ours, ref):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+        np.testing.assert_array_equal(ours.get_tensor(3), ref.get_tensor(3))
+    # An independent oracle of the first invokes: the state starts at the init value.
+    fresh = Interpreter(model_content=model)
+    fresh.allocate_tensors()
+    state = np.array([10, 20, 30, -40])
+    for x in (np.array([1, 2, 3, 4], I8), np.array([-5, 0, 5, 9], I8)):
+        fresh.set_tensor(1, x)
+        fresh.invoke()
+        state = np.clip(state + x.astype(int) + 3, -128, 127)  # zero point -3, same scale
+        np.testing.assert_array_equal(fresh.get_tensor(3), state)
+
+
+def test_details_stay_those_of_subgraph_0():
+    model = accumulator_model()
+    ours = Interpreter(model_content=model)
+    ours.allocate_tensors()
+    ref = reference_interpreter(model_content=model)
+    assert ours.num_subgraphs() == 2
+    assert len(ours.get_tensor_details()) == 4
+    assert [o["op_name"] for o in ours._get_ops_details()] == [
+        "CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ADD", "ASSIGN_VARIABLE"]
+    assert ([o["op_name"] for o in ours._get_ops_details()] ==
+            [o["op_name"] for o in ref._get_ops_details()])
+    with pytest.raises(ValueError):
+        ours.get_tensor(5)
+    with pytest.raises(ValueError):
+        ours.get_tensor_details(subgraph_index=1)
+    with pytest.raises(RuntimeError, match="control flow"):
+        ours.resize_tensor_input(1, [8])
+
+
+def test_loop_tensors_keep_their_memory_over_the_loop():
+    """The planner keeps every tensor live across the loop boundary over the whole
+    loop: no tensor crossing it shares bytes with one used inside the loop."""
+    model = counting_loop((64,), step=np.ones(64, I8))
+    ours = Interpreter(model_content=model)
+    ours.allocate_tensors()
+    plan, g = ours._arena_plan, ours._graph
+    (a, b), = ours._loops
+    spans = {bf.key: (bf.first, bf.last) for bf in plan.buffers}
+    for t, (lo, hi) in spans.items():
+        if isinstance(t, tuple):
+            continue
+        crosses = lo <= b and hi >= a and (lo < a or hi > b)
+        if crosses:
+            assert lo <= a and hi >= b, (t, lo, hi, a, b)
+    cases = [[_counter(0), _counter(n), np.arange(64).astype(I8)] for n in (3, 9)]
+    _runs(model, cases)
+    assert len(g.tensors) > 6
+
+
+# ---------------------------------------------------------------- hostile models
+def test_subgraph_index_out_of_range():
+    model = counting_loop()
+    g = read_model(model)
+    g.ops[0].options["body_subgraph_index"] = 7
+    from microdl.tflite.writer import write_model
+    with pytest.raises(ModelError, match="subgraph index 7 out of range"):
+        Interpreter(model_content=write_model(g))
+
+
+def test_recursion_is_refused():
+    """A WHILE body that runs the same WHILE again (subgraph 2 calls subgraph 2)."""
+    main = subgraph([spec((1,), BOOL), spec((1,), BOOL)],
+                    [("WHILE", [0], [1], WHILE)], [0], [1])
+    cond = subgraph([spec((1,), BOOL)], [], [0], [0])
+    body = subgraph([spec((1,), BOOL), spec((1,), BOOL)],
+                    [("WHILE", [0], [1], WHILE)], [0], [1])
+    with pytest.raises(ModelError, match="calls itself"):
+        Interpreter(model_content=multi_model(main, cond, body))
+    # Through subgraph 0 too: an IF whose branch is subgraph 0.
+    main = subgraph([spec((1,), BOOL), spec((1,), BOOL)],
+                    [("IF", [0, 0], [1], dict(then_subgraph_index=0,
+                                              else_subgraph_index=1))], [0], [1])
+    other = subgraph([spec((1,), BOOL)], [], [0], [0])
+    with pytest.raises(ModelError, match="calls itself"):
+        Interpreter(model_content=multi_model(main, other))
+
+
+def test_condition_must_be_a_bool_scalar():
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C)],
+                    [("WHILE", [0], [1], WHILE)], [0], [1])
+    cond = subgraph([spec((1,), I8, **C)], [], [0], [0])  # int8, not bool
+    body = subgraph([spec((1,), I8, **C)], [], [0], [0])
+    with pytest.raises(ModelError, match="must be a bool of one element"):
+        Interpreter(model_content=multi_model(main, cond, body))
+    main = subgraph([spec((2,), BOOL), spec((2, 3), I8, **Q), spec((2, 3), I8, **Q)],
+                    [("IF", [0, 1], [2], dict(then_subgraph_index=1,
+                                              else_subgraph_index=1))], [0, 1], [2])
+    then = subgraph([spec((2, 3), I8, **Q)], [], [0], [0])
+    with pytest.raises(ModelError, match="must be a bool of one element"):
+        Interpreter(model_content=multi_model(main, then))
+
+
+def test_mismatched_counts_and_dynamic_shapes():
+    # The IF passes one input, the branch takes two.
+    main = subgraph([spec((1,), BOOL), spec((3,), I8, **Q), spec((3,), I8, **Q)],
+                    [("IF", [0, 1], [2], dict(then_subgraph_index=1,
+                                              else_subgraph_index=1))], [0, 1], [2])
+    two = subgraph([spec((3,), I8, **Q), spec((3,), I8, **Q)], [], [0, 1], [0])
+    with pytest.raises(ModelError, match="takes 2 inputs, the op passes 1"):
+        Interpreter(model_content=multi_model(main, two))
+    # WHILE with 2 inputs and 1 output.
+    main = subgraph([spec((1,), BOOL), spec((1,), BOOL), spec((1,), BOOL)],
+                    [("WHILE", [0, 1], [2], WHILE)], [0, 1], [2])
+    sg = subgraph([spec((1,), BOOL)], [], [0], [0])
+    with pytest.raises(ModelError, match="must pair up"):
+        Interpreter(model_content=multi_model(main, sg, sg))
+    # A body whose output is larger than its input: a dynamic shape.
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((2,), I8, **Q),
+                     spec((1,), I8, **C), spec((1,), I8, **C), spec((2,), I8, **Q)],
+                    [("WHILE", [0, 1, 2], [3, 4, 5], WHILE)], [0, 1, 2], [5])
+    cond = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((2,), I8, **Q),
+                     spec((1,), BOOL)], [("LESS", [0, 1], [3], {}, 2)], [0, 1, 2], [3])
+    body = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((2,), I8, **Q),
+                     spec((4,), I8, **Q), spec((1,), I8, data=np.array([0], I8))],
+                    [("CONCATENATION", [2, 2], [3], dict(axis=0))], [0, 1, 2], [0, 1, 3])
+    with pytest.raises(UnsupportedOpError, match="dynamic shapes"):
+        Interpreter(model_content=multi_model(main, cond, body))
+
+
+def test_endless_loop_stops_at_max_loop_iterations():
+    """cond is its own input, always true: LiteRT would loop forever; microdl stops
+    after max_loop_iterations iterations with a RuntimeError and stays usable."""
+    main = subgraph([spec((1,), BOOL), spec((3,), I8, **Q), spec((1,), BOOL),
+                     spec((3,), I8, **Q)],
+                    [("WHILE", [0, 1], [2, 3], WHILE)], [0, 1], [3])
+    cond = subgraph([spec((1,), BOOL), spec((3,), I8, **Q)], [], [0, 1], [0])
+    body = subgraph([spec((1,), BOOL), spec((3,), I8, **Q),
+                     spec((3,), I8, data=np.array([1, 1, 1], I8), **Q),
+                     spec((3,), I8, **Q)], [("ADD", [1, 2], [3], {}, 2)], [0, 1], [0, 3])
+    model = multi_model(main, cond, body)
+    ours = Interpreter(model_content=model, max_loop_iterations=1000)
+    ours.allocate_tensors()
+    ours.set_tensor(0, np.array([True]))
+    ours.set_tensor(1, np.zeros(3, I8))
+    with pytest.raises(RuntimeError, match="max_loop_iterations"):
+        ours.invoke()
+    # With the condition false the loop body never runs (as in LiteRT).
+    ours.set_tensor(0, np.array([False]))
+    ours.set_tensor(1, np.array([1, 2, 3], I8))
+    ours.invoke()
+    np.testing.assert_array_equal(ours.get_tensor(3), [1, 2, 3])
+    assert_same_as_litert(model, [np.array([False]), np.array([1, 2, 3], I8)])
+    with pytest.raises(ValueError, match="max_loop_iterations"):
+        Interpreter(model_content=model, max_loop_iterations=-1)
+
+
+def test_resource_handle_from_nowhere_is_unsupported():
+    main = subgraph([RESOURCE, spec((4,), I8, **Q)],
+                    [("READ_VARIABLE", [0], [1], {})], [0], [1])
+    with pytest.raises((UnsupportedOpError, ModelError)):
+        Interpreter(model_content=multi_model(main))
