@@ -334,3 +334,16 @@ def test_resource_handle_from_nowhere_is_unsupported():
                     [("READ_VARIABLE", [0], [1], {})], [0], [1])
     with pytest.raises((UnsupportedOpError, ModelError)):
         Interpreter(model_content=multi_model(main))
+
+
+def test_read_before_any_assignment_fails_as_in_litert():
+    model = accumulator_model(with_init=False)
+    ref = reference_interpreter(model_content=model)
+    ref.set_tensor(1, np.array([1, 2, 3, 4], I8))
+    with pytest.raises(RuntimeError):
+        ref.invoke()
+    ours = Interpreter(model_content=model)
+    ours.allocate_tensors()
+    ours.set_tensor(1, np.array([1, 2, 3, 4], I8))
+    with pytest.raises(RuntimeError, match="no ASSIGN_VARIABLE has set"):
+        ours.invoke()

@@ -6,7 +6,9 @@
  *    recognises it by its entry and continues at node `target` instead of the next
  *    node when the jump is taken: always (when = MDL_CF_ALWAYS), or when the first
  *    byte of in[0] (a bool tensor of one element) is 0 (MDL_CF_IF_FALSE) or not 0
- *    (MDL_CF_IF_TRUE).  A taken jump to a node at or before itself (a loop's back
+ *    (MDL_CF_IF_TRUE).  MDL_CF_TRAP_IF_FALSE: when in[0] is 0 the run stops with
+ *    MDL_ERR_UNSET_VARIABLE (READ_VARIABLE of a variable no ASSIGN_VARIABLE has
+ *    set yet, which LiteRT refuses at invoke too).  A taken jump to a node at or before itself (a loop's back
  *    edge) counts one loop iteration; more than `max_iterations` of them in one run
  *    stop it with MDL_ERR_LOOP_LIMIT (a hostile WHILE that never ends).
  *
@@ -20,6 +22,7 @@
 #define MDL_CF_ALWAYS 0
 #define MDL_CF_IF_FALSE 1
 #define MDL_CF_IF_TRUE 2
+#define MDL_CF_TRAP_IF_FALSE 3 /* never jumps: stops the run with MDL_ERR_UNSET_VARIABLE */
 
 #define MDL_CF_LABEL_PARAMS(F, A) \
   F(label) /* label id (prepare's; unused at run time) */
@@ -27,7 +30,7 @@ MDL_DECLARE_PARAMS(mdl_cf_label_params, MDL_CF_LABEL_PARAMS)
 
 #define MDL_CF_BRANCH_PARAMS(F, A)                                                  \
   F(target)         /* node index to continue at when the jump is taken */          \
-  F(when)           /* MDL_CF_ALWAYS, MDL_CF_IF_FALSE or MDL_CF_IF_TRUE */          \
+  F(when)           /* MDL_CF_ALWAYS, _IF_FALSE, _IF_TRUE or _TRAP_IF_FALSE */      \
   F(max_iterations) /* back edges taken per run before MDL_ERR_LOOP_LIMIT (>= 0) */
 MDL_DECLARE_PARAMS(mdl_cf_branch_params, MDL_CF_BRANCH_PARAMS)
 

@@ -16,5 +16,5 @@ int32_t mdl_cf_branch_taken(const mdl_node* node) {
   const mdl_cf_branch_params* p = (const mdl_cf_branch_params*)node->params;
   if (p->when == MDL_CF_ALWAYS) return 1;
   const int32_t value = *(const uint8_t*)node->in[0] != 0;
-  return p->when == MDL_CF_IF_TRUE ? value : !value;
+  return p->when == MDL_CF_IF_TRUE ? value : !value; /* IF_FALSE, TRAP_IF_FALSE */
 }

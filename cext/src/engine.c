@@ -483,6 +483,11 @@ mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
         ++i;
         continue;
       }
+      if (p->when == MDL_CF_TRAP_IF_FALSE) {
+        *failed_index = i;
+        result = MDL_ERR_UNSET_VARIABLE;
+        break;
+      }
       if (p->target <= i && ++back_edges > p->max_iterations) {
         *failed_index = i;
         result = MDL_ERR_LOOP_LIMIT;

@@ -16,7 +16,8 @@ The C engine runs a flat node list; control flow becomes bytecode in it
 - VAR_HANDLE names a resource by (container, shared_name); every such pair gets one
   storage tensor kept in the arena for the Interpreter's life (dtype and shape of
   its first ASSIGN_VARIABLE value or READ_VARIABLE output; all must agree);
-  ASSIGN_VARIABLE copies into it, READ_VARIABLE out of it.
+  ASSIGN_VARIABLE copies into it, READ_VARIABLE out of it; a READ_VARIABLE before any
+  ASSIGN_VARIABLE of its variable stops invoke with RuntimeError, as in LiteRT.
 
 A called subgraph is inlined at every call site: its inputs are the caller's tensors,
 its other tensors get new indices after subgraph 0's (subgraph 0's tensors keep
@@ -43,7 +44,7 @@ from microdl.runtime.ops.data import _copy_node
 CONTROL_OPS = ("IF", "WHILE", "CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE",
                "ASSIGN_VARIABLE")
 COPY, LABEL, BRANCH = "_CF_COPY", "_CF_LABEL", "_CF_BRANCH"
-ALWAYS, IF_FALSE, IF_TRUE = 0, 1, 2  # mdl_control.h MDL_CF_*
+ALWAYS, IF_FALSE, IF_TRUE, TRAP_IF_FALSE = 0, 1, 2, 3  # mdl_control.h MDL_CF_*
 # Nesting depth of calls and ops after inlining (a model calling subgraphs twice at
 # every level would otherwise grow exponentially).
 MAX_DEPTH = 64
@@ -86,6 +87,7 @@ class _Lowering:
         self.max_iterations = int(max_iterations)
         self.resource_of = {}  # flat resource tensor -> (container, shared_name)
         self.storage = {}      # (container, shared_name) -> flat tensor index
+        self.assigned = {}     # (container, shared_name) -> flat bool "set" flag
         self.done_flags = {}   # init subgraph index -> flat bool tensor index
         self.persistent = []
         self._true = None
@@ -128,6 +130,14 @@ class _Lowering:
     def copy(self, src, dst, where):
         if src != dst:
             self.emit(COPY, [src], [dst], {}, where)
+
+    def flag(self, name):
+        """A bool[1] kept for the Interpreter's life, False until set."""
+        index = len(self.tensors)
+        self.tensors.append(Tensor(index=index, name=name, dtype=np.dtype(np.bool_),
+                                   shape=(1,), shape_signature=(1,)))
+        self.persistent.append(index)
+        return index
 
     def true_tensor(self):
         if self._true is None:
@@ -282,12 +292,7 @@ class _Lowering:
                              f"inputs and give no outputs")
         flag = self.done_flags.get(k)
         if flag is None:
-            flag = len(self.tensors)
-            self.tensors.append(Tensor(index=flag, name=f"call_once {k} done",
-                                       dtype=np.dtype(np.bool_), shape=(1,),
-                                       shape_signature=(1,)))
-            self.done_flags[k] = flag
-            self.persistent.append(flag)
+            flag = self.done_flags[k] = self.flag(f"call_once {k} done")
         end = self.label()
         self.jump(end, where, IF_TRUE, flag)
         self.inline(k, [], where, stack, "init")
@@ -317,6 +322,7 @@ class _Lowering:
                                 is_variable=False)
             self.storage[key] = s
             self.persistent.append(s)
+            self.assigned[key] = self.flag(f"resource {key[0]}/{key[1]} set")
         self.check_same(like, s, where, f"the value of resource {key[1]!r}")
         return s
 
@@ -325,12 +331,15 @@ class _Lowering:
             raise ModelError(f"{where}: ASSIGN_VARIABLE takes (resource, value)")
         key = self._resource(ins[0], where)
         self.copy(ins[1], self._storage(key, ins[1], where), where)
+        self.copy(self.true_tensor(), self.assigned[key], where)
 
     def op_read_variable(self, op, ins, outs, where, stack):
         if len(ins) != 1 or len(outs) != 1:
             raise ModelError(f"{where}: READ_VARIABLE takes a resource, gives a value")
         key = self._resource(ins[0], where)
-        self.copy(self._storage(key, outs[0], where), outs[0], where)
+        storage = self._storage(key, outs[0], where)
+        self.jump(0, where, TRAP_IF_FALSE, self.assigned[key])  # never jumps
+        self.copy(storage, outs[0], where)
 
 
 def lower(graph: Graph, max_iterations: int = MAX_LOOP_ITERATIONS) -> Lowered:
@@ -368,7 +377,8 @@ def _prepare_label(op, graph, ctx):
 
 
 def _prepare_branch(op, graph, ctx):
-    params = {"target": int(op.options["label"]), "when": int(op.options["when"]),
+    params = {"target": int(op.options["label"]) if op.options["when"] != TRAP_IF_FALSE
+              else -1, "when": int(op.options["when"]),
               "max_iterations": int(op.options["max_iterations"])}
     return [Node("cf_branch", params, list(op.inputs), -1)]
 
@@ -386,7 +396,7 @@ def resolve_targets(nodes):
     where = {n.params["label"]: k for k, (_, n) in enumerate(nodes) if n.kernel == "cf_label"}
     out = []
     for k, (i, n) in enumerate(nodes):
-        if n.kernel == "cf_branch":
+        if n.kernel == "cf_branch" and n.params["when"] != TRAP_IF_FALSE:
             label = n.params["target"]
             if label not in where:
                 raise ModelError(f"op {i}: jump to a label that is not bound")

@@ -781,6 +781,9 @@ class Interpreter:
                     f"invoke stopped: the model's WHILE loops ran more than "
                     f"max_loop_iterations iterations in one invoke (a loop that does "
                     f"not end?); raise max_loop_iterations= if that is intended") from None
+            if "status 4" in str(e):  # MDL_ERR_UNSET_VARIABLE
+                raise RuntimeError("invoke stopped: READ_VARIABLE of a resource "
+                                   "variable that no ASSIGN_VARIABLE has set yet") from None
             raise
 
     def check_arena_guards(self):
