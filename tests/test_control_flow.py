@@ -4,12 +4,15 @@
 malformed models that must be refused with a clear microdl exception."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from microdl import Interpreter
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.tflite.reader import read_model
 from tests.cflib import RESOURCE, multi_model, subgraph
 from tests.oplib import assert_same_as_litert, random_int, reference_interpreter, spec
+from tests.test_engine import assert_invoke_allocates_nothing
 
 I8 = np.int8
 BOOL = np.bool_
@@ -347,3 +350,99 @@ def test_read_before_any_assignment_fails_as_in_litert():
     ours.set_tensor(1, np.array([1, 2, 3, 4], I8))
     with pytest.raises(RuntimeError, match="no ASSIGN_VARIABLE has set"):
         ours.invoke()
+
+
+def swap_model():
+    """WHILE i < n: (a, b) = (b, a + k): body outputs that are other loop variables
+    (a parallel assignment: microdl stages them through temporaries)."""
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((3,), I8, **Q),
+                     spec((3,), I8, **Q), spec((1,), I8, **C), spec((1,), I8, **C),
+                     spec((3,), I8, **Q), spec((3,), I8, **Q)],
+                    [("WHILE", [0, 1, 2, 3], [4, 5, 6, 7], WHILE)], [0, 1, 2, 3], [6, 7])
+    cond = subgraph([spec((1,), I8, **C)] * 2 + [spec((3,), I8, **Q)] * 2 +
+                    [spec((1,), BOOL)], [("LESS", [0, 1], [4], {}, 2)], [0, 1, 2, 3], [4])
+    body = subgraph([spec((1,), I8, **C)] * 2 + [spec((3,), I8, **Q)] * 2 +
+                    [spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec((3,), I8, data=np.array([3, -1, 2], I8), **Q),
+                     spec((3,), I8, **Q)],
+                    [("ADD", [0, 4], [5], {}, 2), ("ADD", [2, 6], [7], {}, 2)],
+                    [0, 1, 2, 3], [5, 1, 3, 7])
+    return multi_model(main, cond, body)
+
+
+def test_while_swapping_loop_variables():
+    rng = np.random.default_rng(5)
+    model = swap_model()
+    _runs(model, [[_counter(0), _counter(n), random_int(rng, (3,)), random_int(rng, (3,))]
+                  for n in (0, 1, 2, 3, 7)])
+    # numpy oracle
+    ours = Interpreter(model_content=model)
+    ours.allocate_tensors()
+    a, b = np.array([1, 2, 3]), np.array([-10, 0, 10])
+    for d, x in zip(range(4), (_counter(0), _counter(3), a.astype(I8), b.astype(I8))):
+        ours.set_tensor(d, x)
+    ours.invoke()
+    for _ in range(3):
+        a, b = b, np.clip(a + np.array([3, -1, 2]) + 3, -128, 127)
+    np.testing.assert_array_equal(ours.get_tensor(6), a)
+    np.testing.assert_array_equal(ours.get_tensor(7), b)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_while_body_convolution_in_row_bands(threads):
+    """A CONV_2D (SAME, 3x3, int8 per-channel) in the body; with threads it is cut into
+    row bands, which the loop runs every iteration."""
+    rng = np.random.default_rng(6)
+    shape = (1, 12, 10, 8)
+    w = random_int(rng, (8, 3, 3, 8)) // 4
+    ws = rng.uniform(0.002, 0.01, 8).astype(np.float32)
+    bias = rng.integers(-2000, 2000, 8).astype(np.int32)
+    conv = dict(padding=0, stride_h=1, stride_w=1, dilation_h_factor=1,
+                dilation_w_factor=1, fused_activation_function=0)
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(shape, I8, **Q),
+                     spec((1,), I8, **C), spec((1,), I8, **C), spec(shape, I8, **Q)],
+                    [("WHILE", [0, 1, 2], [3, 4, 5], WHILE)], [0, 1, 2], [5])
+    cond = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(shape, I8, **Q),
+                     spec((1,), BOOL)], [("LESS", [0, 1], [3], {}, 2)], [0, 1, 2], [3])
+    body = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec(shape, I8, **Q),
+                     spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec((8, 3, 3, 8), I8, data=w, scales=ws),
+                     spec((8,), np.int32, data=bias, scales=ws * np.float32(0.05)),
+                     spec(shape, I8, **Q)],
+                    [("ADD", [0, 3], [4], {}, 2), ("CONV_2D", [2, 5, 6], [7], conv, 3)],
+                    [0, 1, 2], [4, 1, 7])
+    model = multi_model(main, cond, body)
+    ours = _runs(model, [[_counter(0), _counter(n), random_int(rng, shape)]
+                         for n in (0, 1, 4)], num_threads=threads)
+    if threads > 1:
+        assert sum(n.kernel.startswith("conv") for _, n in ours._nodes) > 1  # bands
+
+
+def test_invoke_allocates_nothing_with_control_flow():
+    rng = np.random.default_rng(7)
+    for model, inputs in ((swap_model(), [_counter(0), _counter(9), random_int(rng, (3,)),
+                                          random_int(rng, (3,))]),
+                          (accumulator_model(), [random_int(rng, (4,))])):
+        it = Interpreter(model_content=model)
+        it.allocate_tensors()
+        for d, x in zip(it.get_input_details(), inputs):
+            it.set_tensor(d["index"], x)
+        assert_invoke_allocates_nothing(it)
+
+
+_COUNTING = counting_loop()
+_IF = if_model()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1), start=st.integers(-8, 8), n=st.integers(-8, 20))
+def test_counting_loop_matches_litert(seed, start, n):
+    x = random_int(np.random.default_rng(seed), (4,))
+    assert_same_as_litert(_COUNTING, [_counter(start), _counter(n), x])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**32 - 1), cond=st.booleans())
+def test_if_matches_litert(seed, cond):
+    x = random_int(np.random.default_rng(seed), (2, 3))
+    assert_same_as_litert(_IF, [np.array([cond]), x])
