@@ -446,3 +446,20 @@ def test_counting_loop_matches_litert(seed, start, n):
 def test_if_matches_litert(seed, cond):
     x = random_int(np.random.default_rng(seed), (2, 3))
     assert_same_as_litert(_IF, [np.array([cond]), x])
+
+
+def test_exponential_inlining_is_refused():
+    """Subgraph k runs subgraph k + 1 twice (two IFs), 24 levels deep: 2^24 copies
+    once inlined.  Refused (UnsupportedOpError), neither hanging nor exhausting
+    memory."""
+    depth = 24
+    ifs = lambda k: [("IF", [0, 0, 1], [2], dict(then_subgraph_index=k, else_subgraph_index=k)),
+                     ("IF", [0, 0, 2], [3], dict(then_subgraph_index=k, else_subgraph_index=k))]
+    main = subgraph([spec((1,), BOOL), spec((2,), I8, **Q), spec((2,), I8, **Q),
+                     spec((2,), I8, **Q)], ifs(1), [0, 1], [3])
+    levels = [subgraph([spec((1,), BOOL), spec((2,), I8, **Q), spec((2,), I8, **Q),
+                        spec((2,), I8, **Q)], ifs(k + 1), [0, 1], [3])
+              for k in range(1, depth)]
+    last = subgraph([spec((1,), BOOL), spec((2,), I8, **Q)], [], [0, 1], [1])
+    with pytest.raises(UnsupportedOpError, match="inlines to more than"):
+        Interpreter(model_content=multi_model(main, *levels, last))

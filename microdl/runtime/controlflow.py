@@ -28,7 +28,9 @@ Refused: subgraph indices out of range and recursion (a subgraph that calls itse
 directly or not), mismatched input / output counts, a condition that is not a bool of
 one element (ModelError); shapes or dtypes that differ between a loop's inputs and its
 body's outputs or a branch's outputs and the IF's (dynamic shapes, Unsupported);
-inlining that grows past MAX_FLAT_OPS ops.
+inlining that grows past MAX_FLAT_OPS ops or MAX_FLAT_TENSORS tensors (a model whose
+subgraphs each call the next twice doubles at every level), nesting deeper than
+MAX_DEPTH (Unsupported).
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ ALWAYS, IF_FALSE, IF_TRUE, TRAP_IF_FALSE = 0, 1, 2, 3  # mdl_control.h MDL_CF_*
 # every level would otherwise grow exponentially).
 MAX_DEPTH = 64
 MAX_FLAT_OPS = 100_000
+MAX_FLAT_TENSORS = 400_000
 # Default cap on the loop iterations (back edges taken) of one invoke.
 MAX_LOOP_ITERATIONS = 10_000_000
 
@@ -95,6 +98,9 @@ class _Lowering:
     # ------------------------------------------------------------ building blocks
     def new_tensor(self, like: Tensor, name=None, **changes) -> int:
         index = len(self.tensors)
+        if index >= MAX_FLAT_TENSORS:
+            raise Unsupported(f"control flow inlines to more than {MAX_FLAT_TENSORS} "
+                              f"tensors")
         self.tensors.append(dataclasses.replace(like, index=index,
                                                 name=name or like.name, **changes))
         return index

@@ -152,7 +152,13 @@ class Interpreter:
             that lowers arena_bytes.  Same results, bit for bit; in-place layers are
             not cut into bands for num_threads > 1.  Inputs are only overwritten with
             preserve_inputs=False; experimental_preserve_all_tensors disables it.
-            ValueError for any other value.
+            ValueError for any other value.  Models with control flow plan as "fast".
+        max_loop_iterations: (keyword only) for models with control flow (IF, WHILE,
+            CALL_ONCE over subgraphs; VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE
+            resource variables, microdl.runtime.controlflow): the most WHILE-loop
+            iterations (summed over all loops) one invoke() may run before it stops
+            with RuntimeError (default 10,000,000; LiteRT has no cap, so a model
+            whose loop never ends would hang it).  An int >= 0, else ValueError.
 
     Raises:
         ValueError: neither or both of model_path / model_content given ("`model_path`
@@ -161,7 +167,8 @@ class Interpreter:
             ..."), bad num_threads / experimental_op_resolver_type, or a delegate.
         ModelError (a ValueError): the file is malformed (names the tensor/op at fault).
         UnsupportedOpError (a ModelError): the model uses ops microdl cannot run (lists
-            all of them).
+            all of them), or control flow with shapes that change between iterations
+            or branches (dynamic shapes).
         TypeError: model_content is not bytes-like.
 
     Views (``tensor()``) keep the arena they point into alive, also after the
@@ -823,6 +830,8 @@ class Interpreter:
         g = self._graph
         rows = []
         for op_index, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1]):
+            if all(n.kernel.startswith("cf_") for _, n in self._nodes[lo:hi]):
+                continue  # control flow: a jump run alone would jump out of its range
             times = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
@@ -1026,7 +1035,8 @@ class Interpreter:
         return [self._details(t.index) for t in self._user_graph.tensors]
 
     def num_subgraphs(self):
-        """Number of subgraphs in the model file (microdl runs subgraph 0)."""
+        """Number of subgraphs in the model file (microdl runs subgraph 0, and the
+        subgraphs its IF / WHILE / CALL_ONCE ops call, inlined into it)."""
         return self._graph.num_subgraphs
 
     def _get_op_details(self, op_index):
