@@ -185,6 +185,13 @@ def test_resource_variable_accumulates_and_call_once_runs_once():
             it.set_tensor(it.get_input_details()[0]["index"], x)
             it.invoke()
         np.testing.assert_array_equal(ours.get_tensor(3), ref.get_tensor(3))
+    # allocate_tensors() again keeps the state and the CALL_ONCE flag (as LiteRT).
+    ours.allocate_tensors()
+    ref.allocate_tensors()
+    for it in (ours, ref):
+        it.set_tensor(it.get_input_details()[0]["index"], np.array([1, 2, 3, 4], I8))
+        it.invoke()
+    np.testing.assert_array_equal(ours.get_tensor(3), ref.get_tensor(3))
     # An independent oracle of the first invokes: the state starts at the init value.
     fresh = Interpreter(model_content=model)
     fresh.allocate_tensors()

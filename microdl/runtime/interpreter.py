@@ -404,7 +404,14 @@ class Interpreter:
         for g_ in self._guards:
             g_[...] = _GUARD_PATTERN[np.arange(g_.size) % _GUARD_PATTERN.size]
         self._arena = arena
+        # Resource variables and CALL_ONCE flags outlive allocate_tensors(), as in
+        # LiteRT (state lives in the interpreter, not in the tensors' memory).
+        kept = ({i: np.array(self._views[i]) for i in self._cf.persistent
+                 if i in self._views} if self._cf is not None and self._arena is not None
+                else {})
         self._views, self._offsets = self._tensor_views(plan, arena)
+        for i, value in kept.items():
+            self._views[i][...] = value
         self._bind(nodes, groups, plan, arena)
         self._arena_plan, self._nodes = plan, nodes
         self.arena_bytes = total
