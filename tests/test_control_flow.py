@@ -470,3 +470,37 @@ def test_exponential_inlining_is_refused():
     last = subgraph([spec((1,), BOOL), spec((2,), I8, **Q)], [], [0, 1], [1])
     with pytest.raises(UnsupportedOpError, match="inlines to more than"):
         Interpreter(model_content=multi_model(main, *levels, last))
+
+
+def test_resource_variable_updated_inside_a_loop_and_a_branch():
+    """The handle is a WHILE loop variable: the body adds x to the variable n times;
+    after the loop an IF adds k to it only when c is true; the output reads it."""
+    v = dict(container="", shared_name="state")
+    main = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), RESOURCE,
+                     spec((1,), I8, **C), spec((1,), I8, **C), RESOURCE,
+                     spec((1,), BOOL), spec((4,), I8, **Q)],
+                    [("CALL_ONCE", [], [], dict(init_subgraph_index=3)),
+                     ("VAR_HANDLE", [], [2], v),
+                     ("WHILE", [0, 1, 2], [3, 4, 5], WHILE),
+                     ("IF", [6, 5], [], dict(then_subgraph_index=4, else_subgraph_index=5)),
+                     ("READ_VARIABLE", [5], [7], {})], [0, 1, 6], [7])
+    cond = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), RESOURCE, spec((1,), BOOL)],
+                    [("LESS", [0, 1], [3], {}, 2)], [0, 1, 2], [3])
+    body = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), RESOURCE,
+                     spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                     spec((4,), I8, **Q), spec((4,), I8, data=np.array([2, -3, 5, 1], I8), **Q),
+                     spec((4,), I8, **Q)],
+                    [("ADD", [0, 3], [4], {}, 2), ("READ_VARIABLE", [2], [5], {}),
+                     ("ADD", [5, 6], [7], {}, 2), ("ASSIGN_VARIABLE", [2, 7], [], {})],
+                    [0, 1, 2], [4, 1, 2])
+    init = subgraph([RESOURCE, spec((4,), I8, data=np.array([0, 10, -10, 3], I8), **Q)],
+                    [("VAR_HANDLE", [], [0], v), ("ASSIGN_VARIABLE", [0, 1], [], {})], [], [])
+    then = subgraph([RESOURCE, spec((4,), I8, **Q),
+                     spec((4,), I8, data=np.array([7, 7, -7, -7], I8), **Q),
+                     spec((4,), I8, **Q)],
+                    [("READ_VARIABLE", [0], [1], {}), ("ADD", [1, 2], [3], {}, 2),
+                     ("ASSIGN_VARIABLE", [0, 3], [], {})], [0], [])
+    other = subgraph([RESOURCE], [], [0], [])
+    model = multi_model(main, cond, body, init, then, other)
+    _runs(model, [[_counter(0), _counter(n), np.array([c])]
+                  for n, c in ((2, True), (0, False), (3, False), (1, True), (5, True))])
