@@ -504,3 +504,14 @@ def test_resource_variable_updated_inside_a_loop_and_a_branch():
     model = multi_model(main, cond, body, init, then, other)
     _runs(model, [[_counter(0), _counter(n), np.array([c])]
                   for n, c in ((2, True), (0, False), (3, False), (1, True), (5, True))])
+
+
+def test_unsupported_op_in_a_branch_names_its_subgraph():
+    main = subgraph([spec((1,), BOOL), spec((2, 3), I8, **Q), spec((2, 3), I8, **Q)],
+                    [("IF", [0, 1], [2], dict(then_subgraph_index=1,
+                                              else_subgraph_index=1))], [0, 1], [2])
+    then = subgraph([spec((2, 3), I8, **Q), spec((2, 3), I8, **Q)],
+                    [("HASHTABLE_LOOKUP", [0], [1], {})], [0], [1])
+    with pytest.raises(UnsupportedOpError, match=r"inlined from subgraph 1 op 0") as e:
+        Interpreter(model_content=multi_model(main, then))
+    assert len(e.value.ops) == 1

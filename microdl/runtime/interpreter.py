@@ -292,13 +292,20 @@ class Interpreter:
                         t.data = value
                     steps.append((op.index, step))
             except Unsupported as e:
-                unsupported.append(UnsupportedOpError.entry(op, g, e))
+                where = self._cf.origin.get(op.index) if self._cf is not None else None
+                unsupported.append(UnsupportedOpError.entry(
+                    op, g, f"(inlined from {where}) {e}" if where else e))
             except ModelError as e:
                 msg = str(e)
+                if self._cf is not None and op.index in self._cf.origin:
+                    msg = f"{self._cf.origin[op.index]}: {msg}"
                 if not msg.startswith(f"op {op.index} "):
                     msg = f"op {op.index} ({op.name}): {msg}"
                 raise ModelError(msg) from None
         if unsupported:
+            if self._cf is not None:  # a subgraph inlined twice: list its ops once
+                unsupported = list({(u["op_name"], u["reason"]): u
+                                    for u in unsupported}.values())
             raise UnsupportedOpError(unsupported)
         return steps
 
