@@ -515,3 +515,46 @@ def test_unsupported_op_in_a_branch_names_its_subgraph():
     with pytest.raises(UnsupportedOpError, match=r"inlined from subgraph 1 op 0") as e:
         Interpreter(model_content=multi_model(main, then))
     assert len(e.value.ops) == 1
+
+
+def test_nested_while_loops():
+    """WHILE i < n: (WHILE j < m: x += k, j += 1, from j = 0); i += 1: x gains
+    n * m * k (saturating), the inner loop's tensors planned inside the outer's."""
+    lt = subgraph([spec((1,), I8, **C), spec((1,), I8, **C), spec((1,), I8, **C),
+                   spec((4,), I8, **Q), spec((1,), BOOL)],
+                  [("LESS", [0, 1], [4], {}, 2)], [0, 1, 2, 3], [4])
+    main = subgraph([spec((1,), I8, **C)] * 3 + [spec((4,), I8, **Q)] +
+                    [spec((1,), I8, **C)] * 3 + [spec((4,), I8, **Q)],
+                    [("WHILE", [0, 1, 2, 3], [4, 5, 6, 7],
+                      dict(cond_subgraph_index=1, body_subgraph_index=2))],
+                    [0, 1, 2, 3], [7])
+    # outer body: (i, n, m, x) -> (i + 1, n, m, inner(x))
+    outer = subgraph([spec((1,), I8, **C)] * 3 + [spec((4,), I8, **Q),
+                      spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                      spec((1,), I8, data=_counter(0), **C), spec((1,), I8, **C),
+                      spec((1,), I8, **C), spec((1,), I8, **C), spec((4,), I8, **Q)],
+                     [("ADD", [0, 4], [5], {}, 2),
+                      ("WHILE", [6, 2, 1, 3], [7, 8, 9, 10],
+                       dict(cond_subgraph_index=4, body_subgraph_index=3))],
+                     [0, 1, 2, 3], [5, 1, 2, 10])
+    # inner body: (j, m, n, x) -> (j + 1, m, n, x + k)
+    inner = subgraph([spec((1,), I8, **C)] * 3 + [spec((4,), I8, **Q),
+                      spec((1,), I8, data=_counter(1), **C), spec((1,), I8, **C),
+                      spec((4,), I8, data=np.array([1, -1, 2, 0], I8), **Q),
+                      spec((4,), I8, **Q)],
+                     [("ADD", [0, 4], [5], {}, 2), ("ADD", [3, 6], [7], {}, 2)],
+                     [0, 1, 2, 3], [5, 1, 2, 7])
+    model = multi_model(main, lt, outer, inner, lt)  # LiteRT: one cond per loop
+    rng = np.random.default_rng(8)
+    ours = _runs(model, [[_counter(0), _counter(n), _counter(m), random_int(rng, (4,)) // 4]
+                         for n, m in ((2, 3), (0, 4), (3, 0), (1, 1), (4, 2))])
+    assert len(ours._loops) == 2
+    ours.set_tensor(0, _counter(0))
+    ours.set_tensor(1, _counter(3))
+    ours.set_tensor(2, _counter(2))
+    ours.set_tensor(3, np.zeros(4, I8))
+    ours.invoke()
+    x = np.zeros(4, int)
+    for _ in range(6):
+        x = np.clip(x + np.array([1, -1, 2, 0]) + 3, -128, 127)
+    np.testing.assert_array_equal(ours.get_tensor(7), x)
