@@ -105,14 +105,17 @@ class _Lowering:
                                                 name=name or like.name, **changes))
         return index
 
-    def emit(self, name, inputs, outputs, options=None, where="", src=None):
+    def emit(self, name, inputs, outputs, options=None, where="", src=None,
+             intermediates=()):
+        """Append one op: a pseudo-op `name` with `options`, or a copy of the model's
+        op `src` on the flat tensors `inputs` / `outputs` / `intermediates`."""
         if len(self.ops) >= MAX_FLAT_OPS:
             raise Unsupported(f"control flow inlines to more than {MAX_FLAT_OPS} ops")
         index = len(self.ops)
         if src is not None:
             op = Op(index=index, name=src.name, version=src.version, inputs=inputs,
                     outputs=outputs, options=dict(src.options),
-                    custom_code=src.custom_code, intermediates=list(options or []))
+                    custom_code=src.custom_code, intermediates=list(intermediates))
         else:
             op = Op(index=index, name=name, version=1, inputs=inputs, outputs=outputs,
                     options=dict(options or {}))
@@ -198,8 +201,8 @@ class _Lowering:
             if op.name in CONTROL_OPS:
                 handler(op, ins, outs, where, stack)
             else:
-                self.emit(None, ins, outs, [tmap[i] for i in op.intermediates],
-                          where if prefix != "subgraph 0" else "", src=op)
+                self.emit(None, ins, outs, where=where if prefix != "subgraph 0" else "",
+                          src=op, intermediates=[tmap[i] for i in op.intermediates])
 
     def outputs_into(self, sub, tmap, outs, where, what):
         """Copy the subgraph's outputs into `outs` (same count, dtypes and shapes)."""
