@@ -558,3 +558,44 @@ def test_nested_while_loops():
     for _ in range(6):
         x = np.clip(x + np.array([1, -1, 2, 0]) + 3, -128, 127)
     np.testing.assert_array_equal(ours.get_tensor(7), x)
+
+
+# ------------------------------------------------ int32 arithmetic (loop counters)
+@pytest.mark.parametrize("name", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("act", [0, 1, 2, 3])
+def test_int32_binary_ops(name, act):
+    """int32 ADD / SUB / MUL with broadcasting, wrapping and the fused activations,
+    against LiteRT and numpy's int32 arithmetic."""
+    from tests.oplib import op_model, run_microdl
+    rng = np.random.default_rng(10 + act)
+    i32 = np.iinfo(np.int32)
+    for sa, sb, so in (((2, 3, 4), (4,), (2, 3, 4)), ((1,), (5,), (5,)),
+                       ((3, 1, 2), (1, 4, 1), (3, 4, 2)), ((), (2, 2), (2, 2))):
+        a = rng.integers(i32.min, i32.max, sa, dtype=np.int64, endpoint=True).astype(np.int32)
+        b = rng.integers(-1000, 1000, sb).astype(np.int32)
+        if a.size > 1:
+            a.flat[0], a.flat[1] = i32.max, i32.min  # wraps
+        model = op_model(name, [spec(sa, np.int32), spec(sb, np.int32)],
+                         [spec(so, np.int32)], dict(fused_activation_function=act))
+        assert_same_as_litert(model, [a, b])
+        with np.errstate(over="ignore"):
+            want = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}[name](a, b)
+        lo, hi = {0: (i32.min, i32.max), 1: (0, i32.max), 2: (-1, 1), 3: (0, 6)}[act]
+        np.testing.assert_array_equal(run_microdl(model, [a, b])[0], np.clip(want, lo, hi))
+
+
+def test_while_with_int32_counter_as_tensorflow_writes_it():
+    """(i, x) -> WHILE i < 7: i + 1 (int32 ADD), x + k (int8 ADD): the loop shape
+    tf.while_loop exports."""
+    i32 = np.int32
+    main = subgraph([spec((), i32), spec((4,), I8, **Q), spec((), i32), spec((4,), I8, **Q)],
+                    [("WHILE", [0, 1], [2, 3], WHILE)], [0, 1], [2, 3])
+    cond = subgraph([spec((), i32), spec((4,), I8, **Q), spec((), i32, data=np.array(7, i32)),
+                     spec((), BOOL)], [("LESS", [0, 2], [3], {})], [0, 1], [3])
+    body = subgraph([spec((), i32), spec((4,), I8, **Q), spec((), i32, data=np.array(1, i32)),
+                     spec((), i32), spec((4,), I8, data=np.array([1, 2, 3, 4], I8), **Q),
+                     spec((4,), I8, **Q)],
+                    [("ADD", [0, 2], [3], {}), ("ADD", [1, 4], [5], {}, 2)], [0, 1], [3, 5])
+    model = multi_model(main, cond, body)
+    rng = np.random.default_rng(11)
+    _runs(model, [[np.array(s, i32), random_int(rng, (4,))] for s in (0, 3, 7, 100, -4)])
