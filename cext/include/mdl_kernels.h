@@ -18,6 +18,8 @@
 #include "mdl_resize.h"
 #include "mdl_accumulate.h"
 #include "mdl_arith.h"
+#include "mdl_control.h"
+#include "mdl_binary_s32.h"
 /* new kernel families: add one #include line above this comment */
 
 #endif

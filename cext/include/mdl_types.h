@@ -16,6 +16,8 @@ typedef enum {
   MDL_OK = 0,
   MDL_ERR_BAD_PARAM = 1,   /* a parameter that prepare should have rejected */
   MDL_ERR_UNSUPPORTED = 2, /* a parameter combination this kernel cannot run */
+  MDL_ERR_LOOP_LIMIT = 3,  /* control flow: more loop iterations than allowed */
+  MDL_ERR_UNSET_VARIABLE = 4, /* a resource variable read before any assignment */
 } mdl_status;
 
 #define MDL_MAX_DIMS 6

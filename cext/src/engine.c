@@ -49,6 +49,7 @@
 #define _POSIX_C_SOURCE 200809L /* pthreads, sched_yield and clock_gettime under -std=c99 */
 #endif
 #include "mdl_node.h"
+#include "mdl_control.h"
 
 mdl_status mdl_run_nodes(const mdl_node* nodes, int32_t count, int32_t* failed_index) {
   for (int32_t i = 0; i < count; ++i) {
@@ -472,7 +473,30 @@ mdl_status mdl_run_nodes_grouped(const mdl_node* nodes, int32_t count,
 #endif
   mdl_status result = MDL_OK;
   int32_t i = 0;
+  int32_t back_edges = 0; /* loop iterations taken (mdl_control.h) */
   while (i < count) {
+    if (nodes[i].run == mdl_node_cf_branch) {
+      /* A jump (IF, WHILE, CALL_ONCE lowered to nodes): targets outside this range
+       * (a sub-range run while profiling) end the run. */
+      const mdl_cf_branch_params* p = (const mdl_cf_branch_params*)nodes[i].params;
+      if (!mdl_cf_branch_taken(&nodes[i])) {
+        ++i;
+        continue;
+      }
+      if (p->when == MDL_CF_TRAP_IF_FALSE) {
+        *failed_index = i;
+        result = MDL_ERR_UNSET_VARIABLE;
+        break;
+      }
+      if (p->target <= i && ++back_edges > p->max_iterations) {
+        *failed_index = i;
+        result = MDL_ERR_LOOP_LIMIT;
+        break;
+      }
+      if (p->target < 0 || p->target > count) break;
+      i = p->target;
+      continue;
+    }
     int32_t g = group ? group[i] : 1;
     if (g < 1 || g > count - i) g = 1;
     mdl_status st;

@@ -79,6 +79,9 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(l2norm_f32, MDL_ROWS_F32_PARAMS)
     MDL_KERNEL(batch_matmul_f32, MDL_BATCH_MATMUL_PARAMS)
     MDL_KERNEL(div_q, MDL_DIV_Q_PARAMS)
+    MDL_KERNEL(cf_label, MDL_CF_LABEL_PARAMS)
+    MDL_KERNEL(cf_branch, MDL_CF_BRANCH_PARAMS)
+    MDL_KERNEL(binary_s32, MDL_BINARY_S32_PARAMS)
     /* new kernels: add one MDL_KERNEL line above this comment */
     {0, 0, 0},
 };

@@ -13,8 +13,8 @@ import numpy as np
 from microdl.core.errors import ModelError, UnsupportedOpError
 from microdl.core.graph import Graph
 from microdl.core.tables import text_table
-from microdl.runtime import parallel, planner, shapeinfer
-from microdl.runtime._engine import MAX_THREADS, Engine, kernel_table
+from microdl.runtime import controlflow, parallel, planner, shapeinfer
+from microdl.runtime._engine import MAX_THREADS, Engine, KernelError, kernel_table
 from microdl.runtime.cparams import pack_params
 from microdl.core.fixedpoint import ROUNDING_DOUBLE, ROUNDING_SINGLE
 from microdl.runtime.ops import conv as conv_ops
@@ -152,7 +152,13 @@ class Interpreter:
             that lowers arena_bytes.  Same results, bit for bit; in-place layers are
             not cut into bands for num_threads > 1.  Inputs are only overwritten with
             preserve_inputs=False; experimental_preserve_all_tensors disables it.
-            ValueError for any other value.
+            ValueError for any other value.  Models with control flow plan as "fast".
+        max_loop_iterations: (keyword only) for models with control flow (IF, WHILE,
+            CALL_ONCE over subgraphs; VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE
+            resource variables, microdl.runtime.controlflow): the most WHILE-loop
+            iterations (summed over all loops) one invoke() may run before it stops
+            with RuntimeError (default 10,000,000; LiteRT has no cap, so a model
+            whose loop never ends would hang it).  An int >= 0, else ValueError.
 
     Raises:
         ValueError: neither or both of model_path / model_content given ("`model_path`
@@ -161,7 +167,8 @@ class Interpreter:
             ..."), bad num_threads / experimental_op_resolver_type, or a delegate.
         ModelError (a ValueError): the file is malformed (names the tensor/op at fault).
         UnsupportedOpError (a ModelError): the model uses ops microdl cannot run (lists
-            all of them).
+            all of them), or control flow with shapes that change between iterations
+            or branches (dynamic shapes).
         TypeError: model_content is not bytes-like.
 
     Views (``tensor()``) keep the arena they point into alive, also after the
@@ -178,7 +185,8 @@ class Interpreter:
                  experimental_compress_quantization_zero_points=False,
                  experimental_disable_delegate_node_fusion=False,
                  experimental_force_delegate_node_profiling=False,
-                 *, preserve_inputs=True, rounding="litert", memory="fast"):
+                 *, preserve_inputs=True, rounding="litert", memory="fast",
+                 max_loop_iterations=controlflow.MAX_LOOP_ITERATIONS):
         # LiteRT's checks, in LiteRT's order and wording.
         reference = _reference_kernels(experimental_op_resolver_type)
         if num_threads is not None:
@@ -217,6 +225,23 @@ class Interpreter:
                 f"so experimental_delegates must be None or empty (got "
                 f"{len(experimental_delegates)} delegate(s))")
         self._graph: Graph = read_model(model_content)
+        # Control flow (IF, WHILE, CALL_ONCE, resource variables): the ops run are a
+        # flat lowering (runtime/controlflow.py); what the user sees stays subgraph 0.
+        self._user_graph = self._graph
+        self._cf = None
+        self._loops = []
+        if controlflow.has_control_flow(self._graph):
+            if not _is_index(max_loop_iterations) or max_loop_iterations < 0:
+                raise ValueError(f"max_loop_iterations must be an int >= 0, got "
+                                 f"{max_loop_iterations!r}")
+            try:
+                self._cf = controlflow.lower(self._graph, min(int(max_loop_iterations),
+                                                              2**31 - 1))
+            except Unsupported as e:
+                raise UnsupportedOpError([dict(index=-1, op_name="control flow",
+                                               version=1, dtypes=[],
+                                               reason=str(e))]) from None
+            self._graph = self._cf.graph
         self._threads = min(int(num_threads or 1), MAX_THREADS)
         code, fc_float64 = _ROUNDING_TARGETS[rounding]
         self._ctx = PrepareContext(rounding=code, fc_float64=fc_float64,
@@ -253,7 +278,7 @@ class Interpreter:
             try:
                 if before_op is not None:
                     before_op(op, g)
-                fn = preparer_for(op, g)
+                fn = controlflow.PREPARE.get(op.name) or preparer_for(op, g)
                 if fn is None:
                     raise Unsupported("no microdl kernel for this operator")
                 for t in list(op.inputs) + list(op.outputs):
@@ -267,13 +292,20 @@ class Interpreter:
                         t.data = value
                     steps.append((op.index, step))
             except Unsupported as e:
-                unsupported.append(UnsupportedOpError.entry(op, g, e))
+                where = self._cf.origin.get(op.index) if self._cf is not None else None
+                unsupported.append(UnsupportedOpError.entry(
+                    op, g, f"(inlined from {where}) {e}" if where else e))
             except ModelError as e:
                 msg = str(e)
+                if self._cf is not None and op.index in self._cf.origin:
+                    msg = f"{self._cf.origin[op.index]}: {msg}"
                 if not msg.startswith(f"op {op.index} "):
                     msg = f"op {op.index} ({op.name}): {msg}"
                 raise ModelError(msg) from None
         if unsupported:
+            if self._cf is not None:  # a subgraph inlined twice: list its ops once
+                unsupported = list({(u["op_name"], u["reason"]): u
+                                    for u in unsupported}.values())
             raise UnsupportedOpError(unsupported)
         return steps
 
@@ -313,6 +345,9 @@ class Interpreter:
             RuntimeError (LiteRT's message) while a view from tensor() is held."""
         self._ensure_safe()
         g = self._graph
+        if self._cf is not None:
+            raise RuntimeError("microdl cannot resize the inputs of a model with "
+                               "control flow (IF, WHILE, CALL_ONCE, resource variables)")
         index, shape = shapeinfer.check_resize(g, input_index, tensor_size, strict)
         if (tuple(g.tensors[index].shape) == shape and self._engine is not None
                 and not self._resize_pending):
@@ -358,7 +393,7 @@ class Interpreter:
         bound = plan.lower_bound_bytes  # the layer-by-layer bound
         self._inplace_ops = []
         self._fused_ops = []
-        if self._memory == "small" and not self._preserve_all:
+        if self._memory == "small" and not self._preserve_all and self._cf is None:
             nodes, steps, groups, plan = self._plan_small(nodes, steps, groups, plan)
         total = plan.total_bytes
         if total > MAX_ARENA_BYTES:
@@ -376,7 +411,14 @@ class Interpreter:
         for g_ in self._guards:
             g_[...] = _GUARD_PATTERN[np.arange(g_.size) % _GUARD_PATTERN.size]
         self._arena = arena
+        # Resource variables and CALL_ONCE flags outlive allocate_tensors(), as in
+        # LiteRT (state lives in the interpreter, not in the tensors' memory).
+        kept = ({i: np.array(self._views[i]) for i in self._cf.persistent
+                 if i in self._views} if self._cf is not None and self._arena is not None
+                else {})
         self._views, self._offsets = self._tensor_views(plan, arena)
+        for i, value in kept.items():
+            self._views[i][...] = value
         self._bind(nodes, groups, plan, arena)
         self._arena_plan, self._nodes = plan, nodes
         self.arena_bytes = total
@@ -389,9 +431,10 @@ class Interpreter:
         return planner.plan_graph(
             g, steps,
             aliases=[(s.input, s.output) for _, s in self._steps if isinstance(s, Alias)],
-            variables=[t.index for t in g.tensors if t.is_variable],
+            variables=[t.index for t in g.tensors if t.is_variable] +
+            (self._cf.persistent if self._cf is not None else []),
             preserve_inputs=self._preserve_inputs, preserve_all=self._preserve_all,
-            alignment=ARENA_ALIGNMENT, inplace=inplace)
+            alignment=ARENA_ALIGNMENT, inplace=inplace, loops=self._loops)
 
     def _cap_scratch(self, nodes, steps, groups, plan):
         """Shrinks the im2col block of conv_s8_fast nodes (ops/conv.py
@@ -623,6 +666,7 @@ class Interpreter:
         in self._steps of every node)."""
         g = self._graph
         nodes, steps, groups, positions, sources = [], [], [], [], []
+        label_stage, loops = {}, []  # control flow: loops as (first, last) stage
         for k, (i, s) in enumerate(self._steps):
             if not isinstance(s, Node):
                 continue
@@ -630,7 +674,11 @@ class Interpreter:
                 s = replace[k]
                 if s is None:  # fused into the node before it (a pair node)
                     continue
-            bands = ([s] if self._threads < 2 else
+            if s.kernel == "cf_label":
+                label_stage[s.params["label"]] = len(groups)
+            elif s.kernel == "cf_branch" and s.params["target"] in label_stage:
+                loops.append((label_stage[s.params["target"]], len(groups)))
+            bands = ([s] if self._threads < 2 or s.output < 0 else
                      parallel.split_rows(s, self._threads,
                                          g.tensors[s.output].dtype.itemsize))
             for b in bands:
@@ -642,6 +690,7 @@ class Interpreter:
             sources.append(s if len(bands) > 1 else None)
         self._positions = positions
         self._group_sources = sources
+        self._loops = loops
         return nodes, steps, groups
 
     def _tensor_views(self, plan, arena):
@@ -661,6 +710,8 @@ class Interpreter:
 
     def _bind(self, nodes, groups, plan, arena):
         table = kernel_table()
+        if self._cf is not None:
+            nodes = controlflow.resolve_targets(nodes)
         engine = Engine(len(nodes), self._threads if len(nodes) > len(groups) else 1)
         engine.set_groups(groups)
         keep = []
@@ -700,6 +751,9 @@ class Interpreter:
                     raise RuntimeError(f"op {op_index}: band offset {skip} outside "
                                        f"its input")
                 addrs.append(view.ctypes.data + skip)
+        if node.output < 0:  # control flow (cf_label, cf_branch): writes nothing
+            engine.set_node(k, kidx, params.ctypes.data, addrs, 0, scratch, whole=whole)
+            return
         out = self._views[node.output]
         if out.base is None or self._graph.tensors[node.output].data is not None:
             raise ModelError(f"op {op_index}: output tensor {node.output} is constant")
@@ -737,7 +791,21 @@ class Interpreter:
         engine = self._engine
         if engine is None:
             raise RuntimeError("Invoke called on model that is not ready.")
-        engine.run()
+        if self._cf is None:
+            engine.run()
+            return
+        try:
+            engine.run()
+        except KernelError as e:
+            if "status 3" in str(e):  # MDL_ERR_LOOP_LIMIT (mdl_control.h)
+                raise RuntimeError(
+                    f"invoke stopped: the model's WHILE loops ran more than "
+                    f"max_loop_iterations iterations in one invoke (a loop that does "
+                    f"not end?); raise max_loop_iterations= if that is intended") from None
+            if "status 4" in str(e):  # MDL_ERR_UNSET_VARIABLE
+                raise RuntimeError("invoke stopped: READ_VARIABLE of a resource "
+                                   "variable that no ASSIGN_VARIABLE has set yet") from None
+            raise
 
     def check_arena_guards(self):
         """With MICRODL_ARENA_GUARD=1 set at allocate_tensors(): check that the guard
@@ -776,6 +844,8 @@ class Interpreter:
         g = self._graph
         rows = []
         for op_index, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1]):
+            if all(n.kernel.startswith("cf_") for _, n in self._nodes[lo:hi]):
+                continue  # control flow: a jump run alone would jump out of its range
             times = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
@@ -794,7 +864,7 @@ class Interpreter:
     def _check_index(self, index):
         if not _is_index(index):
             raise TypeError(f"tensor_index must be an int, not {type(index).__name__}")
-        n = len(self._graph.tensors)
+        n = len(self._user_graph.tensors)
         if not 0 <= index < n:
             raise ValueError(f"Invalid tensor index {index} exceeds max tensor index "
                              f"{n - 1}")
@@ -976,10 +1046,11 @@ class Interpreter:
             raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the "
                              f"model, which has {n} subgraphs.")
         self._check_subgraph(subgraph_index)
-        return [self._details(t.index) for t in self._graph.tensors]
+        return [self._details(t.index) for t in self._user_graph.tensors]
 
     def num_subgraphs(self):
-        """Number of subgraphs in the model file (microdl runs subgraph 0)."""
+        """Number of subgraphs in the model file (microdl runs subgraph 0, and the
+        subgraphs its IF / WHILE / CALL_ONCE ops call, inlined into it)."""
         return self._graph.num_subgraphs
 
     def _get_op_details(self, op_index):
@@ -989,7 +1060,7 @@ class Interpreter:
 
         Raises:
             ValueError: "Invalid node index"."""
-        ops = self._graph.ops
+        ops = self._user_graph.ops
         if not _is_index(op_index):
             raise TypeError(f"op_index must be an int, not {type(op_index).__name__}")
         if not 0 <= op_index < len(ops):
@@ -1009,7 +1080,7 @@ class Interpreter:
     def _get_ops_details(self):
         """_get_op_details of every op, in execution order (as LiteRT's reference
         kernels see the model; get_ops_details adds versions and MACs)."""
-        return [self._get_op_details(i) for i in range(len(self._graph.ops))]
+        return [self._get_op_details(i) for i in range(len(self._user_graph.ops))]
 
     # --------------------------------------------------------------- signatures
     def _get_full_signature_list(self):
@@ -1047,7 +1118,7 @@ class Interpreter:
     def get_ops_details(self):
         """Per op: index, op_name, version, inputs, outputs (tensor indices) and macs
         (multiply-accumulates of one invoke)."""
-        g = self._graph
+        g = self._user_graph
         return [dict(index=op.index, op_name=op.name, version=op.version,
                      inputs=np.array(op.inputs, np.int32),
                      outputs=np.array(op.outputs, np.int32), macs=op_macs(op, g))

@@ -203,14 +203,18 @@ def alias_roots(graph: Graph, aliases: Iterable[Tuple[int, int]]) -> dict:
 
 def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
                preserve_inputs: bool = True, preserve_all: bool = False,
-               alignment: int = ALIGNMENT, inplace: Sequence[InPlace] = ()) -> ArenaPlan:
+               alignment: int = ALIGNMENT, inplace: Sequence[InPlace] = (),
+               loops: Sequence[Tuple[int, int]] = ()) -> ArenaPlan:
     """Lifetimes and placement of a graph's arena tensors and scratch.
 
     A tensor is in the arena when its `data` is None.  It is live from the first to
     the last stage a step reads or writes it; graph inputs from stage 0 (to the last
     stage with `preserve_inputs`), graph outputs to the last stage, `variables`
     (tensor indices) over every stage, and with `preserve_all` every tensor above
-    over every stage.
+    over every stage.  `loops`: (first, last) stages of loops (control flow, a
+    back edge from `last` to `first`): a tensor live both inside a loop and outside it
+    is kept over the whole loop (its memory must survive every iteration; tensors
+    used only inside one iteration keep their own lifetimes).
     An aliased tensor (`aliases`: (input, output) pairs, see alias_roots) extends the
     lifetime of its root instead of having its own buffer.
 
@@ -255,6 +259,15 @@ def plan_graph(graph: Graph, steps: Sequence[Step], *, aliases=(), variables=(),
     for i in variables:
         touch(i, 0)
         touch(i, last)
+    changed = bool(loops)
+    while changed:  # nested loops: until no lifetime grows
+        changed = False
+        for a, b in loops:
+            for r, (lo, hi) in span.items():
+                if lo <= b and hi >= a and (lo < a or hi > b):
+                    if lo > a or hi < b:
+                        span[r] = (min(lo, a), max(hi, b))
+                        changed = True
     # In-place candidates taken link buffers into units placed together: member
     # root -> (unit, offset relative to the unit's first member).
     unit = {}

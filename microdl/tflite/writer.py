@@ -35,6 +35,9 @@ def _options(builder, op):
         return 0, 0
     module, cls, fields = schema.options_fields(name)
     vectors = {}
+    strings = {camel: builder.CreateString(op.options[key])
+               for camel, key, is_vector in fields
+               if not is_vector and isinstance(op.options.get(key), str)}
     for camel, key, is_vector in fields:
         if is_vector and op.options.get(key):
             start = getattr(module, f"{name}Start{camel}Vector")
@@ -44,6 +47,8 @@ def _options(builder, op):
         if is_vector:
             if camel in vectors:
                 getattr(module, f"{name}Add{camel}")(builder, vectors[camel])
+        elif camel in strings:
+            getattr(module, f"{name}Add{camel}")(builder, strings[camel])
         elif key in op.options:
             getattr(module, f"{name}Add{camel}")(builder, op.options[key])
     return schema.OPTIONS_CODES[name], getattr(module, f"{name}End")(builder)
@@ -87,38 +92,9 @@ def _signatures(builder, graph):
                    builder.PrependUOffsetTRelative)
 
 
-def write_model(graph: Graph, description: str = "microdl") -> bytes:
-    """Serialize `graph` to .tflite bytes.
-
-    Constant tensors get their own 16-byte-aligned buffer; activations point at the
-    empty buffer 0.  Op options are taken from `Op.options` (snake_case keys of the
-    op's BuiltinOptions table).  `graph.signatures` (microdl.core.graph.Signature)
-    become the model's signature_defs.  The graph is subgraph 0; with
-    `graph.num_subgraphs` > 1 the file lists that same subgraph table again as
-    subgraphs 1, 2, ... (models for tests of multi-subgraph inspection).
-
-    Raises:
-        ValueError: a signature names a subgraph or a tensor out of range."""
-    b = flatbuffers.Builder(1024)
-    # Buffers: 0 is the empty sentinel.
-    buffer_index = {}
-    buffer_offsets = []
-    consts = [t for t in graph.tensors if t.data is not None]
-    for t in consts:
-        raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
-        b.StartVector(1, len(raw), _ALIGN)
-        b.head = b.head - len(raw)
-        b.Bytes[b.head:b.head + len(raw)] = raw
-        data = b.EndVector()
-        _T.BufferStart(b)
-        _T.BufferAddData(b, data)
-        buffer_offsets.append(b.EndObject())
-        buffer_index[t.index] = len(buffer_offsets)
-    _T.BufferStart(b)
-    empty = b.EndObject()
-    buffers = _vector(b, _T.ModelStartBuffersVector, [empty] + buffer_offsets,
-                      b.PrependUOffsetTRelative)
-
+def _subgraph(b, graph, k, buffer_index, codes, code_index):
+    """The SubGraph table of `graph` (subgraph k); adds its operator codes to
+    codes / code_index."""
     tensor_offsets = []
     for t in graph.tensors:
         name = b.CreateString(t.name)
@@ -138,8 +114,11 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
         _T.TensorStart(b)
         _T.TensorAddShape(b, shape)
         _T.TensorAddShapeSignature(b, sig)
-        _T.TensorAddType(b, schema.TENSOR_TYPE_BY_DTYPE[np.dtype(t.dtype)])
-        _T.TensorAddBuffer(b, buffer_index.get(t.index, 0))
+        # dtype None: a RESOURCE handle (VAR_HANDLE's output), the one type without
+        # numpy data that microdl writes.
+        _T.TensorAddType(b, schema.TENSOR_TYPE_BY_NAME["RESOURCE"] if t.dtype is None
+                         else schema.TENSOR_TYPE_BY_DTYPE[np.dtype(t.dtype)])
+        _T.TensorAddBuffer(b, buffer_index.get((k, t.index), 0))
         _T.TensorAddName(b, name)
         if quant:
             _T.TensorAddQuantization(b, quant)
@@ -147,8 +126,6 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
             _T.TensorAddIsVariable(b, True)
         tensor_offsets.append(_T.TensorEnd(b))
 
-    codes = []
-    code_index = {}
     op_offsets = []
     for op in graph.ops:
         key = (op.name, op.version, op.custom_code)
@@ -177,16 +154,63 @@ def write_model(graph: Graph, description: str = "microdl") -> bytes:
                         b.PrependUOffsetTRelative)
     inputs = _int_vector(b, _T.SubGraphStartInputsVector, graph.inputs)
     outputs = _int_vector(b, _T.SubGraphStartOutputsVector, graph.outputs)
-    sg_name = b.CreateString("main")
+    sg_name = b.CreateString("main" if k == 0 else f"subgraph{k}")
     _T.SubGraphStart(b)
     _T.SubGraphAddTensors(b, tensors)
     _T.SubGraphAddInputs(b, inputs)
     _T.SubGraphAddOutputs(b, outputs)
     _T.SubGraphAddOperators(b, operators)
     _T.SubGraphAddName(b, sg_name)
-    subgraph = _T.SubGraphEnd(b)
-    subgraphs = _vector(b, _T.ModelStartSubgraphsVector,
-                        [subgraph] * max(int(graph.num_subgraphs), 1),
+    return _T.SubGraphEnd(b)
+
+
+def write_model(graph: Graph, description: str = "microdl") -> bytes:
+    """Serialize `graph` to .tflite bytes.
+
+    Constant tensors get their own 16-byte-aligned buffer; activations point at the
+    empty buffer 0.  Op options are taken from `Op.options` (snake_case keys of the
+    op's BuiltinOptions table).  `graph.signatures` (microdl.core.graph.Signature)
+    become the model's signature_defs.  The graph is subgraph 0 and
+    `graph.subgraphs` (Graphs) subgraphs 1, 2, ...; without those, with
+    `graph.num_subgraphs` > 1 the file lists that same subgraph table again as
+    subgraphs 1, 2, ... (models for tests of multi-subgraph inspection).
+
+    Raises:
+        ValueError: a signature names a subgraph or a tensor out of range, or
+            num_subgraphs disagrees with graph.subgraphs."""
+    b = flatbuffers.Builder(1024)
+    graphs = [graph] + list(graph.subgraphs)
+    if graph.subgraphs and graph.num_subgraphs != len(graphs):
+        raise ValueError(f"graph.num_subgraphs is {graph.num_subgraphs} but the graph "
+                         f"holds {len(graphs)} subgraphs")
+    # Buffers: 0 is the empty sentinel.
+    buffer_index = {}  # (subgraph, tensor index) -> buffer
+    buffer_offsets = []
+    for k, g in enumerate(graphs):
+        for t in g.tensors:
+            if t.data is None:
+                continue
+            raw = np.ascontiguousarray(t.data, dtype=t.dtype).tobytes()
+            b.StartVector(1, len(raw), _ALIGN)
+            b.head = b.head - len(raw)
+            b.Bytes[b.head:b.head + len(raw)] = raw
+            data = b.EndVector()
+            _T.BufferStart(b)
+            _T.BufferAddData(b, data)
+            buffer_offsets.append(b.EndObject())
+            buffer_index[k, t.index] = len(buffer_offsets)
+    _T.BufferStart(b)
+    empty = b.EndObject()
+    buffers = _vector(b, _T.ModelStartBuffersVector, [empty] + buffer_offsets,
+                      b.PrependUOffsetTRelative)
+
+    codes = []
+    code_index = {}
+    sg_offsets = [_subgraph(b, g, k, buffer_index, codes, code_index)
+                  for k, g in enumerate(graphs)]
+    if not graph.subgraphs:
+        sg_offsets = sg_offsets * max(int(graph.num_subgraphs), 1)
+    subgraphs = _vector(b, _T.ModelStartSubgraphsVector, sg_offsets,
                         b.PrependUOffsetTRelative)
 
     code_offsets = []

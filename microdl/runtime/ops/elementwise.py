@@ -163,10 +163,55 @@ def mul_multiplier(scale1, scale2, out_scale, float32_product):
     return float(s1) * float(s2) / float(so)
 
 
+# int32 (not quantized: WHILE-loop counters and index arithmetic): LiteRT's reference
+# kernels for kTfLiteInt32 (add.cc, sub.cc, mul.cc) compute
+# ActivationFunctionWithMinMax(in1 OP in2, min, max), wrapping modulo 2^32, [min, max]
+# from CalculateActivationRange for int32 (NONE: all of int32, RELU: [0, max],
+# RELU_N1_TO_1: [-1, 1], RELU6: [0, 6]).  C: cext/src/binary_s32.c.
+_INT32_RANGES = {0: (-2**31, 2**31 - 1), 1: (0, 2**31 - 1), 2: (-1, 1), 3: (0, 6)}
+_INT32_OPS = {"ADD": 0, "SUB": 1, "MUL": 2}  # MDL_BINARY_S32_*
+
+
+def _int32_binary(op, graph):
+    """ADD / SUB / MUL of two int32 tensors (broadcast), int32 output; None when
+    input 0 is not int32 (the quantized forms)."""
+    x1 = tensor_at(graph, op, 0)
+    if x1.dtype is None or np.dtype(x1.dtype) != np.dtype(np.int32):
+        return None
+    if op.version > MAX_VERSION[op.name]:
+        raise Unsupported(f"version {op.version}")
+    require_io_count(op, 2, 1)
+    x2, y = tensor_at(graph, op, 1), tensor_at(graph, op, 0, "output")
+    for t in (x2, y):
+        if t.dtype is None or np.dtype(t.dtype) != np.dtype(np.int32):
+            raise ModelError(f"op {op.index} ({op.name}): tensor {t.index} is not "
+                             f"int32, input 0 is")
+    out_shape = broadcast_shape(op, x1.shape, x2.shape)
+    check_shape(op, y, out_shape)
+    act = int(op.options.get("fused_activation_function", 0))
+    if act not in _INT32_RANGES:
+        raise Unsupported(f"fused activation {act} on int32")
+    if x1.size == 0 or x2.size == 0 or y.size == 0:
+        return []
+    plan = broadcast_plan(x1.shape, x2.shape, out_shape)
+    if plan is None:
+        raise Unsupported(f"broadcasting {tuple(x1.shape)} with {tuple(x2.shape)} needs "
+                          f"more than {BCAST_DIMS} dimensions")
+    dims, st1, st2 = plan
+    lo, hi = _INT32_RANGES[act]
+    params = dict(dims=dims, in1_strides=st1, in2_strides=st2, op=_INT32_OPS[op.name],
+                  act_min=lo, act_max=hi)
+    return [Node("binary_s32", params, [x1.index, x2.index], y.index)]
+
+
 @register("ADD", "SUB")
 def prepare_add_sub(op, graph, ctx):
     """ADD / SUB: input1, input2 int8 or int16 (broadcastable, NHWC or any layout),
-    output of the broadcast shape and the same dtype."""
+    output of the broadcast shape and the same dtype; or all three int32
+    (_int32_binary)."""
+    int32 = _int32_binary(op, graph)
+    if int32 is not None:
+        return int32
     subtract = op.name == "SUB"
     x1, x2, y, dtype, dims, st1, st2 = _binary_common(op, graph)
     s1, z1 = per_tensor_quant(x1)
@@ -203,7 +248,10 @@ def prepare_add_sub(op, graph, ctx):
 @register("MUL")
 def prepare_mul(op, graph, ctx):
     """MUL: input1, input2 int8 or int16 (broadcastable), output of the broadcast shape
-    and the same dtype."""
+    and the same dtype; or all three int32 (_int32_binary)."""
+    int32 = _int32_binary(op, graph)
+    if int32 is not None:
+        return int32
     x1, x2, y, dtype, dims, st1, st2 = _binary_common(op, graph)
     s1, z1 = per_tensor_quant(x1)
     s2, z2 = per_tensor_quant(x2)
