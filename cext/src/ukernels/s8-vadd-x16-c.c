@@ -1,7 +1,7 @@
 /* s8-vadd-x16-c: the portable int8 ADD / SUB row of add_s8.c's fast path
  * (mdl_ukernels.h), 16 elements per step: the int8 loads widened into int32 lanes, the
  * input scalings in 32-bit arithmetic only (mdl_small_scale_apply) and the output
- * requantization branch-free (mdl_requantize_clamp_vec), in loops over 16 lanes that
+ * requantization without branches (mdl_requantize_clamp_vec), in loops over 16 lanes that
  * compilers vectorize (compiled twice on x86-64: MDL_MULTIVERSION).  The bits of
  * add_s8.c's scalar add_one for every argument in the documented range. */
 #include "mdl_requantize_vec.h"
