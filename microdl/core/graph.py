@@ -105,7 +105,10 @@ class Graph:
     """Subgraph 0 of a model: tensors, ops in execution order, graph input and output
     tensor indices; plus what the model says about all its subgraphs: their number
     (num_subgraphs) and its signature defs (signatures, a list of Signature in file
-    order, possibly naming other subgraphs)."""
+    order, possibly naming other subgraphs); `subgraphs`: the model's other subgraphs
+    as Graphs, subgraphs[k - 1] being subgraph k (control flow: IF, WHILE, CALL_ONCE
+    name them by index; empty when the graph was built in memory with one
+    subgraph)."""
 
     tensors: list
     ops: list
@@ -114,6 +117,7 @@ class Graph:
     description: str = ""
     signatures: list = field(default_factory=list)
     num_subgraphs: int = 1
+    subgraphs: list = field(default_factory=list)
 
     def consumers(self) -> dict:
         """Map tensor index -> list of op indices reading it."""

@@ -62,7 +62,8 @@ class _Reader:
 
 def read_model(model_content) -> Graph:
     """Parse a .tflite flatbuffer into a Graph (subgraph 0, with the model's number
-    of subgraphs and its signature defs).
+    of subgraphs, its signature defs, and subgraphs 1, 2, ... as Graphs in
+    `Graph.subgraphs`, each validated as subgraph 0 is).
 
     Args:
         model_content: the file's bytes.
@@ -90,15 +91,9 @@ def read_model(model_content) -> Graph:
         n_buffers = r.length(model.BuffersLength(), "model.buffers", 4)
         n_codes = r.length(model.OperatorCodesLength(), "model.operator_codes", 4)
         codes = [_read_opcode(model, i) for i in range(n_codes)]
-        sg = model.Subgraphs(0)
-        n_tensors = r.length(sg.TensorsLength(), "subgraph 0 tensors", 4)
-        tensors = [_read_tensor(r, model, sg, i, n_buffers) for i in range(n_tensors)]
-        n_ops = r.length(sg.OperatorsLength(), "subgraph 0 operators", 4)
-        ops = [_read_op(r, sg, i, codes, n_tensors) for i in range(n_ops)]
-        inputs = _check_indices(r.ints(sg, "Inputs", "subgraph inputs"), n_tensors,
-                                "subgraph inputs")
-        outputs = _check_indices(r.ints(sg, "Outputs", "subgraph outputs"), n_tensors,
-                                 "subgraph outputs")
+        tensors, ops, inputs, outputs = _read_subgraph(r, model, 0, codes, n_buffers)
+        others = [_read_subgraph(r, model, k, codes, n_buffers)
+                  for k in range(1, n_subgraphs)]
         description = r.string(model.Description(), "description")
         signatures = _read_signatures(r, model, n_subgraphs)
     except ModelError:
@@ -107,9 +102,36 @@ def read_model(model_content) -> Graph:
         raise ModelError(f"corrupted or truncated TFLite file ({len(buf)} bytes): "
                          f"{type(e).__name__}: {e}") from None
     _check_data_flow(tensors, ops, inputs)
+    subgraphs = []
+    for k, (ts, os_, ins, outs) in enumerate(others, start=1):
+        try:
+            _check_data_flow(ts, os_, ins)
+        except ModelError as e:
+            raise ModelError(f"subgraph {k}: {e}") from None
+        subgraphs.append(Graph(tensors=ts, ops=os_, inputs=ins, outputs=outs))
     return Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs,
                  description=description, signatures=signatures,
-                 num_subgraphs=n_subgraphs)
+                 num_subgraphs=n_subgraphs, subgraphs=subgraphs)
+
+
+def _read_subgraph(r, model, k, codes, n_buffers):
+    """(tensors, ops, inputs, outputs) of subgraph k, validated as subgraph 0 is (a
+    subgraph other than 0 names itself in the error message)."""
+    sg = model.Subgraphs(k)
+    try:
+        n_tensors = r.length(sg.TensorsLength(), f"subgraph {k} tensors", 4)
+        tensors = [_read_tensor(r, model, sg, i, n_buffers) for i in range(n_tensors)]
+        n_ops = r.length(sg.OperatorsLength(), f"subgraph {k} operators", 4)
+        ops = [_read_op(r, sg, i, codes, n_tensors) for i in range(n_ops)]
+        inputs = _check_indices(r.ints(sg, "Inputs", "subgraph inputs"), n_tensors,
+                                "subgraph inputs")
+        outputs = _check_indices(r.ints(sg, "Outputs", "subgraph outputs"), n_tensors,
+                                 "subgraph outputs")
+    except ModelError as e:
+        if k == 0:
+            raise
+        raise ModelError(f"subgraph {k}: {e}") from None
+    return tensors, ops, inputs, outputs
 
 
 def _read_signatures(r, model, n_subgraphs):
@@ -325,7 +347,9 @@ def _read_options(op, op_name):
                 out[key] = [int(v) for v in getattr(obj, camel + "AsNumpy")()]
         else:
             value = getattr(obj, camel)()
-            if isinstance(value, (int, float, bool)):
+            if isinstance(value, bytes):  # VarHandleOptions' container, shared_name
+                value = value.decode("utf-8", errors="replace")
+            if isinstance(value, (int, float, bool, str)):
                 out[key] = value
     out["_options_type"] = options_name
     return out

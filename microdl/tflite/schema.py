@@ -67,6 +67,10 @@ _OPTIONS_FOR_OP = {
     "CUMSUM": "CumsumOptions",
     "BATCH_MATMUL": "BatchMatMulOptions", "L2_NORMALIZATION": "L2NormOptions",
     "LOG_SOFTMAX": "LogSoftmaxOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
+    # issue 11, control flow and resource variables
+    "IF": "IfOptions", "WHILE": "WhileOptions", "CALL_ONCE": "CallOnceOptions",
+    "VAR_HANDLE": "VarHandleOptions", "READ_VARIABLE": "ReadVariableOptions",
+    "ASSIGN_VARIABLE": "AssignVariableOptions",
 }
 
 
@@ -89,7 +93,8 @@ def options_fields(options_name: str):
     cls = getattr(module, options_name)
     fields = []
     for attr in vars(cls):
-        if attr.startswith(("_", "GetRootAs", "Init")) or attr.endswith(_SKIP_SUFFIXES):
+        if (attr.startswith(("_", "GetRootAs")) or attr == "Init" or
+                attr.endswith(_SKIP_SUFFIXES)):
             continue
         fields.append((attr, snake(attr), hasattr(cls, attr + "Length")))
     return module, cls, fields
