@@ -10,7 +10,8 @@ the tests read what it wrote (committed under tests/data/).  Set up and run:
 (tensorflow-cpu 2.21.0, keras 3.15.1, tf_keras 2.21.0 on CPython 3.11.7 wrote the committed
 files.)  One network, input (1, 8, 8) float32, LSTM(16) then Dense(10) softmax, with
 fixed seeded weights (not trained: a normal draw scaled so the gates are far from
-saturation), written twice per variant:
+saturation), converted by ``tf.lite.TFLiteConverter.from_keras_model`` (float, builtin
+ops), written twice per variant:
 
 - ``keras2_lstm[_seq].tflite``: built with tf_keras (Keras 2); TensorFlow's converter
   fuses its LSTM into one float UNIDIRECTIONAL_SEQUENCE_LSTM;
@@ -35,8 +36,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from tensorflow.python.framework.convert_to_constants import (  # noqa: E402
-    convert_variables_to_constants_v2)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data"
 STEPS, FEATURES, UNITS, CLASSES = 8, 8, 16, 10
@@ -69,16 +68,12 @@ def build(keras, w, seq):
     return model
 
 
-def to_tflite(model, freeze):
-    fn = tf.function(lambda x: model(x, training=False))
-    cf = fn.get_concrete_function(tf.TensorSpec((1, STEPS, FEATURES), tf.float32))
-    if not freeze:  # Keras 2: the converter fuses the LSTM and freezes its weights
-        return tf.lite.TFLiteConverter.from_concrete_functions([cf], model).convert()
-    # Keras 3 reads its weights as resource variables inside the loop body, which the
-    # converter leaves as READ_VARIABLE ops: freeze them into constants first.
-    conv = tf.lite.TFLiteConverter.from_concrete_functions(
-        [convert_variables_to_constants_v2(cf)])
-    return conv.convert()
+def to_tflite(model):
+    """The ordinary route: TFLiteConverter.from_keras_model, float, builtin ops only.
+    (A Keras 3 LSTM converts to builtins only with a fixed batch size: with batch None
+    TensorFlow's converter cannot lower its TensorList ops; the SavedModel route of
+    model.export() fails the same way.)"""
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def run_tflite(content, xs):
@@ -95,7 +90,6 @@ def run_tflite(content, xs):
 
 
 def op_names(content):
-    from tensorflow.lite.python import schema_py_generated as s  # noqa: F401
     it = tf.lite.Interpreter(model_content=content)
     return sorted({d["op_name"] for d in it._get_ops_details()})
 
@@ -112,7 +106,7 @@ def main():
         y_keras = np.asarray(m3.predict(xs, batch_size=1, verbose=0))
         y2_keras = np.asarray(m2.predict(xs, batch_size=1, verbose=0))
         assert np.allclose(y_keras, y2_keras, atol=1e-5), "Keras 2 and 3 disagree"
-        t2, t3 = to_tflite(m2, False), to_tflite(m3, True)
+        t2, t3 = to_tflite(m2), to_tflite(m3)
         names2, names3 = op_names(t2), op_names(t3)
         assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in names2, names2
         assert "WHILE" in names3, names3
