@@ -19,6 +19,7 @@ reference kernels."""
 from __future__ import annotations
 
 import copy
+import zlib
 import pathlib
 
 import numpy as np
@@ -333,3 +334,29 @@ def test_a_loop_without_its_subgraphs_is_refused():
     assert "not loaded" in why_not_keras_lstm(g, g.ops[1])
     with pytest.raises(QuantizationError, match="WHILE"):
         quantize_graph(g, _calibration(ref, n=4), progress=False)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_rewired_loops_are_refused_or_still_exact(variant):
+    """Point one operand of one op (the WHILE, or an op of cond or body) at another
+    tensor of its subgraph, 150 times: the matcher never raises anything but NotKerasLSTM, and a
+    loop it still accepts computes what TensorFlow computed (commuted operands)."""
+    content, ref = _load(3, variant)
+    base = read_model(content)
+    loop = next(op for op in base.ops if op.name == "WHILE")
+    rng = np.random.default_rng(zlib.crc32(variant.encode()))
+    accepted = 0
+    for _ in range(150):
+        g = copy.deepcopy(base)
+        k = rng.integers(0, 1 + len(g.subgraphs))
+        sub = [g, *g.subgraphs][k]
+        op = g.ops[loop.index] if k == 0 else sub.ops[rng.integers(0, len(sub.ops))]
+        op.inputs[rng.integers(0, len(op.inputs))] = int(rng.integers(0, len(sub.tensors)))
+        reason = why_not_keras_lstm(g, g.ops[loop.index])
+        if reason:
+            assert "WHILE" in reason
+            continue
+        accepted += 1
+        y = FloatExecutor(fuse_keras_lstm(g)).run([ref["x"]])[0]
+        np.testing.assert_allclose(y, ref["y_keras3"], rtol=0, atol=1e-5)
+    assert accepted < 150

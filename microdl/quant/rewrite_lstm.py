@@ -126,6 +126,8 @@ def _match(graph: Graph, op) -> dict:
     main = _Sub(graph, f"op {op.index} (WHILE)")
     if len(op.inputs) != 6 or len(op.outputs) != 6:
         main.fail(f"{len(op.inputs)} loop variables, a Keras LSTM loop has 6")
+    if min(op.inputs) < 0:
+        main.fail("an omitted loop variable")
     subs = getattr(graph, "subgraphs", None) or []
     ci = int(op.options.get("cond_subgraph_index", -1))
     bi = int(op.options.get("body_subgraph_index", -1))
@@ -160,17 +162,17 @@ def _match(graph: Graph, op) -> dict:
     _zero_const(main, op.inputs[3], (1, units), "initial h")
     _zero_const(main, op.inputs[4], (1, units), "initial c")
     to_time_major = main.producer.get(x_seq)
-    if to_time_major is None:
+    if to_time_major is None or to_time_major.name not in ("RESHAPE", "TRANSPOSE") or \
+            not to_time_major.inputs or to_time_major.inputs[0] < 0:
         main.fail("loop input 5 must come from a RESHAPE or TRANSPOSE of the layer input")
     x = to_time_major.inputs[0]
     if main.shape(x) != (1, steps, features) or graph.tensors[x].dtype != FLOAT32:
         main.fail(f"layer input {x} has shape {main.shape(x)}, expected "
                   f"(1, {steps}, {features}) float32")
     if to_time_major.name == "TRANSPOSE":
+        if len(to_time_major.inputs) != 2:
+            main.fail("TRANSPOSE without its perm")
         main.expect_value(to_time_major.inputs[1], [1, 0, 2], "transpose perm")
-    elif to_time_major.name != "RESHAPE":
-        main.fail(f"loop input 5 is written by {to_time_major.name}, expected RESHAPE or "
-                  f"TRANSPOSE")
 
     # ---- cond: step < T and time < T
     c_in = cond.g.inputs
@@ -233,7 +235,8 @@ def _match(graph: Graph, op) -> dict:
         order.append(split.outputs.index(z))
     if sorted(order) != [0, 1, 2, 3]:
         body.fail("two gates read the same SPLIT output")
-    axis = int(body.const(split.inputs[0], "split axis").ravel()[0])
+    axis = body.const(split.inputs[0], "split axis")
+    axis = int(axis.ravel()[0]) if axis.size == 1 else None
     z = split.inputs[1]
     if body.shape(z) != (1, 4 * units) or axis not in (1, -1):
         body.fail(f"SPLIT of a {body.shape(z)} tensor along axis {axis}, expected "
@@ -326,6 +329,9 @@ def _match(graph: Graph, op) -> dict:
                 main.shape(users[0].outputs[0]) != (1, steps, units):
             main.fail(f"the output sequence must be read by one RESHAPE / TRANSPOSE to "
                       f"(1, {steps}, {units})")
+        if users[0].inputs[0] != out[2] or users[0].name == "TRANSPOSE" and (
+                len(users[0].inputs) != 2 or users[0].inputs[1] == out[2]):
+            main.fail("the output sequence must be the data input of its reader")
         if users[0].name == "TRANSPOSE":
             main.expect_value(users[0].inputs[1], [1, 0, 2], "transpose perm")
     else:
@@ -333,13 +339,19 @@ def _match(graph: Graph, op) -> dict:
         for u in users:
             if u.name != "STRIDED_SLICE":
                 main.fail(f"the last output is read by {u.name}, expected STRIDED_SLICE")
-            got = F.strided_slice(
-                probe, *(main.const(u.inputs[k], "slice parameter") for k in (1, 2, 3)),
-                int(u.options.get("begin_mask", 0)), int(u.options.get("end_mask", 0)),
-                int(u.options.get("ellipsis_mask", 0)),
-                int(u.options.get("new_axis_mask", 0)),
-                int(u.options.get("shrink_axis_mask", 0)),
-                bool(u.options.get("offset", False)))
+            if len(u.inputs) != 4 or u.inputs[0] != out[2]:
+                main.fail(f"op {u.index} (STRIDED_SLICE) must slice the last output")
+            params = [main.const(u.inputs[k], "slice parameter") for k in (1, 2, 3)]
+            try:
+                got = F.strided_slice(
+                    probe, *params, int(u.options.get("begin_mask", 0)),
+                    int(u.options.get("end_mask", 0)),
+                    int(u.options.get("ellipsis_mask", 0)),
+                    int(u.options.get("new_axis_mask", 0)),
+                    int(u.options.get("shrink_axis_mask", 0)),
+                    bool(u.options.get("offset", False)))
+            except (ValueError, IndexError, TypeError) as e:
+                main.fail(f"op {u.index} (STRIDED_SLICE): {e}")
             if got.shape != (1, units) or not np.array_equal(got, probe[0]) or \
                     main.shape(u.outputs[0]) != (1, units):
                 main.fail(f"op {u.index} (STRIDED_SLICE) must take the last step as "
