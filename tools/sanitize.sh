@@ -30,6 +30,7 @@ if [ "$#" -eq 0 ]; then
     tests/test_svdf.py \
     tests/test_lstm.py \
     tests/test_train_lstm.py \
+    tests/test_keras_lstm.py \
     tests/test_chains.py tests/test_memory_modes.py \
     tests/test_ops11a.py \
     tests/test_control_flow.py

@@ -7,7 +7,9 @@
         [--min-elements N] [--calibration-data DATA] [--report report.json]
 
 INPUT is a float .tflite file or a microdl-trained model (.npz written by
-microdl.train's Model.save).  DATA is a .npy array of shape (N, *input_shape) for a
+microdl.train's Model.save).  A Keras 3 LSTM layer in a .tflite (a WHILE loop) is
+folded into one fused UNIDIRECTIONAL_SEQUENCE_LSTM first
+(microdl.quant.rewrite_lstm).  DATA is a .npy array of shape (N, *input_shape) for a
 one-input model, or a .npz with one such array per input, keyed by input tensor name.
 The int8 model is written to OUTPUT and a per-layer error report (float reference vs
 microdl's int8 runtime on the calibration data) is printed, and saved as JSON with
@@ -38,6 +40,7 @@ from microdl.core.tables import text_table
 from microdl.evaluation import sqnr_db
 from microdl.floatexec import FloatExecutor
 from microdl.quant.convert import TF_MIN_ELEMENTS, quantize_graph, quantize_weights_only
+from microdl.quant.rewrite_lstm import fuse_keras_lstm
 from microdl.runtime.interpreter import Interpreter
 from microdl.tflite.writer import write_model
 
@@ -117,7 +120,7 @@ def convert(input_path, output_path, calibration_data, num_samples=None, method=
     """The CLI's work as a function (prints to `out`, default stdout).  Returns the
     report dict."""
     out = sys.stdout if out is None else out
-    graph = load_float_graph(input_path)
+    graph = fuse_keras_lstm(load_float_graph(input_path))  # Keras 3 LSTM loops
     samples = load_calibration_data(calibration_data, graph, num_samples)
     result = quantize_graph(graph, samples, method=method, percentile=percentile,
                             per_channel=not per_tensor, input_type=input_type,

@@ -28,6 +28,10 @@ Follows the TFLite int8 quantization specification
   one int8 with the output's parameters (without projection the kernel writes the
   hidden state straight into the output state).
 
+A Keras 3 LSTM layer, which TensorFlow exports as a WHILE loop, is first folded into
+one float UNIDIRECTIONAL_SEQUENCE_LSTM (microdl.quant.rewrite_lstm.fuse_keras_lstm;
+only that exact loop: any other WHILE op is refused, with what did not match).
+
 Tensor indices and names of the float graph are kept, so every float tensor has its
 int8 counterpart at the same index (per-layer error reports rely on it); float32 or
 uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
@@ -45,6 +49,7 @@ from microdl.core.fixedpoint import round_half_away
 from microdl.core.graph import Graph, Op, Quantization, Tensor
 from microdl.floatexec import ops as F
 from microdl.quant.observers import choose_qparams, make_observer
+from microdl.quant.rewrite_lstm import fuse_keras_lstm, why_not_keras_lstm
 
 FLOAT32 = np.dtype(np.float32)
 
@@ -185,16 +190,19 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
             scale per tensor, for accelerators that need it).
         input_type / output_type: "int8", "uint8" or "float32" model interface.
     Returns:
-        ConvertResult with the int8 Graph.
+        ConvertResult with the int8 Graph (of the graph after fuse_keras_lstm, which
+        renumbers tensors when it folds a Keras 3 LSTM loop; call it first to keep
+        the float / int8 tensor correspondence).
     Raises:
-        QuantizationError: an op microdl cannot quantize (named), or tensors tied to
-            two different fixed quantizations.
+        QuantizationError: an op microdl cannot quantize (named; a WHILE op other
+            than a Keras 3 LSTM loop, with why), or tensors tied to two different
+            fixed quantizations.
         ValueError: bad arguments.
     """
     for name, v in (("input_type", input_type), ("output_type", output_type)):
         if v not in IO_TYPES:
             raise ValueError(f"{name} must be one of {sorted(IO_TYPES)}, got {v!r}")
-    graph = dequantize_hybrid_weights(graph)
+    graph = dequantize_hybrid_weights(fuse_keras_lstm(graph))
     _check_quantizable(graph)
     ranges = calibrate(graph, samples, method, percentile, batch_size, progress)
     g = copy.deepcopy(graph)
@@ -468,6 +476,11 @@ def _check_quantizable(graph):
     load_all()
     bad = []
     for op in graph.ops:
+        if op.name == "WHILE":
+            bad.append(f"op {op.index} (WHILE): only the WHILE loop of a Keras 3 LSTM "
+                       f"layer is supported, and this one differs ("
+                       f"{why_not_keras_lstm(graph, op)})")
+            continue
         if op.name not in PREPARERS or op.name in ("QUANTIZE", "DEQUANTIZE"):
             bad.append(f"op {op.index} ({op.name})")
         if op.name == LSTM:
