@@ -48,6 +48,7 @@ PADDING = {"SAME": 0, "VALID": 1}
 C = cparams.C
 ROWS, LANES, LANES_C = C["CONV_FAST_ROWS"], C["CONV_FAST_LANES"], C["CONV_FAST_LANES_C"]
 PIXEL, ROW16 = C["CONV_S8_FAST_IM2COL_PIXEL"], C["CONV_S8_FAST_IM2COL_ROW16"]
+IM2COL_ROWS = C["CONV_S8_FAST_IM2COL_ROWS"]
 RQ_INT16 = C["CONV_S8_FAST_RQ_INT16"]
 
 # pipeline name -> (lanes, im2col, fused_rq, needs AVX2 to run as named)
@@ -59,6 +60,7 @@ PIPELINES = {
     "row16+lanes16-c": (LANES_C, ROW16, 0, True),
     "row16+rq-avx2": (LANES, ROW16, RQ_INT16, True),
     "c4-rq-vnni": (LANES, PIXEL, 1, True),
+    "rows+igemm-rq-avx2": (LANES, IM2COL_ROWS, RQ_INT16, True),
 }
 HAVE_AVX2 = build_info()["cpu_uses_avx2"]
 HAVE_VNNI = build_info()["cpu_uses_avx512vnni"]
@@ -418,6 +420,57 @@ def test_pixel_im2col(g):
         check(case, ["lanes16-c", "dot4"], blocks=(None, 1, 4))
 
 
+ROWS_GEOMETRIES = [
+    dict(h=6, w=7, c=16, k=(3, 3)),                     # SAME: padding on every edge
+    dict(h=9, w=9, c=6, k=(3, 3), stride=(2, 2)),       # stride 2: runs 12 apart
+    dict(h=5, w=11, c=8, k=(3, 3), padding="VALID"),    # no padding columns
+    dict(h=7, w=5, c=2, k=(5, 3), stride=(1, 2)),       # fh 5, odd width
+    dict(h=8, w=8, c=10, k=(3, 3), dilation=(2, 1)),    # dilation_h: rows 2 apart
+    dict(n=2, h=4, w=6, c=4, k=(3, 3)),                 # batches
+    dict(h=1, w=1, c=8, k=(3, 3)),                      # one pixel: 8 of 9 taps padded
+    dict(h=3, w=20, c=32, k=(2, 2), stride=(2, 2)),     # even filter, long rows
+    dict(h=4, w=4, c=16, k=(1, 3)),                     # one filter row
+    dict(h=5, w=3, c=1, k=(7, 2)),                      # taller than the input
+]
+
+
+@pytest.mark.parametrize("g", ROWS_GEOMETRIES,
+                         ids=lambda g: "-".join(f"{k}{v}" for k, v in g.items()))
+@pytest.mark.parametrize("oc", [5, 16, 37])
+def test_rows_igemm(g, oc):
+    """The IM2COL_ROWS form (widened input rows, s8-igemm-lanes16-rq-avx2) == its twin
+    (pixel patches, lanes16-c + requant-rows-c) == the numpy reference, blocks 1..5
+    around the 4-patch tile, 1 block of channels, 2, or a partial third."""
+    rng = _rng("rows", sorted(g.items()), oc)
+    for kind, in_zp in (("random", None), ("random", -128), ("max", 127), ("min", -128)):
+        case = Case(rng, oc=oc, in_zp=in_zp, kind=kind, **g)
+        assert conv_ops._rows_im2col_fits(dict(filter_h=g["k"][0], filter_w=g["k"][1],
+                                               input_c=g["c"], dilation_w=1))
+        blocks = (None, 1, 2, 3, 4, 5)
+        outs = check(case, ["rows+igemm-rq-avx2", "lanes16-c"], blocks=blocks)
+        for b in blocks:
+            np.testing.assert_array_equal(outs["rows+igemm-rq-avx2", b],
+                                          outs["lanes16-c", b])
+
+
+def test_rows_form_falls_back_to_patches_when_memory_is_tight():
+    """cap_conv_scratch turns an IM2COL_ROWS node whose widened rows exceed the room into
+    pixel patches (same outputs), then shrinks the block as before."""
+    rng = _rng("rows-cap")
+    case = Case(rng, oc=8, h=4, w=40, c=32, k=(3, 3))
+    from microdl.runtime.ops import PREPARERS, PrepareContext, load_all
+    from microdl.tflite.reader import read_model
+    load_all()
+    graph = read_model(case.model)
+    node, = PREPARERS["CONV_2D"](graph.ops[0], graph, PrepareContext(rounding=ROUNDING_SINGLE))
+    assert node.params["im2col"] == IM2COL_ROWS
+    patches = cparams.conv_s8_fast_buffer_size(dict(node.params, im2col=PIXEL))
+    assert node.scratch_bytes > patches  # 3 rows of 42 x 32 int16 > 1 block of patches
+    capped = conv_ops.cap_conv_scratch(node, patches)
+    assert capped.params["im2col"] == PIXEL and capped.scratch_bytes == patches
+    assert capped.params["block_pixels"] == node.params["block_pixels"]
+
+
 def test_row16_is_never_chosen_beyond_its_row_table():
     """filter_h > MDL_CONV_S8_FAST_ROW16_MAX_FH with unpadded patches (65 x 1 x 16 =
     1040 entries): the row16 im2col would overrun its table of filter-row pointers (a
@@ -491,7 +544,8 @@ def test_prepare_sizes_scratch_with_the_c_query():
     microkernels prepare picks are the production ones."""
     rng = _rng("prepare")
     for g, im2col in ((dict(h=6, w=6, c=3, k=(3, 3)), ROW16),
-                      (dict(h=6, w=6, c=24, k=(3, 3)), PIXEL),
+                      (dict(h=6, w=6, c=24, k=(3, 3)), IM2COL_ROWS),
+                      (dict(h=6, w=6, c=7, k=(3, 3)), PIXEL),   # filter rows of 21: odd
                       (dict(h=6, w=6, c=16, k=(1, 1)), PIXEL)):
         case = Case(rng, oc=8, **g)
         with pytest.MonkeyPatch.context() as mp:

@@ -167,7 +167,15 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
  *  - im2col: MDL_CONV_S8_FAST_IM2COL_PIXEL (s8-im2col-pixel-c, any geometry) or
  *    MDL_CONV_S8_FAST_IM2COL_ROW16 (s8-im2col-row16-avx2, one 16-byte load per filter
  *    row): only when filter_h * filter_w > 1, dilation_w 1, filter_w * input_c <= 16,
- *    filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH and patch_len == K;
+ *    filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH and patch_len == K; or
+ *    MDL_CONV_S8_FAST_IM2COL_ROWS (no patches: per output row the filter_h input rows
+ *    it reads are widened once into scratch, with the padding columns and rows holding
+ *    the input zero point, and the indirect GEMM s8-igemm-lanes16-rq-avx2 reads each
+ *    patch as filter_h runs of filter_w * input_c entries of those rows): only with
+ *    lanes MDL_CONV_FAST_LANES, fused_rq, dilation_w 1 and filter_w * input_c even
+ *    (a run is whole int16 pairs); where the fused AVX2 GEMM does not run (no AVX2,
+ *    ARM, AVX512-VNNI) the operator makes pixel patches instead, in the same scratch
+ *    (mdl_conv_s8_fast_get_buffer_size covers both);
  *  - fused_rq: 0, the GEMM's int32 accumulators then s32-requant-rows-c; 1, the
  *    lanes16 GEMM with the requantization fused (s8-gemm-lanes16-rq-avx2, int8 straight
  *    from the registers): only with lanes MDL_CONV_FAST_LANES and double rounding.  On
@@ -186,7 +194,7 @@ mdl_status mdl_node_depthwise_conv_s8(const mdl_node* node);
   MDL_CONV_S8_PARAMS(F, A)                                                        \
   F(block_pixels)  /* patches per block in scratch, 1..MDL_CONV_S8_FAST_MAX_BLOCK */ \
   F(lanes)         /* GEMM form: MDL_CONV_FAST_ROWS or MDL_CONV_FAST_LANES[_C] */ \
-  F(im2col)        /* MDL_CONV_S8_FAST_IM2COL_PIXEL or _ROW16 */                   \
+  F(im2col)        /* MDL_CONV_S8_FAST_IM2COL_PIXEL, _ROW16 or _ROWS */            \
   F(fused_rq)      /* 1: GEMM and requantization fused (lanes form, AVX2) */      \
   F(lean)          /* 1: no channel has a left shift or the multiplier INT32_MIN */
 MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
@@ -199,6 +207,7 @@ MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 #define MDL_CONV_FAST_LANES_EXACT_K 64 /* lanes form: unpadded patches up to this K */
 #define MDL_CONV_S8_FAST_IM2COL_PIXEL 0
 #define MDL_CONV_S8_FAST_IM2COL_ROW16 1
+#define MDL_CONV_S8_FAST_IM2COL_ROWS 2
 #define MDL_CONV_S8_FAST_ROW16_MAX_FH 64 /* filter rows of the row16 im2col */
 
 /* Patch length (int16 entries per patch) of a fast CONV_2D: K rounded up to
@@ -207,8 +216,11 @@ MDL_DECLARE_PARAMS(mdl_conv_s8_fast_params, MDL_CONV_S8_FAST_PARAMS)
 int32_t mdl_conv_s8_fast_patch_len(const mdl_conv_s8_fast_params* p);
 
 /* Bytes of arena scratch mdl_conv_s8_fast needs for p (block_pixels patches of
- * patch_len int16 entries plus MDL_CONV_S8_FAST_SLACK), or -1 when lanes or
- * block_pixels is out of range.  Prepare sizes the node's scratch with it. */
+ * patch_len int16 entries plus MDL_CONV_S8_FAST_SLACK; with im2col
+ * MDL_CONV_S8_FAST_IM2COL_ROWS at least filter_h widened input rows of
+ * ((output_w - 1) * stride_w + filter_w) * input_c int16 entries plus the slack), or
+ * -1 when lanes or block_pixels is out of range.  Prepare sizes the node's scratch
+ * with it. */
 int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p);
 
 /* filter: in the layout of `lanes`; bias_eff: int32 (not NULL); scratch:

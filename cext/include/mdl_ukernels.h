@@ -284,13 +284,24 @@ void mdl_s8_gemm_ukernel_lanes16__avx2(int32_t np, int32_t n, int32_t k2, int32_
  * mdl_requantize_clamp_vec in 8 AVX2 lanes): out[i * out_stride + o] =
  * clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max) for
  * i < np, o < n (rq, see mdl_rq_params), straight from the registers.  Per block of 16
- * output channels 2 patches x 16 channels per step, or 4 patches x 8 channels for a
+ * output channels 4 patches x 16 channels per step, or 4 patches x 8 channels for a
  * block of at most 8.  Twin: mdl_s8_gemm_ukernel_lanes16__c, then
  * mdl_s32_requant_ukernel_rows__c. */
 void mdl_s8_gemm_ukernel_lanes16_rq__avx2(int32_t np, int32_t n, int32_t k2, int32_t kp,
                                           const int16_t* patches, const int16_t* w,
                                           const int32_t* bias, const mdl_rq_params* rq,
                                           int8_t* out, int32_t out_stride);
+
+/* s8-igemm: the same GEMM over indirect patches (XNNPACK's igemm), for conv_s8_fast's
+ * MDL_CONV_S8_FAST_IM2COL_ROWS form: patch i is the nseg runs of seg_k2 (even) int16
+ * entries at seg[s] + i * kp, s < nseg, in K order (K2 = nseg * seg_k2; w in the
+ * lanes16 layout of that K2).  Twin: the runs gathered into plain patches, then
+ * mdl_s8_gemm_ukernel_lanes16__c and mdl_s32_requant_ukernel_rows__c. */
+void mdl_s8_igemm_ukernel_lanes16_rq__avx2(int32_t np, int32_t n, int32_t nseg,
+                                           const int16_t* const* seg, int32_t seg_k2,
+                                           int32_t kp, const int16_t* w,
+                                           const int32_t* bias, const mdl_rq_params* rq,
+                                           int8_t* out, int32_t out_stride);
 #endif
 
 #ifdef MDL_HAVE_NEON_UKERNELS

@@ -43,10 +43,28 @@ static int int8_ok(const mdl_conv_s8_fast_params* p) {
 }
 #endif
 
+/* Columns of one widened input row of the IM2COL_ROWS form: every column the windows of
+ * an output row touch, padding included. */
+static int32_t rows_width(const mdl_conv_s8_fast_params* p) {
+  return (p->output_w - 1) * p->stride_w + p->filter_w;
+}
+
+/* Bytes of the IM2COL_ROWS form's filter_h widened input rows (int16) plus the slack. */
+static int32_t rows_bytes(const mdl_conv_s8_fast_params* p) {
+  const int64_t entries = (int64_t)p->filter_h * rows_width(p) * p->input_c;
+  if (entries < 0 || entries > (INT32_MAX / 2 - MDL_CONV_S8_FAST_SLACK)) return -1;
+  return 2 * ((int32_t)entries + MDL_CONV_S8_FAST_SLACK);
+}
+
 int32_t mdl_conv_s8_fast_get_buffer_size(const mdl_conv_s8_fast_params* p) {
   if (p->lanes < MDL_CONV_FAST_ROWS || p->lanes > MDL_CONV_FAST_LANES_C ||
       p->block_pixels < 1 || p->block_pixels > MDL_CONV_S8_FAST_MAX_BLOCK) {
     return -1;
+  }
+  if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROWS) {
+    const int32_t r = rows_bytes(p);
+    if (r < 0) return -1;
+    return r > patch_bytes(p) ? r : patch_bytes(p);
   }
   return patch_bytes(p);
 }
@@ -65,6 +83,11 @@ static int variant_ok(const mdl_conv_s8_fast_params* p, int32_t kp) {
            p->filter_w * p->input_c <= 16 &&
            p->filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH &&
            kp == p->filter_h * p->filter_w * p->input_c;
+  }
+  if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROWS) {
+    return p->lanes == MDL_CONV_FAST_LANES && p->fused_rq != 0 && p->dilation_w == 1 &&
+           p->filter_h <= MDL_CONV_S8_FAST_ROW16_MAX_FH &&
+           (p->filter_w * p->input_c) % 2 == 0 && p->output_w >= 1 && rows_bytes(p) > 0;
   }
   return p->im2col == MDL_CONV_S8_FAST_IM2COL_PIXEL;
 }
@@ -116,6 +139,59 @@ static mdl_status conv_vnni(const mdl_conv_s8_fast_params* p, const int32_t* mul
 }
 #endif
 
+#ifdef MDL_HAVE_AVX2_UKERNELS
+/* The IM2COL_ROWS form (mdl_conv.h), AVX2: per output row its filter_h input rows are
+ * widened into scratch once (rows_width(p) columns each, the padding columns and the
+ * rows outside the input holding the input zero point), then blocks of block_pixels
+ * output pixels go through s8-igemm-lanes16-rq-avx2, each patch read as filter_h runs
+ * of filter_w * input_c entries of those rows (consecutive pixels stride_w * input_c
+ * entries apart). */
+static void conv_rows_avx2(const mdl_conv_s8_fast_params* p, const int8_t* input,
+                           const int16_t* w16, const int32_t* bias_eff,
+                           const mdl_rq_params* rq, int8_t* output, int16_t* scratch) {
+  const int32_t c = p->input_c, fh = p->filter_h, wp = rows_width(p);
+  const int32_t run = p->filter_w * c, kp = p->stride_w * c, bp = p->block_pixels;
+  const int32_t row_len = wp * c;
+  const int16_t pad = (int16_t)(-p->input_offset);
+  const size_t image_size = (size_t)p->input_h * p->input_w * c;
+  const int8_t* end = input + (size_t)p->batches * image_size;
+  /* input columns [0, in_cols) land at widened columns [pad_w, pad_w + in_cols) */
+  const int32_t left = p->pad_w < wp ? p->pad_w : wp;
+  int32_t in_cols = wp - left < p->input_w ? wp - left : p->input_w;
+  if (in_cols < 0) in_cols = 0;
+  const int16_t* seg[MDL_CONV_S8_FAST_ROW16_MAX_FH];
+  int8_t* out = output;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t* image = input + (size_t)b * image_size;
+    for (int32_t y = 0; y < p->output_h; ++y) {
+      for (int32_t fy = 0; fy < fh; ++fy) {
+        int16_t* row = scratch + (size_t)fy * row_len;
+        const int32_t iy = y * p->stride_h - p->pad_h + fy * p->dilation_h;
+        if (iy < 0 || iy >= p->input_h || in_cols == 0) {
+          mdl_fill_s16(row, pad, row_len);
+          continue;
+        }
+        mdl_fill_s16(row, pad, left * c);
+        /* whole groups of 16 where the input has room: the entries past the run are
+         * overwritten below, by the next row or land in the slack */
+        mdl_widen_row_s8(row + (size_t)left * c, image + (size_t)iy * p->input_w * c,
+                         in_cols * c, end);
+        mdl_fill_s16(row + (size_t)(left + in_cols) * c, pad, (wp - left - in_cols) * c);
+      }
+      for (int32_t fy = 0; fy < fh; ++fy) seg[fy] = scratch + (size_t)fy * row_len;
+      for (int32_t x = 0; x < p->output_w; x += bp) {
+        const int32_t np = p->output_w - x < bp ? p->output_w - x : bp;
+        const int16_t* s[MDL_CONV_S8_FAST_ROW16_MAX_FH];
+        for (int32_t fy = 0; fy < fh; ++fy) s[fy] = seg[fy] + (size_t)x * kp;
+        mdl_s8_igemm_ukernel_lanes16_rq__avx2(np, p->output_c, fh, s, run, kp, w16,
+                                              bias_eff, rq, out, p->output_c);
+        out += (size_t)np * p->output_c;
+      }
+    }
+  }
+}
+#endif
+
 typedef void (*im2col_fn)(const mdl_conv_s8_fast_params* p, const int8_t* input,
                           int32_t np, int32_t kp, mdl_pixel_pos* q, int16_t* patches);
 typedef void (*gemm_lanes_fn)(int32_t np, int32_t n, int32_t k2, int32_t kp,
@@ -153,6 +229,10 @@ mdl_status mdl_conv_s8_fast(const mdl_conv_s8_fast_params* p, const int32_t* mul
     if (p->fused_rq) {
       const mdl_rq_params rq = {multiplier, shift, p->output_offset,
                                 p->act_min, p->act_max, p->lean};
+      if (p->im2col == MDL_CONV_S8_FAST_IM2COL_ROWS) {
+        conv_rows_avx2(p, input, w16, bias_eff, &rq, output, scratch);
+        return MDL_OK;
+      }
       while (remaining > 0) {
         const int32_t np = remaining < bp ? remaining : bp;
         im2col(p, input, np, kp, &q, scratch);

@@ -94,6 +94,7 @@ _LANE_BLOCK = C["CONV_FAST_LANE_BLOCK"]
 _LANES_MAX_K = 4096
 _IM2COL_PIXEL = C["CONV_S8_FAST_IM2COL_PIXEL"]
 _IM2COL_ROW16 = C["CONV_S8_FAST_IM2COL_ROW16"]
+_IM2COL_ROWS = C["CONV_S8_FAST_IM2COL_ROWS"]
 _ROW16_MAX_FH = C["CONV_S8_FAST_ROW16_MAX_FH"]
 # depthwise_conv_s8_fast handles depth multipliers up to
 # MDL_DEPTHWISE_FAST_MAX_MULTIPLIER.
@@ -324,6 +325,17 @@ def _row16_im2col_fits(params, patch_len):
             f_h <= _ROW16_MAX_FH and patch_len == f_h * f_w * c)
 
 
+def _rows_im2col_fits(params):
+    """The IM2COL_ROWS form (widened input rows read by the indirect GEMM
+    s8-igemm-lanes16-rq-avx2, mdl_conv.h) fits: more than one filter row or column,
+    dilation_w 1, whole int16 pairs per filter row (filter_w * input_c even), at most
+    _ROW16_MAX_FH filter rows.  Where the operator cannot run it (no AVX2, ARM,
+    AVX512-VNNI) it makes pixel patches in the same scratch."""
+    f_h, f_w, c = params["filter_h"], params["filter_w"], params["input_c"]
+    return (f_h * f_w > 1 and params["dilation_w"] == 1 and (f_w * c) % 2 == 0 and
+            f_h <= _ROW16_MAX_FH)
+
+
 def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, mult,
                        shift):
     """A conv_s8_fast node for int8 conv params (groups == 1).
@@ -358,9 +370,11 @@ def _conv_s8_fast_node(params, x_index, weights, weights_index, bias, y_index, m
             filt = np.zeros((out_c, patch_len), np.int8)
             filt[:, :k] = rows
     if form == _FORM_LANES:
+        fast["fused_rq"] = int(params["rounding"] == ROUNDING_DOUBLE)
         if _row16_im2col_fits(fast, patch_len):
             fast["im2col"] = _IM2COL_ROW16
-        fast["fused_rq"] = int(params["rounding"] == ROUNDING_DOUBLE)
+        elif fast["fused_rq"] and _rows_im2col_fits(fast):
+            fast["im2col"] = _IM2COL_ROWS
     pixels = params["batches"] * params["output_h"] * params["output_w"]
     fit = _SCRATCH_PATCH // patch_len
     block = min(_FAST_MAX_BLOCK, fit if fit < 2 else fit // 2 * 2) if fit >= 1 else 2
@@ -707,13 +721,22 @@ def chain_node(nodes, extra=CHAIN_EXTRA_ROWS):
 
 def cap_conv_scratch(node, max_bytes, min_block=1):
     """A conv_s8_fast Node whose im2col block (block_pixels patches in arena scratch)
-    fits `max_bytes`: the largest block_pixels below the node's own, even or 1 and at
-    least `min_block`, whose mdl_conv_s8_fast_get_buffer_size is at most max_bytes
-    (the smallest allowed when none is).  Other nodes, and nodes whose scratch already
+    fits `max_bytes`: the IM2COL_ROWS form first goes back to pixel patches when its
+    widened rows are larger, then the largest block_pixels below the node's own, even
+    or 1 and at least `min_block`, whose mdl_conv_s8_fast_get_buffer_size is at most
+    max_bytes (the smallest allowed when none is).  Other nodes, and nodes whose scratch already
     fits or whose block is at most min_block, are returned unchanged.  Same results
     (the block size only changes how many patches each GEMM call sees)."""
-    if (node.kernel != "conv_s8_fast" or node.scratch_bytes <= max_bytes or
-            node.params["block_pixels"] <= min_block):
+    if node.kernel != "conv_s8_fast" or node.scratch_bytes <= max_bytes:
+        return node
+    if node.params["im2col"] == _IM2COL_ROWS:  # its widened rows do not fit: patches
+        params = dict(node.params, im2col=_IM2COL_PIXEL)
+        size = conv_s8_fast_buffer_size(params)
+        if size < node.scratch_bytes:
+            node = replace(node, params=params, scratch_bytes=size)
+            if size <= max_bytes:
+                return node
+    if node.params["block_pixels"] <= min_block:
         return node
     for b in range(node.params["block_pixels"] - 1, 0, -1):
         if b > 1 and b % 2:
