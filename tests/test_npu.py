@@ -387,6 +387,38 @@ def test_sram_cache_puts_network_io_offchip():
     assert first.offchip_bytes > 0
 
 
+
+def test_relabel_of_network_input_stays_offchip():
+    # A RESHAPE of the network input is the same bytes: on Ethos-U65 (network
+    # input and output in DRAM) the FULLY_CONNECTED reading it reads DRAM, and
+    # as plain NHWC (MODEL.md, "Sixth round").
+    b = _Builder((1, 8, 8, 16), seed=3)
+    b.reshape_flat()
+    b.fc(10)
+    g = b.graph()
+    cfg = NPUConfig.preset("ethos-u65-256").replace(weights_in="sram")
+    fc = estimate(g, cfg).layers[1]
+    assert fc.op_name == "FULLY_CONNECTED"
+    # Weights in SRAM: the off-chip bytes are the input read and the output write.
+    assert fc.offchip_bytes == g.tensors[g.inputs[0]].nbytes + 10
+
+
+def test_binary_elementwise_pays_no_latency_or_fill():
+    # ADD streams element by element: fixed overhead only (the command bound
+    # aside, which does not bind for an SRAM-resident map).
+    b = _Builder((1, 16, 16, 32), seed=4)
+    b.conv(32, k=1)
+    b.add_residual()
+    b.conv(32, k=1)
+    g = b.graph()
+    cfg = NPUConfig.preset("ethos-u55-128")
+    add = estimate(g, cfg).layers[1]
+    assert add.op_name == "ADD"
+    assert add.overhead_cycles == cfg.op_overhead_cycles
+    assert add.cycles == max(add.compute_cycles, add.memory_cycles) + \
+        cfg.op_overhead_cycles
+
+
 # --------------------------------------------------------------- invariants
 @FAST
 @given(layer_graphs())

@@ -20,7 +20,8 @@ from microdl.npu.config import NPUConfig
 from microdl.npu.layers import (CONV_OPS, DEPTHWISE_OPS, ELEMENTWISE_OPS, FREE_OPS,
                                 LUT_OPS, MOVE_OPS, POOL_OPS, SOFTMAX_OPS,
                                 SOFTMAX_PASSES, COPY_PASSES, concatenation, conv_like,
-                                elementwise, pad, pooling, softmax, written_in_place)
+                                elementwise, pad, pooling, softmax, written_in_place,
+                                brick_factor)
 from microdl.npu.memory import Traffic, arena_for, placement
 from microdl.npu.recurrent import (boundary_tensors, cpu_reason, lstm_dims,
                                    lstm_step_graph)
@@ -200,6 +201,13 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
         graph = dataclasses.replace(
             graph, inputs=list(graph.inputs) + sorted(b_in - set(graph.inputs)),
             outputs=list(graph.outputs) + sorted(b_out - set(graph.outputs)))
+    # A re-label (RESHAPE...) of the network's input or output is the same bytes
+    # in the same place: off-chip on Ethos-U65 and plain NHWC.
+    a_in, a_out = _io_aliases(graph)
+    if a_in or a_out:
+        graph = dataclasses.replace(
+            graph, inputs=list(graph.inputs) + sorted(a_in),
+            outputs=list(graph.outputs) + sorted(a_out))
     # Which memory each activation tensor lives in.
     intermediates_fit = arena_bytes <= cfg.sram_bytes
     io = set(graph.inputs) | set(graph.outputs)
@@ -247,6 +255,25 @@ def _estimate_graph(graph, cfg: NPUConfig, arena_bytes: int, arena_source: str,
         arena_bytes=int(arena_bytes), arena_source=arena_source,
         weight_bytes=weights.total_raw(), encoded_weight_bytes=encoded,
         sram_required_bytes=int(required), fits_sram=bool(required <= cfg.sram_bytes))
+
+
+def _io_aliases(graph):
+    """(input aliases, output aliases): tensors that a chain of re-labels
+    (FREE_OPS: RESHAPE, SQUEEZE, EXPAND_DIMS) makes out of a network input, or
+    makes a network output out of.  They are the same bytes as that input or
+    output (Vela removes the re-label and its tensors share one buffer): they live
+    where it lives and keep its NHWC layout (MODEL.md, "Sixth round")."""
+    ins, outs = set(graph.inputs), set(graph.outputs)
+    relabels = [op for op in graph.ops if op.name in FREE_OPS and op.inputs and
+                op.outputs and op.inputs[0] >= 0 and
+                graph.tensors[op.inputs[0]].data is None]
+    for op in relabels:                       # execution order: chains forward
+        if op.inputs[0] in ins:
+            ins.add(op.outputs[0])
+    for op in reversed(relabels):             # and backward from the outputs
+        if op.outputs[0] in outs:
+            outs.add(op.inputs[0])
+    return ins - set(graph.inputs), outs - set(graph.outputs)
 
 
 # ------------------------------------------------------------------ SRAM placement
@@ -544,6 +571,8 @@ def _command_bound(op, g, cfg, traffic, compute, blocks, mac_op):
 
 
 _CLAMPS = (1, 2, 3)    # fused RELU, RELU_N1_TO_1, RELU6
+# Two-input elementwise operators: costed without pipeline fill or latency.
+BINARY_ELEMENTWISE = frozenset({"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM"})
 CLAMP_SEPARATE_BELOW = 8   # output channels (ours, from Vela 5.2's per-layer rows)
 
 
@@ -607,8 +636,14 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
             compute += _lut_load_cycles(op, g, cfg)
             # Its fetch, lookup and write-back overlap only across blocks of
             # LOOKUP_FILL_BLOCK_ELEMS: one such block is not overlapped.
-            traffic.fill_blocks = -(-int(g.tensors[op.outputs[0]].size) //
-                                    LOOKUP_FILL_BLOCK_ELEMS)
+            y = g.tensors[op.outputs[0]]
+            traffic.fill_blocks = -(-int(y.size) // LOOKUP_FILL_BLOCK_ELEMS)
+            if int(y.nbytes) * brick_factor(g, cfg, y.index) <= \
+                    LOOKUP_COPY_SMALL_BLOCK_ABOVE:
+                # A map that fits the NPU's buffer runs as one block: fetch,
+                # lookup and write-back one after the other (MODEL.md, "Sixth
+                # round").
+                traffic.fill_blocks = 1
         elif name in SOFTMAX_OPS:
             passes = SOFTMAX_PASSES
             compute, blocks = softmax(op, g, cfg, place, traffic, passes)
@@ -659,6 +694,12 @@ def _layer(op, g, cfg: NPUConfig, place, weights, in_place=False) -> LayerEstima
     fill = min(compute, memory) / max(traffic.fill_blocks or blocks, 1)
     latency = traffic.read_latency + traffic.write_latency
     overhead = fill + latency + (passes + extra_passes) * cfg.op_overhead_cycles
+    if name in BINARY_ELEMENTWISE:
+        # Binary elementwise operators stream element by element: no pipeline
+        # fill, and the memories' latencies only inside the per-block command
+        # bound below (Vela 5.2's elementwise estimate; MODEL.md, "Sixth
+        # round"); the fixed per-operator overhead stays.
+        overhead = (passes + extra_passes) * cfg.op_overhead_cycles
     cycles = max(compute, memory) + overhead
     waited = _weight_wait(cfg, traffic)
     if waited > 0:
