@@ -11,6 +11,7 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(fill_elements, MDL_FILL_ELEMENTS_PARAMS)
     MDL_KERNEL(conv_s8, MDL_CONV_S8_PARAMS)
     MDL_KERNEL(conv_s16, MDL_CONV_S16_PARAMS)
+    MDL_KERNEL(fully_connected_s16, MDL_FULLY_CONNECTED_S16_PARAMS)
     MDL_KERNEL(depthwise_conv_s8, MDL_DEPTHWISE_CONV_S8_PARAMS)
     MDL_KERNEL(transpose_conv_s8, MDL_TRANSPOSE_CONV_S8_PARAMS)
     MDL_KERNEL(transpose_conv_s16, MDL_TRANSPOSE_CONV_S16_PARAMS)
