@@ -460,6 +460,12 @@ def _quantize_core(graph, ranges, per_channel, activations, int16_ops=None):
             _quantize_weights(g, op, per_channel, np.int64 if is16 else np.int32)
         elif op.name in ("ADD", "SUB", "MUL", "CONCATENATION", "PACK", "PADV2"):
             _quantize_constant_inputs(g, op, groups, qparams, act)
+        if is16 and op.name == "FULLY_CONNECTED" and "_options_type" not in op.options:
+            # LiteRT's 16x8 FULLY_CONNECTED fails to prepare without an options table
+            # (quantized_bias_type check); write the schema defaults
+            op.options = dict(dict(fused_activation_function=0, weights_format=0,
+                                   keep_num_dims=False, asymmetric_quantize_inputs=False,
+                                   quantized_bias_type=0), **op.options)
         if is16 and op.name in ("ADD", "SUB"):
             # LiteRT's general int16 path; pot_scale_int16 (default true) is the
             # power-of-two-scale path of TFLite's LSTM

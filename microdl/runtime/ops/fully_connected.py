@@ -110,8 +110,8 @@ def prepare_fully_connected(op, graph, ctx):
 
 def _prepare_16x8(op, x, w, bias, y, ctx):
     """16x8 FULLY_CONNECTED: input [..., accum_depth] int16 (zero point 0), filter OI
-    int8 constant symmetric (per-tensor or per-channel), optional bias int64 (or int32
-    per quantized_bias_type), output int16 (zero point 0).  TFLite's
+    int8 constant symmetric (per-tensor or per-channel), optional bias int64 (int32
+    only with quantized_bias_type INT32), output int16 (zero point 0).  TFLite's
     reference_integer_ops::FullyConnected for int16: int64 sum of input * filter plus
     bias, requantized by real = input_scale * filter_scale / output_scale (double):
     LiteRT's reference kernel rounds acc * real in double (measured on the pip
@@ -132,6 +132,10 @@ def _prepare_16x8(op, x, w, bias, y, ctx):
                          f"elements, expected {batches} x {output_depth}")
     mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, output_depth,
                                                          0, True)
+    if bias is not None and not acc64 and not op.options.get("quantized_bias_type"):
+        raise Unsupported("16x8 FULLY_CONNECTED with an int32 bias needs "
+                          "quantized_bias_type INT32 (LiteRT reads the bias as int64 "
+                          "otherwise)")
     per_channel = int(w.quant.scales.size > 1)
     n = output_depth if per_channel else 1
     if ctx.fc_float64:  # LiteRT: requantize in double (measured, as the int8 form)
