@@ -73,6 +73,7 @@ const mdl_kernel_info mdl_kernel_table[] = {
     MDL_KERNEL(batch_matmul, MDL_BATCH_MATMUL_PARAMS)
     MDL_KERNEL(floor_f32, MDL_FLOOR_F32_PARAMS)
     MDL_KERNEL(lut_s16, MDL_LUT_S16_PARAMS)
+    MDL_KERNEL(sqrt_s16, MDL_SQRT_S16_PARAMS)
     MDL_KERNEL(rsqrt_s16, MDL_RSQRT_S16_PARAMS)
     MDL_KERNEL(prelu_f32, MDL_PRELU_PARAMS)
     MDL_KERNEL(elu_f32, MDL_ROWS_F32_PARAMS)
