@@ -28,6 +28,15 @@ Follows the TFLite int8 quantization specification
   one int8 with the output's parameters (without projection the kernel writes the
   hidden state straight into the output state).
 
+16x8 mode (``activations="int16"``, TFLite's int16-activation / int8-weight spec, as
+TensorFlow's EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 writes it):
+activations int16 symmetric, scale = float32(max(|lo|, |hi|) / 32767) of the
+calibrated range, zero point 0; weights as above; CONV_2D / FULLY_CONNECTED /
+TRANSPOSE_CONV bias int64 with scale input_scale * weight_scale; constant operands of
+ADD / SUB / MUL int16 symmetric; ADD / SUB written with ``pot_scale_int16 = false``
+(LiteRT's general int16 path); op versions of tensorflow/lite/tools/versioning
+(``INT16_VERSION``).  Ops without an int16 kernel in microdl stay int8 (quantize_mixed).
+
 Tensor indices and names of the float graph are kept, so every float tensor has its
 int8 counterpart at the same index (per-layer error reports rely on it); float32 or
 uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
@@ -105,8 +114,8 @@ class QuantizationError(ModelError):
 class ConvertResult:
     """What quantize_graph produced.
 
-    graph: the int8 Graph; ranges: {tensor index: (lo, hi)} calibrated float range;
-    qparams: {tensor index: (scale, zero_point)} of every int8 activation;
+    graph: the quantized Graph; ranges: {tensor index: (lo, hi)} calibrated float range;
+    qparams: {tensor index: (scale, zero_point)} of every int8 / int16 activation;
     samples: number of calibration samples seen; int16_ops: indices of the (float
     graph's) ops that run with int16 activations."""
 
@@ -214,8 +223,10 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
         input_type / output_type: model interface: "int8" (default), "uint8" or
             "float32" with int8 activations; "int16" (default) or "float32" with
             int16 activations.
-        activations: "int8" (the int8 spec) or "int16" (TFLite's 16x8 spec, see
-            ``quantize_16x8``).
+        activations: "int8" (the int8 spec) or "int16": TFLite's 16x8 spec (module
+            docstring) for every op in ``INT16_OPS``; the other ops stay int8, with
+            conversions around them (``quantize_mixed``; ``int16_ops`` of the result
+            lists the 16x8 ones).
         ranges: {tensor index: (lo, hi)} from an earlier ``calibrate`` of this
             graph, to skip calibration (samples are then only counted).
     Returns:
