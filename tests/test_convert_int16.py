@@ -343,3 +343,22 @@ def test_fully_connected_16x8_refusals():
                       [spec((1, 4), np.int16, 0.01)], {}, version=7)
     with pytest.raises(ModelError, match="multiple"):
         Interpreter(model_content=bad_in).allocate_tensors()
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_fully_connected_16x8_against_tflite_micro(case):
+    """TFLite Micro requantizes with MultiplyByQuantizedMultiplier (int64 overload):
+    microdl's rounding="tflm"."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    rng = np.random.default_rng(100 + case)
+    batches, depth, out = int(rng.integers(1, 4)), int(rng.integers(1, 70)), \
+        int(rng.integers(1, 20))
+    model, *_ = fc16_model(rng, batches, depth, out, bool(case % 2),
+                           [np.int64, None, np.int32][case % 3], [0, 1, 3][(case // 3) % 3])
+    x = rng.integers(-32768, 32768, (batches, depth)).astype(np.int16)
+    it = runtime.Interpreter.from_bytes(model)
+    it.set_input(x, 0)
+    it.invoke()
+    got, = run_microdl(model, [x], rounding="tflm")
+    np.testing.assert_array_equal(got, it.get_output(0))
