@@ -33,6 +33,7 @@ if [ "$#" -eq 0 ]; then
     tests/test_keras_lstm.py \
     tests/test_chains.py tests/test_memory_modes.py \
     tests/test_ops11a.py \
+    tests/test_convert_int16.py tests/test_sqrt_quantized.py \
     tests/test_control_flow.py
 fi
 # pytest captures only Python's sys.stdout/stderr here (--capture=sys), so a report the

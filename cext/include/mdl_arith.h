@@ -205,4 +205,22 @@ mdl_status mdl_node_l2norm_s8(const mdl_node* node);
 mdl_status mdl_node_log_softmax_s8(const mdl_node* node);
 mdl_status mdl_node_batch_matmul(const mdl_node* node);
 
+
+/* ------------------------------------------------------------- SQRT int16
+ * LiteRT's quantized SQRT (elementwise.cc, measured on the pip wheel):
+ * out = clamp(output_zero_point + (int32)(sqrtf(scale[0] * (float)(q - input_zero_point))
+ *             / scale[1]), -32768, 32767), all in float32, truncating toward zero;
+ * scale = {input_scale, output_scale} (float32[2]).  LiteRT fails at invoke on an
+ * input below its zero point; here it reads as 0 (output_zero_point). */
+#define MDL_SQRT_S16_PARAMS(F, A)                                                 \
+  F(size)              /* elements */                                             \
+  F(input_zero_point)                                                             \
+  F(output_zero_point)
+MDL_DECLARE_PARAMS(mdl_sqrt_s16_params, MDL_SQRT_S16_PARAMS)
+
+mdl_status mdl_sqrt_s16(const mdl_sqrt_s16_params* p, const float* scale,
+                        const int16_t* input, int16_t* out);
+/* Node: in = {input, scale float32[2]}. */
+mdl_status mdl_node_sqrt_s16(const mdl_node* node);
+
 #endif /* MDL_ARITH_H */

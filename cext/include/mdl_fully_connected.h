@@ -93,4 +93,36 @@ mdl_status mdl_fully_connected_s8_fast(const mdl_fully_connected_s8_fast_params*
  * which keeps the kernel off it). */
 mdl_status mdl_node_fully_connected_s8_fast(const mdl_node* node);
 
+
+/* ----------------------------------------------------- FULLY_CONNECTED 16x8
+ * int16 activations (zero points 0), int8 symmetric weights (TFLite
+ * reference_integer_ops::FullyConnected, int16 overload):
+ * output[b, o] = clamp(requantize(bias[o] + sum_i input[b, i] * filter[o, i]),
+ *                      act_min, act_max)
+ * acc64 = 1: bias int64 (or NULL), int64 accumulator; acc64 = 0: bias int32 (or NULL),
+ * wrapping int32 accumulator.  requantize: MDL_FC_REQUANT_FLOAT64 (LiteRT's reference
+ * kernel, measured on the 2.x wheel): round((double)acc * scale[o]) half away from
+ * zero, saturated to int32; otherwise mdl_requantize64 (acc64) or mdl_requantize_r
+ * with `rounding` (TFLite Micro). */
+#define MDL_FULLY_CONNECTED_S16_PARAMS(F, A)                                          \
+  F(batches)       /* rows: input elements / accum_depth */                          \
+  F(accum_depth)   /* input features per row (filter columns) */                     \
+  F(output_depth)  /* output features (filter rows) */                               \
+  F(per_channel)   /* 1: multiplier/shift/scale hold output_depth entries; 0: one */ \
+  F(act_min)       /* fused activation clamp, in output quantized units */           \
+  F(act_max)                                                                         \
+  F(acc64)         /* 1: int64 bias and accumulator; 0: int32 */                     \
+  F(rounding)      /* MDL_ROUNDING_DOUBLE, MDL_ROUNDING_SINGLE or MDL_FC_REQUANT_FLOAT64 */
+MDL_DECLARE_PARAMS(mdl_fully_connected_s16_params, MDL_FULLY_CONNECTED_S16_PARAMS)
+
+mdl_status mdl_fully_connected_s16(const mdl_fully_connected_s16_params* p,
+                                   const int32_t* multiplier, const int32_t* shift,
+                                   const double* scale, const int16_t* input,
+                                   const int8_t* filter, const void* bias,
+                                   int16_t* output);
+
+/* Node: in = {input, filter, bias or NULL, multiplier, shift, scale} (the unused
+ * requantization arrays NULL, as for mdl_node_fully_connected_s8). */
+mdl_status mdl_node_fully_connected_s16(const mdl_node* node);
+
 #endif

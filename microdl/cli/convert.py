@@ -2,7 +2,8 @@
 
     microdl-convert INPUT -o OUTPUT.tflite --calibration-data DATA [--num-samples N]
         [--method minmax|percentile|mse|entropy] [--percentile P] [--per-tensor]
-        [--input-type int8|uint8|float32] [--output-type ...] [--report report.json]
+        [--activations int8|int16 | --mixed-int16 K]
+        [--input-type int8|uint8|int16|float32] [--output-type ...] [--report report.json]
     microdl-convert INPUT -o OUTPUT.tflite --weights-only [--per-tensor]
         [--min-elements N] [--calibration-data DATA] [--report report.json]
 
@@ -14,6 +15,13 @@ one-input model, or a .npz with one such array per input, keyed by input tensor 
 The int8 model is written to OUTPUT and a per-layer error report (float reference vs
 microdl's int8 runtime on the calibration data) is printed, and saved as JSON with
 --report.
+
+With --activations int16 the model follows TFLite's 16x8 spec (int16 symmetric
+activations, scale max|range| / 32767, zero point 0; int8 symmetric weights; int64
+bias): every op microdl has an int16 kernel for (microdl.quant.convert.INT16_OPS) runs
+16x8, the others stay int8 with conversions around them (listed in the output).  With
+--mixed-int16 K the int8 model is made first, and the K ops with the lowest SQNR in
+its per-layer report are redone in 16x8 form.
 
 With --weights-only the output is a dynamic-range model instead (what
 tf.lite.Optimize.DEFAULT writes without a representative dataset): int8 weights on
@@ -39,13 +47,14 @@ from microdl.evaluation import (EvaluationError, format_report, json_safe, layer
 from microdl.core.tables import text_table
 from microdl.evaluation import sqnr_db
 from microdl.floatexec import FloatExecutor
-from microdl.quant.convert import TF_MIN_ELEMENTS, quantize_graph, quantize_weights_only
+from microdl.quant.convert import (TF_MIN_ELEMENTS, quantize_graph, quantize_mixed,
+                                   quantize_weights_only, select_int16_ops)
 from microdl.quant.rewrite_lstm import fuse_keras_lstm
 from microdl.runtime.interpreter import Interpreter
 from microdl.tflite.writer import write_model
 
 METHODS = ("minmax", "percentile", "mse", "entropy")
-TYPES = ("int8", "uint8", "float32")
+TYPES = ("int8", "uint8", "int16", "float32")
 
 
 class CalibrationDataError(ValueError):
@@ -115,16 +124,33 @@ def load_calibration_data(path, graph, num_samples=None):
 
 
 def convert(input_path, output_path, calibration_data, num_samples=None, method="minmax",
-            percentile=99.99, per_tensor=False, input_type="int8", output_type="int8",
-            report_path=None, progress=True, out=None):
+            percentile=99.99, per_tensor=False, input_type=None, output_type=None,
+            report_path=None, progress=True, out=None, activations="int8",
+            mixed_int16=None):
     """The CLI's work as a function (prints to `out`, default stdout).  Returns the
-    report dict."""
+    report dict.  activations "int16": the 16x8 model; mixed_int16=K: the int8 model
+    with the K ops of lowest int8 SQNR (per-layer report) in 16x8 form."""
     out = sys.stdout if out is None else out
     graph = fuse_keras_lstm(load_float_graph(input_path))  # Keras 3 LSTM loops
     samples = load_calibration_data(calibration_data, graph, num_samples)
-    result = quantize_graph(graph, samples, method=method, percentile=percentile,
-                            per_channel=not per_tensor, input_type=input_type,
-                            output_type=output_type, progress=progress)
+    kw = dict(method=method, percentile=percentile, per_channel=not per_tensor,
+              progress=progress)
+    int8_sqnr = None
+    if mixed_int16 is not None:
+        if activations != "int8":
+            raise ValueError("--mixed-int16 starts from the int8 model; do not combine "
+                             "it with --activations int16")
+        base = quantize_graph(graph, samples, **kw)
+        base_report = layer_report(graph, write_model(base.graph), samples,
+                                   progress=progress)
+        int8_sqnr = base_report["model"]["output_sqnr_db"]
+        chosen = select_int16_ops(graph, base_report, mixed_int16)
+        result = quantize_mixed(graph, samples, chosen, input_type=input_type or "int8",
+                                output_type=output_type or "int8", ranges=base.ranges,
+                                **kw)
+    else:
+        result = quantize_graph(graph, samples, input_type=input_type,
+                                output_type=output_type, activations=activations, **kw)
     model = write_model(result.graph, description="microdl-convert")
     with open(output_path, "wb") as f:
         f.write(model)
@@ -132,8 +158,21 @@ def convert(input_path, output_path, calibration_data, num_samples=None, method=
     report["model"].update({"method": method, "per_channel": not per_tensor,
                             "input": os.path.basename(input_path),
                             "output": os.path.basename(output_path),
-                            "calibration_samples": result.samples})
+                            "calibration_samples": result.samples,
+                            "activations": "mixed" if mixed_int16 is not None
+                            else activations,
+                            "int16_ops": list(result.int16_ops)})
     print(format_report(report), file=out)
+    if activations == "int16" or mixed_int16 is not None:
+        int16 = set(result.int16_ops)
+        kept = [f"{op.index} {op.name}" for op in graph.ops if op.index not in int16]
+        print(f"ops in 16x8 form: {len(int16)} of {len(graph.ops)}", file=out)
+        if kept:
+            print("ops kept int8: " + ", ".join(kept), file=out)
+    if int8_sqnr is not None:
+        report["model"]["int8_output_sqnr_db"] = int8_sqnr
+        print("output SQNR dB of the int8 model: " +
+              ", ".join(f"{v:.1f}" for v in int8_sqnr), file=out)
     print(f"wrote {output_path} ({len(model):,} bytes)", file=out)
     if report_path:
         with open(report_path, "w") as f:
@@ -226,8 +265,16 @@ def main(argv=None):
                     help="for --method percentile (default 99.99)")
     ap.add_argument("--per-tensor", action="store_true",
                     help="one weight scale per tensor (for accelerators that need it)")
-    ap.add_argument("--input-type", choices=TYPES, default="int8")
-    ap.add_argument("--output-type", choices=TYPES, default="int8")
+    ap.add_argument("--activations", choices=("int8", "int16"), default="int8",
+                    help="int16: TFLite's 16x8 spec (int16 symmetric activations, int8 "
+                         "weights, int64 bias); ops without a 16x8 kernel stay int8")
+    ap.add_argument("--mixed-int16", type=int, default=None, metavar="K",
+                    help="int8 model with the K ops of lowest int8 SQNR in 16x8 form")
+    ap.add_argument("--input-type", choices=TYPES, default=None,
+                    help="model input type (default int8; int16 with --activations "
+                         "int16)")
+    ap.add_argument("--output-type", choices=TYPES, default=None,
+                    help="model output type (default as --input-type)")
     ap.add_argument("--report", default=None, help="write the report as JSON here")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
@@ -237,6 +284,20 @@ def main(argv=None):
         ap.error("--calibration-data is required (or use --weights-only)")
     if args.min_elements < 0:
         ap.error("--min-elements must be >= 0")
+    if args.mixed_int16 is not None and args.mixed_int16 < 0:
+        ap.error("--mixed-int16 must be >= 0")
+    if args.mixed_int16 is not None and args.activations == "int16":
+        ap.error("--mixed-int16 and --activations int16 exclude each other")
+    if args.activations == "int16":
+        for name in ("input_type", "output_type"):
+            if getattr(args, name) in ("int8", "uint8"):
+                ap.error(f"--{name.replace('_', '-')} must be int16 or float32 with "
+                         f"--activations int16")
+    elif args.mixed_int16 is None:
+        for name in ("input_type", "output_type"):
+            if getattr(args, name) == "int16":
+                ap.error(f"--{name.replace('_', '-')} int16 needs --activations int16 "
+                         f"or --mixed-int16")
     try:
         if args.weights_only:
             convert_weights_only(args.input, args.output, args.per_tensor,
@@ -245,7 +306,8 @@ def main(argv=None):
             return 0
         convert(args.input, args.output, args.calibration_data, args.num_samples,
                 args.method, args.percentile, args.per_tensor, args.input_type,
-                args.output_type, args.report, progress=not args.no_progress)
+                args.output_type, args.report, progress=not args.no_progress,
+                activations=args.activations, mixed_int16=args.mixed_int16)
     except (ModelError, CalibrationDataError, EvaluationError, FileNotFoundError) as e:
         print(f"microdl-convert: error: {e}", file=sys.stderr)
         return 2

@@ -32,6 +32,15 @@ A Keras 3 LSTM layer, which TensorFlow exports as a WHILE loop, is first folded 
 one float UNIDIRECTIONAL_SEQUENCE_LSTM (microdl.quant.rewrite_lstm.fuse_keras_lstm;
 only that exact loop: any other WHILE op is refused, with what did not match).
 
+16x8 mode (``activations="int16"``, TFLite's int16-activation / int8-weight spec, as
+TensorFlow's EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 writes it):
+activations int16 symmetric, scale = float32(max(|lo|, |hi|) / 32767) of the
+calibrated range, zero point 0; weights as above; CONV_2D / FULLY_CONNECTED /
+TRANSPOSE_CONV bias int64 with scale input_scale * weight_scale; constant operands of
+ADD / SUB / MUL int16 symmetric; ADD / SUB written with ``pot_scale_int16 = false``
+(LiteRT's general int16 path); op versions of tensorflow/lite/tools/versioning
+(``INT16_VERSION``).  Ops without an int16 kernel in microdl stay int8 (quantize_mixed).
+
 Tensor indices and names of the float graph are kept, so every float tensor has its
 int8 counterpart at the same index (per-layer error reports rely on it); float32 or
 uint8 model interfaces add QUANTIZE / DEQUANTIZE ops and tensors at the end.
@@ -74,7 +83,32 @@ INT8_VERSION = {
     "SHAPE": 1, "QUANTIZE": 1, "DEQUANTIZE": 2,
 }
 IO_TYPES = {"int8": np.dtype(np.int8), "uint8": np.dtype(np.uint8),
-            "float32": FLOAT32}
+            "int16": np.dtype(np.int16), "float32": FLOAT32}
+IO_TYPES_8 = ("int8", "uint8", "float32")
+IO_TYPES_16 = ("int16", "float32")
+ACTIVATION_TYPES = ("int8", "int16")
+
+# 16x8 (TFLite's int16 activations / int8 weights spec): fixed outputs (LiteRT's
+# softmax.cc / activations.cc check scale 1/32768, zero point 0 for int16 output).
+FIXED_OUTPUT_16 = {"SOFTMAX": (1.0 / 32768.0, 0), "LOGISTIC": (1.0 / 32768.0, 0),
+                   "TANH": (1.0 / 32768.0, 0)}
+# Ops the converter writes in 16x8 form: those with an int16 kernel in both LiteRT's
+# reference kernels and microdl.  Others (SOFTMAX, LOGISTIC, TANH, DEPTHWISE_CONV_2D,
+# HARD_SWISH, UNIDIRECTIONAL_SEQUENCE_LSTM: no int16 kernel in microdl yet) stay int8
+# in an int16 model, with conversions around them (quantize_mixed).
+INT16_OPS = {"CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV",
+             "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "SUB", "MUL", "MEAN",
+             "CONCATENATION", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "TRANSPOSE",
+             "STRIDED_SLICE", "PAD", "PADV2", "PACK", "RELU", "RELU6", "LEAKY_RELU"}
+# Op versions of the 16x8 forms (tensorflow/lite/tools/versioning/op_version.cc;
+# CONV_2D 3 as in TFLite Micro's 16x8 test models, FULLY_CONNECTED 7 int16 kernel).
+INT16_VERSION = {
+    "CONV_2D": 3, "DEPTHWISE_CONV_2D": 5, "FULLY_CONNECTED": 7, "TRANSPOSE_CONV": 3,
+    "AVERAGE_POOL_2D": 3, "MAX_POOL_2D": 3, "SOFTMAX": 3, "LOGISTIC": 3, "TANH": 3,
+    "ADD": 3, "SUB": 5, "MUL": 4, "MEAN": 3, "CONCATENATION": 3, "PAD": 3, "PADV2": 3,
+    "TRANSPOSE": 5, "PACK": 3, "RELU": 3, "RELU6": 3, "LEAKY_RELU": 2, "QUANTIZE": 2,
+    "DEQUANTIZE": 3,
+}
 
 
 class QuantizationError(ModelError):
@@ -85,14 +119,16 @@ class QuantizationError(ModelError):
 class ConvertResult:
     """What quantize_graph produced.
 
-    graph: the int8 Graph; ranges: {tensor index: (lo, hi)} calibrated float range;
-    qparams: {tensor index: (scale, zero_point)} of every int8 activation;
-    samples: number of calibration samples seen."""
+    graph: the quantized Graph; ranges: {tensor index: (lo, hi)} calibrated float range;
+    qparams: {tensor index: (scale, zero_point)} of every int8 / int16 activation;
+    samples: number of calibration samples seen; int16_ops: indices of the (float
+    graph's) ops that run with int16 activations."""
 
     graph: Graph
     ranges: dict = field(default_factory=dict)
     qparams: dict = field(default_factory=dict)
     samples: int = 0
+    int16_ops: list = field(default_factory=list)
 
 
 def _data_inputs(op):
@@ -176,9 +212,10 @@ def lstm_cell_states(graph: Graph, op, x):
 
 
 def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
-                   per_channel=True, input_type="int8", output_type="int8",
-                   batch_size=32, progress=True) -> ConvertResult:
-    """Quantize a float Graph to the TFLite int8 spec.
+                   per_channel=True, input_type=None, output_type=None,
+                   batch_size=32, progress=True, activations="int8",
+                   ranges=None) -> ConvertResult:
+    """Quantize a float Graph to the TFLite int8 spec, or to its 16x8 form.
 
     Args:
         graph: float32 Graph (from microdl.tflite.read_model or a microdl-trained
@@ -188,23 +225,201 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
         method: calibration observer ("minmax", "percentile", "mse", "entropy").
         per_channel: per-output-channel weight scales for convolutions (False: one
             scale per tensor, for accelerators that need it).
-        input_type / output_type: "int8", "uint8" or "float32" model interface.
+        input_type / output_type: model interface: "int8" (default), "uint8" or
+            "float32" with int8 activations; "int16" (default) or "float32" with
+            int16 activations.
+        activations: "int8" (the int8 spec) or "int16": TFLite's 16x8 spec (module
+            docstring) for every op in ``INT16_OPS``; the other ops stay int8, with
+            conversions around them (``quantize_mixed``; ``int16_ops`` of the result
+            lists the 16x8 ones).
+        ranges: {tensor index: (lo, hi)} from an earlier ``calibrate`` of this
+            graph, to skip calibration (samples are then only counted).
     Returns:
-        ConvertResult with the int8 Graph (of the graph after fuse_keras_lstm, which
-        renumbers tensors when it folds a Keras 3 LSTM loop; call it first to keep
-        the float / int8 tensor correspondence).
+        ConvertResult with the quantized Graph (of the graph after fuse_keras_lstm,
+        which renumbers tensors when it folds a Keras 3 LSTM loop; call it first to
+        keep the float / quantized tensor correspondence).
     Raises:
         QuantizationError: an op microdl cannot quantize (named; a WHILE op other
             than a Keras 3 LSTM loop, with why), or tensors tied to two different
             fixed quantizations.
         ValueError: bad arguments.
     """
+    if activations not in ACTIVATION_TYPES:
+        raise ValueError(f"activations must be one of {sorted(ACTIVATION_TYPES)}, got "
+                         f"{activations!r}")
+    default = "int16" if activations == "int16" else "int8"
+    input_type = default if input_type is None else input_type
+    output_type = default if output_type is None else output_type
+    allowed = IO_TYPES_16 if activations == "int16" else IO_TYPES_8
+    for name, v in (("input_type", input_type), ("output_type", output_type)):
+        if v not in allowed:
+            raise ValueError(f"{name} must be one of {sorted(allowed)} with {activations} "
+                             f"activations, got {v!r}")
+    graph = dequantize_hybrid_weights(fuse_keras_lstm(graph))
+    _check_quantizable(graph)
+    if activations == "int16":
+        chosen = [op.index for op in graph.ops if op.name in INT16_OPS]
+        return quantize_mixed(graph, samples, chosen, method, percentile, per_channel,
+                              input_type, output_type, batch_size, progress, ranges)
+    if ranges is None:
+        ranges = calibrate(graph, samples, method, percentile, batch_size, progress)
+    g, qparams = _quantize_core(graph, ranges, per_channel, activations)
+    _wrap_interface(g, input_type, output_type)
+    return ConvertResult(graph=g, ranges=ranges, qparams=qparams,
+                         samples=int(samples[0].shape[0]))
+
+
+def quantize_mixed(graph: Graph, samples, int16_ops, method="minmax", percentile=99.99,
+                   per_channel=True, input_type="int8", output_type="int8",
+                   batch_size=32, progress=True, ranges=None) -> ConvertResult:
+    """Mixed int8 / 16x8 quantization: the ops whose indices are in `int16_ops` run
+    with int16 activations (TFLite's 16x8 spec, as ``activations="int16"``), every
+    other op as in the int8 spec.  Each activation tensor keeps the dtype of the op
+    that writes it; where a reader runs at the other width, a converted copy is
+    added before the reader (new tensors and ops at the end of the lists, so float
+    tensor indices are kept):
+
+    - int16 -> int8: QUANTIZE (integer requantization, LiteRT quantize.cc);
+    - int8 -> int16: DEQUANTIZE to float32 then QUANTIZE to int16 (LiteRT's
+      QUANTIZE refuses int8 -> int16; TFLite Micro would take it directly).
+
+    The int8 and int16 parameters of a tensor come from the same calibration range
+    (int8: asymmetric over 256 levels; int16: symmetric, max|range| / 32767).
+    input_type / output_type: "int8", "uint8", "int16" or "float32"; an int16
+    interface tensor is the int16 form of the graph input / output (a conversion is
+    added when its first reader / writer runs int8), "int8" / "uint8" the int8 form.
+
+    Args / Raises: as ``quantize_graph``; QuantizationError also for an op index out
+    of range or an op in `int16_ops` without a 16x8 form (``INT16_OPS``).
+    Returns:
+        ConvertResult; ``int16_ops`` lists the op indices (of the float graph) that
+        run int16, ``qparams`` holds each tensor's parameters in its stored dtype.
+    """
     for name, v in (("input_type", input_type), ("output_type", output_type)):
         if v not in IO_TYPES:
             raise ValueError(f"{name} must be one of {sorted(IO_TYPES)}, got {v!r}")
     graph = dequantize_hybrid_weights(fuse_keras_lstm(graph))
     _check_quantizable(graph)
-    ranges = calibrate(graph, samples, method, percentile, batch_size, progress)
+    chosen = set()
+    for k in int16_ops:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not \
+                0 <= int(k) < len(graph.ops):
+            raise QuantizationError(f"int16_ops: {k!r} is not an op index of the graph "
+                                    f"(0..{len(graph.ops) - 1})")
+        chosen.add(int(k))
+    _check_16x8(graph, sorted(chosen))
+    if ranges is None:
+        ranges = calibrate(graph, samples, method, percentile, batch_size, progress)
+    g8, q8 = _quantize_core(graph, ranges, per_channel, "int8")
+    g16, q16 = _quantize_core(graph, ranges, per_channel, "int16", chosen)
+    g = _compose(g8, g16, chosen, input_type, output_type)
+    _wrap_interface(g, input_type, output_type)
+    qparams = {}
+    for t in q8:
+        qparams[t] = q16[t] if g.tensors[t].dtype == np.dtype(np.int16) else q8[t]
+    return ConvertResult(graph=g, ranges=ranges, qparams=qparams,
+                         samples=int(samples[0].shape[0]), int16_ops=sorted(chosen))
+
+
+def _compose(g8, g16, chosen, input_type, output_type):
+    """One graph from the int8 and the int16 quantizations of the same float graph
+    (same tensor indices and op order): ops in `chosen` from g16, the rest from g8,
+    converted copies where a tensor is read at the other width (quantize_mixed)."""
+    g = copy.deepcopy(g8)
+    n_float = len(g16.tensors)
+
+    def is_act(t):
+        x = g8.tensors[t]
+        return (t < n_float and x.data is None and not x.is_variable
+                and x.dtype in (np.dtype(np.int8), np.dtype(np.int16)))
+
+    width = {}
+    for op in g.ops:
+        for t in op.outputs:
+            if is_act(t):
+                width[t] = 16 if op.index in chosen else 8
+    readers = {}
+    for op in g.ops:
+        for t in op.inputs:
+            if t >= 0 and is_act(t):
+                readers.setdefault(t, set()).add(16 if op.index in chosen else 8)
+    for t in g.inputs:
+        if input_type == "int16":
+            width[t] = 16
+        elif input_type in ("int8", "uint8"):
+            width[t] = 8
+        else:
+            width[t] = 16 if readers.get(t) == {16} else 8
+    for t, w in width.items():
+        if w == 16:
+            g.tensors[t] = copy.deepcopy(g16.tensors[t])
+
+    const_users8 = {t for op in g8.ops if op.index not in chosen for t in op.inputs
+                    if t >= 0 and g8.tensors[t].data is not None}
+    ops = []
+    converted = {}
+
+    def convert(t, want):
+        if t in converted:
+            return converted[t]
+        src = g16 if want == 16 else g8
+        new = copy.deepcopy(src.tensors[t])
+        new.index, new.name = len(g.tensors), f"{src.tensors[t].name}/{new.dtype.name}"
+        g.tensors.append(new)
+        if want == 8:
+            ops.append(Op(index=-1, name="QUANTIZE", version=1, inputs=[t],
+                          outputs=[new.index]))
+        else:
+            f = Tensor(index=len(g.tensors), name=f"{src.tensors[t].name}/float32",
+                       dtype=FLOAT32, shape=new.shape, shape_signature=new.shape_signature)
+            g.tensors.append(f)
+            ops.append(Op(index=-1, name="DEQUANTIZE", version=INT8_VERSION["DEQUANTIZE"],
+                          inputs=[t], outputs=[f.index]))
+            ops.append(Op(index=-1, name="QUANTIZE", version=INT16_VERSION["QUANTIZE"],
+                          inputs=[f.index], outputs=[new.index]))
+        converted[t] = new.index
+        return new.index
+
+    for op in g.ops:
+        want = 16 if op.index in chosen else 8
+        if want == 16:
+            op = copy.deepcopy(g16.ops[op.index])
+            for j, t in enumerate(op.inputs):
+                if t < 0 or g16.tensors[t].data is None:
+                    continue
+                c = copy.deepcopy(g16.tensors[t])
+                if t in const_users8:
+                    c.index = len(g.tensors)
+                    g.tensors.append(c)
+                    op.inputs[j] = c.index
+                else:
+                    g.tensors[t] = c
+        for j, t in enumerate(op.inputs):
+            if t >= 0 and is_act(t) and width[t] != want:
+                op.inputs[j] = convert(t, want)
+        ops.append(op)
+    outputs = []
+    for t in g.outputs:
+        want = {"int16": 16, "int8": 8, "uint8": 8}.get(output_type, width.get(t, 8))
+        outputs.append(convert(t, want) if is_act(t) and width.get(t, 8) != want else t)
+    if outputs != g.outputs:  # the converted copy takes the output's place and name
+        for old, new in zip(g.outputs, outputs):
+            if old != new:
+                g.tensors[new].name, g.tensors[old].name = (g.tensors[old].name,
+                                                            g.tensors[new].name)
+    g.outputs = outputs
+    g.ops = ops
+    for i, op in enumerate(g.ops):
+        op.index = i
+    return g
+
+
+def _quantize_core(graph, ranges, per_channel, activations, int16_ops=None):
+    """The quantized copy of `graph` (no interface ops) and its activation qparams.
+    int16 activations: ops not in `int16_ops` (op indices; None = all) that have no
+    16x8 form keep their float weights (the mixed mode discards them)."""
+    act = np.dtype(np.int16) if activations == "int16" else np.dtype(np.int8)
+    fixed_output = FIXED_OUTPUT_16 if act == np.dtype(np.int16) else FIXED_OUTPUT
     g = copy.deepcopy(graph)
 
     groups = _Groups()
@@ -225,9 +440,9 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
         glo, ghi = group_range.get(r, (lo, hi))
         group_range[r] = (min(glo, lo), max(ghi, hi))
     for op in g.ops:
-        if op.name in FIXED_OUTPUT:
+        if op.name in fixed_output:
             r = groups.find(op.outputs[0])
-            fixed = FIXED_OUTPUT[op.name]
+            fixed = fixed_output[op.name]
             if group_fixed.get(r, fixed) != fixed:
                 raise QuantizationError(f"op {op.index} ({op.name}): output tied to two "
                                         f"different fixed quantizations")
@@ -241,28 +456,77 @@ def quantize_graph(graph: Graph, samples, method="minmax", percentile=99.99,
         if r in group_fixed:
             qparams[t.index] = group_fixed[r]
         elif r in group_range:
-            qparams[t.index] = choose_qparams(*group_range[r])
+            qparams[t.index] = choose_qparams(*group_range[r], dtype=act)
         else:
             raise QuantizationError(f"tensor {t.index} ({t.name!r}) was never computed "
                                     f"during calibration; is it used by the graph?")
     for t, (scale, zp) in qparams.items():
         tensor = g.tensors[t]
-        tensor.dtype = np.dtype(np.int8)
+        tensor.dtype = act
         tensor.quant = Quantization(np.array([scale], np.float32),
                                     np.array([zp], np.int64), 0)
 
+    is16 = act == np.dtype(np.int16)
+    versions = dict(INT8_VERSION, **INT16_VERSION) if is16 else INT8_VERSION
     for op in g.ops:
+        if is16 and op.name not in INT16_OPS:
+            if int16_ops is None or op.index in int16_ops:
+                raise QuantizationError(f"op {op.index} ({op.name}) has no 16x8 form")
+            continue
         if op.name == LSTM:
             _quantize_lstm(g, op, ranges)
         elif op.name in WEIGHTED:
-            _quantize_weights(g, op, per_channel)
+            _quantize_weights(g, op, per_channel, np.int64 if is16 else np.int32)
         elif op.name in ("ADD", "SUB", "MUL", "CONCATENATION", "PACK", "PADV2"):
-            _quantize_constant_inputs(g, op, groups, qparams)
-        op.version = INT8_VERSION.get(op.name, op.version)
+            _quantize_constant_inputs(g, op, groups, qparams, act)
+        if is16 and op.name == "FULLY_CONNECTED" and "_options_type" not in op.options:
+            # LiteRT's 16x8 FULLY_CONNECTED fails to prepare without an options table
+            # (quantized_bias_type check); write the schema defaults
+            op.options = dict(dict(fused_activation_function=0, weights_format=0,
+                                   keep_num_dims=False, asymmetric_quantize_inputs=False,
+                                   quantized_bias_type=0), **op.options)
+        if is16 and op.name in ("ADD", "SUB"):
+            # LiteRT's general int16 path; pot_scale_int16 (default true) is the
+            # power-of-two-scale path of TFLite's LSTM
+            op.options["pot_scale_int16"] = False
+        op.version = versions.get(op.name, op.version)
+    return g, qparams
 
-    _wrap_interface(g, input_type, output_type)
-    return ConvertResult(graph=g, ranges=ranges, qparams=qparams,
-                         samples=int(samples[0].shape[0]))
+
+def select_int16_ops(graph: Graph, report, k):
+    """The op indices of the `k` ops with the lowest output SQNR in an int8 per-layer
+    report (``microdl.evaluation.layer_report`` of the int8 model quantized from
+    `graph`: rows with "index" (tensor) and "sqnr_db"), among ops with a 16x8 form
+    (``INT16_OPS``); ties keep execution order.  Fewer than k if fewer qualify.
+
+    Raises:
+        ValueError: k not an int >= 0."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"k must be an int >= 0, got {k!r}")
+    producer = {t: op for op in graph.ops for t in op.outputs}
+    seen, rows = set(), []
+    for pos, row in enumerate(report["tensors"]):
+        op = producer.get(row["index"])
+        if op is None or op.name not in INT16_OPS or op.index in seen:
+            continue
+        seen.add(op.index)
+        rows.append((float(row["sqnr_db"]), pos, op.index))
+    return sorted(i for _, _, i in sorted(rows)[:int(k)])
+
+
+def _check_16x8(graph, op_indices):
+    """Ops (by index) that must have a 16x8 form."""
+    for k in op_indices:
+        op = graph.ops[k]
+        if op.name == LSTM:
+            raise QuantizationError(
+                f"op {op.index} ({op.name}): the 16x8 integer LSTM is not supported by "
+                f"the converter (use int8 activations, or --mixed-int16 for the other "
+                f"layers)")
+        if op.name not in INT16_OPS:
+            raise QuantizationError(f"op {op.index} ({op.name}) has no 16x8 (int16 "
+                                    f"activation) form in microdl's converter; supported: "
+                                    f"{', '.join(sorted(INT16_OPS))}")
 
 
 def dequantize_hybrid_weights(graph: Graph) -> Graph:
@@ -498,7 +762,7 @@ def _check_quantizable(graph):
         raise QuantizationError("cannot quantize: " + "; ".join(bad))
 
 
-def _quantize_weights(g, op, per_channel):
+def _quantize_weights(g, op, per_channel, bias_dtype=np.int32):
     wi, bi, axis = WEIGHTED[op.name]
     w_t = g.tensors[op.inputs[wi]]
     if w_t.data is None:
@@ -524,13 +788,14 @@ def _quantize_weights(g, op, per_channel):
             raise QuantizationError(f"op {op.index} ({op.name}): bias must be constant")
         b_scales = (np.float32(in_scale) * scales).astype(np.float32)
         b = np.asarray(b_t.data, np.float64)
-        qb = np.clip(np.round(b / b_scales.astype(np.float64)), -(2**31 - 1), 2**31 - 1)
-        _set_const(b_t, qb.astype(np.int32), b_scales if channelwise else b_scales[:1], 0)
+        lim = float(np.iinfo(bias_dtype).max)
+        qb = np.clip(np.round(b / b_scales.astype(np.float64)), -lim, lim)
+        _set_const(b_t, qb.astype(bias_dtype), b_scales if channelwise else b_scales[:1], 0)
 
 
-def _quantize_constant_inputs(g, op, groups, qparams):
+def _quantize_constant_inputs(g, op, groups, qparams, act=np.dtype(np.int8)):
     """Constant float operands of elementwise ops get their own per-tensor int8
-    parameters from their values (tied ones: the group's)."""
+    (int16: symmetric, zero point 0) parameters from their values."""
     for t in op.inputs:
         if t < 0:
             continue
@@ -538,8 +803,10 @@ def _quantize_constant_inputs(g, op, groups, qparams):
         if tensor.data is None or tensor.dtype != FLOAT32:
             continue
         v = np.asarray(tensor.data, np.float32)
-        scale, zp = choose_qparams(min(float(v.min()), 0.0), max(float(v.max()), 0.0))
-        q = np.clip(np.round(v / scale) + zp, -128, 127).astype(np.int8)
+        scale, zp = choose_qparams(min(float(v.min()), 0.0), max(float(v.max()), 0.0),
+                                   dtype=act)
+        info = np.iinfo(act)
+        q = np.clip(np.round(v / scale) + zp, info.min, info.max).astype(act)
         _set_const(tensor, q, np.array([scale], np.float32), 0, zp)
 
 
@@ -557,24 +824,28 @@ def _wrap_interface(g, input_type, output_type):
     new_inputs = []
     for t in g.inputs:
         inner = g.tensors[t]
-        if input_type == "int8" or inner.dtype != np.dtype(np.int8):
+        if (inner.dtype not in (np.dtype(np.int8), np.dtype(np.int16))
+                or IO_TYPES[input_type] == inner.dtype):
             new_inputs.append(t)
             continue
         outer = _interface_tensor(g, inner, input_type)
         # The op reading the outer tensor writes the inner one: rewire consumers by
         # swapping roles — the new tensor becomes the graph input.
-        g.ops.insert(0, Op(index=-1, name="QUANTIZE", version=INT8_VERSION["QUANTIZE"],
+        version = 2 if inner.dtype == np.dtype(np.int16) else INT8_VERSION["QUANTIZE"]
+        g.ops.insert(0, Op(index=-1, name="QUANTIZE", version=version,
                            inputs=[outer.index], outputs=[inner.index]))
         new_inputs.append(outer.index)
     new_outputs = []
     for t in g.outputs:
         inner = g.tensors[t]
-        if output_type == "int8" or inner.dtype != np.dtype(np.int8):
+        if (inner.dtype not in (np.dtype(np.int8), np.dtype(np.int16))
+                or IO_TYPES[output_type] == inner.dtype):
             new_outputs.append(t)
             continue
         outer = _interface_tensor(g, inner, output_type)
         name = "DEQUANTIZE" if output_type == "float32" else "QUANTIZE"
-        g.ops.append(Op(index=-1, name=name, version=INT8_VERSION[name],
+        versions = INT16_VERSION if inner.dtype == np.dtype(np.int16) else INT8_VERSION
+        g.ops.append(Op(index=-1, name=name, version=versions[name],
                         inputs=[inner.index], outputs=[outer.index]))
         new_outputs.append(outer.index)
     g.inputs, g.outputs = new_inputs, new_outputs
@@ -592,6 +863,6 @@ def _interface_tensor(g, inner, kind):
         quant = Quantization(inner.quant.scales.copy(), inner.quant.zero_points + 128, 0)
     outer = Tensor(index=len(g.tensors), name=inner.name, dtype=dtype, shape=inner.shape,
                    shape_signature=inner.shape_signature, quant=quant)
-    inner.name = inner.name + "_int8"
+    inner.name = inner.name + "_" + inner.dtype.name
     g.tensors.append(outer)
     return outer

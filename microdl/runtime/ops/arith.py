@@ -1,5 +1,5 @@
-"""Arithmetic ops of issue 11: SQUARED_DIFFERENCE, DIV, RSQRT, PRELU, ELU, LOG_SOFTMAX,
-SUM, L2_NORMALIZATION and BATCH_MATMUL (int8; int16 where noted), and the float32
+"""Arithmetic ops of issue 11: SQUARED_DIFFERENCE, DIV, RSQRT, SQRT, PRELU, ELU,
+LOG_SOFTMAX, SUM, L2_NORMALIZATION and BATCH_MATMUL (int8; int16 where noted), and the float32
 forms of FLOOR, PRELU, ELU, LOG_SOFTMAX, L2_NORMALIZATION, SUM and BATCH_MATMUL.  C kernels in cext/include/mdl_arith.h; the element-wise unary ops are
 int8 lookup tables (``lut_s8``, mdl_activations.h) filled here.
 
@@ -27,6 +27,11 @@ activations.cc, reduce.cc, l2norm.cc, batch_matmul.cc and their reference/ heade
   the int8 fixed-point formula to each int16 value.  Both runtimes fail at invoke for
   inputs below the zero point (a negative real input); microdl computes them by the
   same formula (v <= 1: m = INT32_MAX, s = 0).
+- SQRT int8 / int16 (int16: zero points 0): LiteRT's elementwise.cc in float32,
+  out = clamp(zp_out + trunc(sqrtf(input_scale * (q - zp_in)) / output_scale))
+  (measured over every valid input; ``sqrt_values``); int8 a 256-entry table, int16
+  per element (``sqrt_s16``).  TFLite Micro's SQRT is float32 only.  Inputs below the
+  zero point (LiteRT fails at invoke) read as 0.
 - PRELU int8 (alpha broadcast to the input's shape, up to 6-D): x = q - zp;
   x >= 0: MBQM(x, input_scale / output_scale); else MBQM(x (alpha - alpha_zp),
   input_scale alpha_scale / output_scale), plus the output zero point, clamped.
@@ -86,7 +91,7 @@ F32 = np.float32
 # Highest op versions LiteRT's BuiltinRefOpResolver registers.
 MAX_VERSION = {"SQUARED_DIFFERENCE": 2, "RSQRT": 3, "PRELU": 1, "ELU": 1,
                "LOG_SOFTMAX": 2, "SUM": 2, "L2_NORMALIZATION": 2, "BATCH_MATMUL": 4,
-               "FLOOR": 1}
+               "FLOOR": 1, "SQRT": 2}
 # The requantization rounding of these reference kernels in LiteRT 2.3's wheel and
 # TFLite Micro (measured: tests/test_ops11b.py): gemmlowp's double rounding.
 KERNEL_ROUNDING = ROUNDING_DOUBLE
@@ -320,6 +325,38 @@ def prepare_rsqrt(op, graph, ctx):
         return [Node("lut_s16", dict(size=y.size), [x.index, rsqrt_s16_table(in_s, out_s)],
                      y.index)]
     return [lut_node(x, y, rsqrt_table(in_zp, out_zp, mult, shift, KERNEL_ROUNDING))]
+
+
+# ------------------------------------------------------------------------ sqrt
+def sqrt_values(q, in_s, in_zp, out_s, out_zp, qmin, qmax):
+    """LiteRT's quantized SQRT (measured on the pip wheel, every int8 input and every
+    non-negative int16 input): clamp(out_zp + trunc(sqrtf(float32(in_s) * float32(q -
+    in_zp)) / float32(out_s))) in float32; inputs below the zero point (LiteRT fails at
+    invoke) read as 0."""
+    d = np.maximum(np.asarray(q, np.int64) - in_zp, 0).astype(F32)
+    v = (np.sqrt((F32(in_s) * d).astype(F32)).astype(F32) / F32(out_s)).astype(F32)
+    t = np.trunc(np.minimum(v, F32(65536))).astype(np.int64)
+    return np.clip(out_zp + t, qmin, qmax)
+
+
+@register("SQRT")
+def prepare_sqrt(op, graph, ctx):
+    """int8 or int16 (zero points 0, LiteRT's check) [any shape] -> same dtype and
+    shape: sqrt of the real value (``sqrt_values``; LiteRT's elementwise.cc; TFLite
+    Micro has float32 SQRT only).
+    int8: a 256-entry table (lut_s8); int16: per element in float32 (sqrt_s16)."""
+    x, y = _unary(op, graph, [INT8, INT16])
+    (in_s, in_zp), (out_s, out_zp) = per_tensor_quant(x), per_tensor_quant(y)
+    if np.dtype(x.dtype) == INT8:
+        return [lut_node(x, y, to_int8_table(sqrt_values(
+            LUT_INPUTS, in_s, in_zp, out_s, out_zp, -128, 127)))]
+    if in_zp or out_zp:
+        raise Unsupported("int16 SQRT needs zero points 0 (LiteRT's check)")
+    if y.size == 0:
+        return []
+    return [Node("sqrt_s16", dict(size=y.size, input_zero_point=in_zp,
+                                  output_zero_point=out_zp),
+                 [x.index, np.array([in_s, out_s], np.float32)], y.index)]
 
 
 # ------------------------------------------------------------------------- elu

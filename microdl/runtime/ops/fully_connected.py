@@ -7,10 +7,11 @@ from microdl.core.errors import ModelError
 from microdl.core.fixedpoint import quantize_multiplier_array
 from microdl.runtime import cparams
 from microdl.runtime.ops import Node, Unsupported, register
-from microdl.runtime.ops.common import (INT8, INT32, activation_range, channel_scales,
+from microdl.runtime.ops.common import (INT8, INT16, INT32, activation_range, channel_scales,
                                         per_tensor_quant, require_constant,
                                         require_dtype, require_io_count, tensor_at)
-from microdl.runtime.ops.conv import use_portable_kernels, use_reference_kernels
+from microdl.runtime.ops.conv import (_quant_params, use_portable_kernels,
+                                      use_reference_kernels)
 
 C = cparams.C
 FC_REQUANT_FLOAT64 = C["FC_REQUANT_FLOAT64"]
@@ -47,6 +48,8 @@ def prepare_fully_connected(op, graph, ctx):
     x, w = tensor_at(graph, op, 0), tensor_at(graph, op, 1)
     bias = tensor_at(graph, op, 2, optional=True)
     y = tensor_at(graph, op, 0, "output")
+    if np.dtype(x.dtype) == INT16:
+        return _prepare_16x8(op, x, w, bias, y, ctx)
     for t in (x, w, y):
         require_dtype(t, INT8)
     if op.options.get("weights_format", 0) != 0:
@@ -101,6 +104,52 @@ def prepare_fully_connected(op, graph, ctx):
                   rounding=rounding)
     return [Node("fully_connected_s8", params,
                  [x.index, w.index, eff_bias, mult, shift,
+                  None if scale is None else np.ascontiguousarray(scale, np.float64)],
+                 y.index)]
+
+
+def _prepare_16x8(op, x, w, bias, y, ctx):
+    """16x8 FULLY_CONNECTED: input [..., accum_depth] int16 (zero point 0), filter OI
+    int8 constant symmetric (per-tensor or per-channel), optional bias int64 (int32
+    only with quantized_bias_type INT32), output int16 (zero point 0).  TFLite's
+    reference_integer_ops::FullyConnected for int16: int64 sum of input * filter plus
+    bias, requantized by real = input_scale * filter_scale / output_scale (double):
+    LiteRT's reference kernel rounds acc * real in double (measured on the pip
+    wheel, as its int8 form), TFLite Micro uses MultiplyByQuantizedMultiplier
+    (``rounding="double"``).  Kernel fully_connected_s16."""
+    if op.options.get("weights_format", 0) != 0:
+        raise Unsupported("shuffled weights format")
+    require_dtype(x, INT16)
+    if len(w.shape) != 2:
+        raise ModelError(f"op {op.index}: filter must be 2-D [out, in], got {w.shape}")
+    output_depth, accum_depth = w.shape
+    if accum_depth == 0 or x.size % accum_depth:
+        raise ModelError(f"op {op.index}: input of {x.size} elements is not a multiple "
+                         f"of the filter's {accum_depth} columns")
+    batches = x.size // accum_depth
+    if y.size != batches * output_depth:
+        raise ModelError(f"op {op.index}: output tensor {y.index} has {y.size} "
+                         f"elements, expected {batches} x {output_depth}")
+    mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, output_depth,
+                                                         0, True)
+    if bias is not None and not acc64 and not op.options.get("quantized_bias_type"):
+        raise Unsupported("16x8 FULLY_CONNECTED with an int32 bias needs "
+                          "quantized_bias_type INT32 (LiteRT reads the bias as int64 "
+                          "otherwise)")
+    per_channel = int(w.quant.scales.size > 1)
+    n = output_depth if per_channel else 1
+    if ctx.fc_float64:  # LiteRT: requantize in double (measured, as the int8 form)
+        in_scale, out_scale = per_tensor_quant(x)[0], per_tensor_quant(y)[0]
+        real = (np.float64(in_scale) * channel_scales(w, output_depth, axis=0)
+                .astype(np.float64) / np.float64(out_scale))
+        rounding, scale, mult, shift = FC_REQUANT_FLOAT64, real[:n], None, None
+    else:
+        rounding, scale, mult, shift = ctx.rounding, None, mult[:n], shift[:n]
+    params = dict(batches=batches, accum_depth=accum_depth, output_depth=output_depth,
+                  per_channel=per_channel, act_min=act_min, act_max=act_max, acc64=acc64,
+                  rounding=rounding)
+    return [Node("fully_connected_s16", params,
+                 [x.index, w.index, None if bias is None else bias.index, mult, shift,
                   None if scale is None else np.ascontiguousarray(scale, np.float64)],
                  y.index)]
 
