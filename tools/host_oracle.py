@@ -13,6 +13,12 @@ independent oracle as the x86-64 test run, not a re-run of microdl.
     python tools/host_oracle.py serve ROOT/tmp/mdl-oracle.sock ROOT   # host
     MICRODL_HOST_ORACLE=/tmp/mdl-oracle.sock python -m pytest ...      # in the root
 
+TFLite Micro's Python package (the oracle of person_detect, tests/test_models.py) has
+no wheel for aarch64 or armv7l either: ``install_shims(SITE, litert=...)`` installs this
+file as ``microdl_host_oracle`` in a site-packages folder, with
+``tflite_micro.python.tflite_micro.runtime`` (Interpreter.from_file / from_bytes) and,
+where the root has no real LiteRT, ``ai_edge_litert.interpreter`` forwarding to it.
+
 model_path arguments are paths inside the root (the server prefixes ROOT).  Arrays
 cross the socket as (dtype string, shape, bytes), so the two sides' NumPy versions need
 not match (the root has Debian's NumPy 1.24).  A method that returns a callable or a
@@ -66,7 +72,7 @@ def _encode(x):
     if isinstance(x, np.dtype):
         return ("__dtype__", x.str)
     if isinstance(x, enum.Enum):
-        return ("__enum__", x.name)
+        return ("__enum__", type(x).__name__, x.name)
     if isinstance(x, dict):
         return {k: _encode(v) for k, v in x.items()}
     if isinstance(x, list):
@@ -76,7 +82,8 @@ def _encode(x):
     return x
 
 
-def _decode(x, enum_type=None):
+def _decode(x, enums=None):
+    """The inverse of _encode; enums: enum class name -> this side's enum class."""
     if isinstance(x, tuple) and x and isinstance(x[0], str):
         tag = x[0]
         if tag == "__nd__":
@@ -88,21 +95,48 @@ def _decode(x, enum_type=None):
         if tag == "__dtype__":
             return np.dtype(x[1])
         if tag == "__enum__":
-            return enum_type[x[1]] if enum_type is not None else x[1]
+            return enums[x[1]][x[2]] if enums and x[1] in enums else x[2]
         if tag == "__tuple__":
-            return tuple(_decode(v, enum_type) for v in x[1])
+            return tuple(_decode(v, enums) for v in x[1])
     if isinstance(x, dict):
-        return {k: _decode(v, enum_type) for k, v in x.items()}
+        return {k: _decode(v, enums) for k, v in x.items()}
     if isinstance(x, list):
-        return [_decode(v, enum_type) for v in x]
+        return [_decode(v, enums) for v in x]
     return x
 
 
 # ------------------------------------------------------------------- host side
 
 
-def _session(conn, root):
+def _host_enums():
     from ai_edge_litert import interpreter as lite
+    enums = {"OpResolverType": lite.OpResolverType}
+    try:
+        from tflite_micro.python.tflite_micro import runtime as tflm
+        enums["InterpreterConfig"] = tflm.InterpreterConfig
+    except ImportError:
+        pass
+    return enums
+
+
+def _construct(kind, kw, root):
+    """kind "litert": ai_edge_litert's Interpreter(**kw); "tflm_file" / "tflm_bytes":
+    TFLite Micro's Interpreter.from_file / from_bytes(**kw)."""
+    if kw.get("model_path"):
+        kw["model_path"] = os.path.join(root, kw["model_path"].lstrip("/"))
+    if kind == "litert":
+        from ai_edge_litert import interpreter as lite
+        return lite.Interpreter(**kw)
+    from tflite_micro.python.tflite_micro import runtime as tflm
+    if kind == "tflm_file":
+        return tflm.Interpreter.from_file(**kw)
+    if kind == "tflm_bytes":
+        return tflm.Interpreter.from_bytes(**kw)
+    raise ValueError(f"host oracle: unknown interpreter kind {kind!r}")
+
+
+def _session(conn, root):
+    enums = _host_enums()
     objs = {}
     with conn:
         while True:
@@ -112,16 +146,13 @@ def _session(conn, root):
                 return
             try:
                 if req[0] == "new":
-                    kw = _decode(req[1], lite.OpResolverType)
-                    if kw.get("model_path"):
-                        kw["model_path"] = os.path.join(root, kw["model_path"].lstrip("/"))
-                    it = lite.Interpreter(**kw)
+                    it = _construct(req[1], _decode(req[2], enums), root)
                     objs[id(it)] = it
                     out = id(it)
                 elif req[0] == "call":
                     _, h, name, args, kw = req
-                    out = getattr(objs[h], name)(*_decode(args, lite.OpResolverType),
-                                                 **_decode(kw, lite.OpResolverType))
+                    out = getattr(objs[h], name)(*_decode(args, enums),
+                                                 **_decode(kw, enums))
                     if callable(out) or (out is not None and not isinstance(
                             out, (np.ndarray, np.generic, dict, list, tuple, str, int,
                                   float, bool, bytes))):
@@ -183,7 +214,8 @@ def _request(*req):
         if not (isinstance(exc, type) and issubclass(exc, Exception)):
             exc = RuntimeError
         raise exc(reply[2])
-    return _decode(reply[1], OpResolverType)
+    return _decode(reply[1], {"OpResolverType": OpResolverType,
+                              "InterpreterConfig": InterpreterConfig})
 
 
 class Interpreter:
@@ -194,7 +226,7 @@ class Interpreter:
             raise NotImplementedError("host oracle: delegates are not forwarded")
         kw = dict(kwargs, model_path=model_path,
                   model_content=bytes(model_content) if model_content is not None else None)
-        self._h = _request("new", _encode(kw))
+        self._h = _request("new", "litert", _encode(kw))
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -212,7 +244,56 @@ class Interpreter:
             pass
 
 
+class InterpreterConfig(enum.Enum):
+    """TFLite Micro's interpreter configurations (same names and values)."""
+    kAllocationRecording = 0
+    kPreserveAllTensors = 1
+
+
+class TflmInterpreter(Interpreter):
+    """tflite_micro.python.tflite_micro.runtime.Interpreter on the host: from_file and
+    from_bytes (the path inside the root), then its methods forwarded."""
+
+    def __init__(self, kind, kw):
+        self._h = _request("new", kind, _encode(kw))
+
+    @classmethod
+    def from_file(cls, model_path, **kw):
+        return cls("tflm_file", dict(kw, model_path=model_path))
+
+    @classmethod
+    def from_bytes(cls, model_data, **kw):
+        return cls("tflm_bytes", dict(kw, model_data=bytes(model_data)))
+
+
+def install_shims(site, litert):
+    """This file as SITE/microdl_host_oracle.py, TFLite Micro's runtime module forwarding
+    to it, and (litert true) ai_edge_litert.interpreter too."""
+    import shutil
+    shutil.copy2(os.path.abspath(__file__), os.path.join(site, "microdl_host_oracle.py"))
+    shims = {("tflite_micro", "python", "tflite_micro", "runtime"):
+             "from microdl_host_oracle import InterpreterConfig, "
+             "TflmInterpreter as Interpreter  # noqa: F401\n"}
+    if litert:
+        shims[("ai_edge_litert", "interpreter")] = (
+            "from microdl_host_oracle import Interpreter, OpResolverType  # noqa: F401\n")
+    for parts, text in shims.items():
+        for k in range(1, len(parts)):
+            d = os.path.join(site, *parts[:k])
+            os.makedirs(d, exist_ok=True)
+            init = os.path.join(d, "__init__.py")
+            if not os.path.exists(init):
+                with open(init, "w") as f:
+                    f.write('"""Forwarded to the host (microdl tools/host_oracle.py)."""\n')
+        with open(os.path.join(site, *parts) + ".py", "w") as f:
+            f.write(text)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] != "serve":
-        sys.exit("usage: python tools/host_oracle.py serve SOCKET ROOT")
-    serve(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "install":
+        install_shims(sys.argv[2], litert=sys.argv[3] == "litert")
+    else:
+        sys.exit("usage: python tools/host_oracle.py serve SOCKET ROOT\n"
+                 "       python tools/host_oracle.py install SITE_PACKAGES litert|tflm")

@@ -65,12 +65,29 @@ tests="${*:-tests/test_models.py tests/test_threads.py tests/test_conv_fast.py \
 tests/test_speed_kernels.py tests/test_conv.py tests/test_pooling.py \
 tests/test_elementwise.py tests/test_fully_connected.py tests/test_activations.py \
 tests/test_data_ops.py tests/test_engine.py tests/test_robustness.py}"
+# TFLite Micro (person_detect's oracle) has no aarch64 wheel: its Python runtime is a
+# shim forwarding to this host's tflite_micro (tools/host_oracle.py), served on a
+# socket inside the root, when the host has it.
+host_python="${PYTHON:-python3}"
+oracle_env=""
+if "$host_python" -c 'import tflite_micro.python.tflite_micro.runtime' 2>/dev/null; then
+  mkdir -p "$rootfs/tmp"
+  "$host_python" "$repo/tools/host_oracle.py" serve "$rootfs/tmp/mdl-oracle.sock" \
+    "$rootfs" > "$rootfs/tmp/mdl-oracle.log" 2>&1 &
+  oracle_pid=$!
+  trap 'kill $oracle_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do [ -S "$rootfs/tmp/mdl-oracle.sock" ] && break; sleep 0.2; done
+  oracle_env="MICRODL_HOST_ORACLE=/tmp/mdl-oracle.sock"
+else
+  echo "test_arm64_qemu: no tflite_micro in $host_python on this host: the" \
+       "person_detect tests will fail" >&2
+fi
 trust=""
 if [ "${MICRODL_PIP_TRUST:-0}" = 1 ]; then
   trust="pypi.org files.pythonhosted.org"
 fi
 chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-  QEMU_CPU="$cpu" PIP_CERT=/root/ca.crt SSL_CERT_FILE=/root/ca.crt \
+  QEMU_CPU="$cpu" $oracle_env PIP_CERT=/root/ca.crt SSL_CERT_FILE=/root/ca.crt \
   REQUESTS_CA_BUNDLE=/root/ca.crt PIP_TRUSTED_HOST="$trust" \
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180 \
   /bin/bash -euo pipefail -c "
@@ -88,6 +105,10 @@ chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     echo \"\$deps\" > .microdl-deps
   fi
   cd microdl
+  python -c 'from tflite_micro.python.tflite_micro.runtime import Interpreter as I
+assert I.__module__ != \"microdl_host_oracle\"' 2>/dev/null ||
+    python tools/host_oracle.py install \
+      \"\$(python -c 'import site; print(site.getsitepackages()[0])')\" tflm
   # distutils compares the extension with its .c/.pyx sources only: a newer header
   # (or any newer file of the C core) forces the rebuild
   for so in microdl/runtime/_engine*.so; do
@@ -100,7 +121,8 @@ import ctypes, platform
 from microdl.runtime._engine import build_info
 hwcap = ctypes.CDLL(None).getauxval(16)  # AT_HWCAP; ASIMDDP is bit 20 on aarch64
 print(\"machine:\", platform.machine(), \"QEMU_CPU:\", \"$cpu\",
-      \"HWCAP asimddp:\", (hwcap >> 20) & 1)'
+      \"HWCAP asimddp:\", (hwcap >> 20) & 1, \"microdl uses NEON:\",
+      build_info()[\"cpu_uses_neon\"])'
   start=\$(date +%s)
   rc=0
   python -m pytest -q -p no:cacheprovider $tests || rc=\$?

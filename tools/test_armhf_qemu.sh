@@ -12,13 +12,15 @@
 # runs.  The script prints the core, the AT_HWCAP NEON bit and microdl's dispatch.
 #
 # The oracle: no LiteRT (nor tflite-runtime, nor TFLite Micro) wheel exists for armv7l,
-# so the tests' LiteRT is this host's (x86-64) ai_edge_litert, served by
-# tools/host_oracle.py on a socket inside the root and installed in the root's venv as
-# an `ai_edge_litert` forwarding shim: microdl runs on the emulated core, the reference
-# kernels (BUILTIN_REF) run unchanged on the host.  The numpy-reference tests
+# so the tests' LiteRT and TFLite Micro are this host's (x86-64) ai_edge_litert and
+# tflite_micro, served by tools/host_oracle.py on a socket inside the root and installed
+# in the root's venv as forwarding shims: microdl runs on the emulated core, the
+# reference kernels (BUILTIN_REF) run unchanged on the host.  The numpy-reference tests
 # (tests/test_ukernels.py against microdl.reference, the TFLite Micro golden files)
-# need no oracle.  Tests that need TFLite Micro's Python package skip (strict mode is
-# off here; -rs lists every skip).  Making the root takes about 15 min once.
+# need no oracle.  tests/test_ukernels_arm.py runs on the host (cross compilers and
+# qemu-user-static), not here.  Strict mode is off (-rs lists every skip).  Making the
+# root takes about 15 min once, the emulated build about 20 min (skipped when the tree
+# is unchanged).
 #
 # pip inside the root verifies PyPI against this host's CA bundle (copied to
 # ROOT/root/ca.crt: a TLS-intercepting proxy's CA is in it), and the chroot starts with
@@ -96,12 +98,10 @@ chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     }
     echo \"\$deps\" > .microdl-deps
   fi"
-# the oracle shim (the root has no real ai_edge_litert) and the host's LiteRT behind it
+# the oracles: the root has no ai_edge_litert nor tflite_micro, so both are shims that
+# forward to this host's (tools/host_oracle.py), served on a socket inside the root
 site="$(echo "$rootfs"/root/venv/lib/python3*/site-packages)"
-mkdir -p "$site/ai_edge_litert"
-echo '"""LiteRT on the host, forwarded (tools/host_oracle.py)."""' \
-  > "$site/ai_edge_litert/__init__.py"
-cp "$repo/tools/host_oracle.py" "$site/ai_edge_litert/interpreter.py"
+"$host_python" "$repo/tools/host_oracle.py" install "$site" litert
 oracle_env=""
 if "$host_python" -c 'import ai_edge_litert.interpreter' 2>/dev/null; then
   mkdir -p "$rootfs/tmp"
