@@ -2,8 +2,9 @@
 # Runs microdl's runtime tests on aarch64 under qemu-user emulation: a Debian arm64
 # root (debootstrap) with Python 3.11 and GCC, microdl built from this working tree
 # with the aarch64 compiler (its NEON microkernels; the SDOT one where the core has the
-# dot product), LiteRT's aarch64 wheel as the oracle.  Slow (about 10 min to make the root once, 7 min of tests) and
-# root only; not part of .ci/run.
+# dot product), LiteRT's aarch64 wheel as the oracle.  Slow (on 2 shared cores: about
+# 10 min to make the root once, 20 min for the emulated build, skipped when the tree is
+# unchanged, 27 min for the default tests) and root only; not part of .ci/run.
 #
 #     sudo [CPU=cortex-a72|cortex-a76|max] bash tools/test_arm64_qemu.sh \
 #         [ROOT_DIR=/tmp/roots/arm64] [pytest args...]
