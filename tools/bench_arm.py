@@ -14,7 +14,10 @@ These are instruction counts on an emulated core, not times: they ignore latency
 issue and caches (the README of qemu-icount).  Same binary and inputs, same count.
 
 Needs root (chroot) and a root made by tools/test_arm64_qemu.sh (Python 3.11 venv at
-/root/venv with microdl's deps and ai-edge-litert):
+/root/venv with microdl's deps and ai-edge-litert).  The emulators come from Debian's
+qemu-user (dynamic, for the plugin) and qemu-user-static (binfmt_misc, for --build and
+--check); both are installed with apt-get if missing, and the binfmt_misc entry is made
+(flag F) if missing:
 
     sudo python tools/bench_arm.py [--root /tmp/roots/arm64] [--tree /root/mdl-bench]
         [--build] [--cpus cortex-a72,cortex-a76] [--models kws,vww,ic,ad,pd,ms]
@@ -24,15 +27,18 @@ Needs root (chroot) and a root made by tools/test_arm64_qemu.sh (Python 3.11 ven
 NEON microkernels run after the AT_HWCAP check): microdl's NEON path against its
 portable path (no LiteRT wheel exists for armv7l) under the dynamic `qemu-arm`, default
 `-cpu cortex-a7` (Raspberry Pi 2) and root /tmp/roots/armhf, made once (about 15 min)
-with Debian's NumPy 1.24 (PyPI has no armv7l NumPy wheel):
+with Debian's NumPy 1.24 (PyPI has no armv7l NumPy wheel) by tools/test_armhf_qemu.sh
+(which also runs the kernel and model tests there):
 
-    debootstrap --arch=armhf --variant=minbase \
-      --include=python3,python3-dev,python3-venv,python3-pip,gcc,libc6-dev,python3-numpy \
-      bookworm /tmp/roots/armhf http://deb.debian.org/debian
-    chroot /tmp/roots/armhf sh -c 'python3 -m venv --system-site-packages /root/venv &&
-      /root/venv/bin/pip install --only-binary :all: "setuptools>=77" wheel "Cython>=3.0"
-      flatbuffers tflite tqdm'
+    sudo bash tools/test_armhf_qemu.sh /tmp/roots/armhf
     sudo python tools/bench_arm.py --arch armhf --build --markdown
+
+(by hand: debootstrap --arch=armhf --variant=minbase --include=python3,python3-dev,
+python3-venv,python3-pip,gcc,libc6-dev,python3-numpy,python3-pil bookworm ROOT, then in
+the chroot, with a clean environment and PIP_CERT=REQUESTS_CA_BUNDLE= this host's CA
+bundle copied into the root: python3 -m venv --system-site-packages /root/venv and
+/root/venv/bin/pip install --only-binary :all: "setuptools>=77" wheel "Cython>=3.0"
+flatbuffers tflite tqdm pytest hypothesis.)
 
 (debootstrap's second stage and --build run the root's binaries through the binfmt_misc
 entry of qemu-arm-static.)  `--arch armhf --check N` checks bit-exactness instead of
@@ -42,10 +48,12 @@ LiteRT's reference kernels (BUILTIN_REF) on this host, or for person_detect, whi
 LiteRT refuses, this host's microdl with its reference kernels.
 
 --build copies this working tree (git ls-files) to ROOT/<tree> and builds it there
-(python setup.py build_ext --inplace, under the static binfmt emulator: minutes);
-without it the tree already built there is measured.
+(python setup.py build_ext --inplace, under the static binfmt emulator: about 20 min,
+skipped when the copied tree is unchanged); without it the tree already built there is
+measured.  `--tree /root/microdl` measures the tree tools/test_*_qemu.sh built.
 """
 import argparse
+import glob
 import os
 import re
 import shutil
@@ -176,15 +184,51 @@ def _sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def _apt_install(package):
+    """apt-get install PACKAGE (after apt-get update if the first try fails)."""
+    print(f"bench_arm: apt-get install {package}", file=sys.stderr, flush=True)
+    q = {"stdout": subprocess.DEVNULL}
+    if subprocess.run(["apt-get", "install", "-y", "-qq", package], **q).returncode:
+        subprocess.run(["apt-get", "update", "-qq"], **q)
+        subprocess.run(["apt-get", "install", "-y", "-qq", package], **q)
+
+
+def ensure_binfmt(arch):
+    """The binfmt_misc entry that runs the root's binaries (chroot, --build, --check)
+    through qemu-user-static, with the F flag (the emulator opened at registration, so
+    it works inside the chroot): made if missing, replaced if it lacks F."""
+    name = {"aarch64": "aarch64", "armhf": "arm"}[arch]
+    static = f"/usr/bin/qemu-{name}-static"
+    if not os.path.exists(static):
+        _apt_install("qemu-user-static")
+    misc = "/proc/sys/fs/binfmt_misc"
+    if subprocess.run(["mountpoint", "-q", misc]).returncode != 0:
+        _sh(["mount", "-t", "binfmt_misc", "binfmt_misc", misc])
+    entry = os.path.join(misc, f"qemu-{name}")
+    if os.path.exists(entry):
+        with open(entry) as f:
+            if re.search(r"^flags:.*F", f.read(), re.M):
+                return
+        with open(entry, "w") as f:
+            f.write("-1")
+    with open(f"/usr/lib/binfmt.d/qemu-{name}.conf") as f:
+        conf = f.read().strip()
+    with open(os.path.join(misc, "register"), "w") as f:
+        f.write(re.sub(r":[^:]*:[A-Z]*$", f":{static}:F", conf))
+
+
 def setup_hostq(root, qemu_name="qemu-aarch64"):
-    """The dynamic qemu (qemu-aarch64 or qemu-arm), its x86-64 libraries and icount.so
-    in ROOT/hostq."""
+    """The dynamic qemu (qemu-aarch64 or qemu-arm, Debian's qemu-user: installed if
+    missing), its x86-64 libraries and icount.so in ROOT/hostq."""
     hq = os.path.join(root, "hostq")
     os.makedirs(hq, exist_ok=True)
     so = os.path.join(hq, "icount.so")
     if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(ICOUNT_SRC):
         _sh(["cc", "-O2", "-shared", "-fPIC", "-o", so, ICOUNT_SRC])
     qemu = shutil.which(qemu_name)
+    if not qemu:
+        _apt_install("qemu-user")
+        qemu = shutil.which(qemu_name)
     if not qemu:
         sys.exit(f"bench_arm: the dynamic {qemu_name} is missing (apt-get install qemu-user)")
     shutil.copy2(qemu, hq)
@@ -207,6 +251,16 @@ def build_tree(root, tree):
         os.makedirs(os.path.dirname(os.path.join(dst, f)) or dst, exist_ok=True)
         shutil.copy2(os.path.join(REPO, f), os.path.join(dst, f))
     shutil.copy2(os.path.abspath(__file__), os.path.join(dst, "tools", "bench_arm.py"))
+    # the copies keep their times (copy2), so an unchanged tree is not built again;
+    # distutils compares the extension with its .c/.pyx sources only, so a newer header
+    # (any newer file of the C core) forces the rebuild here
+    for so in glob.glob(os.path.join(dst, "microdl", "runtime", "_engine*.so")):
+        t = os.path.getmtime(so)
+        core = [os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(dst, "cext"))
+                for f in fs] + [os.path.join(dst, "setup.py")]
+        if any(os.path.getmtime(f) > t for f in core):
+            os.remove(so)
+            shutil.rmtree(os.path.join(dst, "build"), ignore_errors=True)
     _sh(["chroot", root, "/bin/bash", "-c",
          f"cd {tree} && /root/venv/bin/python setup.py build_ext --inplace -q >/dev/null"])
 
@@ -369,6 +423,11 @@ def main():
     a.runtimes = a.runtimes or runtimes
     if a.arch == "armhf" and any(r.startswith("litert") for r in a.runtimes.split(",")):
         sys.exit("bench_arm: no LiteRT wheel exists for armv7l (--arch armhf)")
+    if not os.path.exists(os.path.join(a.root, "root", "venv", "bin", "python3")):
+        script = "test_arm64_qemu.sh" if a.arch == "aarch64" else "test_armhf_qemu.sh"
+        sys.exit(f"bench_arm: {a.root} has no /root/venv: make it with "
+                 f"sudo bash tools/{script} {a.root}")
+    ensure_binfmt(a.arch)
     setup_hostq(a.root, qemu_name)
     models = os.path.join(a.root, "root", "shared", "models")
     if not os.path.isdir(models):  # tools/test_arm64_qemu.sh copies them; an armhf root not
