@@ -36,6 +36,7 @@ from microdl.runtime.ops.common import (ACT_NONE, ACT_RELU, ACT_RELU6, ACT_RELU_
 from microdl.runtime.ops.conv import (_check_extent, _require_rank, _stride_dilation,
                                       _version_check, conv_window)
 from microdl.runtime.ops.elementwise import broadcast_plan, broadcast_shape
+from microdl.runtime.ops.fully_connected import fc_geometry
 from microdl.runtime.ops.pooling import (mean_output_shape, mean_plan, pool_window,
                                          resolve_axes)
 
@@ -221,16 +222,7 @@ def prepare_fully_connected_f32(op, graph, ctx):
     if op.options.get("weights_format", 0) != 0:
         raise Unsupported("shuffled weights format")
     require_constant(op, w, "filter")
-    if len(w.shape) != 2:
-        raise ModelError(f"filter must be 2-D [out, in], got {tuple(w.shape)}")
-    output_depth, accum_depth = w.shape
-    if accum_depth == 0 or x.size % accum_depth:
-        raise ModelError(f"input of {x.size} elements is not a multiple of the "
-                         f"filter's {accum_depth} columns")
-    batches = x.size // accum_depth
-    if y.size != batches * output_depth:
-        raise ModelError(f"output tensor {y.index} has {y.size} elements, expected "
-                         f"{batches} x {output_depth}")
+    output_depth, accum_depth, batches = fc_geometry(op, x, w, y)
     if y.size == 0:
         raise Unsupported("empty tensors")
     _check_extent(accum_depth * NR, x.size, y.size)

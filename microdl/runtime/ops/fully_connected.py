@@ -35,6 +35,27 @@ def pack_gemv_weights(w):
     return np.ascontiguousarray(packed).reshape(-1)
 
 
+def fc_geometry(op, x, w, y):
+    """(output_depth, accum_depth, batches) of a FULLY_CONNECTED: filter 2-D [out, in],
+    the input flattened to rows of `in` values, the output batches x out.
+
+    Raises:
+        ModelError: a filter that is not 2-D, an input that is not whole rows, or an
+            output of the wrong size."""
+    if len(w.shape) != 2:
+        raise ModelError(f"op {op.index}: filter must be 2-D [out, in], got "
+                         f"{tuple(w.shape)}")
+    output_depth, accum_depth = w.shape
+    if accum_depth == 0 or x.size % accum_depth:
+        raise ModelError(f"op {op.index}: input of {x.size} elements is not a multiple "
+                         f"of the filter's {accum_depth} columns")
+    batches = x.size // accum_depth
+    if y.size != batches * output_depth:
+        raise ModelError(f"op {op.index}: output tensor {y.index} has {y.size} "
+                         f"elements, expected {batches} x {output_depth}")
+    return output_depth, accum_depth, batches
+
+
 @register("FULLY_CONNECTED")
 def prepare_fully_connected(op, graph, ctx):
     """input [..., accum_depth] int8, filter OI [output_depth, accum_depth] int8
@@ -55,16 +76,7 @@ def prepare_fully_connected(op, graph, ctx):
     if op.options.get("weights_format", 0) != 0:
         raise Unsupported("shuffled weights format")
     require_constant(op, w, "filter")
-    if len(w.shape) != 2:
-        raise ModelError(f"op {op.index}: filter must be 2-D [out, in], got {w.shape}")
-    output_depth, accum_depth = w.shape
-    if accum_depth == 0 or x.size % accum_depth:
-        raise ModelError(f"op {op.index}: input of {x.size} elements is not a multiple "
-                         f"of the filter's {accum_depth} columns")
-    batches = x.size // accum_depth
-    if y.size != batches * output_depth:
-        raise ModelError(f"op {op.index}: output tensor {y.index} has {y.size} "
-                         f"elements, expected {batches} x {output_depth}")
+    output_depth, accum_depth, batches = fc_geometry(op, x, w, y)
     in_scale, in_zp = per_tensor_quant(x)
     out_scale, out_zp = per_tensor_quant(y)
     w_scales = channel_scales(w, output_depth, axis=0)
@@ -120,16 +132,7 @@ def _prepare_16x8(op, x, w, bias, y, ctx):
     if op.options.get("weights_format", 0) != 0:
         raise Unsupported("shuffled weights format")
     require_dtype(x, INT16)
-    if len(w.shape) != 2:
-        raise ModelError(f"op {op.index}: filter must be 2-D [out, in], got {w.shape}")
-    output_depth, accum_depth = w.shape
-    if accum_depth == 0 or x.size % accum_depth:
-        raise ModelError(f"op {op.index}: input of {x.size} elements is not a multiple "
-                         f"of the filter's {accum_depth} columns")
-    batches = x.size // accum_depth
-    if y.size != batches * output_depth:
-        raise ModelError(f"op {op.index}: output tensor {y.index} has {y.size} "
-                         f"elements, expected {batches} x {output_depth}")
+    output_depth, accum_depth, batches = fc_geometry(op, x, w, y)
     mult, shift, act_min, act_max, acc64 = _quant_params(op, x, w, bias, y, output_depth,
                                                          0, True)
     if bias is not None and not acc64 and not op.options.get("quantized_bias_type"):
